@@ -1,0 +1,71 @@
+//! Generates the libldb bindings (allowlisted) and builds nothing else.
+//!
+//! Needs the Debian packages `libldb-dev libtalloc-dev samba-dev pkg-config libclang-dev`
+//! (`scripts/install-deps.sh` installs them).
+
+use std::env;
+use std::path::PathBuf;
+use std::process::exit;
+
+const PACKAGES: &str = "libldb-dev libtalloc-dev libtevent-dev samba-dev pkg-config libclang-dev";
+
+fn fail(what: &str) -> ! {
+    // One sentence, printed where cargo shows build-script errors.
+    eprintln!("error: {what}: install the Debian packages `{PACKAGES}` (or run scripts/install-deps.sh as root).");
+    exit(1);
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=src/samba/wrapper.h");
+    println!("cargo:rerun-if-changed=src/samba/ldb_log.c");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let mut include_paths = Vec::new();
+    for (lib, min) in [("ldb", "2.0"), ("talloc", "2.0"), ("samba-hostconfig", "0")] {
+        match pkg_config::Config::new().atleast_version(min).probe(lib) {
+            Ok(found) => include_paths.extend(found.include_paths),
+            Err(e) => fail(&format!("pkg-config cannot find {lib} ({})", e.to_string().lines().next().unwrap_or(""))),
+        }
+    }
+
+    let mut builder = bindgen::Builder::default()
+        .header("src/samba/wrapper.h")
+        .allowlist_function(
+            "ldb_(init|connect|search|set_opaque|errstring|strerror|msg_find_element|dn_get_linearized|dn_new|get_default_basedn|get_root_basedn|binary_encode_string|set_flags|set_debug)",
+        )
+        .allowlist_function("talloc_named_const|_talloc_free")
+        .allowlist_function("loadparm_init_global|samba_entra_sync_ldb_route_debug")
+        .allowlist_type("ldb_(context|result|message|message_element|val|dn|scope)")
+        .allowlist_var("LDB_(SUCCESS|SCOPE_.*|FLG_.*|ERR_.*)")
+        .opaque_type("ldb_context|ldb_dn|tevent_context|loadparm_context")
+        .newtype_enum("ldb_scope")
+        .default_macro_constant_type(bindgen::MacroTypeVariation::Signed)
+        .layout_tests(false)
+        .derive_debug(false)
+        .generate_comments(false);
+    for p in &include_paths {
+        builder = builder.clang_arg(format!("-I{}", p.display()));
+    }
+    // bindgen panics when it cannot load libclang: turn that into our one-sentence error.
+    std::panic::set_hook(Box::new(|_| {}));
+    let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.generate()));
+    let _ = std::panic::take_hook();
+    let bindings = match generated {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => fail(&format!("bindgen could not parse the ldb headers ({e})")),
+        Err(_) => fail("bindgen could not load libclang"),
+    };
+    let mut shim = cc::Build::new();
+    shim.file("src/samba/ldb_log.c").warnings(true);
+    for p in &include_paths {
+        shim.include(p);
+    }
+    if let Err(e) = shim.try_compile("ldb_log") {
+        fail(&format!("cannot compile the ldb log shim ({e})"));
+    }
+
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|_| fail("OUT_DIR is not set")));
+    if let Err(e) = bindings.write_to_file(out.join("ldb_sys.rs")) {
+        fail(&format!("cannot write the ldb bindings ({e})"));
+    }
+}

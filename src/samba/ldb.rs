@@ -1,0 +1,447 @@
+//! A safe wrapper around one libldb connection to sam.ldb, and the thread that owns it.
+//!
+//! libldb, talloc and the samba_dsdb module stack are not thread-safe, so exactly one OS thread
+//! owns a connection ([`LdbHandle::open`] starts it). Everyone else sends that thread closures
+//! through [`LdbHandle::call`] and awaits the answer. This file is the only place in the
+//! project with `unsafe`.
+
+use std::collections::BTreeMap;
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::ptr;
+
+use tokio::sync::{mpsc, oneshot};
+use zeroize::Zeroizing;
+
+use super::ffi;
+
+/// Attributes whose values are password material: wiped in libldb's result memory before it is
+/// freed, and kept in zeroizing buffers on our side.
+const SECRET_ATTRIBUTES: &[&str] =
+    &["unicodePwd", "dBCSPwd", "ntPwdHistory", "lmPwdHistory", "supplementalCredentials"];
+
+/// Everything that can go wrong with sam.ldb. Each variant renders as one sentence that says
+/// what failed and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum LdbError {
+    #[error("{path} does not exist: give the path of the DC's sam.ldb (usually /var/lib/samba/private/sam.ldb)")]
+    NotFound { path: PathBuf },
+    #[error("cannot open {path} ({reason}): sam.ldb is readable only by root, so run this as root")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{path} is not a Samba sam.ldb ({reason})")]
+    NotSamLdb { path: PathBuf, reason: String },
+    #[error(
+        "{path} stores encrypted secrets but {key} is missing, so no password hash can be read: restore encrypted_secrets.key next to sam.ldb"
+    )]
+    MissingSecretsKey { path: PathBuf, key: PathBuf },
+    #[error("libldb could not open {path}: {message}")]
+    Connect { path: PathBuf, message: String },
+    #[error("search of sam.ldb failed ({code}): {message}")]
+    Search { code: i32, message: String },
+    #[error("invalid search input: {0}")]
+    InvalidInput(String),
+    #[error("the sam.ldb reader thread has stopped")]
+    ThreadGone,
+    #[error("the sam.ldb reader thread panicked while serving a request")]
+    Panicked,
+}
+
+/// One value of an attribute, as raw bytes (text attributes are UTF-8). Zeroized on drop, so
+/// secret attributes never linger in freed memory on our side.
+pub type RawValue = Zeroizing<Vec<u8>>;
+
+/// A search result: its DN and its attributes (keys lower-cased; AD names are case-insensitive).
+#[derive(Default)]
+pub struct Entry {
+    pub dn: String,
+    attributes: BTreeMap<String, Vec<RawValue>>,
+}
+
+impl Entry {
+    /// All values of `name` (empty when absent).
+    pub fn values(&self, name: &str) -> &[RawValue] {
+        self.attributes.get(&name.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The first value of `name`.
+    pub fn first(&self, name: &str) -> Option<&[u8]> {
+        self.values(name).first().map(|v| v.as_slice())
+    }
+
+    #[cfg(test)]
+    pub fn with(mut self, name: &str, values: &[&[u8]]) -> Self {
+        self.attributes.insert(name.to_ascii_lowercase(), values.iter().map(|v| Zeroizing::new(v.to_vec())).collect());
+        self
+    }
+}
+
+/// Where a search starts.
+#[derive(Clone, Debug)]
+pub enum Base {
+    /// The domain partition (defaultNamingContext).
+    Domain,
+    /// The rootDSE (base "" with base scope).
+    RootDse,
+    /// An explicit DN, for example `<GUID=...>` or `OU=Staff,DC=lab,DC=test`.
+    Dn(String),
+}
+
+/// Search scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Base,
+    OneLevel,
+    Subtree,
+}
+
+/// One open connection to sam.ldb. Not `Send`: it lives on the thread that opened it.
+pub struct LdbConnection {
+    /// The talloc context everything of this connection hangs from; freeing it frees `ldb`.
+    mem: *mut c_void,
+    ldb: *mut ffi::ldb_context,
+    path: PathBuf,
+}
+
+impl LdbConnection {
+    /// Opens `path` read-only through the samba_dsdb module stack, so secret attributes come
+    /// back decrypted. Checks first what would make libldb abort the process.
+    pub fn open(path: &Path) -> Result<Self, LdbError> {
+        preflight(path)?;
+        let url = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| LdbError::InvalidInput("the sam.ldb path contains a NUL byte".into()))?;
+
+        // SAFETY: a NULL parent makes a new top-level talloc context; the name is a static C string.
+        let mem = unsafe { ffi::talloc_named_const(ptr::null(), 0, c"samba-entra-sync ldb".as_ptr()) };
+        if mem.is_null() {
+            return Err(connect_error(path, "out of memory"));
+        }
+        // SAFETY: `mem` is a valid talloc context; a NULL event context lets ldb make its own.
+        let ldb = unsafe { ffi::ldb_init(mem, ptr::null_mut()) };
+        let conn = LdbConnection { mem, ldb, path: path.to_path_buf() };
+        if ldb.is_null() {
+            return Err(connect_error(path, "ldb_init failed"));
+        }
+        // SAFETY: `ldb` is valid; the shim installs a callback that only formats and forwards.
+        unsafe { ffi::samba_entra_sync_ldb_route_debug(conn.ldb) };
+        // SAFETY: loadparm_init_global returns the process-wide loadparm context (or NULL); it
+        // lives for the whole process, so handing it to ldb as an opaque is sound.
+        let lp = unsafe { ffi::loadparm_init_global(false) };
+        if lp.is_null() {
+            return Err(connect_error(path, "loadparm_init_global failed"));
+        }
+        // SAFETY: `ldb` is valid; the name is a static C string; `lp` outlives the connection.
+        unsafe { ffi::ldb_set_opaque(conn.ldb, c"loadparm".as_ptr(), lp.cast()) };
+        let flags = (ffi::LDB_FLG_RDONLY | ffi::LDB_FLG_DONT_CREATE_DB) as u32;
+        // SAFETY: `ldb` and `url` are valid for the call; NULL options are allowed.
+        let rc = unsafe { ffi::ldb_connect(conn.ldb, url.as_ptr(), flags, ptr::null_mut()) };
+        if rc != ffi::LDB_SUCCESS {
+            return Err(connect_error(path, &conn.errstring()));
+        }
+        conn.check_is_sam_ldb()?;
+        Ok(conn)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn errstring(&self) -> String {
+        // SAFETY: `ldb` is valid; ldb_errstring returns NULL or a string owned by the context.
+        let p = unsafe { ffi::ldb_errstring(self.ldb) };
+        if p.is_null() {
+            return "unknown ldb error".to_string();
+        }
+        // SAFETY: non-NULL, NUL-terminated, owned by ldb and valid until the next ldb call.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().trim().to_string()
+    }
+
+    /// A plain tdb that is not a Samba AD database opens fine but has no domain partition;
+    /// an encrypted-secrets database without its key would hand out ciphertext as hashes.
+    fn check_is_sam_ldb(&self) -> Result<(), LdbError> {
+        // SAFETY: `ldb` is valid; the default basedn is owned by the ldb context (or NULL).
+        let base = unsafe { ffi::ldb_get_default_basedn(self.ldb) };
+        if base.is_null() {
+            return Err(LdbError::NotSamLdb { path: self.path.clone(), reason: "it has no domain partition".into() });
+        }
+        // Special records such as @SAMBA_DSDB have no objectClass, so match the feature itself.
+        let encrypted = !self
+            .search(&Base::Dn("@SAMBA_DSDB".into()), Scope::Base, "(requiredFeatures=encryptedSecrets)", &["dn"])?
+            .is_empty();
+        if encrypted {
+            let key = self.path.parent().unwrap_or(Path::new(".")).join("encrypted_secrets.key");
+            if !key.is_file() {
+                return Err(LdbError::MissingSecretsKey { path: self.path.clone(), key });
+            }
+        }
+        Ok(())
+    }
+
+    /// Searches sam.ldb. `filter` must already be escaped (see [`super::filter`]); `attrs` names
+    /// every attribute wanted (secret and constructed attributes are only returned when named).
+    pub fn search(&self, base: &Base, scope: Scope, filter: &str, attrs: &[&str]) -> Result<Vec<Entry>, LdbError> {
+        let filter = CString::new(filter).map_err(|_| LdbError::InvalidInput("filter contains a NUL byte".into()))?;
+        let attr_strings = attrs
+            .iter()
+            .map(|a| CString::new(*a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| LdbError::InvalidInput("attribute name contains a NUL byte".into()))?;
+        let mut attr_ptrs: Vec<*const c_char> = attr_strings.iter().map(|a| a.as_ptr()).collect();
+        attr_ptrs.push(ptr::null());
+
+        let tmp = TallocScope::new(self.mem)?;
+        let base_dn = match base {
+            // SAFETY: `ldb` is valid; the returned DN is owned by the ldb context.
+            Base::Domain => unsafe { ffi::ldb_get_default_basedn(self.ldb) },
+            Base::RootDse => {
+                // SAFETY: `tmp` and `ldb` are valid; "" is the rootDSE's DN.
+                unsafe { ffi::ldb_dn_new(tmp.ptr, self.ldb, c"".as_ptr()) }
+            }
+            Base::Dn(dn) => {
+                let dn =
+                    CString::new(dn.as_str()).map_err(|_| LdbError::InvalidInput("DN contains a NUL byte".into()))?;
+                // SAFETY: `tmp`, `ldb` and `dn` are valid; ldb copies the string.
+                unsafe { ffi::ldb_dn_new(tmp.ptr, self.ldb, dn.as_ptr()) }
+            }
+        };
+        if base_dn.is_null() {
+            return Err(LdbError::InvalidInput(format!("cannot parse the search base {base:?}")));
+        }
+        let scope = match scope {
+            Scope::Base => ffi::ldb_scope::LDB_SCOPE_BASE,
+            Scope::OneLevel => ffi::ldb_scope::LDB_SCOPE_ONELEVEL,
+            Scope::Subtree => ffi::ldb_scope::LDB_SCOPE_SUBTREE,
+        };
+        let mut res: *mut ffi::ldb_result = ptr::null_mut();
+        // SAFETY: every pointer is valid for the call: `attr_ptrs` is NULL-terminated and
+        // outlives it; the format is a fixed "%s" with one C-string argument, so the filter's
+        // content can never be read as a format directive. The result is allocated under `tmp`.
+        let rc = unsafe {
+            ffi::ldb_search(
+                self.ldb,
+                tmp.ptr,
+                &mut res,
+                base_dn,
+                scope,
+                attr_ptrs.as_ptr(),
+                c"%s".as_ptr(),
+                filter.as_ptr(),
+            )
+        };
+        if rc == ffi::LDB_ERR_NO_SUCH_OBJECT {
+            return Ok(Vec::new());
+        }
+        if rc != ffi::LDB_SUCCESS || res.is_null() {
+            return Err(LdbError::Search { code: rc, message: self.errstring() });
+        }
+        // SAFETY: ldb_search succeeded, so `res` points to a valid result under `tmp`.
+        Ok(unsafe { copy_result(res) })
+    }
+}
+
+/// Copies a search result into owned Rust values and wipes secret values in ldb's memory.
+///
+/// # Safety
+/// `res` must point to a valid `ldb_result` whose memory stays alive during the call.
+unsafe fn copy_result(res: *mut ffi::ldb_result) -> Vec<Entry> {
+    // SAFETY: the caller guarantees `res` is valid.
+    let res = unsafe { &*res };
+    let mut out = Vec::with_capacity(res.count as usize);
+    for i in 0..res.count as usize {
+        // SAFETY: `msgs` holds `count` valid message pointers.
+        let msg = unsafe { &**res.msgs.add(i) };
+        // SAFETY: a message's DN is valid; the linearized string is owned by the DN.
+        let dn_ptr = unsafe { ffi::ldb_dn_get_linearized(msg.dn) };
+        let dn = if dn_ptr.is_null() {
+            String::new()
+        } else {
+            // SAFETY: non-NULL and NUL-terminated.
+            unsafe { CStr::from_ptr(dn_ptr) }.to_string_lossy().into_owned()
+        };
+        let mut attributes: BTreeMap<String, Vec<RawValue>> = BTreeMap::new();
+        for j in 0..msg.num_elements as usize {
+            // SAFETY: `elements` holds `num_elements` elements.
+            let el = unsafe { &*msg.elements.add(j) };
+            if el.name.is_null() {
+                continue;
+            }
+            // SAFETY: element names are NUL-terminated strings owned by the message.
+            let name = unsafe { CStr::from_ptr(el.name) }.to_string_lossy().to_ascii_lowercase();
+            let secret = SECRET_ATTRIBUTES.iter().any(|s| s.eq_ignore_ascii_case(&name));
+            let values = attributes.entry(name).or_default();
+            for k in 0..el.num_values as usize {
+                // SAFETY: `values` holds `num_values` values.
+                let val = unsafe { &*el.values.add(k) };
+                if val.data.is_null() {
+                    values.push(Zeroizing::new(Vec::new()));
+                    continue;
+                }
+                // SAFETY: `data` points to `length` readable bytes owned by the result.
+                let bytes = unsafe { std::slice::from_raw_parts(val.data, val.length) };
+                values.push(Zeroizing::new(bytes.to_vec()));
+                if secret {
+                    // SAFETY: the bytes belong to our result (allocated under our talloc scope)
+                    // and nobody else reads them; wipe the hash before talloc frees the memory.
+                    unsafe { wipe(val.data, val.length) };
+                }
+            }
+        }
+        out.push(Entry { dn, attributes });
+    }
+    out
+}
+
+/// Volatile zeroing, so the compiler cannot drop the wipe of memory that is freed right after.
+///
+/// # Safety
+/// `p` must be valid for writes of `len` bytes.
+unsafe fn wipe(p: *mut u8, len: usize) {
+    for i in 0..len {
+        // SAFETY: the caller guarantees `p..p+len` is writable.
+        unsafe { ptr::write_volatile(p.add(i), 0) };
+    }
+}
+
+fn connect_error(path: &Path, message: &str) -> LdbError {
+    LdbError::Connect { path: path.to_path_buf(), message: message.to_string() }
+}
+
+/// A temporary talloc child context, freed (with everything under it) on drop.
+struct TallocScope {
+    ptr: *mut c_void,
+}
+
+impl TallocScope {
+    fn new(parent: *mut c_void) -> Result<Self, LdbError> {
+        // SAFETY: `parent` is a live talloc context owned by the connection.
+        let ptr = unsafe { ffi::talloc_named_const(parent, 0, c"samba-entra-sync search".as_ptr()) };
+        if ptr.is_null() {
+            return Err(LdbError::Search { code: -1, message: "out of memory".into() });
+        }
+        Ok(TallocScope { ptr })
+    }
+}
+
+impl Drop for TallocScope {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from talloc_named_const and is freed exactly once, here.
+        unsafe { ffi::_talloc_free(self.ptr, c"samba-entra-sync".as_ptr()) };
+    }
+}
+
+impl Drop for LdbConnection {
+    fn drop(&mut self) {
+        // SAFETY: `mem` is the top-level context made in `open` and is freed exactly once;
+        // freeing it closes the ldb connection hanging from it.
+        unsafe { ffi::_talloc_free(self.mem, c"samba-entra-sync".as_ptr()) };
+    }
+}
+
+/// Checks, before libldb sees the path, what would otherwise make it fail badly or abort():
+/// a missing or unreadable file, or a file that is not a tdb database at all.
+fn preflight(path: &Path) -> Result<(), LdbError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LdbError::NotFound { path: path.to_path_buf() });
+        }
+        Err(e) => return Err(LdbError::Unreadable { path: path.to_path_buf(), reason: e.to_string() }),
+    };
+    if !meta.is_file() {
+        return Err(LdbError::NotSamLdb { path: path.to_path_buf(), reason: "it is not a regular file".into() });
+    }
+    // libldb opens even a read-only connection O_RDWR (tdb locking), so test both.
+    let mut magic = [0u8; 8];
+    let opened = std::fs::OpenOptions::new().read(true).write(true).open(path);
+    let mut file = match opened {
+        Ok(f) => f,
+        Err(e) => return Err(LdbError::Unreadable { path: path.to_path_buf(), reason: e.to_string() }),
+    };
+    if file.read_exact(&mut magic).is_err() || &magic != b"TDB file" {
+        return Err(LdbError::NotSamLdb { path: path.to_path_buf(), reason: "it is not a tdb database file".into() });
+    }
+    Ok(())
+}
+
+/// Receives libldb's (and the samba modules') messages from `ldb_log.c`.
+///
+/// # Safety
+/// Called by the C shim with a valid NUL-terminated message.
+#[unsafe(no_mangle)]
+unsafe extern "C" fn samba_entra_sync_ldb_log(level: i32, message: *const c_char) {
+    if message.is_null() {
+        return;
+    }
+    // SAFETY: the shim passes a NUL-terminated buffer that lives for this call.
+    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    let text = text.trim();
+    // ldb levels: 0 fatal, 1 error, 2 warning, 3 trace.
+    match level {
+        0 | 1 => tracing::error!(target: "ldb", "{text}"),
+        2 => tracing::warn!(target: "ldb", "{text}"),
+        _ => tracing::trace!(target: "ldb", "{text}"),
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut LdbConnection) + Send>;
+
+/// A cheap, cloneable, `Send` handle to the thread that owns the sam.ldb connection.
+#[derive(Clone)]
+pub struct LdbHandle {
+    jobs: mpsc::UnboundedSender<Job>,
+    path: PathBuf,
+}
+
+impl LdbHandle {
+    /// Starts the owner thread, opens `path` on it and waits until it is open (or failed).
+    pub async fn open(path: &Path) -> Result<Self, LdbError> {
+        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let thread_path = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("sam.ldb".into())
+            .spawn(move || {
+                let mut conn = match LdbConnection::open(&thread_path) {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Some(job) = rx.blocking_recv() {
+                    // A panicking job must not take the connection's thread down with it.
+                    let _ = catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+                }
+            })
+            .map_err(|_| LdbError::ThreadGone)?;
+        ready_rx.await.map_err(|_| LdbError::ThreadGone)??;
+        Ok(LdbHandle { jobs, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the owner thread with the connection and returns its result.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, LdbError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut LdbConnection) -> Result<R, LdbError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.jobs.send(job).map_err(|_| LdbError::ThreadGone)?;
+        match rx.await {
+            Ok(r) => r,
+            // The sender was dropped without answering: the job panicked.
+            Err(_) => Err(LdbError::Panicked),
+        }
+    }
+}

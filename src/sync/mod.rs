@@ -1,0 +1,3 @@
+//! The engine: joins the directory (`samba`) and the wire (`entra`).
+
+pub mod anchor;
