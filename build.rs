@@ -17,7 +17,7 @@ fn fail(what: &str) -> ! {
 
 fn main() {
     println!("cargo:rerun-if-changed=src/samba/wrapper.h");
-    println!("cargo:rerun-if-changed=src/samba/ldb_log.c");
+    println!("cargo:rerun-if-changed=src/samba/shim.c");
     println!("cargo:rerun-if-changed=build.rs");
 
     let mut include_paths = Vec::new();
@@ -34,8 +34,9 @@ fn main() {
             "ldb_(init|connect|search|set_opaque|errstring|strerror|msg_find_element|dn_get_linearized|dn_new|get_default_basedn|get_root_basedn|binary_encode_string|set_flags|set_debug)",
         )
         .allowlist_function("talloc_named_const|_talloc_free")
-        .allowlist_function("loadparm_init_global|samba_entra_sync_ldb_route_debug")
-        .allowlist_type("ldb_(context|result|message|message_element|val|dn|scope)")
+        .blocklist_function("samba_entra_sync_ldb_log")
+        .allowlist_function("loadparm_init_global|samba_entra_sync_ldb_route_debug|samba_entra_sync_ldb_search_each")
+        .allowlist_type("ldb_(context|message|message_element|val|dn|scope)|samba_entra_sync_entry_fn")
         .allowlist_var("LDB_(SUCCESS|SCOPE_.*|FLG_.*|ERR_.*)")
         .opaque_type("ldb_context|ldb_dn|tevent_context|loadparm_context")
         .newtype_enum("ldb_scope")
@@ -56,12 +57,12 @@ fn main() {
         Err(_) => fail("bindgen could not load libclang"),
     };
     let mut shim = cc::Build::new();
-    shim.file("src/samba/ldb_log.c").warnings(true);
+    shim.file("src/samba/shim.c").include("src/samba").warnings(true).extra_warnings(true);
     for p in &include_paths {
         shim.include(p);
     }
-    if let Err(e) = shim.try_compile("ldb_log") {
-        fail(&format!("cannot compile the ldb log shim ({e})"));
+    if let Err(e) = shim.try_compile("ldb_shim") {
+        fail(&format!("cannot compile src/samba/shim.c ({e})"));
     }
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|_| fail("OUT_DIR is not set")));

@@ -243,15 +243,13 @@ pub fn read_users(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<User>,
 
 pub fn read_groups(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Group>, LdbError> {
     let a = attrs(&["groupType", "member", "mail", "proxyAddresses"]);
-    let entries = conn.search(&opts.base(), Scope::Subtree, &opts.filter(GROUP_FILTER), &a)?;
-    Ok(entries.iter().filter_map(|e| skip_malformed(e, group_from_entry(e))).collect())
+    read_typed(conn, opts, GROUP_FILTER, &a, group_from_entry)
 }
 
 pub fn read_computers(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Computer>, LdbError> {
     let a =
         attrs(&["userAccountControl", "operatingSystem", "operatingSystemVersion", "dNSHostName", "userCertificate"]);
-    let entries = conn.search(&opts.base(), Scope::Subtree, &opts.filter(COMPUTER_FILTER), &a)?;
-    Ok(entries.iter().filter_map(|e| skip_malformed(e, computer_from_entry(e))).collect())
+    read_typed(conn, opts, COMPUTER_FILTER, &a, computer_from_entry)
 }
 
 /// One user by sAMAccountName (matched literally, whatever characters it holds).
@@ -296,6 +294,23 @@ pub fn read_all(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Director
     Ok(out)
 }
 
+/// Streams a search and converts each entry as it arrives, so only typed objects are kept.
+fn read_typed<T>(
+    conn: &LdbConnection,
+    opts: &ReadOptions,
+    type_filter: &str,
+    attrs: &[&str],
+    convert: fn(&Entry) -> Result<T, String>,
+) -> Result<Vec<T>, LdbError> {
+    let mut out = Vec::new();
+    conn.search_each(&opts.base(), Scope::Subtree, &opts.filter(type_filter), attrs, |e| {
+        if let Some(v) = skip_malformed(&e, convert(&e)) {
+            out.push(v);
+        }
+    })?;
+    Ok(out)
+}
+
 fn skip_malformed<T>(e: &Entry, r: Result<T, String>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
@@ -311,7 +326,7 @@ fn text(e: &Entry, name: &str) -> Option<String> {
 }
 
 fn texts(e: &Entry, name: &str) -> Vec<String> {
-    e.values(name).iter().map(|v| String::from_utf8_lossy(v).into_owned()).collect()
+    e.values(name).map(|v| String::from_utf8_lossy(v).into_owned()).collect()
 }
 
 fn int(e: &Entry, name: &str) -> Result<Option<i64>, String> {
@@ -386,7 +401,7 @@ fn computer_from_entry(e: &Entry) -> Result<Computer, String> {
         operating_system: text(e, "operatingSystem"),
         operating_system_version: text(e, "operatingSystemVersion"),
         dns_host_name: text(e, "dNSHostName"),
-        user_certificates: e.values("userCertificate").iter().map(|v| v.to_vec()).collect(),
+        user_certificates: e.values("userCertificate").map(<[u8]>::to_vec).collect(),
     })
 }
 

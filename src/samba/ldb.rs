@@ -5,7 +5,6 @@
 //! through [`LdbHandle::call`] and awaits the answer. This file is the only place in the
 //! project with `unsafe`.
 
-use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -49,31 +48,42 @@ pub enum LdbError {
     Panicked,
 }
 
-/// One value of an attribute, as raw bytes (text attributes are UTF-8). Zeroized on drop, so
-/// secret attributes never linger in freed memory on our side.
-pub type RawValue = Zeroizing<Vec<u8>>;
-
-/// A search result: its DN and its attributes (keys lower-cased; AD names are case-insensitive).
+/// A search result: its DN and its attributes' values (AD attribute names are
+/// case-insensitive). All values live in one zeroizing buffer: three allocations per entry
+/// instead of one per value, and secret attributes never linger in freed memory on our side.
 #[derive(Default)]
 pub struct Entry {
     pub dn: String,
-    attributes: BTreeMap<String, Vec<RawValue>>,
+    /// (lower-cased attribute name, start, end) of each value in `data`, in libldb's order.
+    spans: Vec<(Box<str>, u32, u32)>,
+    data: Zeroizing<Vec<u8>>,
 }
 
 impl Entry {
-    /// All values of `name` (empty when absent).
-    pub fn values(&self, name: &str) -> &[RawValue] {
-        self.attributes.get(&name.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[])
+    /// All values of `name`, in order.
+    pub fn values<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
+        self.spans
+            .iter()
+            .filter(move |(n, _, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, start, end)| &self.data[*start as usize..*end as usize])
     }
 
     /// The first value of `name`.
     pub fn first(&self, name: &str) -> Option<&[u8]> {
-        self.values(name).first().map(|v| v.as_slice())
+        self.values(name).next()
+    }
+
+    fn push(&mut self, name: &str, value: &[u8]) {
+        let start = self.data.len() as u32;
+        self.data.extend_from_slice(value);
+        self.spans.push((name.into(), start, self.data.len() as u32));
     }
 
     #[cfg(test)]
     pub fn with(mut self, name: &str, values: &[&[u8]]) -> Self {
-        self.attributes.insert(name.to_ascii_lowercase(), values.iter().map(|v| Zeroizing::new(v.to_vec())).collect());
+        for v in values {
+            self.push(&name.to_ascii_lowercase(), v);
+        }
         self
     }
 }
@@ -134,7 +144,7 @@ impl LdbConnection {
         }
         // SAFETY: `ldb` is valid; the name is a static C string; `lp` outlives the connection.
         unsafe { ffi::ldb_set_opaque(conn.ldb, c"loadparm".as_ptr(), lp.cast()) };
-        let flags = (ffi::LDB_FLG_RDONLY | ffi::LDB_FLG_DONT_CREATE_DB) as u32;
+        let flags = (ffi::LDB_FLG_RDONLY | ffi::LDB_FLG_DONT_CREATE_DB | ffi::LDB_FLG_NOMMAP) as u32;
         // SAFETY: `ldb` and `url` are valid for the call; NULL options are allowed.
         let rc = unsafe { ffi::ldb_connect(conn.ldb, url.as_ptr(), flags, ptr::null_mut()) };
         if rc != ffi::LDB_SUCCESS {
@@ -179,9 +189,26 @@ impl LdbConnection {
         Ok(())
     }
 
-    /// Searches sam.ldb. `filter` must already be escaped (see [`super::filter`]); `attrs` names
-    /// every attribute wanted (secret and constructed attributes are only returned when named).
+    /// Searches sam.ldb and collects the entries. `filter` must already be escaped (see
+    /// [`super::filter`]); `attrs` names every attribute wanted (secret and constructed
+    /// attributes are only returned when named).
     pub fn search(&self, base: &Base, scope: Scope, filter: &str, attrs: &[&str]) -> Result<Vec<Entry>, LdbError> {
+        let mut out = Vec::new();
+        self.search_each(base, scope, filter, attrs, |e| out.push(e))?;
+        Ok(out)
+    }
+
+    /// Searches sam.ldb and hands each entry to `each` as libldb produces it; libldb's copy is
+    /// freed (secret values wiped first) before the next entry, so memory stays flat however
+    /// large the domain is.
+    pub fn search_each(
+        &self,
+        base: &Base,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        mut each: impl FnMut(Entry),
+    ) -> Result<(), LdbError> {
         let filter = CString::new(filter).map_err(|_| LdbError::InvalidInput("filter contains a NUL byte".into()))?;
         let attr_strings = attrs
             .iter()
@@ -214,83 +241,104 @@ impl LdbConnection {
             Scope::OneLevel => ffi::ldb_scope::LDB_SCOPE_ONELEVEL,
             Scope::Subtree => ffi::ldb_scope::LDB_SCOPE_SUBTREE,
         };
-        let mut res: *mut ffi::ldb_result = ptr::null_mut();
-        // SAFETY: every pointer is valid for the call: `attr_ptrs` is NULL-terminated and
-        // outlives it; the format is a fixed "%s" with one C-string argument, so the filter's
-        // content can never be read as a format directive. The result is allocated under `tmp`.
+        let mut sink = EntrySink { each: &mut each, panicked: false };
+        // SAFETY: every pointer is valid for the whole call: `attr_ptrs` is NULL-terminated and
+        // outlives it, `sink` lives on this stack frame and `on_entry` only uses it during the
+        // call; the request is allocated under `tmp`, which is freed after the call.
         let rc = unsafe {
-            ffi::ldb_search(
+            ffi::samba_entra_sync_ldb_search_each(
                 self.ldb,
                 tmp.ptr,
-                &mut res,
                 base_dn,
                 scope,
-                attr_ptrs.as_ptr(),
-                c"%s".as_ptr(),
                 filter.as_ptr(),
+                attr_ptrs.as_ptr(),
+                Some(on_entry),
+                (&mut sink as *mut EntrySink<'_>).cast(),
             )
         };
-        if rc == ffi::LDB_ERR_NO_SUCH_OBJECT {
-            return Ok(Vec::new());
+        if sink.panicked {
+            return Err(LdbError::Panicked);
         }
-        if rc != ffi::LDB_SUCCESS || res.is_null() {
+        if rc == ffi::LDB_ERR_NO_SUCH_OBJECT {
+            return Ok(());
+        }
+        if rc != ffi::LDB_SUCCESS {
             return Err(LdbError::Search { code: rc, message: self.errstring() });
         }
-        // SAFETY: ldb_search succeeded, so `res` points to a valid result under `tmp`.
-        Ok(unsafe { copy_result(res) })
+        Ok(())
     }
 }
 
-/// Copies a search result into owned Rust values and wipes secret values in ldb's memory.
+/// What `on_entry` hands each entry to.
+struct EntrySink<'a> {
+    each: &'a mut dyn FnMut(Entry),
+    panicked: bool,
+}
+
+/// Called by shim.c once per search entry; returns 0 to continue, 1 to abort the search.
+unsafe extern "C" fn on_entry(ctx: *mut c_void, msg: *mut ffi::ldb_message) -> i32 {
+    if ctx.is_null() || msg.is_null() {
+        return 1;
+    }
+    // SAFETY: `ctx` is the `EntrySink` passed by `search_each`, alive for the whole search and
+    // not touched by anyone else meanwhile.
+    let sink = unsafe { &mut *ctx.cast::<EntrySink<'_>>() };
+    // SAFETY: libldb passes a valid message that stays alive until this callback returns.
+    let entry = unsafe { copy_message(msg) };
+    // A panic must not unwind into C.
+    match catch_unwind(AssertUnwindSafe(|| (sink.each)(entry))) {
+        Ok(()) => 0,
+        Err(_) => {
+            sink.panicked = true;
+            1
+        }
+    }
+}
+
+/// Copies one message into owned Rust values and wipes secret values in ldb's memory.
 ///
 /// # Safety
-/// `res` must point to a valid `ldb_result` whose memory stays alive during the call.
-unsafe fn copy_result(res: *mut ffi::ldb_result) -> Vec<Entry> {
-    // SAFETY: the caller guarantees `res` is valid.
-    let res = unsafe { &*res };
-    let mut out = Vec::with_capacity(res.count as usize);
-    for i in 0..res.count as usize {
-        // SAFETY: `msgs` holds `count` valid message pointers.
-        let msg = unsafe { &**res.msgs.add(i) };
-        // SAFETY: a message's DN is valid; the linearized string is owned by the DN.
-        let dn_ptr = unsafe { ffi::ldb_dn_get_linearized(msg.dn) };
-        let dn = if dn_ptr.is_null() {
-            String::new()
-        } else {
-            // SAFETY: non-NULL and NUL-terminated.
-            unsafe { CStr::from_ptr(dn_ptr) }.to_string_lossy().into_owned()
-        };
-        let mut attributes: BTreeMap<String, Vec<RawValue>> = BTreeMap::new();
-        for j in 0..msg.num_elements as usize {
-            // SAFETY: `elements` holds `num_elements` elements.
-            let el = unsafe { &*msg.elements.add(j) };
-            if el.name.is_null() {
+/// `msg` must point to a valid `ldb_message` that stays alive during the call.
+unsafe fn copy_message(msg: *mut ffi::ldb_message) -> Entry {
+    // SAFETY: the caller guarantees `msg` is valid.
+    let msg = unsafe { &*msg };
+    // SAFETY: a message's DN is valid; the linearized string is owned by the DN.
+    let dn_ptr = unsafe { ffi::ldb_dn_get_linearized(msg.dn) };
+    let dn = if dn_ptr.is_null() {
+        String::new()
+    } else {
+        // SAFETY: non-NULL and NUL-terminated.
+        unsafe { CStr::from_ptr(dn_ptr) }.to_string_lossy().into_owned()
+    };
+    let mut entry = Entry { dn, ..Default::default() };
+    for j in 0..msg.num_elements as usize {
+        // SAFETY: `elements` holds `num_elements` elements.
+        let el = unsafe { &*msg.elements.add(j) };
+        if el.name.is_null() {
+            continue;
+        }
+        // SAFETY: element names are NUL-terminated strings owned by the message.
+        let name = unsafe { CStr::from_ptr(el.name) }.to_string_lossy();
+        let secret = SECRET_ATTRIBUTES.iter().any(|s| s.eq_ignore_ascii_case(&name));
+        for k in 0..el.num_values as usize {
+            // SAFETY: `values` holds `num_values` values.
+            let val = unsafe { &*el.values.add(k) };
+            if val.data.is_null() {
+                entry.push(&name, &[]);
                 continue;
             }
-            // SAFETY: element names are NUL-terminated strings owned by the message.
-            let name = unsafe { CStr::from_ptr(el.name) }.to_string_lossy().to_ascii_lowercase();
-            let secret = SECRET_ATTRIBUTES.iter().any(|s| s.eq_ignore_ascii_case(&name));
-            let values = attributes.entry(name).or_default();
-            for k in 0..el.num_values as usize {
-                // SAFETY: `values` holds `num_values` values.
-                let val = unsafe { &*el.values.add(k) };
-                if val.data.is_null() {
-                    values.push(Zeroizing::new(Vec::new()));
-                    continue;
-                }
-                // SAFETY: `data` points to `length` readable bytes owned by the result.
-                let bytes = unsafe { std::slice::from_raw_parts(val.data, val.length) };
-                values.push(Zeroizing::new(bytes.to_vec()));
-                if secret {
-                    // SAFETY: the bytes belong to our result (allocated under our talloc scope)
-                    // and nobody else reads them; wipe the hash before talloc frees the memory.
-                    unsafe { wipe(val.data, val.length) };
-                }
+            // SAFETY: `data` points to `length` readable bytes owned by the message.
+            let bytes = unsafe { std::slice::from_raw_parts(val.data, val.length) };
+            entry.push(&name, bytes);
+            if secret {
+                // SAFETY: the bytes belong to this reply, which is freed right after the
+                // callback and read by no one else: wipe the hash before talloc frees it.
+                unsafe { wipe(val.data, val.length) };
             }
         }
-        out.push(Entry { dn, attributes });
     }
-    out
+    entry
 }
 
 /// Volatile zeroing, so the compiler cannot drop the wipe of memory that is freed right after.

@@ -1,4 +1,7 @@
-/* What bindgen sees of libldb, talloc and libsamba-hostconfig (see build.rs). */
+/* What bindgen sees of libldb, talloc and libsamba-hostconfig (see build.rs), and the
+ * prototypes of our C shim (shim.c). */
+#ifndef SAMBA_ENTRA_SYNC_WRAPPER_H
+#define SAMBA_ENTRA_SYNC_WRAPPER_H
 #include <stdbool.h>
 #include <talloc.h>
 #include <ldb.h>
@@ -9,5 +12,13 @@
 struct loadparm_context;
 struct loadparm_context *loadparm_init_global(bool load_default);
 
-/* src/samba/ldb_log.c: route libldb's debug messages to our log. */
+/* shim.c: route libldb's debug messages to samba_entra_sync_ldb_log (in Rust). */
 int samba_entra_sync_ldb_route_debug(struct ldb_context *ldb);
+void samba_entra_sync_ldb_log(int level, const char *message);
+
+/* shim.c: streaming search; fn is called once per entry and returns 0 to go on. */
+typedef int (*samba_entra_sync_entry_fn)(void *ctx, struct ldb_message *msg);
+int samba_entra_sync_ldb_search_each(struct ldb_context *ldb, void *mem_ctx, struct ldb_dn *base,
+				     enum ldb_scope scope, const char *expression, const char *const *attrs,
+				     samba_entra_sync_entry_fn fn, void *ctx);
+#endif

@@ -1,0 +1,21 @@
+//! Shared test harness: throwaway Samba DCs, bulk fixtures, a private D-Bus.
+#![allow(dead_code)]
+
+pub mod fixture;
+pub mod samba;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The project's binary, built by cargo for integration tests.
+pub fn bin() -> PathBuf {
+    // Set by cargo for integration tests; benches fall back to the build directory.
+    option_env!("CARGO_BIN_EXE_samba-entra-sync")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/samba-entra-sync"))
+}
+
+/// Runs the binary with `args` and returns its output.
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().expect("run samba-entra-sync")
+}

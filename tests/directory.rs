@@ -1,0 +1,201 @@
+//! `directory dump` and the typed reads against real, throwaway Samba DCs.
+
+mod common;
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::fixture::{self, Shape};
+use common::samba::{Dc, nt_hash};
+use serde_json::Value;
+
+fn dump(dc: &Dc, show_hash: bool) -> Vec<Value> {
+    let sam = dc.sam_ldb();
+    let mut args = vec!["directory", "dump", "--json", "--sam-ldb", sam.to_str().unwrap_or_default()];
+    if show_hash {
+        args.push("--show-nt-hash");
+    }
+    let out = common::cli(&args);
+    assert!(out.status.success(), "dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("dump prints a JSON array")
+}
+
+fn by_name(objects: &[Value]) -> HashMap<String, Value> {
+    objects.iter().map(|o| (o["sAMAccountName"].as_str().unwrap_or_default().to_string(), o.clone())).collect()
+}
+
+/// objectGUID string → the 16 bytes as AD stores them (first three groups little-endian).
+fn guid_bytes(s: &str) -> Vec<u8> {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    let b: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
+    let mut out = vec![b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6]];
+    out.extend_from_slice(&b[8..]);
+    out
+}
+
+/// objectGUID as Samba's own ldbsearch prints it.
+fn ldbsearch_guid(dc: &Dc, name: &str) -> String {
+    let out = Command::new("ldbsearch")
+        .arg("-H")
+        .arg(dc.sam_ldb())
+        .arg(format!("(sAMAccountName={name})"))
+        .arg("objectGUID")
+        .output()
+        .expect("ldbsearch");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("objectGUID: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("ldbsearch found no objectGUID for {name}"))
+}
+
+#[test]
+fn nt_hashes_and_anchors_match_independent_computation() {
+    let dc = Dc::new();
+    let passwords = [
+        ("accents", "Ünïcödé!Pw-1€ àéîõü"),
+        ("emoji", "Emoji🔑Pass-2😀"),
+        ("long127", &format!("Aa1!{}", "x".repeat(123))),
+        ("spaces", "  With Spaces 3! "),
+        ("plain", "Plain-Passw0rd"),
+    ];
+    for (name, pw) in &passwords {
+        dc.create_user(name, pw);
+    }
+    assert_eq!(passwords[2].1.chars().count(), 127);
+    let objects = by_name(&dump(&dc, true));
+    for (name, pw) in &passwords {
+        let u = &objects[*name];
+        assert_eq!(u["objectType"], "user");
+        let expected = hex::encode_upper(nt_hash(pw));
+        assert_eq!(u["ntHash"].as_str(), Some(expected.as_str()), "NT hash of {name}");
+        // The anchor is Base64 of the objectGUID bytes as stored, and the GUID string agrees
+        // with Samba's own rendering.
+        let guid = ldbsearch_guid(&dc, name);
+        assert_eq!(u["objectGUID"].as_str(), Some(guid.as_str()));
+        assert_eq!(u["sourceAnchor"].as_str(), Some(STANDARD.encode(guid_bytes(&guid)).as_str()));
+        assert!(u["msDS-KeyVersionNumber"].as_u64().unwrap_or(0) >= 1);
+    }
+    // Without --show-nt-hash no hash appears at all.
+    let plain = dump(&dc, false);
+    assert!(plain.iter().all(|o| o.get("ntHash").is_none()));
+}
+
+#[test]
+fn account_states_groups_and_computers() {
+    let dc = Dc::new();
+    dc.create_user("alice", "Al1ce!Pass-1");
+    dc.create_user("bob", "B0b!Pass-1");
+    dc.samba_tool(&["user", "disable", "bob"]);
+    dc.samba_tool(&["user", "create", "dave", "Dav3!Pass-1", "--must-change-at-next-login"]);
+    // A user without any password (added directly, no unicodePwd).
+    dc.ldbadd(
+        "dn: CN=nopw,CN=Users,DC=lab,DC=test\nobjectClass: user\nsAMAccountName: nopw\nuserAccountControl: 546\n\n",
+        false,
+    );
+    dc.samba_tool(&["group", "add", "outer"]);
+    dc.samba_tool(&["group", "add", "inner"]);
+    dc.samba_tool(&["group", "addmembers", "inner", "alice"]);
+    dc.samba_tool(&["group", "addmembers", "outer", "inner"]);
+    dc.samba_tool(&["computer", "create", "PC1"]);
+
+    let objects = by_name(&dump(&dc, true));
+    let uac = |n: &str| objects[n]["userAccountControl"].as_u64().unwrap_or(0);
+    assert_eq!(uac("alice") & 2, 0);
+    assert_eq!(uac("bob") & 2, 2, "bob is disabled");
+    assert_eq!(objects["dave"]["pwdLastSet"].as_i64(), Some(0), "must change at next logon");
+    assert!(objects["alice"]["pwdLastSet"].as_i64().unwrap_or(0) > 0);
+    assert!(objects["nopw"]["ntHash"].is_null(), "a user without a password has no hash");
+    assert_eq!(objects["nopw"]["objectType"], "user");
+
+    let members = |g: &str| -> Vec<String> {
+        objects[g]["member"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).map(String::from).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(objects["outer"]["objectType"], "group");
+    assert_eq!(members("outer"), vec![objects["inner"]["distinguishedName"].as_str().unwrap_or_default().to_string()]);
+    assert_eq!(members("inner"), vec![objects["alice"]["distinguishedName"].as_str().unwrap_or_default().to_string()]);
+
+    let pc = &objects["PC1$"];
+    assert_eq!(pc["objectType"], "computer");
+    assert!(pc.get("ntHash").is_none(), "computers are not users");
+    assert_eq!(uac("PC1$") & 0x1000, 0x1000, "workstation trust account");
+}
+
+#[test]
+fn a_thousand_user_domain_is_read_completely() {
+    let shape = Shape { users: 1000, groups: 20, computers: 10, members_per_group: 50 };
+    let dc = Dc::cached("bulk1000", |dc| fixture::populate(dc, shape));
+    let objects = dump(&dc, true);
+    let users = by_name(&objects);
+    for i in 0..shape.users {
+        let name = fixture::user_name(i);
+        let u = users.get(&name).unwrap_or_else(|| panic!("{name} missing from the dump"));
+        assert_eq!(u["ntHash"].as_str(), Some(hex::encode_upper(nt_hash(&fixture::password_of(i))).as_str()));
+        assert_eq!(u["proxyAddresses"].as_array().map(Vec::len), Some(2));
+    }
+    let groups =
+        objects.iter().filter(|o| o["sAMAccountName"].as_str().is_some_and(|n| n.starts_with("bgroup"))).count();
+    assert_eq!(groups, shape.groups);
+    let pcs = objects
+        .iter()
+        .filter(|o| o["objectType"] == "computer" && o["sAMAccountName"].as_str().is_some_and(|n| n.starts_with("BPC")))
+        .count();
+    assert_eq!(pcs, shape.computers);
+}
+
+/// Bad input: exit 1, exactly one line on stderr that says what is wrong, no panic or abort.
+fn assert_one_sentence(args: &[&str], needle: &str) {
+    let out = common::cli(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit status for {args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one sentence expected, got: {err}");
+    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    assert!(!err.contains("panicked") && !err.contains("Abort"), "{err}");
+}
+
+#[test]
+fn bad_sam_ldb_paths_fail_with_one_clear_sentence() {
+    let dc = Dc::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+
+    let missing = tmp.path().join("missing/sam.ldb");
+    assert_one_sentence(&["directory", "dump", "--sam-ldb", missing.to_str().unwrap_or_default()], "does not exist");
+
+    let text = tmp.path().join("not-a-db");
+    std::fs::write(&text, "hello, this is not a database\n").expect("write");
+    assert_one_sentence(&["directory", "dump", "--sam-ldb", text.to_str().unwrap_or_default()], "not a tdb database");
+
+    // A real ldb file, but not a sam.ldb.
+    let secrets = dc.dir().join("private/secrets.ldb");
+    assert_one_sentence(
+        &["directory", "dump", "--sam-ldb", secrets.to_str().unwrap_or_default()],
+        "not a Samba sam.ldb",
+    );
+
+    // A sam.ldb whose encrypted_secrets.key is gone.
+    let nokey = Dc::new();
+    std::fs::remove_file(nokey.dir().join("private/encrypted_secrets.key")).expect("remove key");
+    let sam = nokey.sam_ldb();
+    assert_one_sentence(&["directory", "dump", "--sam-ldb", sam.to_str().unwrap_or_default()], "encrypted_secrets.key");
+
+    // An unreadable file: run the dump as an unprivileged user.
+    let sam = dc.sam_ldb();
+    std::fs::set_permissions(dc.dir(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(common::bin())
+        .args(["directory", "dump", "--sam-ldb"])
+        .arg(&sam)
+        .output()
+        .expect("setpriv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("run this as root") || err.contains("Permission denied"), "{err}");
+}
