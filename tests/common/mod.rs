@@ -1,5 +1,5 @@
 //! Shared test harness: throwaway Samba DCs, bulk fixtures, a private D-Bus.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // test support: failing fast is the point
 
 pub mod fixture;
 pub mod samba;
