@@ -5,6 +5,8 @@
 //! `samba` (sam.ldb) and `entra` (wire protocol) know nothing of each other; `sync` joins them;
 //! `bus` serves D-Bus; `daemon` wires everything; `cli` and `main.rs` are the front door.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::todo, clippy::unimplemented)]
+
 pub mod cli;
 pub mod entra;
 pub mod samba;

@@ -1,5 +1,7 @@
 //! The `samba-entra-sync` command line: parsing only; the work is in `cli`.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::todo, clippy::unimplemented)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
