@@ -126,7 +126,7 @@ fn computer_json(c: &Computer, anchor: AnchorAttribute) -> Value {
 }
 
 fn write_table(out: &mut impl Write, objects: &[DirectoryObject], args: &DumpArgs) -> std::io::Result<()> {
-    writeln!(out, "{:<9} {:<22} {:<26} {:<38} {:<6} detail", "TYPE", "NAME", "SOURCE ANCHOR", "OBJECT GUID", "UAC")?;
+    writeln!(out, "{:<9} {:<24} {:<26} {:<38} {:<6} detail", "TYPE", "NAME", "SOURCE ANCHOR", "OBJECT GUID", "UAC")?;
     for o in objects {
         let (kind, id, uac, detail) = match o {
             DirectoryObject::User(u) => {
@@ -153,7 +153,7 @@ fn write_table(out: &mut impl Write, objects: &[DirectoryObject], args: &DumpArg
         };
         writeln!(
             out,
-            "{:<9} {:<22} {:<26} {:<38} {:<6} {}",
+            "{:<9} {:<24} {:<26} {:<38} {:<6} {}",
             kind,
             id.sam_account_name,
             source_anchor(id, args.source_anchor),
