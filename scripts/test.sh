@@ -16,6 +16,5 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 
 step "cargo test (unit, integration, real Samba DCs)"
-cargo test --all-targets --no-fail-fast 2>&1 | tee target/test.log
-# Benches are compiled as tests above; make sure none of the suites was skipped silently.
-grep -q '^test result: ok' target/test.log
+# Benchmarks are type-checked by clippy above and run with `cargo bench`, not here.
+cargo test --no-fail-fast

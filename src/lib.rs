@@ -8,6 +8,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::todo, clippy::unimplemented)]
 
 pub mod cli;
+pub mod config;
 pub mod entra;
 pub mod samba;
 pub mod sync;

@@ -20,6 +20,8 @@ struct Opt {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Validate a config file; every error names its key.
+    CheckConfig(cli::config::CheckConfigArgs),
     /// Inspect what the daemon reads from sam.ldb.
     Directory {
         #[command(subcommand)]
@@ -35,6 +37,7 @@ enum DirectoryCommand {
 
 fn run(opt: Opt) -> CliResult {
     match opt.command {
+        Command::CheckConfig(args) => cli::config::check(&args),
         Command::Directory { command: DirectoryCommand::Dump(args) } => cli::directory::dump(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! Subcommand implementations behind `main.rs`. Each returns `Result<(), Failure>`; `main`
 //! turns a failure into one sentence on stderr and the exit status of `interfaces.md`.
 
+pub mod config;
 pub mod directory;
 
 use std::fmt;

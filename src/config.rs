@@ -1,0 +1,602 @@
+//! The configuration file (TOML), strict: an unknown key, a wrong type or a bad value is an
+//! error that names the key, and `check-config` reports every error at once, not just the first.
+//!
+//! Keys and defaults are listed in `interfaces.md` and documented line by line in
+//! `systemd/samba-entra-sync.example.toml`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::{Table, Value};
+
+/// The config format version this build understands.
+pub const CONFIG_VERSION: i64 = 1;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub samba: SambaConfig,
+    pub entra: EntraConfig,
+    pub sync: SyncConfig,
+    pub state: StateConfig,
+    pub dbus: DbusConfig,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SambaConfig {
+    pub sam_ldb: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntraConfig {
+    pub tenant_id: String,
+    pub authority: String,
+    pub sync_endpoint: String,
+    pub ca_file: Option<PathBuf>,
+    pub proxy: Option<String>,
+    /// DirSyncBuildNumber/FIMBuildNumber we present (the service rejects retired builds).
+    pub client_build: String,
+    pub auth: AuthConfig,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuthMethodConfig {
+    RefreshToken,
+    Certificate { certificate: PathBuf, private_key: PathBuf },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthConfig {
+    pub method: AuthMethodConfig,
+    pub client_id: String,
+    pub token_cache: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncConfig {
+    /// "objectGUID" or "ms-DS-ConsistencyGuid".
+    pub source_anchor: String,
+    pub interval: Duration,
+    pub change_poll: Duration,
+    pub deletion_threshold: u32,
+    pub deletion_threshold_percent: u32,
+    pub dry_run: bool,
+    /// Push hashes of users who must change their password at next logon (with
+    /// ForcePasswordChangeOnLogon=true). Off by default: a temporary password stays on-premises.
+    pub push_temporary_passwords: bool,
+    pub write_back_consistency_guid: bool,
+    pub scope: ScopeConfig,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScopeConfig {
+    pub user_bases: Vec<String>,
+    pub group_bases: Vec<String>,
+    pub computer_bases: Vec<String>,
+    pub user_filter: Option<String>,
+    pub group_filter: Option<String>,
+    pub computer_filter: Option<String>,
+    /// sAMAccountNames never exported (the sync's own service accounts, for example).
+    pub exclude_accounts: Vec<String>,
+    /// Export objects with adminCount=1 (off by default: protected accounts stay on-premises).
+    pub include_admin_accounts: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateConfig {
+    pub db: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BusConfig {
+    System,
+    Session,
+    Address(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DbusConfig {
+    pub bus: BusConfig,
+    /// Members of this Unix group may call the read-only methods.
+    pub admin_group: String,
+}
+
+/// One problem in the config, tied to its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.problem)
+    }
+}
+
+/// Everything wrong with a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.issues.len();
+        write!(f, "{} has {n} error{}", self.path.display(), if n == 1 { "" } else { "s" })?;
+        for i in &self.issues {
+            write!(f, "\n  {i}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            issues: vec![ConfigIssue { key: "(file)".into(), problem: format!("cannot read it: {e}") }],
+        })?;
+        Config::parse(&text).map_err(|issues| ConfigError { path: path.to_path_buf(), issues })
+    }
+
+    /// Parses and validates; on failure returns every issue found.
+    pub fn parse(text: &str) -> Result<Config, Vec<ConfigIssue>> {
+        let table: Table = text.parse().map_err(|e: toml::de::Error| {
+            let msg = e.message().to_string();
+            let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
+            vec![ConfigIssue { key: format!("(syntax{at})"), problem: msg }]
+        })?;
+        let mut r = Reader { issues: Vec::new() };
+        let config = r.config(&table);
+        if r.issues.is_empty() { Ok(config) } else { Err(r.issues) }
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(" at line {line}, column {col}")
+}
+
+/// Parses a duration such as `500ms`, `10s`, `30m`, `2h` or `1d`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.checked_mul(60)?),
+        "h" => Duration::from_secs(n.checked_mul(3600)?),
+        "d" => Duration::from_secs(n.checked_mul(86_400)?),
+        _ => return None,
+    };
+    Some(d)
+}
+
+/// Walks the table, records issues and falls back to defaults so that every issue is found.
+struct Reader {
+    issues: Vec<ConfigIssue>,
+}
+
+impl Reader {
+    fn issue(&mut self, key: &str, problem: impl Into<String>) {
+        self.issues.push(ConfigIssue { key: key.to_string(), problem: problem.into() });
+    }
+
+    /// Reports keys of `table` (at `path`) that are not in `known`.
+    fn unknown_keys(&mut self, table: &Table, path: &str, known: &[&str]) {
+        for k in table.keys() {
+            if !known.contains(&k.as_str()) {
+                let full = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                self.issue(&full, format!("unknown key (known keys here: {})", known.join(", ")));
+            }
+        }
+    }
+
+    fn section<'a>(&mut self, table: &'a Table, name: &str, path: &str) -> Option<&'a Table> {
+        match table.get(name) {
+            None => None,
+            Some(Value::Table(t)) => Some(t),
+            Some(_) => {
+                self.issue(&join(path, name), "must be a table ([section])");
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, t: Option<&Table>, path: &str, key: &str, default: Option<&str>) -> String {
+        match t.and_then(|t| t.get(key)) {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::String(_)) => {
+                self.issue(&join(path, key), "must not be empty");
+                String::new()
+            }
+            Some(v) => {
+                self.issue(&join(path, key), format!("must be a string, not {}", v.type_str()));
+                String::new()
+            }
+            None => match default {
+                Some(d) => d.to_string(),
+                None => {
+                    self.issue(&join(path, key), "is required");
+                    String::new()
+                }
+            },
+        }
+    }
+
+    fn opt_string(&mut self, t: Option<&Table>, path: &str, key: &str) -> Option<String> {
+        t.and_then(|t| t.get(key))?;
+        Some(self.string(t, path, key, None))
+    }
+
+    fn strings(&mut self, t: Option<&Table>, path: &str, key: &str) -> Vec<String> {
+        match t.and_then(|t| t.get(key)) {
+            None => Vec::new(),
+            Some(Value::Array(a)) => {
+                let mut out = Vec::new();
+                for v in a {
+                    match v {
+                        Value::String(s) => out.push(s.clone()),
+                        other => self.issue(&join(path, key), format!("must list strings, found {}", other.type_str())),
+                    }
+                }
+                out
+            }
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(v) => {
+                self.issue(&join(path, key), format!("must be a list of strings, not {}", v.type_str()));
+                Vec::new()
+            }
+        }
+    }
+
+    fn bool(&mut self, t: Option<&Table>, path: &str, key: &str, default: bool) -> bool {
+        match t.and_then(|t| t.get(key)) {
+            None => default,
+            Some(Value::Boolean(b)) => *b,
+            Some(v) => {
+                self.issue(&join(path, key), format!("must be true or false, not {}", v.type_str()));
+                default
+            }
+        }
+    }
+
+    fn int(
+        &mut self,
+        t: Option<&Table>,
+        path: &str,
+        key: &str,
+        default: i64,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> i64 {
+        match t.and_then(|t| t.get(key)) {
+            None => default,
+            Some(Value::Integer(i)) if range.contains(i) => *i,
+            Some(Value::Integer(i)) => {
+                self.issue(&join(path, key), format!("{i} is out of range ({}..={})", range.start(), range.end()));
+                default
+            }
+            Some(v) => {
+                self.issue(&join(path, key), format!("must be an integer, not {}", v.type_str()));
+                default
+            }
+        }
+    }
+
+    fn duration(&mut self, t: Option<&Table>, path: &str, key: &str, default: &str, min: Duration) -> Duration {
+        let fallback = parse_duration(default).unwrap_or(min);
+        let s = self.string(t, path, key, Some(default));
+        match parse_duration(&s) {
+            Some(d) if d >= min => d,
+            Some(_) => {
+                self.issue(&join(path, key), format!("\"{s}\" is shorter than the minimum {min:?}"));
+                fallback
+            }
+            None if s.is_empty() => fallback,
+            None => {
+                self.issue(&join(path, key), format!("\"{s}\" is not a duration (use e.g. 500ms, 10s, 30m, 2h)"));
+                fallback
+            }
+        }
+    }
+
+    fn path(&mut self, t: Option<&Table>, path: &str, key: &str, default: Option<&str>) -> PathBuf {
+        let s = self.string(t, path, key, default);
+        if !s.is_empty() && !s.starts_with('/') {
+            self.issue(&join(path, key), format!("\"{s}\" must be an absolute path"));
+        }
+        PathBuf::from(s)
+    }
+
+    fn url(&mut self, t: Option<&Table>, path: &str, key: &str, default: &str) -> String {
+        let s = self.string(t, path, key, Some(default));
+        if !s.is_empty() && !(s.starts_with("https://") || s.starts_with("http://")) {
+            self.issue(&join(path, key), format!("\"{s}\" must be an http:// or https:// URL"));
+        }
+        s.trim_end_matches('/').to_string()
+    }
+
+    fn config(&mut self, root: &Table) -> Config {
+        self.unknown_keys(root, "", &["version", "samba", "entra", "sync", "state", "dbus"]);
+        let version = self.int(Some(root), "", "version", CONFIG_VERSION, 1..=i64::MAX);
+        if version != CONFIG_VERSION {
+            self.issue(
+                "version",
+                format!("version {version} is not supported by this build (it reads version {CONFIG_VERSION})"),
+            );
+        }
+
+        let samba = self.section(root, "samba", "");
+        if let Some(t) = samba {
+            self.unknown_keys(t, "samba", &["sam_ldb"]);
+        }
+        let samba =
+            SambaConfig { sam_ldb: self.path(samba, "samba", "sam_ldb", Some("/var/lib/samba/private/sam.ldb")) };
+
+        let entra_t = self.section(root, "entra", "");
+        if let Some(t) = entra_t {
+            self.unknown_keys(
+                t,
+                "entra",
+                &["tenant_id", "authority", "sync_endpoint", "ca_file", "proxy", "client_build", "auth"],
+            );
+        }
+        let tenant_id = self.string(entra_t, "entra", "tenant_id", None);
+        if !tenant_id.is_empty() && uuid::Uuid::parse_str(&tenant_id).is_err() {
+            self.issue("entra.tenant_id", format!("\"{tenant_id}\" is not a GUID (the tenant's directory id)"));
+        }
+        let authority = self.url(entra_t, "entra", "authority", "https://login.microsoftonline.com");
+        let sync_endpoint = self.url(
+            entra_t,
+            "entra",
+            "sync_endpoint",
+            "https://adminwebservice.microsoftonline.com/provisioningservice.svc",
+        );
+        let ca_file = self.opt_string(entra_t, "entra", "ca_file").map(PathBuf::from);
+        let proxy = self.opt_string(entra_t, "entra", "proxy");
+        let client_build = self.string(entra_t, "entra", "client_build", Some("2.6.3.0"));
+        if client_build.split('.').count() != 4 || !client_build.split('.').all(|p| p.parse::<u32>().is_ok()) {
+            self.issue("entra.client_build", format!("\"{client_build}\" is not a build number like 2.6.3.0"));
+        }
+
+        let auth_t = entra_t.and_then(|t| self.section(t, "auth", "entra"));
+        if let Some(t) = auth_t {
+            self.unknown_keys(t, "entra.auth", &["method", "client_id", "token_cache", "certificate", "private_key"]);
+        }
+        let method = self.string(auth_t, "entra.auth", "method", Some("refresh_token"));
+        let client_id = self.string(auth_t, "entra.auth", "client_id", Some("04b07795-8ddb-461a-bbee-02f9e1bf7b46"));
+        let token_cache = self.path(auth_t, "entra.auth", "token_cache", Some("/var/lib/samba-entra-sync/token.json"));
+        let method = match method.as_str() {
+            "refresh_token" => AuthMethodConfig::RefreshToken,
+            "certificate" => AuthMethodConfig::Certificate {
+                certificate: self.path(auth_t, "entra.auth", "certificate", None),
+                private_key: self.path(auth_t, "entra.auth", "private_key", None),
+            },
+            other => {
+                self.issue(
+                    "entra.auth.method",
+                    format!("\"{other}\" is not a method (use refresh_token or certificate)"),
+                );
+                AuthMethodConfig::RefreshToken
+            }
+        };
+        let entra = EntraConfig {
+            tenant_id,
+            authority,
+            sync_endpoint,
+            ca_file,
+            proxy,
+            client_build,
+            auth: AuthConfig { method, client_id, token_cache },
+        };
+
+        let sync_t = self.section(root, "sync", "");
+        if let Some(t) = sync_t {
+            self.unknown_keys(
+                t,
+                "sync",
+                &[
+                    "source_anchor",
+                    "interval",
+                    "change_poll",
+                    "deletion_threshold",
+                    "deletion_threshold_percent",
+                    "dry_run",
+                    "push_temporary_passwords",
+                    "write_back_consistency_guid",
+                    "scope",
+                ],
+            );
+        }
+        let source_anchor = self.string(sync_t, "sync", "source_anchor", Some("objectGUID"));
+        if !["objectguid", "ms-ds-consistencyguid"].contains(&source_anchor.to_ascii_lowercase().as_str()) {
+            self.issue(
+                "sync.source_anchor",
+                format!("\"{source_anchor}\" must be objectGUID or ms-DS-ConsistencyGuid"),
+            );
+        }
+        let scope_t = sync_t.and_then(|t| self.section(t, "scope", "sync"));
+        if let Some(t) = scope_t {
+            self.unknown_keys(
+                t,
+                "sync.scope",
+                &[
+                    "user_bases",
+                    "group_bases",
+                    "computer_bases",
+                    "user_filter",
+                    "group_filter",
+                    "computer_filter",
+                    "exclude_accounts",
+                    "include_admin_accounts",
+                ],
+            );
+        }
+        let scope = ScopeConfig {
+            user_bases: self.strings(scope_t, "sync.scope", "user_bases"),
+            group_bases: self.strings(scope_t, "sync.scope", "group_bases"),
+            computer_bases: self.strings(scope_t, "sync.scope", "computer_bases"),
+            user_filter: self.filter(scope_t, "user_filter"),
+            group_filter: self.filter(scope_t, "group_filter"),
+            computer_filter: self.filter(scope_t, "computer_filter"),
+            exclude_accounts: self.strings(scope_t, "sync.scope", "exclude_accounts"),
+            include_admin_accounts: self.bool(scope_t, "sync.scope", "include_admin_accounts", false),
+        };
+        let sync = SyncConfig {
+            source_anchor,
+            interval: self.duration(sync_t, "sync", "interval", "30m", Duration::from_secs(60)),
+            change_poll: self.duration(sync_t, "sync", "change_poll", "500ms", Duration::from_millis(50)),
+            deletion_threshold: self.int(sync_t, "sync", "deletion_threshold", 500, 0..=10_000_000) as u32,
+            deletion_threshold_percent: self.int(sync_t, "sync", "deletion_threshold_percent", 20, 0..=100) as u32,
+            dry_run: self.bool(sync_t, "sync", "dry_run", false),
+            push_temporary_passwords: self.bool(sync_t, "sync", "push_temporary_passwords", false),
+            write_back_consistency_guid: self.bool(sync_t, "sync", "write_back_consistency_guid", false),
+            scope,
+        };
+
+        let state_t = self.section(root, "state", "");
+        if let Some(t) = state_t {
+            self.unknown_keys(t, "state", &["db"]);
+        }
+        let state = StateConfig { db: self.path(state_t, "state", "db", Some("/var/lib/samba-entra-sync/state.db")) };
+
+        let dbus_t = self.section(root, "dbus", "");
+        if let Some(t) = dbus_t {
+            self.unknown_keys(t, "dbus", &["bus", "admin_group"]);
+        }
+        let bus = self.string(dbus_t, "dbus", "bus", Some("system"));
+        let bus = match bus.as_str() {
+            "system" => BusConfig::System,
+            "session" => BusConfig::Session,
+            a if a.contains(':') && a.contains('=') => BusConfig::Address(a.to_string()),
+            other => {
+                self.issue("dbus.bus", format!("\"{other}\" must be system, session or a bus address (unix:path=...)"));
+                BusConfig::System
+            }
+        };
+        let dbus = DbusConfig { bus, admin_group: self.string(dbus_t, "dbus", "admin_group", Some("adm")) };
+
+        Config { samba, entra, sync, state, dbus }
+    }
+
+    /// An LDAP filter must at least be parenthesised and balanced.
+    fn filter(&mut self, t: Option<&Table>, key: &str) -> Option<String> {
+        let f = self.opt_string(t, "sync.scope", key)?;
+        let mut depth: i64 = 0;
+        let mut balanced = f.starts_with('(') && f.ends_with(')');
+        for c in f.chars() {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            balanced &= depth >= 0;
+        }
+        if !balanced || depth != 0 {
+            self.issue(&format!("sync.scope.{key}"), format!("\"{f}\" is not a parenthesised LDAP filter"));
+        }
+        Some(f)
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[entra]\ntenant_id = \"00000000-0000-0000-0000-000000000001\"\n";
+
+    #[test]
+    fn minimal_config_gets_the_documented_defaults() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.samba.sam_ldb, PathBuf::from("/var/lib/samba/private/sam.ldb"));
+        assert_eq!(c.sync.interval, Duration::from_secs(1800));
+        assert_eq!(c.sync.change_poll, Duration::from_millis(500));
+        assert_eq!(c.sync.deletion_threshold, 500);
+        assert_eq!(c.dbus.bus, BusConfig::System);
+        assert_eq!(c.entra.client_build, "2.6.3.0");
+        assert_eq!(c.entra.auth.method, AuthMethodConfig::RefreshToken);
+    }
+
+    #[test]
+    fn every_error_is_reported_with_its_key() {
+        let text = r#"
+            colour = "blue"
+            [samba]
+            sam_ldb = "relative/sam.ldb"
+            [entra]
+            tenant_id = "not-a-guid"
+            authority = "ftp://x"
+            [entra.auth]
+            method = "password"
+            [sync]
+            interval = "soon"
+            deletion_threshold = -1
+            dry_run = "yes"
+            [sync.scope]
+            user_filter = "(objectClass=user"
+            [dbus]
+            bus = "nowhere"
+            extra = 1
+        "#;
+        let issues = Config::parse(text).err().unwrap_or_default();
+        let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+        for k in [
+            "colour",
+            "samba.sam_ldb",
+            "entra.tenant_id",
+            "entra.authority",
+            "entra.auth.method",
+            "sync.interval",
+            "sync.deletion_threshold",
+            "sync.dry_run",
+            "sync.scope.user_filter",
+            "dbus.bus",
+            "dbus.extra",
+        ] {
+            assert!(keys.contains(&k), "no issue for {k} in {keys:?}");
+        }
+        assert_eq!(issues.len(), 11, "{issues:?}");
+    }
+
+    #[test]
+    fn syntax_errors_say_where() {
+        let issues = Config::parse("[samba\nsam_ldb = 1").err().unwrap_or_default();
+        assert_eq!(issues.len(), 1);
+        assert!(issues[0].key.contains("line 1"), "{:?}", issues[0]);
+    }
+
+    #[test]
+    fn certificate_method_needs_its_files() {
+        let text = format!("{MINIMAL}[entra.auth]\nmethod = \"certificate\"\n");
+        let issues = Config::parse(&text).err().unwrap_or_default();
+        let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, vec!["entra.auth.certificate", "entra.auth.private_key"]);
+    }
+
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let text = include_str!("../etc/samba-entra-sync.toml");
+        assert!(Config::parse(text).is_ok(), "{:?}", Config::parse(text).err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("m"), None);
+        assert_eq!(parse_duration("5 weeks"), None);
+    }
+}
