@@ -318,7 +318,7 @@ impl Reader {
 
     fn url(&mut self, t: Option<&Table>, path: &str, key: &str, default: &str) -> String {
         let s = self.string(t, path, key, Some(default));
-        if !s.is_empty() && !(s.starts_with("https://") || s.starts_with("http://")) {
+        if !(s.is_empty() || s.starts_with("https://") || s.starts_with("http://")) {
             self.issue(&join(path, key), format!("\"{s}\" must be an http:// or https:// URL"));
         }
         s.trim_end_matches('/').to_string()
