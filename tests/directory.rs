@@ -199,3 +199,28 @@ fn bad_sam_ldb_paths_fail_with_one_clear_sentence() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("run this as root") || err.contains("Permission denied"), "{err}");
 }
+
+/// The harness can run samba: changes made over LDAP and through kpasswd reach sam.ldb, and the
+/// reader sees them (and msDS-KeyVersionNumber counts each set) while samba runs.
+#[test]
+fn running_dc_password_changes_are_read() {
+    let mut dc = Dc::new();
+    dc.create_user("erin", "Er1n!Pass-1");
+    dc.start(&[]);
+    let kvno = |dc: &Dc| by_name(&dump(dc, true))["erin"]["msDS-KeyVersionNumber"].as_u64().unwrap_or(0);
+    let hash = |dc: &Dc| by_name(&dump(dc, true))["erin"]["ntHash"].as_str().map(String::from);
+    let before = kvno(&dc);
+
+    let out = dc.setpassword_ldap("erin", "Er1n!Pass-2");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(hash(&dc), Some(hex::encode_upper(nt_hash("Er1n!Pass-2"))));
+    assert_eq!(kvno(&dc), before + 1);
+
+    let out = dc.kpasswd("erin", "Er1n!Pass-2", "Er1n!Pass-3");
+    assert!(out.status.success(), "kpasswd: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(hash(&dc), Some(hex::encode_upper(nt_hash("Er1n!Pass-3"))));
+    assert_eq!(kvno(&dc), before + 2);
+
+    dc.stop();
+    assert!(!dc.is_running());
+}
