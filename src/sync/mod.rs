@@ -1,3 +1,4 @@
 //! The engine: joins the directory (`samba`) and the wire (`entra`).
 
 pub mod anchor;
+pub mod state;

@@ -1,0 +1,628 @@
+//! The daemon's durable state in SQLite. This module is the only one that opens the file.
+//!
+//! What is kept: which objects this installation exported (ownership, so only those are ever
+//! deleted) with a digest of the attributes last sent; per user the password change counter
+//! (msDS-KeyVersionNumber) seen, pushed and acknowledged, with timestamps; the outbox of pending
+//! password pushes; deletes held back by the threshold; recent errors. What is never kept: an NT
+//! hash, a credential, or anything derived from either.
+//!
+//! WAL mode with `synchronous=NORMAL`: a commit survives a crash of the daemon (kill -9); the
+//! schema evolves through `PRAGMA user_version` migrations.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Schema migrations, in order; `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    "CREATE TABLE objects (
+        object_type TEXT NOT NULL,
+        anchor TEXT NOT NULL,
+        dn TEXT NOT NULL,
+        name TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        cloud_anchor TEXT,
+        exported_at INTEGER NOT NULL,
+        last_error TEXT,
+        PRIMARY KEY (object_type, anchor)
+    );
+    CREATE TABLE passwords (
+        anchor TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        seen_kvno INTEGER,
+        seen_at INTEGER,
+        pushed_kvno INTEGER,
+        pushed_at INTEGER,
+        acked_kvno INTEGER,
+        acked_at INTEGER,
+        latency_us INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX passwords_by_account ON passwords(account);
+    CREATE TABLE outbox (
+        anchor TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        kvno INTEGER NOT NULL,
+        noticed_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT
+    );
+    CREATE TABLE held_deletes (
+        object_type TEXT NOT NULL,
+        anchor TEXT NOT NULL,
+        name TEXT NOT NULL,
+        held_since INTEGER NOT NULL,
+        PRIMARY KEY (object_type, anchor)
+    );
+    CREATE TABLE latencies (at INTEGER NOT NULL, latency_us INTEGER NOT NULL);
+    CREATE INDEX latencies_by_time ON latencies(at);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+];
+
+/// How many recent events (errors, warnings) are kept.
+const EVENTS_KEPT: i64 = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("state database {path} has schema version {found}, newer than this build understands ({known})")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("cannot prepare the state directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Milliseconds since the Unix epoch (the unit of every timestamp in the state DB).
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Microseconds since the Unix epoch (used where latencies are measured).
+pub fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+/// One exported object as the state remembers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportedObject {
+    pub object_type: String,
+    pub anchor: String,
+    pub dn: String,
+    pub name: String,
+    pub digest: String,
+    pub cloud_anchor: Option<String>,
+    pub exported_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// A user's password sync record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PasswordRecord {
+    pub anchor: String,
+    pub account: String,
+    pub seen_kvno: Option<u32>,
+    pub seen_at: Option<i64>,
+    pub pushed_kvno: Option<u32>,
+    pub pushed_at: Option<i64>,
+    pub acked_kvno: Option<u32>,
+    pub acked_at: Option<i64>,
+    pub latency_us: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A pending password push. It names the user and the key version; the hash itself is read
+/// from sam.ldb again when the push is (re)tried, so the newest password always wins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub anchor: String,
+    pub account: String,
+    pub kvno: u32,
+    /// When the change was noticed (µs since the epoch): the start of the latency clock.
+    pub noticed_at_us: i64,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub at: i64,
+    pub kind: String,
+    pub subject: String,
+    pub message: String,
+}
+
+/// Handle to the state DB; cheap to clone. Calls are short (single statements or small
+/// transactions), so callers may make them from async code directly.
+#[derive(Clone)]
+pub struct State {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl State {
+    /// Opens (creating if needed, mode 0600) and migrates the state DB.
+    pub fn open(path: &Path) -> Result<State, StateError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StateError::Io { path: dir.to_path_buf(), source })?;
+        }
+        // Create the file 0600 before SQLite does (SQLite would honour the umask instead).
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|source| StateError::Io { path: path.to_path_buf(), source })?;
+        }
+        let sql = |source| StateError::Sqlite { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
+        let state = State { conn: Arc::new(Mutex::new(conn)), path: path.to_path_buf() };
+        state.migrate()?;
+        Ok(state)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StateError {
+        StateError::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn migrate(&self) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StateError::TooNew { path: self.path.clone(), found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(|e| self.err(e))?;
+            tx.execute_batch(sql).map_err(|e| self.err(e))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(|e| self.err(e))?;
+            tx.commit().map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StateError> {
+        self.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    // ---- meta ----
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        self.lock()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StateError> {
+        self.lock()
+            .execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                [key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    // ---- exported objects ----
+
+    pub fn record_export(&self, o: &ExportedObject) -> Result<(), StateError> {
+        self.lock()
+            .execute(
+                "INSERT INTO objects(object_type, anchor, dn, name, digest, cloud_anchor, exported_at, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(object_type, anchor) DO UPDATE SET dn = ?3, name = ?4, digest = ?5,
+                   cloud_anchor = COALESCE(?6, cloud_anchor), exported_at = ?7, last_error = ?8",
+                params![o.object_type, o.anchor, o.dn, o.name, o.digest, o.cloud_anchor, o.exported_at, o.last_error],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn record_export_error(&self, object_type: &str, anchor: &str, error: &str) -> Result<(), StateError> {
+        self.lock()
+            .execute(
+                "UPDATE objects SET last_error = ?3 WHERE object_type = ?1 AND anchor = ?2",
+                params![object_type, anchor, error],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn forget_export(&self, object_type: &str, anchor: &str) -> Result<(), StateError> {
+        let conn = self.lock();
+        conn.execute("DELETE FROM objects WHERE object_type = ?1 AND anchor = ?2", params![object_type, anchor])
+            .and_then(|_| {
+                conn.execute(
+                    "DELETE FROM held_deletes WHERE object_type = ?1 AND anchor = ?2",
+                    params![object_type, anchor],
+                )
+            })
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn exported(&self) -> Result<Vec<ExportedObject>, StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT object_type, anchor, dn, name, digest, cloud_anchor, exported_at, last_error
+                 FROM objects ORDER BY object_type, anchor",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ExportedObject {
+                    object_type: r.get(0)?,
+                    anchor: r.get(1)?,
+                    dn: r.get(2)?,
+                    name: r.get(3)?,
+                    digest: r.get(4)?,
+                    cloud_anchor: r.get(5)?,
+                    exported_at: r.get(6)?,
+                    last_error: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn exported_count(&self) -> Result<i64, StateError> {
+        self.lock().query_row("SELECT COUNT(*) FROM objects", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    // ---- passwords ----
+
+    pub fn password(&self, anchor: &str) -> Result<Option<PasswordRecord>, StateError> {
+        self.password_where("anchor = ?1", anchor)
+    }
+
+    pub fn password_by_account(&self, account: &str) -> Result<Option<PasswordRecord>, StateError> {
+        self.password_where("account = ?1 COLLATE NOCASE", account)
+    }
+
+    fn password_where(&self, cond: &str, arg: &str) -> Result<Option<PasswordRecord>, StateError> {
+        let sql = format!(
+            "SELECT anchor, account, seen_kvno, seen_at, pushed_kvno, pushed_at, acked_kvno, acked_at, latency_us,
+             last_error FROM passwords WHERE {cond} ORDER BY acked_at DESC LIMIT 1"
+        );
+        self.lock()
+            .query_row(&sql, [arg], |r| {
+                Ok(PasswordRecord {
+                    anchor: r.get(0)?,
+                    account: r.get(1)?,
+                    seen_kvno: r.get(2)?,
+                    seen_at: r.get(3)?,
+                    pushed_kvno: r.get(4)?,
+                    pushed_at: r.get(5)?,
+                    acked_kvno: r.get(6)?,
+                    acked_at: r.get(7)?,
+                    latency_us: r.get(8)?,
+                    last_error: r.get(9)?,
+                })
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Acknowledged key version per anchor, for comparing a directory scan against.
+    pub fn acked_kvnos(&self) -> Result<std::collections::HashMap<String, u32>, StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT anchor, acked_kvno FROM passwords WHERE acked_kvno IS NOT NULL")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// A change was noticed: durably queue a push (coalescing with any pending one for the
+    /// same user: the newer key version wins, the older noticed time keeps the latency honest).
+    pub fn enqueue_push(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO outbox(anchor, account, kvno, noticed_at, attempts, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, 0, 0)
+             ON CONFLICT(anchor) DO UPDATE SET account = ?2, kvno = MAX(kvno, ?3), next_attempt_at = 0",
+            params![anchor, account, kvno, noticed_at_us],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO passwords(anchor, account, seen_kvno, seen_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(anchor) DO UPDATE SET account = ?2, seen_kvno = MAX(COALESCE(seen_kvno, 0), ?3), seen_at = ?4",
+            params![anchor, account, kvno, noticed_at_us / 1000],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Pending pushes, oldest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxItem>, StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at, last_error
+                 FROM outbox ORDER BY noticed_at",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OutboxItem {
+                    anchor: r.get(0)?,
+                    account: r.get(1)?,
+                    kvno: r.get(2)?,
+                    noticed_at_us: r.get(3)?,
+                    attempts: r.get(4)?,
+                    next_attempt_at: r.get(5)?,
+                    last_error: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn outbox_len(&self) -> Result<i64, StateError> {
+        self.lock().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    /// The push of `kvno` was sent.
+    pub fn mark_pushed(&self, anchor: &str, kvno: u32) -> Result<(), StateError> {
+        self.lock()
+            .execute(
+                "UPDATE passwords SET pushed_kvno = ?2, pushed_at = ?3 WHERE anchor = ?1",
+                params![anchor, kvno, now_ms()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Entra acknowledged `kvno`: the outbox entry goes (unless a newer change queued meanwhile)
+    /// and the latency is recorded.
+    pub fn mark_acked(&self, anchor: &str, kvno: u32, latency_us: i64) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let now = now_ms();
+        tx.execute(
+            "UPDATE passwords SET acked_kvno = ?2, acked_at = ?3, latency_us = ?4, last_error = NULL WHERE anchor = ?1",
+            params![anchor, kvno, now, latency_us],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM outbox WHERE anchor = ?1 AND kvno <= ?2", params![anchor, kvno])
+            .map_err(|e| self.err(e))?;
+        tx.execute("INSERT INTO latencies(at, latency_us) VALUES (?1, ?2)", params![now, latency_us])
+            .map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM latencies WHERE at < ?1", params![now - 3_600_000]).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// A push attempt failed; retry after `retry_at` (ms since the epoch).
+    pub fn mark_push_failed(&self, anchor: &str, error: &str, retry_at: i64) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE anchor = ?1",
+            params![anchor, retry_at, error],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute("UPDATE passwords SET last_error = ?2 WHERE anchor = ?1", params![anchor, error])
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Drops a pending push that must not happen (the user is gone or out of scope).
+    pub fn drop_push(&self, anchor: &str, why: &str) -> Result<(), StateError> {
+        let conn = self.lock();
+        conn.execute("DELETE FROM outbox WHERE anchor = ?1", [anchor]).map_err(|e| self.err(e))?;
+        conn.execute("UPDATE passwords SET last_error = ?2 WHERE anchor = ?1", params![anchor, why])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Password latencies (µs) acknowledged in the last hour, sorted.
+    pub fn recent_latencies(&self) -> Result<Vec<i64>, StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT latency_us FROM latencies WHERE at >= ?1 ORDER BY latency_us")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([now_ms() - 3_600_000], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    // ---- held deletes ----
+
+    pub fn hold_delete(&self, object_type: &str, anchor: &str, name: &str) -> Result<(), StateError> {
+        self.lock()
+            .execute(
+                "INSERT OR IGNORE INTO held_deletes(object_type, anchor, name, held_since) VALUES (?1, ?2, ?3, ?4)",
+                params![object_type, anchor, name, now_ms()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn held_deletes(&self) -> Result<Vec<(String, String, String)>, StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT object_type, anchor, name FROM held_deletes ORDER BY held_since, anchor")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn clear_held_deletes(&self) -> Result<(), StateError> {
+        self.lock().execute("DELETE FROM held_deletes", []).map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    // ---- events ----
+
+    /// Records an error or warning for `status` (the newest EVENTS_KEPT are kept).
+    pub fn record_event(&self, kind: &str, subject: &str, message: &str) -> Result<(), StateError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO events(at, kind, subject, message) VALUES (?1, ?2, ?3, ?4)",
+            params![now_ms(), kind, subject, message],
+        )
+        .map_err(|e| self.err(e))?;
+        conn.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?1", [EVENTS_KEPT])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn recent_events(&self, limit: usize) -> Result<Vec<Event>, StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT at, kind, subject, message FROM events ORDER BY id DESC LIMIT ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(Event { at: r.get(0)?, kind: r.get(1)?, subject: r.get(2)?, message: r.get(3)? })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+}
+
+/// The value at quantile `q` (0..=1) of sorted `values`.
+pub fn quantile(sorted: &[i64], q: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(idx.min(sorted.len() - 1)).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn open() -> (tempfile::TempDir, State) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let s = State::open(&dir.path().join("sub/state.db")).unwrap_or_else(|e| panic!("{e}"));
+        (dir, s)
+    }
+
+    #[test]
+    fn created_private_and_migrated() {
+        let (dir, s) = open();
+        let mode = std::fs::metadata(dir.path().join("sub/state.db")).map(|m| m.permissions().mode()).unwrap_or(0);
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(s.schema_version().ok(), Some(MIGRATIONS.len() as i64));
+        // Reopening is a no-op migration.
+        drop(s);
+        let s = State::open(&dir.path().join("sub/state.db")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.schema_version().ok(), Some(1));
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let (dir, s) = open();
+        s.lock().pragma_update(None, "user_version", 99).unwrap_or_else(|e| panic!("{e}"));
+        drop(s);
+        let e = State::open(&dir.path().join("sub/state.db")).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("schema version 99"), "{e}");
+    }
+
+    #[test]
+    fn outbox_coalesces_and_survives_reopen() {
+        let (dir, s) = open();
+        s.enqueue_push("A1", "alice", 3, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push("A1", "alice", 5, 2_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push("B1", "bob", 2, 1_500).unwrap_or_else(|e| panic!("{e}"));
+        drop(s);
+        let s = State::open(&dir.path().join("sub/state.db")).unwrap_or_else(|e| panic!("{e}"));
+        let items = s.outbox().unwrap_or_default();
+        assert_eq!(items.len(), 2);
+        assert_eq!((items[0].account.as_str(), items[0].kvno, items[0].noticed_at_us), ("alice", 5, 1_000));
+        // An ack of an older version keeps the newer pending push.
+        s.mark_acked("A1", 4, 100).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.outbox_len().ok(), Some(2));
+        s.mark_acked("A1", 5, 120).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.outbox_len().ok(), Some(1));
+        let rec = s.password_by_account("ALICE").ok().flatten().unwrap_or_default();
+        assert_eq!((rec.acked_kvno, rec.latency_us), (Some(5), Some(120)));
+        assert_eq!(s.recent_latencies().unwrap_or_default(), vec![100, 120]);
+        s.mark_push_failed("B1", "HTTP 503", 99).unwrap_or_else(|e| panic!("{e}"));
+        let b = &s.outbox().unwrap_or_default()[0];
+        assert_eq!((b.attempts, b.next_attempt_at, b.last_error.as_deref()), (1, 99, Some("HTTP 503")));
+    }
+
+    #[test]
+    fn exports_and_held_deletes() {
+        let (_d, s) = open();
+        let o = ExportedObject {
+            object_type: "User".into(),
+            anchor: "AAA=".into(),
+            dn: "CN=a".into(),
+            name: "a".into(),
+            digest: "d1".into(),
+            cloud_anchor: Some("User_1".into()),
+            exported_at: 1,
+            last_error: None,
+        };
+        s.record_export(&o).unwrap_or_else(|e| panic!("{e}"));
+        s.record_export(&ExportedObject { digest: "d2".into(), cloud_anchor: None, ..o.clone() })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let all = s.exported().unwrap_or_default();
+        assert_eq!(all.len(), 1);
+        assert_eq!((all[0].digest.as_str(), all[0].cloud_anchor.as_deref()), ("d2", Some("User_1")));
+        s.hold_delete("User", "AAA=", "a").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.held_deletes().unwrap_or_default().len(), 1);
+        s.forget_export("User", "AAA=").unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.exported().unwrap_or_default().is_empty());
+        assert!(s.held_deletes().unwrap_or_default().is_empty());
+    }
+
+    #[test]
+    fn events_are_capped() {
+        let (_d, s) = open();
+        for i in 0..(EVENTS_KEPT + 10) {
+            s.record_event("error", "x", &format!("e{i}")).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let ev = s.recent_events(1000).unwrap_or_default();
+        assert_eq!(ev.len() as i64, EVENTS_KEPT);
+        assert_eq!(ev[0].message, format!("e{}", EVENTS_KEPT + 9));
+    }
+
+    #[test]
+    fn quantiles() {
+        let v: Vec<i64> = (1..=100).collect();
+        assert_eq!(quantile(&v, 0.5), Some(51));
+        assert_eq!(quantile(&v, 0.99), Some(99));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+}
