@@ -440,6 +440,7 @@ static void notify(const char *account, long budget_ms, int verdict)
 		say("system bus unreachable (%s): not notified.", err.message != NULL ? err.message : "unknown error");
 		dbus_error_free(&err);
 		disarm_timer();
+		dbus_shutdown();
 		return;
 	}
 	/* dbus_bus_get* turns this on: a bus disconnect would make libdbus _exit(1) and reject the password. */

@@ -11,7 +11,7 @@ mod common;
 use std::error::Error;
 use std::ffi::OsString;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,8 @@ const MEMBER: &str = "PasswordChanged";
 /// No socket there: runs that must not reach any bus point here (never at a real system bus).
 const NO_BUS: &str = "unix:path=/nonexistent/samba-entra-sync-tests/system_bus_socket";
 const VALGRIND_BUDGET_MS: u32 = 5000;
+/// Far above any expected run (valgrind included); Samba itself gives up after 10 s.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 /// Builds the hook once per test process (`make -C samba-hook`).
 fn hook_binary() -> TestResult<&'static Path> {
@@ -70,7 +72,18 @@ struct Outcome {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     elapsed: Duration,
+    stdin_drained: bool,
     under_valgrind: bool,
+}
+
+fn collect(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 impl Hook {
@@ -175,20 +188,31 @@ impl Hook {
         };
         let stdin = child.stdin.take();
         // A separate writer, as Samba's is: the hook must drain stdin even while we collect its output.
-        let writer = thread::spawn(move || {
-            if let Some(mut pipe) = stdin {
-                // EPIPE is fine: a hook that exits early (usage error) need not read.
-                let _ = pipe.write_all(&input);
+        // Whether every byte went into the pipe: with 10 MB against a 64 KiB pipe, that means the hook read it.
+        // EPIPE is not an error here: a hook that exits early (usage error) need not read.
+        let writer = thread::spawn(move || stdin.is_some_and(|mut pipe| pipe.write_all(&input).is_ok()));
+        let stdout = collect(child.stdout.take());
+        let stderr = collect(child.stderr.take());
+        // Polled rather than waited for, so that a regression (e.g. no D-Bus deadline) fails instead of hanging.
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
             }
-        });
-        let output = child.wait_with_output()?;
+            if started.elapsed() > RUN_LIMIT {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("the hook was still running after {RUN_LIMIT:?}; killed").into());
+            }
+            thread::sleep(Duration::from_millis(2));
+        };
         let elapsed = started.elapsed();
-        writer.join().map_err(|_| "stdin writer panicked")?;
+        let stdin_drained = writer.join().map_err(|_| "stdin writer panicked")?;
         Ok(Outcome {
-            code: output.status.code(),
-            stdout: output.stdout,
-            stderr: output.stderr,
+            code: status.code(),
+            stdout: stdout.join().map_err(|_| "stdout reader panicked")?,
+            stderr: stderr.join().map_err(|_| "stderr reader panicked")?,
             elapsed,
+            stdin_drained,
             under_valgrind: self.valgrind,
         })
     }
@@ -329,9 +353,11 @@ fn huge_stdin_is_drained_and_rejected() -> TestResult {
     input.resize(10 * 1024 * 1024, b'x');
     let out = Hook::with_password(&input).account("alice").bus(lab.address()).run()?;
     out.expect_exit(1)?;
+    assert!(out.stdin_drained, "the hook stopped reading before EOF");
     assert!(out.stderr_text().contains("longer than 256 characters"), "{}", out.stderr_text());
     let native = Hook::with_password(&input).account("alice").bus(lab.address()).native().run()?;
     native.expect_exit(1)?;
+    assert!(native.stdin_drained, "the hook stopped reading before EOF");
     assert!(native.elapsed < Duration::from_secs(2), "draining 10 MB took {:?}", native.elapsed);
     assert!(lab.notifications()?.is_empty());
     Ok(())
@@ -425,11 +451,8 @@ fn chained_script_that_accepts_gets_password_and_environment() -> TestResult {
 #[test]
 fn chained_script_that_rejects_makes_the_hook_reject() -> TestResult {
     let lab = Lab::start()?;
-    let out = Hook::with_password(GOOD)
-        .account("alice")
-        .bus(lab.address())
-        .arg("--chain=cat >/dev/null; exit 3")
-        .run()?;
+    let out =
+        Hook::with_password(GOOD).account("alice").bus(lab.address()).arg("--chain=cat >/dev/null; exit 3").run()?;
     out.expect_exit(1)?;
     assert!(out.stderr_text().contains("rejected by the chained check (exit 3)"), "{}", out.stderr_text());
     assert!(lab.notifications()?.is_empty());
@@ -440,7 +463,12 @@ fn chained_script_that_rejects_makes_the_hook_reject() -> TestResult {
 fn chained_script_that_ignores_stdin_still_counts() -> TestResult {
     let lab = Lab::start()?;
     // Exiting without reading must not kill the hook with SIGPIPE.
-    Hook::with_password("Aa1!".repeat(64)).account("alice").bus(lab.address()).arg("--chain=exit 0").run()?.expect_exit(0)?;
+    Hook::with_password("Aa1!".repeat(64))
+        .account("alice")
+        .bus(lab.address())
+        .arg("--chain=exit 0")
+        .run()?
+        .expect_exit(0)?;
     assert_eq!(lab.notified_accounts()?, [["alice"]]);
     Ok(())
 }
@@ -473,11 +501,17 @@ fn chained_script_is_not_run_for_a_weak_password() -> TestResult {
 fn hung_chained_script_is_killed_with_its_children() -> TestResult {
     let dir = tempfile::tempdir()?;
     let chain = format!("sleep 1; touch {}", in_dir(dir.path(), "finished"));
-    let out = Hook::with_password(GOOD).account("alice").arg("--chain").arg(&chain).arg("--chain-timeout-ms=300").run()?;
+    let out =
+        Hook::with_password(GOOD).account("alice").arg("--chain").arg(&chain).arg("--chain-timeout-ms=300").run()?;
     out.expect_exit(1)?;
     assert!(out.stderr_text().contains("did not finish within 300 ms"), "{}", out.stderr_text());
-    let native =
-        Hook::with_password(GOOD).account("alice").arg("--chain").arg(&chain).arg("--chain-timeout-ms=300").native().run()?;
+    let native = Hook::with_password(GOOD)
+        .account("alice")
+        .arg("--chain")
+        .arg(&chain)
+        .arg("--chain-timeout-ms=300")
+        .native()
+        .run()?;
     native.expect_exit(1)?;
     assert!(native.elapsed < Duration::from_millis(900), "took {:?}", native.elapsed);
     thread::sleep(Duration::from_millis(1500));

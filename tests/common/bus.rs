@@ -224,7 +224,8 @@ impl BusMonitor {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let token = format!("marker-{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
         bus.emit_marker(&token)?;
-        let seen = self.wait_for(Duration::from_secs(10), |m| m.is_signal_of("Marker") && m.string_args() == [token.as_str()]);
+        let seen =
+            self.wait_for(Duration::from_secs(10), |m| m.is_signal_of("Marker") && m.string_args() == [token.as_str()]);
         if seen.is_none() {
             return Err(io::Error::other("the marker signal never reached the monitor"));
         }
