@@ -94,9 +94,9 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	(void)ignored;
 }
 
-static void usage(FILE *to)
+static void usage(void)
 {
-	fprintf(to,
+	printf(
 		"usage: " PROGRAM " [--chain COMMAND] [--chain-timeout-ms N] [--dbus-budget-ms N]\n"
 		"Samba \"check password script\": applies Samba's complexity rule (and COMMAND, an existing\n"
 		"check script run via /bin/sh -c with the password on its stdin), then notifies\n"
@@ -140,7 +140,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	for (int i = 1; i < argc; i++) {
 		const char *value = NULL;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
+			usage();
 			return EXIT_ACCEPT;
 		}
 		if (option_value(argc, argv, &i, "--chain", &value)) {
