@@ -1,6 +1,7 @@
 //! Shared test harness: throwaway Samba DCs, bulk fixtures, a private D-Bus.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // test support: failing fast is the point
 
+pub mod bus;
 pub mod fixture;
 pub mod samba;
 
