@@ -40,7 +40,9 @@ fn read_input(file: &Option<PathBuf>) -> Result<Vec<u8>, Failure> {
 
 fn write_output(bytes: &[u8]) -> CliResult {
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| Failure::runtime(format!("cannot write the output: {e}")))
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::runtime(format!("cannot write the output: {e}")))
 }
 
 /// msbin1 → XML on stdout.
@@ -58,7 +60,8 @@ pub fn encode(args: &EncodeArgs) -> CliResult {
     let data = read_input(&args.file)?;
     let name = input_name(&args.file);
     let xml = std::str::from_utf8(&data).map_err(|_| Failure::usage(format!("{name} is not UTF-8 text")))?;
-    let root = nbfx::from_xml_ignoring_layout(xml).map_err(|e| Failure::usage(format!("cannot read XML from {name}: {e}")))?;
+    let root =
+        nbfx::from_xml_ignoring_layout(xml).map_err(|e| Failure::usage(format!("cannot read XML from {name}: {e}")))?;
     let bytes = nbfx::encode(&root).map_err(|e| Failure::usage(format!("cannot encode {name}: {e}")))?;
     write_output(&bytes)
 }

@@ -269,7 +269,11 @@ impl<'a> ElementRef<'a> {
     }
 
     /// All child elements named `{namespace}local`.
-    pub fn children_named<'q>(&'q self, namespace: &'q str, local: &'q str) -> impl Iterator<Item = ElementRef<'a>> + 'q {
+    pub fn children_named<'q>(
+        &'q self,
+        namespace: &'q str,
+        local: &'q str,
+    ) -> impl Iterator<Item = ElementRef<'a>> + 'q {
         self.children().filter(move |c| c.is(namespace, local))
     }
 
@@ -285,6 +289,7 @@ impl<'a> ElementRef<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

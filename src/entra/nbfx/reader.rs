@@ -224,9 +224,7 @@ impl Reader<'_> {
             ELEMENT => (self.read_string()?, self.read_string()?),
             SHORT_DICTIONARY_ELEMENT => (String::new(), self.read_dictionary_name()?),
             DICTIONARY_ELEMENT => (self.read_string()?, self.read_dictionary_name()?),
-            r if r < PREFIX_ELEMENT_A => {
-                (Self::letter(r, PREFIX_DICTIONARY_ELEMENT_A), self.read_dictionary_name()?)
-            }
+            r if r < PREFIX_ELEMENT_A => (Self::letter(r, PREFIX_DICTIONARY_ELEMENT_A), self.read_dictionary_name()?),
             r => (Self::letter(r, PREFIX_ELEMENT_A), self.read_string()?),
         })
     }
@@ -241,7 +239,11 @@ impl Reader<'_> {
             });
         }
         if self.stack.len() >= self.limits.max_depth {
-            return Err(NbfxError::LimitExceeded { limit: LimitKind::Depth, max: self.limits.max_depth, at: at(offset) });
+            return Err(NbfxError::LimitExceeded {
+                limit: LimitKind::Depth,
+                max: self.limits.max_depth,
+                at: at(offset),
+            });
         }
         Ok(())
     }
@@ -316,20 +318,12 @@ impl Reader<'_> {
         let (prefix, name, value) = match record {
             SHORT_ATTRIBUTE => (String::new(), self.read_string()?, self.read_attribute_value()?),
             ATTRIBUTE => (self.read_string()?, self.read_string()?, self.read_attribute_value()?),
-            SHORT_DICTIONARY_ATTRIBUTE => {
-                (String::new(), self.read_dictionary_name()?, self.read_attribute_value()?)
-            }
-            DICTIONARY_ATTRIBUTE => {
-                (self.read_string()?, self.read_dictionary_name()?, self.read_attribute_value()?)
-            }
+            SHORT_DICTIONARY_ATTRIBUTE => (String::new(), self.read_dictionary_name()?, self.read_attribute_value()?),
+            DICTIONARY_ATTRIBUTE => (self.read_string()?, self.read_dictionary_name()?, self.read_attribute_value()?),
             SHORT_XMLNS_ATTRIBUTE => (String::new(), "xmlns".to_owned(), self.read_string()?),
             XMLNS_ATTRIBUTE => ("xmlns".to_owned(), self.read_string()?, self.read_string()?),
-            SHORT_DICTIONARY_XMLNS_ATTRIBUTE => {
-                (String::new(), "xmlns".to_owned(), self.read_dictionary_name()?)
-            }
-            DICTIONARY_XMLNS_ATTRIBUTE => {
-                ("xmlns".to_owned(), self.read_string()?, self.read_dictionary_name()?)
-            }
+            SHORT_DICTIONARY_XMLNS_ATTRIBUTE => (String::new(), "xmlns".to_owned(), self.read_dictionary_name()?),
+            DICTIONARY_XMLNS_ATTRIBUTE => ("xmlns".to_owned(), self.read_string()?, self.read_dictionary_name()?),
             r if r < PREFIX_ATTRIBUTE_A => (
                 Self::letter(r, PREFIX_DICTIONARY_ATTRIBUTE_A),
                 self.read_dictionary_name()?,

@@ -73,7 +73,7 @@ pub(crate) const WSA_ANONYMOUS: &str = "http://www.w3.org/2005/08/addressing/ano
 
 /// The static dictionary string for an even id; `None` for odd ids and ids past the table.
 pub(crate) fn static_string(id: u32) -> Option<&'static str> {
-    if id % 2 != 0 {
+    if !id.is_multiple_of(2) {
         return None;
     }
     STATIC_DICTIONARY.get((id / 2) as usize).copied()

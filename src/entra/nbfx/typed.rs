@@ -132,13 +132,8 @@ pub(crate) fn format_datetime(raw: u64, out: &mut String) -> Option<()> {
     let (year, month, day) = civil_from_days(days);
     let seconds = in_day / TICKS_PER_SECOND;
     let fraction = in_day % TICKS_PER_SECOND;
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
-    );
+    let _ =
+        write!(out, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
     push_fraction(fraction, out);
     match kind {
         1 => out.push('Z'),

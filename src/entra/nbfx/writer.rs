@@ -196,6 +196,7 @@ fn too_long(element: &Element) -> NbfxError {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
