@@ -27,6 +27,19 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Convert msbin1 (.NET binary XML, the sync API's body format) to XML text and back.
+    Wire {
+        #[command(subcommand)]
+        command: WireCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WireCommand {
+    /// msbin1 to XML on stdout.
+    Decode(cli::wire::DecodeArgs),
+    /// XML to msbin1 on stdout.
+    Encode(cli::wire::EncodeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -39,6 +52,8 @@ fn run(opt: Opt) -> CliResult {
     match opt.command {
         Command::CheckConfig(args) => cli::config::check(&args),
         Command::Directory { command: DirectoryCommand::Dump(args) } => cli::directory::dump(&args),
+        Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
+        Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),
     }
 }
 
