@@ -23,6 +23,8 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Print the PHS CredentialData string for an NT hash.
+    PhsCredential(cli::phs::PhsArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -34,6 +36,7 @@ enum DirectoryCommand {
 fn run(opt: Opt) -> CliResult {
     match opt.command {
         Command::Directory { command: DirectoryCommand::Dump(args) } => cli::directory::dump(&args),
+        Command::PhsCredential(args) => cli::phs::phs_credential(&args),
     }
 }
 

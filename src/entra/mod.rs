@@ -1,2 +1,4 @@
 //! The cloud side: the msbin1 codec, SOAP messages of the sync API, the PHS credential,
 //! sign-in and the HTTP client. Knows nothing of sam.ldb.
+
+pub mod credential;
