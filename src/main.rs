@@ -27,6 +27,8 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Print the PHS CredentialData string for an NT hash.
+    PhsCredential(cli::phs::PhsArgs),
     /// Convert msbin1 (.NET binary XML, the sync API's body format) to XML text and back.
     Wire {
         #[command(subcommand)]
@@ -54,6 +56,7 @@ fn run(opt: Opt) -> CliResult {
         Command::Directory { command: DirectoryCommand::Dump(args) } => cli::directory::dump(&args),
         Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
         Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),
+        Command::PhsCredential(args) => cli::phs::phs_credential(&args),
     }
 }
 
