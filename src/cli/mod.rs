@@ -2,6 +2,7 @@
 //! turns a failure into one sentence on stderr and the exit status of `interfaces.md`.
 
 pub mod directory;
+pub mod login;
 pub mod phs;
 
 use std::fmt;
