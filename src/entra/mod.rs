@@ -1,5 +1,7 @@
 //! The cloud side: the msbin1 codec, SOAP messages of the sync API, the PHS credential,
 //! sign-in and the HTTP client. Knows nothing of sam.ldb.
 
+pub mod auth;
 pub mod credential;
 pub mod nbfx;
+pub mod http;

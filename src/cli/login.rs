@@ -1,0 +1,34 @@
+//! `samba-entra-sync login`: device-code sign-in of the sync account; the refresh token goes to
+//! the token cache (mode 0600). `main.rs` resolves `--config FILE` into [`AuthSettings`].
+
+use super::{CliResult, Failure};
+use crate::entra::auth::{AuthError, AuthMethod, AuthSettings, DeviceCodePrompt, device_code_login};
+use crate::entra::http::http_client;
+
+pub async fn login(settings: AuthSettings) -> CliResult {
+    let AuthMethod::RefreshToken { token_cache } = &settings.method else {
+        return Err(Failure::usage(
+            "[entra.auth] method is \"certificate\", which needs no login; login is for method = \"refresh_token\".",
+        ));
+    };
+    let http = http_client(&settings.http_settings()).map_err(Failure::usage)?;
+    device_code_login(&settings, &http, print_prompt).await.map_err(failure)?;
+    println!("Signed in; the refresh token is stored in {} (mode 0600).", token_cache.display());
+    Ok(())
+}
+
+/// The prompt goes to stderr so that stdout stays clean for scripts.
+fn print_prompt(prompt: &DeviceCodePrompt) {
+    eprintln!(
+        "To sign in, open {} in a browser and enter the code {} (valid for {} minutes).",
+        prompt.verification_uri,
+        prompt.user_code,
+        prompt.expires_in.div_ceil(60)
+    );
+    eprintln!("Sign in with a Global Administrator or Directory Synchronization Accounts user of the tenant.");
+    eprintln!("Waiting for the sign-in to finish...");
+}
+
+fn failure(e: AuthError) -> Failure {
+    if e.is_config_error() { Failure::usage(e) } else { Failure::runtime(e) }
+}

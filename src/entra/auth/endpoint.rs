@@ -1,0 +1,169 @@
+//! The OAuth 2.0 endpoints on the wire: form POSTs, token answers and OAuth error answers.
+
+use serde::{Deserialize, Deserializer};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use super::{AccessToken, AuthError, RefreshToken};
+use crate::entra::http::error_chain;
+
+/// A successful token answer (Debug shows no token: both types redact themselves).
+#[derive(Debug)]
+pub(crate) struct TokenAnswer {
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
+}
+
+/// An OAuth error answer (`{"error": "...", "error_description": "..."}`), kept apart from
+/// other failures because some codes are part of normal flows (`authorization_pending`).
+#[derive(Debug)]
+pub(crate) struct OAuthRefusal {
+    pub status: u16,
+    pub code: String,
+    pub description: String,
+}
+
+impl OAuthRefusal {
+    pub fn into_error(self, endpoint: &str) -> AuthError {
+        AuthError::OAuth {
+            endpoint: endpoint.to_owned(),
+            status: self.status,
+            code: self.code,
+            description: self.description,
+        }
+    }
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+struct RawTokenAnswer {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    /// v2 sends a number, v1 a string (§2.4).
+    #[serde(default, deserialize_with = "number_or_string")]
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawError {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrText {
+        Num(u64),
+        Text(String),
+    }
+    Ok(match Option::<NumOrText>::deserialize(d)? {
+        Some(NumOrText::Num(n)) => Some(n),
+        Some(NumOrText::Text(t)) => t.trim().parse().ok(),
+        None => None,
+    })
+}
+
+/// POSTs `form` to `endpoint` and sorts the answer into a token, an OAuth refusal or an error.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> Result<Result<Zeroizing<Vec<u8>>, OAuthRefusal>, AuthError> {
+    let response = http
+        .post(endpoint)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| AuthError::Network { endpoint: endpoint.to_owned(), reason: error_chain(&e) })?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| AuthError::Network { endpoint: endpoint.to_owned(), reason: error_chain(&e) })?;
+    let body = Zeroizing::new(body.to_vec());
+    if status.is_success() {
+        return Ok(Ok(body));
+    }
+    match serde_json::from_slice::<RawError>(&body) {
+        Ok(e) => Ok(Err(OAuthRefusal {
+            status: status.as_u16(),
+            code: one_line(&e.error, 80),
+            description: e.error_description.as_deref().map(summary).unwrap_or_default(),
+        })),
+        Err(_) => Err(AuthError::HttpStatus { endpoint: endpoint.to_owned(), status: status.as_u16() }),
+    }
+}
+
+/// POSTs a token request; a success must carry an access token with a known lifetime.
+pub(crate) async fn request_token(
+    http: &reqwest::Client,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    now: u64,
+) -> Result<Result<TokenAnswer, OAuthRefusal>, AuthError> {
+    let body = match post_form(http, endpoint, form).await? {
+        Ok(body) => body,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    parse_token_answer(&body, now)
+        .map(Ok)
+        .map_err(|reason| AuthError::BadResponse { endpoint: endpoint.to_owned(), reason })
+}
+
+pub(crate) fn parse_token_answer(body: &[u8], now: u64) -> Result<TokenAnswer, String> {
+    let mut raw: RawTokenAnswer = serde_json::from_slice(body).map_err(|e| {
+        // serde_json quotes offending values, which here may be tokens: give the position only.
+        format!("the token answer is not the expected JSON (line {}, column {})", e.line(), e.column())
+    })?;
+    let jwt = raw.access_token.take().filter(|t| !t.is_empty()).ok_or("the token answer has no access_token")?;
+    let access_token = AccessToken::received(Zeroizing::new(jwt), now, raw.expires_in)
+        .ok_or("the token answer has neither expires_in nor a JWT exp claim")?;
+    let refresh_token = raw.refresh_token.take().filter(|t| !t.is_empty()).map(RefreshToken::new);
+    Ok(TokenAnswer { access_token, refresh_token })
+}
+
+/// Entra descriptions run to several lines with trace and correlation ids; the first sentence
+/// line is what an administrator needs.
+fn summary(description: &str) -> String {
+    let first = description.lines().next().unwrap_or_default();
+    let first = first.split(" Trace ID:").next().unwrap_or(first);
+    one_line(first.trim(), 300)
+}
+
+fn one_line(text: &str, max_chars: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max_chars).collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_answers_in_v1_and_v2_shapes() {
+        let v2 = br#"{"token_type":"Bearer","access_token":"a.b.c","refresh_token":"r1","expires_in":3599}"#;
+        let t = parse_token_answer(v2, 100).unwrap();
+        assert_eq!(t.access_token.expires_at(), 3699);
+        assert_eq!(t.refresh_token.unwrap().secret(), "r1");
+
+        let v1 = br#"{"token_type":"Bearer","access_token":"a.b.c","expires_in":"3600","expires_on":"1"}"#;
+        let t = parse_token_answer(v1, 100).unwrap();
+        assert_eq!(t.access_token.expires_at(), 3700);
+        assert!(t.refresh_token.is_none());
+
+        assert!(parse_token_answer(br#"{"access_token":"a.b.c"}"#, 0).unwrap_err().contains("expires_in"));
+        assert!(parse_token_answer(br#"{"refresh_token":"r"}"#, 0).unwrap_err().contains("access_token"));
+        let err = parse_token_answer(br#"{"access_token":"secret-value","expires_in":[1]}"#, 0).unwrap_err();
+        assert!(!err.contains("secret-value"), "{err}");
+    }
+
+    #[test]
+    fn descriptions_are_cut_to_one_line() {
+        let d = "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling. Trace ID: 1\r\nCorrelation ID: 2\r\nTimestamp: 3";
+        assert_eq!(summary(d), "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.");
+        assert_eq!(summary(&"x".repeat(1000)).len(), 300);
+    }
+}

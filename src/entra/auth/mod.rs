@@ -1,0 +1,134 @@
+//! Sign-in to Entra (protocol doc §2): access tokens for Azure AD Graph, from a refresh token
+//! obtained once by device-code login (`samba-entra-sync login`) or from an app certificate
+//! (client credentials, peers-and-anchors §3.4 item 1). The config file is read elsewhere; this
+//! module gets [`AuthSettings`].
+
+mod assertion;
+mod cache;
+mod clock;
+mod device_code;
+mod endpoint;
+mod error;
+mod secret;
+mod source;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+pub use assertion::AppCredential;
+pub use cache::{CachedTokens, check_private_file, load_cache, store_cache};
+pub use clock::{Clock, SystemClock};
+pub use device_code::{DeviceCodePrompt, device_code_login};
+pub use error::AuthError;
+pub use secret::{AccessToken, RefreshToken, TokenClaims};
+pub use source::TokenSource;
+
+use crate::entra::http::HttpSettings;
+
+/// The resource the sync API accepts tokens for (§2.1), as a v2 scope.
+pub const DEFAULT_SCOPE: &str = "https://graph.windows.net/.default";
+/// Where Entra signs people in.
+pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+
+/// Everything sign-in needs, resolved from `[entra]` and `[entra.auth]` by the config loader.
+#[derive(Clone)]
+pub struct AuthSettings {
+    /// Base URL of the identity service: `https://login.microsoftonline.com`, or the emulator's.
+    pub authority: String,
+    /// Tenant GUID (or a verified domain); the first path segment of every endpoint.
+    pub tenant_id: String,
+    pub client_id: String,
+    pub method: AuthMethod,
+    /// v2 scope; [`DEFAULT_SCOPE`] unless the config says otherwise.
+    pub scope: String,
+    pub ca_file: Option<PathBuf>,
+    pub proxy: Option<String>,
+}
+
+/// How the daemon proves who it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// Delegated: a refresh token from `login`, kept (and rotated) in a mode-0600 JSON file.
+    RefreshToken { token_cache: PathBuf },
+    /// App-only: client credentials with a JWT assertion signed by the app's certificate key.
+    Certificate { certificate: PathBuf, private_key: PathBuf },
+}
+
+impl AuthSettings {
+    /// `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.authority.trim_end_matches('/'), self.tenant_id)
+    }
+
+    /// `{authority}/{tenant}/oauth2/v2.0/devicecode`.
+    pub fn device_code_endpoint(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/devicecode", self.authority.trim_end_matches('/'), self.tenant_id)
+    }
+
+    /// The transport part, for [`crate::entra::http::http_client`].
+    pub fn http_settings(&self) -> HttpSettings {
+        HttpSettings { ca_file: self.ca_file.clone(), proxy: self.proxy.clone(), ..HttpSettings::default() }
+    }
+
+    /// Refuses settings that would send secrets somewhere odd: the authority must be https
+    /// (plain http only to a loopback address, for the emulator), and the tenant must be one
+    /// path segment.
+    pub fn validate(&self) -> Result<(), AuthError> {
+        let url = reqwest::Url::parse(&self.authority)
+            .map_err(|e| AuthError::Settings(format!("authority {:?} is not a URL: {e}", self.authority)))?;
+        let loopback = url.host_str().is_some_and(|h| {
+            h.eq_ignore_ascii_case("localhost")
+                || h.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        });
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => {
+                return Err(AuthError::Settings(format!(
+                    "authority {:?} must be an https URL (plain http is allowed only for a loopback emulator)",
+                    self.authority
+                )));
+            }
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(AuthError::Settings(format!(
+                "authority {:?} must not have a query or fragment",
+                self.authority
+            )));
+        }
+        let segment_ok =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        if !segment_ok(&self.tenant_id) {
+            return Err(AuthError::Settings(format!(
+                "tenant_id {:?} must be a tenant GUID or domain name",
+                self.tenant_id
+            )));
+        }
+        if !segment_ok(&self.client_id) {
+            return Err(AuthError::Settings(format!("client_id {:?} must be an application GUID", self.client_id)));
+        }
+        if self.scope.trim().is_empty() {
+            return Err(AuthError::Settings("scope must not be empty".into()));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("authority", &self.authority)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("method", &self.method)
+            .field("scope", &self.scope)
+            .field("ca_file", &self.ca_file)
+            // A proxy URL may carry a password.
+            .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;
