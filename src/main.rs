@@ -27,6 +27,8 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Sign the sync account in (device code) and store its refresh token (mode 0600).
+    Login(cli::login::LoginArgs),
     /// Print the PHS CredentialData string for an NT hash.
     PhsCredential(cli::phs::PhsArgs),
     /// Convert msbin1 (.NET binary XML, the sync API's body format) to XML text and back.
@@ -56,6 +58,7 @@ fn run(opt: Opt) -> CliResult {
         Command::Directory { command: DirectoryCommand::Dump(args) } => cli::directory::dump(&args),
         Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
         Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),
+        Command::Login(args) => cli::login::run(&args),
         Command::PhsCredential(args) => cli::phs::phs_credential(&args),
     }
 }

@@ -5,6 +5,20 @@ use super::{CliResult, Failure};
 use crate::entra::auth::{AuthError, AuthMethod, AuthSettings, DeviceCodePrompt, device_code_login};
 use crate::entra::http::http_client;
 
+#[derive(clap::Args, Debug)]
+pub struct LoginArgs {
+    /// The daemon's config file ([entra] and [entra.auth] are used).
+    #[arg(long, value_name = "FILE", default_value = "/etc/samba-entra-sync/config.toml")]
+    pub config: std::path::PathBuf,
+}
+
+/// `samba-entra-sync login --config FILE`.
+pub fn run(args: &LoginArgs) -> CliResult {
+    let config = super::config::load(&args.config)?;
+    let settings = crate::sync::settings::auth_settings(&config);
+    super::runtime()?.block_on(login(settings))
+}
+
 pub async fn login(settings: AuthSettings) -> CliResult {
     let AuthMethod::RefreshToken { token_cache } = &settings.method else {
         return Err(Failure::usage(

@@ -3,5 +3,5 @@
 
 pub mod auth;
 pub mod credential;
-pub mod nbfx;
 pub mod http;
+pub mod nbfx;
