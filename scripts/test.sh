@@ -15,6 +15,10 @@ cargo fmt --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 
+step "systemd unit and D-Bus policy checks"
+cargo build --quiet
+./scripts/check-units.sh
+
 step "cargo test (unit, integration, real Samba DCs)"
 # Benchmarks are type-checked by clippy above and run with `cargo bench`, not here.
 cargo test --no-fail-fast

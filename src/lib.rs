@@ -7,6 +7,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::todo, clippy::unimplemented)]
 
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod entra;

@@ -29,6 +29,10 @@ enum Command {
     },
     /// Sign the sync account in (device code) and store its refresh token (mode 0600).
     Login(cli::login::LoginArgs),
+    /// Ask the running daemon for its state, counters, latency and recent errors.
+    Status(cli::daemon_client::StatusArgs),
+    /// One user's sync and password state, from the running daemon.
+    User(cli::daemon_client::UserArgs),
     /// Print the PHS CredentialData string for an NT hash.
     PhsCredential(cli::phs::PhsArgs),
     /// Convert msbin1 (.NET binary XML, the sync API's body format) to XML text and back.
@@ -59,6 +63,8 @@ fn run(opt: Opt) -> CliResult {
         Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
         Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),
         Command::Login(args) => cli::login::run(&args),
+        Command::Status(args) => cli::daemon_client::status(&args),
+        Command::User(args) => cli::daemon_client::user(&args),
         Command::PhsCredential(args) => cli::phs::phs_credential(&args),
     }
 }

@@ -2,6 +2,7 @@
 //! turns a failure into one sentence on stderr and the exit status of `interfaces.md`.
 
 pub mod config;
+pub mod daemon_client;
 pub mod directory;
 pub mod login;
 pub mod phs;

@@ -254,7 +254,21 @@ pub fn read_computers(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Co
 
 /// One user by sAMAccountName (matched literally, whatever characters it holds).
 pub fn find_user(conn: &LdbConnection, account_name: &str, with_nt_hash: bool) -> Result<Option<User>, LdbError> {
-    let f = filter::and(&[USER_FILTER, &filter::equals("sAMAccountName", account_name)]);
+    find_user_matching(conn, account_name, None, with_nt_hash)
+}
+
+/// One user by sAMAccountName that also matches `extra_filter` (the administrator's scope).
+pub fn find_user_matching(
+    conn: &LdbConnection,
+    account_name: &str,
+    extra_filter: Option<&str>,
+    with_nt_hash: bool,
+) -> Result<Option<User>, LdbError> {
+    let by_name = filter::equals("sAMAccountName", account_name);
+    let f = match extra_filter {
+        Some(x) => filter::and(&[USER_FILTER, &by_name, x]),
+        None => filter::and(&[USER_FILTER, &by_name]),
+    };
     let entries = conn.search(&Base::Domain, Scope::Subtree, &f, &user_attrs(with_nt_hash))?;
     // sAMAccountName is unique in a domain; more than one match would mean a broken filter.
     match entries.as_slice() {

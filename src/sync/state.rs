@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
         acked_kvno INTEGER,
         acked_at INTEGER,
         latency_us INTEGER,
+        skipped_kvno INTEGER,
         last_error TEXT
     );
     CREATE INDEX passwords_by_account ON passwords(account);
@@ -127,6 +128,7 @@ pub struct PasswordRecord {
     pub acked_at: Option<i64>,
     pub latency_us: Option<i64>,
     pub last_error: Option<String>,
+    pub skipped_kvno: Option<u32>,
 }
 
 /// A pending password push. It names the user and the key version; the hash itself is read
@@ -318,7 +320,7 @@ impl State {
     fn password_where(&self, cond: &str, arg: &str) -> Result<Option<PasswordRecord>, StateError> {
         let sql = format!(
             "SELECT anchor, account, seen_kvno, seen_at, pushed_kvno, pushed_at, acked_kvno, acked_at, latency_us,
-             last_error FROM passwords WHERE {cond} ORDER BY acked_at DESC LIMIT 1"
+             last_error, skipped_kvno FROM passwords WHERE {cond} ORDER BY acked_at DESC LIMIT 1"
         );
         self.lock()
             .query_row(&sql, [arg], |r| {
@@ -333,6 +335,7 @@ impl State {
                     acked_at: r.get(7)?,
                     latency_us: r.get(8)?,
                     last_error: r.get(9)?,
+                    skipped_kvno: r.get(10)?,
                 })
             })
             .optional()
@@ -349,11 +352,24 @@ impl State {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// A change was noticed: durably queue a push (coalescing with any pending one for the
-    /// same user: the newer key version wins, the older noticed time keeps the latency honest).
-    pub fn enqueue_push(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) -> Result<(), StateError> {
+    /// A change was noticed: durably queue a push, unless that key version (or a newer one) was
+    /// already acknowledged or deliberately skipped. Coalesces with a pending push for the same
+    /// user: the newer key version wins, the older noticed time keeps the latency honest.
+    /// Returns whether anything was queued.
+    pub fn enqueue_push(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) -> Result<bool, StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let handled: Option<u32> = tx
+            .query_row(
+                "SELECT MAX(COALESCE(acked_kvno, 0), COALESCE(skipped_kvno, 0)) FROM passwords WHERE anchor = ?1",
+                [anchor],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if handled.is_some_and(|h| h >= kvno) {
+            return Ok(false);
+        }
         tx.execute(
             "INSERT INTO outbox(anchor, account, kvno, noticed_at, attempts, next_attempt_at)
              VALUES (?1, ?2, ?3, ?4, 0, 0)
@@ -367,6 +383,23 @@ impl State {
             params![anchor, account, kvno, noticed_at_us / 1000],
         )
         .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+
+    /// A change that is deliberately not pushed (a temporary password, a user out of scope):
+    /// remembered so the safety net does not queue it again.
+    pub fn mark_skipped(&self, anchor: &str, account: &str, kvno: u32, why: &str) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO passwords(anchor, account, skipped_kvno, last_error) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(anchor) DO UPDATE SET account = ?2, skipped_kvno = ?3, last_error = ?4",
+            params![anchor, account, kvno, why],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM outbox WHERE anchor = ?1 AND kvno <= ?2", params![anchor, kvno])
+            .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
     }
 
@@ -576,6 +609,12 @@ mod tests {
         let rec = s.password_by_account("ALICE").ok().flatten().unwrap_or_default();
         assert_eq!((rec.acked_kvno, rec.latency_us), (Some(5), Some(120)));
         assert_eq!(s.recent_latencies().unwrap_or_default(), vec![100, 120]);
+        // The safety net does not queue what was acknowledged or skipped already.
+        assert_eq!(s.enqueue_push("A1", "alice", 5, 3_000).ok(), Some(false));
+        s.mark_skipped("C1", "carol", 7, "temporary password").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.enqueue_push("C1", "carol", 7, 3_000).ok(), Some(false));
+        assert_eq!(s.enqueue_push("C1", "carol", 8, 3_000).ok(), Some(true));
+        s.mark_acked("C1", 8, 5).unwrap_or_else(|e| panic!("{e}"));
         s.mark_push_failed("B1", "HTTP 503", 99).unwrap_or_else(|e| panic!("{e}"));
         let b = &s.outbox().unwrap_or_default()[0];
         assert_eq!((b.attempts, b.next_attempt_at, b.last_error.as_deref()), (1, 99, Some("HTTP 503")));

@@ -1,0 +1,222 @@
+//! The D-Bus service object.
+
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+use zbus::object_server::SignalEmitter;
+use zbus::{Connection, OwnedVariant, fdo, interface, message::Header};
+
+use super::{BUS_NAME, OBJECT_PATH};
+use crate::config::BusConfig;
+use crate::sync::control::{Command, Control, EngineEvent};
+
+/// Who may call what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// uid 0 only: PasswordChanged, SyncNow, ApproveDeletes.
+    Root,
+    /// uid 0 or a member of the admin group: Status, GetUser, Plan.
+    Reader,
+}
+
+pub struct Service {
+    control: Control,
+    admin_gid: Option<u32>,
+    plan: Box<dyn Fn() -> Result<String, String> + Send + Sync>,
+}
+
+impl Service {
+    /// `plan` renders what a reconcile would do now, as JSON (the engine provides it).
+    pub fn new(
+        control: Control,
+        admin_gid: Option<u32>,
+        plan: Box<dyn Fn() -> Result<String, String> + Send + Sync>,
+    ) -> Self {
+        Service { control, admin_gid, plan }
+    }
+
+    async fn authorize(&self, hdr: &Header<'_>, conn: &Connection, need: Access) -> fdo::Result<u32> {
+        let sender = hdr.sender().ok_or_else(|| fdo::Error::AccessDenied("the call has no sender".into()))?;
+        let dbus = fdo::DBusProxy::new(conn).await?;
+        let creds = dbus.get_connection_credentials(sender.clone().into()).await?;
+        let uid =
+            creds.unix_user_id().ok_or_else(|| fdo::Error::AccessDenied("the bus did not vouch for a uid".into()))?;
+        if uid == 0 {
+            return Ok(uid);
+        }
+        if need == Access::Reader
+            && let Some(gid) = self.admin_gid
+            && creds.unix_group_ids().is_some_and(|g| g.contains(&gid))
+        {
+            return Ok(uid);
+        }
+        tracing::warn!(uid, caller = %sender, "refused a D-Bus call");
+        Err(fdo::Error::AccessDenied(match need {
+            Access::Root => "only root may call this method".into(),
+            Access::Reader => "only root and the configured admin group may call this method".into(),
+        }))
+    }
+}
+
+#[interface(
+    name = "io.github.SambaEntraSync1",
+    proxy(default_service = "io.github.SambaEntraSync1", default_path = "/io/github/SambaEntraSync1")
+)]
+impl Service {
+    /// The hook's notification that `account_name`'s password is changing. Root only.
+    async fn password_changed(
+        &self,
+        account_name: String,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<()> {
+        self.authorize(&hdr, conn, Access::Root).await?;
+        self.control.password_changed(&account_name).map_err(|e| fdo::Error::InvalidArgs(e.to_string()))
+    }
+
+    /// State, counters, latency, queue depth, recent errors.
+    async fn status(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<HashMap<String, OwnedVariant>> {
+        self.authorize(&hdr, conn, Access::Reader).await?;
+        let report = self.control.status().map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        Ok(to_dict(&serde_json::to_value(report).unwrap_or(Json::Null)))
+    }
+
+    /// One user's password sync state.
+    async fn get_user(
+        &self,
+        account_name: String,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<HashMap<String, OwnedVariant>> {
+        self.authorize(&hdr, conn, Access::Reader).await?;
+        if account_name.is_empty() || account_name.len() > crate::sync::control::MAX_ACCOUNT_NAME {
+            return Err(fdo::Error::InvalidArgs("the account name is empty or too long".into()));
+        }
+        let rec = self
+            .control
+            .store()
+            .password_by_account(&account_name)
+            .map_err(|e| fdo::Error::Failed(e.to_string()))?
+            .ok_or_else(|| fdo::Error::InvalidArgs(format!("no sync record for {account_name}")))?;
+        let json = serde_json::json!({
+            "account": rec.account,
+            "anchor": rec.anchor,
+            "seenKeyVersion": rec.seen_kvno,
+            "seenAt": rec.seen_at,
+            "pushedKeyVersion": rec.pushed_kvno,
+            "pushedAt": rec.pushed_at,
+            "acknowledgedKeyVersion": rec.acked_kvno,
+            "acknowledgedAt": rec.acked_at,
+            "latencyMs": rec.latency_us.map(|us| us as f64 / 1000.0),
+            "skippedKeyVersion": rec.skipped_kvno,
+            "lastError": rec.last_error,
+        });
+        Ok(to_dict(&json))
+    }
+
+    /// Asks for a reconcile now. Root only.
+    async fn sync_now(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<()> {
+        self.authorize(&hdr, conn, Access::Root).await?;
+        self.control.command(Command::SyncNow).map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+
+    /// What a reconcile would send now, as JSON.
+    async fn plan(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<String> {
+        self.authorize(&hdr, conn, Access::Reader).await?;
+        (self.plan)().map_err(fdo::Error::Failed)
+    }
+
+    /// Releases deletes held back by the deletion threshold. Root only.
+    async fn approve_deletes(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<()> {
+        self.authorize(&hdr, conn, Access::Root).await?;
+        self.control.command(Command::ApproveDeletes).map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+
+    #[zbus(signal)]
+    async fn password_synced(emitter: &SignalEmitter<'_>, account_name: &str, latency_us: u64) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn reconcile_finished(
+        emitter: &SignalEmitter<'_>,
+        summary: HashMap<String, OwnedVariant>,
+    ) -> zbus::Result<()>;
+}
+
+/// A JSON object as a{sv}: scalars map to their D-Bus types, string lists to `as`, nested
+/// objects to dotted keys, nulls are left out.
+pub fn to_dict(v: &Json) -> HashMap<String, OwnedVariant> {
+    let mut out = HashMap::new();
+    flatten("", v, &mut out);
+    out
+}
+
+fn flatten(prefix: &str, v: &Json, out: &mut HashMap<String, OwnedVariant>) {
+    let Json::Object(map) = v else { return };
+    for (k, v) in map {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let value: Option<OwnedVariant> = match v {
+            Json::Null => None,
+            Json::Bool(b) => Some((*b).into()),
+            Json::Number(n) => n.as_i64().map(OwnedVariant::from).or_else(|| n.as_f64().map(OwnedVariant::from)),
+            Json::String(s) => Some(zbus::Str::from(s.clone()).into()),
+            Json::Array(items) => {
+                let strings: Vec<String> =
+                    items.iter().map(|i| i.as_str().map(String::from).unwrap_or_else(|| i.to_string())).collect();
+                OwnedVariant::try_from(zbus::zvariant::Variant::from(strings)).ok()
+            }
+            Json::Object(_) => {
+                flatten(&key, v, out);
+                None
+            }
+        };
+        if let Some(value) = value {
+            out.insert(key, value);
+        }
+    }
+}
+
+/// Serves the object and forwards engine events as signals until the connection drops.
+pub async fn serve(bus: &BusConfig, service: Service, control: Control) -> Result<Connection, zbus::Error> {
+    let conn = super::builder(bus).name(BUS_NAME).serve_at(OBJECT_PATH, service).build().await?;
+    let mut events = control.subscribe();
+    let emit_conn = conn.clone();
+    tokio::spawn(async move {
+        let Ok(iface) = emit_conn.object_server().interface::<_, Service>(OBJECT_PATH).await else { return };
+        let emitter = iface.signal_emitter();
+        loop {
+            let result = match events.recv().await {
+                Ok(EngineEvent::PasswordSynced { account, latency_us }) => {
+                    Service::password_synced(emitter, &account, latency_us).await
+                }
+                Ok(EngineEvent::ReconcileFinished(s)) => {
+                    Service::reconcile_finished(emitter, to_dict(&serde_json::to_value(s).unwrap_or(Json::Null))).await
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!("{n} engine events were not signalled (slow bus)");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            if let Err(e) = result {
+                tracing::debug!("cannot emit a signal: {e}");
+            }
+        }
+    });
+    Ok(conn)
+}

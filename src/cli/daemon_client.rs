@@ -1,0 +1,183 @@
+//! Subcommands that ask the running daemon over D-Bus: status, user, sync, plan, approve-deletes.
+
+use std::path::PathBuf;
+
+use serde_json::Value as Json;
+
+use super::{CliResult, Failure, runtime};
+use crate::bus::client::{DaemonProxy, connect, to_json};
+use crate::config::BusConfig;
+use crate::sync::control::fmt_time;
+
+/// How to reach the daemon: its config file (for the [dbus] bus), or the system bus.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BusArgs {
+    /// The daemon's config file; its [dbus] section says which bus to use.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A bus address (e.g. unix:path=/run/x/bus), instead of the config's or the system bus.
+    #[arg(long, value_name = "ADDRESS", env = "SAMBA_ENTRA_SYNC_BUS")]
+    pub bus: Option<String>,
+}
+
+impl BusArgs {
+    fn bus(&self) -> Result<BusConfig, Failure> {
+        if let Some(a) = &self.bus {
+            return Ok(if a == "session" {
+                BusConfig::Session
+            } else if a == "system" {
+                BusConfig::System
+            } else {
+                BusConfig::Address(a.clone())
+            });
+        }
+        match &self.config {
+            Some(path) => Ok(super::config::load(path)?.dbus.bus),
+            None => Ok(BusConfig::System),
+        }
+    }
+}
+
+fn with_daemon<T>(
+    args: &BusArgs,
+    f: impl AsyncFnOnce(DaemonProxy<'static>) -> Result<T, zbus::Error>,
+) -> Result<T, Failure> {
+    let bus = args.bus()?;
+    runtime()?.block_on(async {
+        let proxy = connect(&bus).await.map_err(|e| Failure::runtime(format!("cannot reach the D-Bus bus: {e}")))?;
+        f(proxy).await.map_err(bus_failure)
+    })
+}
+
+fn bus_failure(e: zbus::Error) -> Failure {
+    let text = e.to_string();
+    if text.contains("ServiceUnknown") || text.contains("NameHasNoOwner") || text.contains("was not provided") {
+        Failure::runtime(
+            "the samba-entra-sync daemon is not running (nobody owns io.github.SambaEntraSync1 on this bus)",
+        )
+    } else if text.contains("AccessDenied") {
+        Failure::runtime(format!("the daemon refused the call: {text}"))
+    } else {
+        Failure::runtime(format!("the D-Bus call failed: {text}"))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub bus: BusArgs,
+    /// Print the status as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn status(args: &StatusArgs) -> CliResult {
+    let dict = with_daemon(&args.bus, async |p| p.status().await.map_err(Into::into))?;
+    let json = to_json(&dict);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        return Ok(());
+    }
+    let s = |k: &str| json.get(k).map(show).unwrap_or_else(|| "-".into());
+    println!("state:                 {}", s("state"));
+    println!("API compatibility:     {}", s("apiCompatibility"));
+    println!("password queue depth:  {}", s("queueDepth"));
+    println!("passwords synced:      {} (failed attempts: {})", s("pushesAcknowledged"), s("pushesFailed"));
+    println!(
+        "password latency (1h): p50 {} ms, p99 {} ms over {} changes",
+        s("passwordLatencyP50Ms"),
+        s("passwordLatencyP99Ms"),
+        s("passwordLatencySamples")
+    );
+    println!("exported objects:      {}", s("exportedObjects"));
+    println!("held deletes:          {}", s("heldDeletes"));
+    match json.get("lastReconcile") {
+        Some(r) => println!(
+            "last reconcile:        {} ({} creates, {} updates, {} deletes, {} held, {} errors)",
+            r.get("finishedAt").and_then(Json::as_i64).map(fmt_time).unwrap_or_default(),
+            show(&r["creates"]),
+            show(&r["updates"]),
+            show(&r["deletes"]),
+            show(&r["deletesHeld"]),
+            show(&r["errors"])
+        ),
+        None => println!("last reconcile:        none yet"),
+    }
+    println!(
+        "next reconcile:        {}",
+        json.get("nextReconcileAt").and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into())
+    );
+    println!("last error:            {}", s("lastError"));
+    if let Some(errors) = json.get("recentErrors").and_then(Json::as_array).filter(|a| !a.is_empty()) {
+        println!("recent errors:");
+        for e in errors {
+            println!("  {}", show(e));
+        }
+    }
+    Ok(())
+}
+
+fn show(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Null => "-".into(),
+        Json::Number(n) => {
+            n.as_f64().filter(|f| f.fract() != 0.0).map(|f| format!("{f:.1}")).unwrap_or_else(|| n.to_string())
+        }
+        other => other.to_string(),
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UserArgs {
+    /// The user's sAMAccountName.
+    pub name: String,
+    #[command(flatten)]
+    pub bus: BusArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn user(args: &UserArgs) -> CliResult {
+    let name = args.name.clone();
+    let dict = with_daemon(&args.bus, async move |p| p.get_user(name).await.map_err(Into::into))?;
+    let json = to_json(&dict);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        return Ok(());
+    }
+    let s = |k: &str| json.get(k).map(show).unwrap_or_else(|| "-".into());
+    let t = |k: &str| json.get(k).and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into());
+    println!("account:              {}", s("account"));
+    println!("source anchor:        {}", s("anchor"));
+    println!("change seen:          key version {} at {}", s("seenKeyVersion"), t("seenAt"));
+    println!("pushed:               key version {} at {}", s("pushedKeyVersion"), t("pushedAt"));
+    println!("acknowledged:         key version {} at {}", s("acknowledgedKeyVersion"), t("acknowledgedAt"));
+    println!("latency:              {} ms", s("latencyMs"));
+    println!("last error or note:   {}", s("lastError"));
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SimpleArgs {
+    #[command(flatten)]
+    pub bus: BusArgs,
+}
+
+pub fn approve_deletes(args: &SimpleArgs) -> CliResult {
+    with_daemon(&args.bus, async |p| p.approve_deletes().await.map_err(Into::into))?;
+    println!("Held deletes released; they are sent with the next reconcile.");
+    Ok(())
+}
+
+pub fn sync_now(args: &SimpleArgs) -> CliResult {
+    with_daemon(&args.bus, async |p| p.sync_now().await.map_err(Into::into))?;
+    println!("Reconcile requested.");
+    Ok(())
+}
+
+pub fn plan(args: &SimpleArgs) -> CliResult {
+    let text = with_daemon(&args.bus, async |p| p.plan().await.map_err(Into::into))?;
+    println!("{text}");
+    Ok(())
+}

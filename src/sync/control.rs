@@ -1,0 +1,307 @@
+//! The engine's front panel: what the D-Bus service (and tests) may ask of a running engine,
+//! and what the engine reports back. One `Control` is shared by everything that talks to it.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::state::{State, StateError, now_ms, now_us, quantile};
+
+/// The longest account name accepted from the hook (sAMAccountName allows 20 characters; 256 leaves
+/// room for anything a future Samba might send while refusing garbage).
+pub const MAX_ACCOUNT_NAME: usize = 256;
+
+/// "This account's password is changing": from the hook, before Samba commits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordNotice {
+    pub account: String,
+    /// When the notice arrived (µs since the epoch): where the latency clock starts.
+    pub noticed_at_us: i64,
+}
+
+/// Requests that change what the engine does.
+#[derive(Debug)]
+pub enum Command {
+    SyncNow,
+    ApproveDeletes,
+    /// Export this user's object now (a password push found it missing in Entra).
+    ExportUser(String),
+}
+
+/// What the engine announces (forwarded as D-Bus signals).
+#[derive(Clone, Debug)]
+pub enum EngineEvent {
+    PasswordSynced { account: String, latency_us: u64 },
+    ReconcileFinished(ReconcileSummary),
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileSummary {
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub creates: u64,
+    pub updates: u64,
+    pub deletes: u64,
+    pub deletes_held: u64,
+    pub passwords: u64,
+    pub errors: u64,
+    pub dry_run: bool,
+}
+
+/// The engine's overall condition, as `status` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineState {
+    Starting,
+    Running,
+    /// Working, but something needs attention (the tenant refuses us, sam.ldb is unreadable...).
+    Degraded,
+    /// The sync API answered in a way this build does not understand: nothing is sent.
+    ApiIncompatible,
+    Stopping,
+}
+
+impl EngineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineState::Starting => "starting",
+            EngineState::Running => "running",
+            EngineState::Degraded => "degraded",
+            EngineState::ApiIncompatible => "api-incompatible",
+            EngineState::Stopping => "stopping",
+        }
+    }
+}
+
+/// Live, in-memory figures (everything durable is in the state DB).
+#[derive(Default)]
+struct Live {
+    pushes_acked: AtomicU64,
+    pushes_failed: AtomicU64,
+    notices: AtomicU64,
+    last_reconcile: Mutex<Option<ReconcileSummary>>,
+    next_reconcile_ms: AtomicU64,
+    api: Mutex<String>,
+    last_error: Mutex<Option<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NoticeError {
+    #[error("the account name is empty")]
+    Empty,
+    #[error("the account name is longer than {MAX_ACCOUNT_NAME} bytes")]
+    TooLong,
+    #[error("the account name contains control characters")]
+    ControlCharacters,
+    #[error("the engine is not running")]
+    Stopped,
+}
+
+/// Shared handle to a running engine.
+#[derive(Clone)]
+pub struct Control {
+    notices: mpsc::UnboundedSender<PasswordNotice>,
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<EngineEvent>,
+    state_tx: Arc<watch::Sender<EngineState>>,
+    live: Arc<Live>,
+    store: State,
+}
+
+/// The receiving ends, for the engine's tasks.
+pub struct ControlInbox {
+    pub notices: mpsc::UnboundedReceiver<PasswordNotice>,
+    pub commands: mpsc::UnboundedReceiver<Command>,
+}
+
+impl Control {
+    pub fn new(store: State) -> (Control, ControlInbox) {
+        let (notices, notices_rx) = mpsc::unbounded_channel();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(1024);
+        let (state_tx, _) = watch::channel(EngineState::Starting);
+        let control =
+            Control { notices, commands, events, state_tx: Arc::new(state_tx), live: Arc::new(Live::default()), store };
+        (control, ControlInbox { notices: notices_rx, commands: commands_rx })
+    }
+
+    pub fn store(&self) -> &State {
+        &self.store
+    }
+
+    /// The hook's notification. The name is checked, never trusted: it only ever becomes an
+    /// escaped filter value (see `samba::filter`).
+    pub fn password_changed(&self, account: &str) -> Result<(), NoticeError> {
+        if account.is_empty() {
+            return Err(NoticeError::Empty);
+        }
+        if account.len() > MAX_ACCOUNT_NAME {
+            return Err(NoticeError::TooLong);
+        }
+        if account.chars().any(char::is_control) {
+            return Err(NoticeError::ControlCharacters);
+        }
+        self.live.notices.fetch_add(1, Ordering::Relaxed);
+        self.notices
+            .send(PasswordNotice { account: account.to_string(), noticed_at_us: now_us() })
+            .map_err(|_| NoticeError::Stopped)
+    }
+
+    pub fn command(&self, c: Command) -> Result<(), NoticeError> {
+        self.commands.send(c).map_err(|_| NoticeError::Stopped)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn emit(&self, e: EngineEvent) {
+        match &e {
+            EngineEvent::PasswordSynced { .. } => {
+                self.live.pushes_acked.fetch_add(1, Ordering::Relaxed);
+            }
+            EngineEvent::ReconcileFinished(s) => {
+                *self.live.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
+            }
+        }
+        // No subscriber is fine (nobody listens on the bus yet).
+        let _ = self.events.send(e);
+    }
+
+    pub fn set_state(&self, s: EngineState) {
+        self.state_tx.send_replace(s);
+    }
+
+    pub fn state(&self) -> EngineState {
+        *self.state_tx.borrow()
+    }
+
+    pub fn watch_state(&self) -> watch::Receiver<EngineState> {
+        self.state_tx.subscribe()
+    }
+
+    pub fn push_failed(&self) {
+        self.live.pushes_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn set_next_reconcile(&self, at_ms: i64) {
+        self.live.next_reconcile_ms.store(at_ms.max(0) as u64, Ordering::Relaxed);
+    }
+
+    pub fn set_api_compatibility(&self, text: &str) {
+        *self.live.api.lock().unwrap_or_else(|p| p.into_inner()) = text.to_string();
+    }
+
+    /// Records an error: kept for `status` (last error and the state DB's recent events).
+    pub fn report_error(&self, subject: &str, message: &str) {
+        *self.live.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{subject}: {message}"));
+        if let Err(e) = self.store.record_event("error", subject, message) {
+            tracing::warn!("cannot record an error in the state DB: {e}");
+        }
+    }
+
+    /// Everything `status` shows.
+    pub fn status(&self) -> Result<StatusReport, StateError> {
+        let latencies = self.store.recent_latencies()?;
+        let recent = self.store.recent_events(10)?;
+        let last = self.live.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let next = self.live.next_reconcile_ms.load(Ordering::Relaxed);
+        Ok(StatusReport {
+            state: self.state().as_str().to_string(),
+            queue_depth: self.store.outbox_len()? as u64,
+            exported_objects: self.store.exported_count()? as u64,
+            held_deletes: self.store.held_deletes()?.len() as u64,
+            notices: self.live.notices.load(Ordering::Relaxed),
+            pushes_acknowledged: self.live.pushes_acked.load(Ordering::Relaxed),
+            pushes_failed: self.live.pushes_failed.load(Ordering::Relaxed),
+            password_latency_samples: latencies.len() as u64,
+            password_latency_p50_ms: quantile(&latencies, 0.5).map(|us| us as f64 / 1000.0),
+            password_latency_p99_ms: quantile(&latencies, 0.99).map(|us| us as f64 / 1000.0),
+            last_reconcile: last,
+            next_reconcile_at: (next > 0).then_some(next as i64),
+            api_compatibility: self.live.api.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            last_error: self.live.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            recent_errors: recent
+                .into_iter()
+                .map(|e| format!("{} {}: {}", fmt_time(e.at), e.subject, e.message))
+                .collect(),
+            now: now_ms(),
+        })
+    }
+}
+
+/// `status`, as JSON keys (camelCase, as `interfaces.md` names them).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub state: String,
+    pub queue_depth: u64,
+    pub exported_objects: u64,
+    pub held_deletes: u64,
+    pub notices: u64,
+    pub pushes_acknowledged: u64,
+    pub pushes_failed: u64,
+    pub password_latency_samples: u64,
+    pub password_latency_p50_ms: Option<f64>,
+    pub password_latency_p99_ms: Option<f64>,
+    pub last_reconcile: Option<ReconcileSummary>,
+    pub next_reconcile_at: Option<i64>,
+    pub api_compatibility: String,
+    pub last_error: Option<String>,
+    pub recent_errors: Vec<String>,
+    pub now: i64,
+}
+
+/// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
+pub fn fmt_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_are_validated() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let (c, mut inbox) = Control::new(store);
+        assert!(matches!(c.password_changed(""), Err(NoticeError::Empty)));
+        assert!(matches!(c.password_changed(&"a".repeat(10_000)), Err(NoticeError::TooLong)));
+        assert!(matches!(c.password_changed("a\nb"), Err(NoticeError::ControlCharacters)));
+        // Filter metacharacters are fine here: they are escaped where they are used.
+        assert!(c.password_changed("*)(objectClass=*").is_ok());
+        assert_eq!(inbox.notices.try_recv().map(|n| n.account).ok().as_deref(), Some("*)(objectClass=*"));
+        let s = c.status().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s.state.as_str(), s.notices, s.queue_depth), ("starting", 1, 0));
+    }
+
+    #[test]
+    fn time_format() {
+        assert_eq!(fmt_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(fmt_time(1_795_457_924_720), "2026-11-23T18:18:44.720Z");
+    }
+}

@@ -1,0 +1,429 @@
+//! The instant password path.
+//!
+//! 1. The hook's notice arrives *before* Samba commits the new hash. [`PasswordPath`] notes the
+//!    user's msDS-KeyVersionNumber and polls sam.ldb every 15 ms until it moves (giving up after
+//!    12 s: Samba rejected the change after all, e.g. password history).
+//! 2. A committed change is written to the durable outbox (the user and the key version, never
+//!    the hash) before anything is sent, so a crash or restart loses nothing.
+//! 3. The pusher reads the current NT hash, derives the PHS credential and hands it to the
+//!    [`CredentialPusher`] (the Entra client), retrying until Entra acknowledges it.
+//! 4. The safety net polls highestCommittedUSN and queues every user whose key version is newer
+//!    than what Entra acknowledged: changes that never ran the hook (NT-hash-only sets,
+//!    replication from another DC, the daemon or the hook being down) still arrive.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
+
+use super::anchor::{AnchorAttribute, source_anchor};
+use super::control::{Command, Control, EngineEvent, PasswordNotice};
+use super::scope::Scope;
+use super::state::{OutboxItem, now_ms, now_us};
+use crate::entra::credential::credential_data;
+use crate::samba::LdbHandle;
+use crate::samba::directory::{self, User};
+use crate::samba::values::filetime_to_unix;
+
+/// One credential to send.
+pub struct CredentialPush {
+    pub anchor: String,
+    pub account: String,
+    /// The `v1;PPH1_MD4,...` string. Secret.
+    pub credential: Zeroizing<String>,
+    pub change_date: SystemTime,
+    pub force_change_on_logon: bool,
+}
+
+/// What became of a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    Acknowledged,
+    /// Entra does not know the anchor yet (ProvisionCredentials Result 2).
+    UnknownObject,
+    /// Worth retrying soon: a network error, a 5xx, throttling.
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
+    /// Refused for a reason that needs a person (access denied, a rejected credential); retried
+    /// slowly so that a fixed configuration recovers by itself.
+    Failed {
+        error: String,
+    },
+}
+
+/// Sends credentials to Entra (implemented over the sync client; a fake in unit tests).
+pub trait CredentialPusher: Send + Sync + 'static {
+    fn push(&self, push: CredentialPush) -> impl Future<Output = PushOutcome> + Send;
+}
+
+#[derive(Clone, Debug)]
+pub struct PasswordSettings {
+    pub anchor: AnchorAttribute,
+    /// Push hashes of users who must change their password at next logon.
+    pub push_temporary: bool,
+    pub commit_poll: Duration,
+    pub commit_timeout: Duration,
+    /// The safety net's highestCommittedUSN poll.
+    pub change_poll: Duration,
+    /// Pushes in flight at once.
+    pub parallel: usize,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        PasswordSettings {
+            anchor: AnchorAttribute::ObjectGuid,
+            push_temporary: false,
+            commit_poll: Duration::from_millis(15),
+            commit_timeout: Duration::from_secs(12),
+            change_poll: Duration::from_millis(500),
+            parallel: 4,
+        }
+    }
+}
+
+const META_LAST_USN: &str = "password_path.last_usn";
+
+pub struct PasswordPath<P> {
+    ldb: LdbHandle,
+    control: Control,
+    scope: Arc<Scope>,
+    settings: PasswordSettings,
+    pusher: Arc<P>,
+    wake: Arc<Notify>,
+}
+
+impl<P> Clone for PasswordPath<P> {
+    fn clone(&self) -> Self {
+        PasswordPath {
+            ldb: self.ldb.clone(),
+            control: self.control.clone(),
+            scope: self.scope.clone(),
+            settings: self.settings.clone(),
+            pusher: self.pusher.clone(),
+            wake: self.wake.clone(),
+        }
+    }
+}
+
+impl<P: CredentialPusher> PasswordPath<P> {
+    pub fn new(
+        ldb: LdbHandle,
+        control: Control,
+        scope: Arc<Scope>,
+        settings: PasswordSettings,
+        pusher: Arc<P>,
+    ) -> Self {
+        PasswordPath { ldb, control, scope, settings, pusher, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Runs the notice watcher, the safety net and the pusher until `shutdown`.
+    pub async fn run(self, notices: mpsc::UnboundedReceiver<PasswordNotice>, shutdown: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        tasks.spawn(self.clone().watch_notices(notices, shutdown.clone()));
+        tasks.spawn(self.clone().safety_net(shutdown.clone()));
+        tasks.spawn(self.clone().pusher(shutdown.clone()));
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Wakes the pusher (after something was queued from outside, e.g. by a reconcile).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    // ---- 1. notices from the hook ----
+
+    async fn watch_notices(self, mut notices: mpsc::UnboundedReceiver<PasswordNotice>, shutdown: CancellationToken) {
+        let mut watching: JoinSet<String> = JoinSet::new();
+        let mut active: HashSet<String> = HashSet::new();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(done) = watching.join_next(), if !watching.is_empty() => {
+                    if let Ok(account) = done {
+                        active.remove(&account);
+                    }
+                }
+                n = notices.recv() => {
+                    let Some(n) = n else { break };
+                    let key = n.account.to_lowercase();
+                    // One watch per account: a second notice while the first still waits is the
+                    // same change (or a newer one the same watch will see).
+                    if active.insert(key.clone()) {
+                        let me = self.clone();
+                        watching.spawn(async move {
+                            me.await_commit(n).await;
+                            key
+                        });
+                    }
+                }
+            }
+        }
+        watching.abort_all();
+    }
+
+    /// The in-scope user's (anchor, key version), or `None` (absent, or not synced).
+    async fn key_version(&self, account: &str) -> Option<(String, u32, i64)> {
+        let name = account.to_string();
+        let filter = self.scope.user_filter().map(String::from);
+        let user = self
+            .ldb
+            .call(move |c| directory::find_user_matching(c, &name, filter.as_deref(), false))
+            .await
+            .map_err(|e| tracing::warn!(account, "cannot read sam.ldb: {e}"))
+            .ok()
+            .flatten()?;
+        if let Err(why) = self.scope.user(&user) {
+            tracing::debug!(account, "not synced: {}", why.reason());
+            return None;
+        }
+        Some((source_anchor(&user.id, self.settings.anchor), user.key_version, user.pwd_last_set))
+    }
+
+    async fn await_commit(&self, n: PasswordNotice) {
+        let baseline = self.key_version(&n.account).await.map(|(_, k, _)| k);
+        let deadline = Instant::now() + self.settings.commit_timeout;
+        while Instant::now() < deadline {
+            tokio::time::sleep(self.settings.commit_poll).await;
+            if let Some((anchor, kvno, _)) = self.key_version(&n.account).await
+                && baseline.is_none_or(|b| kvno > b)
+            {
+                tracing::debug!(account = %n.account, kvno, "password change committed");
+                self.enqueue(&anchor, &n.account, kvno, n.noticed_at_us);
+                return;
+            }
+        }
+        tracing::info!(account = %n.account, "no committed password change within {:?}: Samba rejected it", self.settings.commit_timeout);
+    }
+
+    fn enqueue(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) {
+        match self.control.store().enqueue_push(anchor, account, kvno, noticed_at_us) {
+            Ok(true) => self.wake.notify_one(),
+            Ok(false) => {}
+            Err(e) => self.control.report_error("state", &format!("cannot queue the password push of {account}: {e}")),
+        }
+    }
+
+    // ---- 4. the safety net ----
+
+    async fn safety_net(self, shutdown: CancellationToken) {
+        let store = self.control.store().clone();
+        let mut last: Option<u64> = store.meta(META_LAST_USN).ok().flatten().and_then(|v| v.parse().ok());
+        let mut tick = tokio::time::interval(self.settings.change_poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let high = match self.ldb.call(|c| directory::highest_committed_usn(c)).await {
+                Ok(h) => h,
+                Err(e) => {
+                    self.control.report_error("sam.ldb", &e.to_string());
+                    continue;
+                }
+            };
+            let Some(since) = last else {
+                // First start: the initial reconcile pushes every password; from here on, only
+                // changes count.
+                last = Some(high);
+                let _ = store.set_meta(META_LAST_USN, &high.to_string());
+                continue;
+            };
+            if high <= since {
+                continue;
+            }
+            let opts = directory::ReadOptions { changed_since_usn: Some(since), ..self.scope.user_read(false) };
+            match self.ldb.call(move |c| directory::read_users(c, &opts)).await {
+                Ok(users) => {
+                    for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
+                        let anchor = source_anchor(&u.id, self.settings.anchor);
+                        self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
+                    }
+                    last = Some(high);
+                    if let Err(e) = store.set_meta(META_LAST_USN, &high.to_string()) {
+                        self.control.report_error("state", &e.to_string());
+                    }
+                }
+                Err(e) => self.control.report_error("sam.ldb", &e.to_string()),
+            }
+        }
+    }
+
+    // ---- 3. the pusher ----
+
+    async fn pusher(self, shutdown: CancellationToken) {
+        let mut in_flight: HashSet<String> = HashSet::new();
+        let mut running: JoinSet<String> = JoinSet::new();
+        loop {
+            let mut next_due: Option<i64> = None;
+            match self.control.store().outbox() {
+                Ok(items) => {
+                    let now = now_ms();
+                    for item in items {
+                        if in_flight.contains(&item.anchor) {
+                            continue;
+                        }
+                        if item.next_attempt_at > now {
+                            next_due = Some(next_due.map_or(item.next_attempt_at, |d| d.min(item.next_attempt_at)));
+                            continue;
+                        }
+                        if in_flight.len() >= self.settings.parallel {
+                            break;
+                        }
+                        in_flight.insert(item.anchor.clone());
+                        let me = self.clone();
+                        running.spawn(async move {
+                            let anchor = item.anchor.clone();
+                            me.push_one(item).await;
+                            anchor
+                        });
+                    }
+                }
+                Err(e) => self.control.report_error("state", &e.to_string()),
+            }
+            let wait = next_due
+                .map_or(Duration::from_secs(5), |d| Duration::from_millis((d - now_ms()).clamp(1, 5000) as u64));
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    if let Ok(anchor) = done {
+                        in_flight.remove(&anchor);
+                    }
+                }
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        // Pushes in flight finish (or stay in the outbox for the next start).
+        let grace = tokio::time::sleep(Duration::from_secs(3));
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                _ = &mut grace => break,
+                done = running.join_next() => if done.is_none() { break },
+            }
+        }
+        running.abort_all();
+    }
+
+    async fn push_one(&self, item: OutboxItem) {
+        let store = self.control.store();
+        let account = item.account.clone();
+        let filter = self.scope.user_filter().map(String::from);
+        let read = self.ldb.call(move |c| directory::find_user_matching(c, &account, filter.as_deref(), true)).await;
+        let user = match read {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                let _ = store.drop_push(&item.anchor, "the user no longer exists or left the sync scope");
+                return;
+            }
+            Err(e) => {
+                self.control.report_error("sam.ldb", &e.to_string());
+                let _ = store.mark_push_failed(&item.anchor, &e.to_string(), now_ms() + 2_000);
+                return;
+            }
+        };
+        if source_anchor(&user.id, self.settings.anchor) != item.anchor {
+            // The name now belongs to another object; the safety net queues the right one.
+            let _ = store.drop_push(&item.anchor, "the account name now belongs to another object");
+            return;
+        }
+        let kvno = user.key_version.max(item.kvno);
+        if let Err(why) = self.scope.user(&user) {
+            let _ = store.mark_skipped(&item.anchor, &item.account, kvno, why.reason());
+            return;
+        }
+        let temporary = user.must_change_password();
+        if temporary && !self.settings.push_temporary {
+            let why = "a temporary password (must change at next logon) stays on-premises";
+            let _ = store.mark_skipped(&item.anchor, &item.account, kvno, why);
+            return;
+        }
+        let Some(hash) = user.nt_hash.as_ref() else {
+            let _ = store.mark_skipped(&item.anchor, &item.account, kvno, "the account has no password");
+            return;
+        };
+        let push = CredentialPush {
+            anchor: item.anchor.clone(),
+            account: item.account.clone(),
+            credential: credential_data(hash.as_bytes()),
+            change_date: change_date(&user),
+            force_change_on_logon: temporary,
+        };
+        drop(user);
+        let _ = store.mark_pushed(&item.anchor, kvno);
+        match self.pusher.push(push).await {
+            PushOutcome::Acknowledged => {
+                let latency = (now_us() - item.noticed_at_us).max(0);
+                if let Err(e) = store.mark_acked(&item.anchor, kvno, latency) {
+                    self.control.report_error("state", &e.to_string());
+                }
+                tracing::info!(account = %item.account, anchor = %item.anchor, kvno, latency_ms = latency as f64 / 1000.0, "password synced");
+                self.control
+                    .emit(EngineEvent::PasswordSynced { account: item.account.clone(), latency_us: latency as u64 });
+            }
+            PushOutcome::UnknownObject => {
+                tracing::info!(account = %item.account, "not in Entra yet: exporting the user first");
+                let _ = self.control.command(Command::ExportUser(item.account.clone()));
+                let at = now_ms() + backoff_ms(item.attempts);
+                let _ = store.mark_push_failed(&item.anchor, "the user is not in Entra yet", at);
+            }
+            PushOutcome::Retry { error, after } => {
+                self.control.push_failed();
+                tracing::warn!(account = %item.account, "password push will be retried: {error}");
+                let delay = after.map_or_else(|| backoff_ms(item.attempts), |d| d.as_millis() as i64);
+                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + delay);
+            }
+            PushOutcome::Failed { error } => {
+                self.control.push_failed();
+                self.control.report_error(&item.account, &format!("password push refused: {error}"));
+                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + 300_000);
+            }
+        }
+    }
+}
+
+/// Exponential backoff with jitter: 250 ms, 500 ms, 1 s ... capped at 60 s.
+fn backoff_ms(attempts: u32) -> i64 {
+    let base = 250i64.saturating_mul(1 << attempts.min(8)).min(60_000);
+    let mut b = [0u8; 2];
+    let jitter = if getrandom::fill(&mut b).is_ok() { i64::from(u16::from_le_bytes(b)) % (base / 5 + 1) } else { 0 };
+    base - base / 10 + jitter
+}
+
+/// When the password was set (pwdLastSet), or now when it is unknown or in the future.
+fn change_date(u: &User) -> SystemTime {
+    match filetime_to_unix(u.pwd_last_set) {
+        Some(secs) if secs > 0 => {
+            let t = UNIX_EPOCH + Duration::from_secs(secs as u64);
+            t.min(SystemTime::now())
+        }
+        _ => SystemTime::now(),
+    }
+}
+
+/// The latency clock of a change found by the safety net starts when the password was set.
+fn change_time_us(u: &User) -> i64 {
+    let set_us = u.pwd_last_set / 10 - 11_644_473_600_000_000;
+    if u.pwd_last_set > 0 && set_us > 0 { set_us.min(now_us()) } else { now_us() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert!((225..=300).contains(&backoff_ms(0)));
+        assert!((900..=1200).contains(&backoff_ms(2)));
+        assert!(backoff_ms(30) <= 66_000);
+    }
+}
