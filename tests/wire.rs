@@ -66,6 +66,16 @@ fn appendix_c_decodes_to_its_xml() {
     assert_eq!(op.child_text(SYNC_NS, "successfulExportCount").as_deref(), Some("1"));
 }
 
+/// A hand-built document using every record type (element, attribute, xmlns and text records,
+/// arrays, lists, comments), against its hand-written XML.
+#[test]
+fn all_record_types_fixture_decodes_to_its_xml() {
+    let decoded = nbfx::decode(&fixture("all-records.bin")).expect("decodes");
+    let expected = String::from_utf8(fixture("all-records.xml")).expect("UTF-8");
+    assert_eq!(nbfx::to_xml(&decoded), expected.trim_end());
+    assert_eq!(nbfx::decode(&nbfx::encode(&decoded).expect("encodes")).expect("decodes again"), decoded);
+}
+
 /// §6.8 (a): the envelope prologue.
 #[test]
 fn example_a_envelope_prologue() {
