@@ -216,3 +216,27 @@ fn writer_never_emits_typed_or_utf16_records_for_text() {
         assert!(bytes.windows(record.len()).any(|w| w == record), "{v} not written as Chars8Text");
     }
 }
+
+/// A fault as the emulator writes it: `s:Text` with `xml:lang` (the predeclared `xml` prefix,
+/// written as a String-form attribute since neither `xml` nor `lang` is in the dictionary).
+#[test]
+fn fault_text_with_xml_lang() {
+    let reason = Element::new("s", "Reason").child(Element::new("s", "Text").attr("xml", "lang", "en-US").text("Nope"));
+    let fault = Element::new("s", "Envelope")
+        .xmlns("s", ns::SOAP_ENVELOPE)
+        .child(Element::new("s", "Body").child(Element::new("s", "Fault").child(reason)));
+    let bytes = nbfx::encode(&fault).expect("encodes");
+    let attribute =
+        [0x05, 0x03, b'x', b'm', b'l', 0x04, b'l', b'a', b'n', b'g', 0x98, 0x05, b'e', b'n', b'-', b'U', b'S'];
+    assert!(bytes.windows(attribute.len()).any(|w| w == attribute), "{bytes:02X?}");
+    let decoded = nbfx::decode(&bytes).expect("decodes");
+    assert_eq!(decoded, fault);
+    let text = decoded
+        .view()
+        .child(ns::SOAP_ENVELOPE, "Body")
+        .and_then(|b| b.child(ns::SOAP_ENVELOPE, "Fault"))
+        .and_then(|f| f.child(ns::SOAP_ENVELOPE, "Reason"))
+        .and_then(|r| r.child(ns::SOAP_ENVELOPE, "Text"))
+        .expect("s:Text");
+    assert_eq!(text.attribute(nbfx::XML_NAMESPACE, "lang"), Some("en-US"));
+}
