@@ -66,6 +66,16 @@ fn appendix_c_decodes_to_its_xml() {
     assert_eq!(op.child_text(SYNC_NS, "successfulExportCount").as_deref(), Some("1"));
 }
 
+/// A hand-built document using every record type (element, attribute, xmlns and text records,
+/// arrays, lists, comments), against its hand-written XML.
+#[test]
+fn all_record_types_fixture_decodes_to_its_xml() {
+    let decoded = nbfx::decode(&fixture("all-records.bin")).expect("decodes");
+    let expected = String::from_utf8(fixture("all-records.xml")).expect("UTF-8");
+    assert_eq!(nbfx::to_xml(&decoded), expected.trim_end());
+    assert_eq!(nbfx::decode(&nbfx::encode(&decoded).expect("encodes")).expect("decodes again"), decoded);
+}
+
 /// §6.8 (a): the envelope prologue.
 #[test]
 fn example_a_envelope_prologue() {
@@ -205,4 +215,28 @@ fn writer_never_emits_typed_or_utf16_records_for_text() {
         record.extend_from_slice(v.as_bytes());
         assert!(bytes.windows(record.len()).any(|w| w == record), "{v} not written as Chars8Text");
     }
+}
+
+/// A fault as the emulator writes it: `s:Text` with `xml:lang` (the predeclared `xml` prefix,
+/// written as a String-form attribute since neither `xml` nor `lang` is in the dictionary).
+#[test]
+fn fault_text_with_xml_lang() {
+    let reason = Element::new("s", "Reason").child(Element::new("s", "Text").attr("xml", "lang", "en-US").text("Nope"));
+    let fault = Element::new("s", "Envelope")
+        .xmlns("s", ns::SOAP_ENVELOPE)
+        .child(Element::new("s", "Body").child(Element::new("s", "Fault").child(reason)));
+    let bytes = nbfx::encode(&fault).expect("encodes");
+    let attribute =
+        [0x05, 0x03, b'x', b'm', b'l', 0x04, b'l', b'a', b'n', b'g', 0x98, 0x05, b'e', b'n', b'-', b'U', b'S'];
+    assert!(bytes.windows(attribute.len()).any(|w| w == attribute), "{bytes:02X?}");
+    let decoded = nbfx::decode(&bytes).expect("decodes");
+    assert_eq!(decoded, fault);
+    let text = decoded
+        .view()
+        .child(ns::SOAP_ENVELOPE, "Body")
+        .and_then(|b| b.child(ns::SOAP_ENVELOPE, "Fault"))
+        .and_then(|f| f.child(ns::SOAP_ENVELOPE, "Reason"))
+        .and_then(|r| r.child(ns::SOAP_ENVELOPE, "Text"))
+        .expect("s:Text");
+    assert_eq!(text.attribute(nbfx::XML_NAMESPACE, "lang"), Some("en-US"));
 }

@@ -94,9 +94,10 @@ impl Element {
         self
     }
 
-    /// Appends a text child (builder style).
-    pub fn text(mut self, text: impl Into<String>) -> Self {
-        self.children.push(Node::Text(text.into()));
+    /// Appends text (builder style). Like [`Element::push_text`], empty text adds nothing and
+    /// adjacent texts merge, so a built tree equals its decoded form.
+    pub fn text(mut self, text: impl AsRef<str> + Into<String>) -> Self {
+        self.push_text(text);
         self
     }
 
@@ -354,5 +355,7 @@ mod tests {
         e.push_text("c");
         assert_eq!(e.children.len(), 3);
         assert_eq!(e.text_content(), "abc");
+        assert!(Element::new("", "x").text("").children.is_empty());
+        assert_eq!(Element::new("", "x").text("a").text("b").children, vec![Node::Text("ab".into())]);
     }
 }

@@ -1,7 +1,11 @@
 //! Record type bytes of MC-NBFX (protocol doc §6.3), the MultiByteInt31 primitive and the
 //! static-dictionary look-ups shared by the reader and the writer.
 
-use super::dictionary::{SORTED_BY_STRING, STATIC_DICTIONARY};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::LazyLock;
+
+use super::dictionary::STATIC_DICTIONARY;
 
 pub(crate) const END_ELEMENT: u8 = 0x01;
 pub(crate) const COMMENT: u8 = 0x02;
@@ -79,12 +83,31 @@ pub(crate) fn static_string(id: u32) -> Option<&'static str> {
     STATIC_DICTIONARY.get((id / 2) as usize).copied()
 }
 
+/// FNV-1a: the writer looks up every name it writes, and these keys are short, fixed and not
+/// attacker-chosen, so a fast non-keyed hash is the right tool.
+#[derive(Default)]
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+static IDS_BY_STRING: LazyLock<HashMap<&'static str, u32, BuildHasherDefault<Fnv1a>>> =
+    LazyLock::new(|| STATIC_DICTIONARY.iter().enumerate().map(|(n, s)| (*s, (n * 2) as u32)).collect());
+
 /// The static dictionary id of a string, if the string is in the table.
 pub(crate) fn static_id(s: &str) -> Option<u32> {
-    SORTED_BY_STRING.binary_search_by(|(entry, _)| entry.as_bytes().cmp(s.as_bytes())).ok().map(|i| {
-        let (_, id) = SORTED_BY_STRING[i];
-        u32::from(id)
-    })
+    IDS_BY_STRING.get(s).copied()
 }
 
 /// Largest value a MultiByteInt31 can carry.
@@ -122,15 +145,52 @@ pub(crate) fn read_mb31(input: &[u8]) -> Result<Option<(u32, usize)>, ()> {
 /// exact; outside ASCII, letters and digits are accepted, which covers real names without
 /// carrying the full Unicode tables of XML 1.0.
 pub(crate) fn is_ncname(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let Some(&first) = bytes.first() else { return false };
+    if first < 0x80 && ASCII_NAME[usize::from(first)] != NAME_START {
+        return false;
+    }
+    // The common case, ASCII, is decided byte by byte without decoding characters.
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b >= 0x80 {
+            return is_ncname_unicode(name);
+        }
+        if ASCII_NAME[usize::from(b)] == 0 {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const NAME_START: u8 = 2;
+const NAME_CHAR: u8 = 1;
+
+/// For each ASCII byte: NAME_START (letters, `_`), NAME_CHAR (digits, `-`, `.`) or 0.
+static ASCII_NAME: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() || c == b'_' {
+            NAME_START
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            NAME_CHAR
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
+fn is_ncname_unicode(name: &str) -> bool {
     let mut chars = name.chars();
-    let Some(first) = chars.next() else { return false };
-    let start_ok = first == '_' || first.is_ascii_alphabetic() || (!first.is_ascii() && first.is_alphabetic());
+    let first = chars.next().unwrap_or(' ');
+    let start_ok = if first.is_ascii() { ASCII_NAME[first as usize] == NAME_START } else { first.is_alphabetic() };
     start_ok
-        && chars.all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '_' | '-' | '.')
-                || (!c.is_ascii() && (c.is_alphanumeric() || c == '\u{B7}'))
-        })
+        && chars.all(|c| if c.is_ascii() { ASCII_NAME[c as usize] != 0 } else { c.is_alphanumeric() || c == '\u{B7}' })
 }
 
 /// Index 0–25 of a one-letter prefix `a`–`z`, for the Prefix* record families.
