@@ -155,6 +155,17 @@ pub struct Computer {
     pub user_certificates: Vec<Vec<u8>>,
 }
 
+/// A mail contact (objectClass=contact): no account, no sAMAccountName.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// `sam_account_name` holds the cn (contacts have no account name).
+    pub id: Identity,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail: Option<String>,
+    pub proxy_addresses: Vec<String>,
+}
+
 /// Anything `read_all` returns.
 #[derive(Debug)]
 pub enum DirectoryObject {
@@ -180,6 +191,7 @@ const IDENTITY_ATTRS: &[&str] = &[
 pub const USER_FILTER: &str = "(&(objectClass=user)(!(objectClass=computer)))";
 pub const GROUP_FILTER: &str = "(objectClass=group)";
 pub const COMPUTER_FILTER: &str = "(objectClass=computer)";
+pub const CONTACT_FILTER: &str = "(objectClass=contact)";
 
 /// What to read and where.
 #[derive(Clone, Debug, Default)]
@@ -250,6 +262,35 @@ pub fn read_computers(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Co
     let a =
         attrs(&["userAccountControl", "operatingSystem", "operatingSystemVersion", "dNSHostName", "userCertificate"]);
     read_typed(conn, opts, COMPUTER_FILTER, &a, computer_from_entry)
+}
+
+pub fn read_contacts(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Contact>, LdbError> {
+    let a = attrs(&["givenName", "sn", "mail", "proxyAddresses"]);
+    read_typed(conn, opts, CONTACT_FILTER, &a, contact_from_entry)
+}
+
+/// The domain's NetBIOS name (nETBIOSName of its crossRef in the configuration partition).
+pub fn netbios_name(conn: &LdbConnection) -> Result<Option<String>, LdbError> {
+    let root = conn.search(
+        &Base::RootDse,
+        Scope::Base,
+        "(objectClass=*)",
+        &["configurationNamingContext", "defaultNamingContext"],
+    )?;
+    let (Some(config), Some(domain)) = (
+        root.first().and_then(|e| text(e, "configurationNamingContext")),
+        root.first().and_then(|e| text(e, "defaultNamingContext")),
+    ) else {
+        return Ok(None);
+    };
+    let f = filter::and(&["(nETBIOSName=*)", &filter::equals("nCName", &domain)]);
+    let refs = conn.search(&Base::Dn(format!("CN=Partitions,{config}")), Scope::OneLevel, &f, &["nETBIOSName"])?;
+    Ok(refs.first().and_then(|e| text(e, "nETBIOSName")))
+}
+
+/// Whether `dn` exists (a configured base DN that does not must never cause deletes).
+pub fn dn_exists(conn: &LdbConnection, dn: &str) -> Result<bool, LdbError> {
+    Ok(!conn.search(&Base::Dn(dn.to_string()), Scope::Base, "(objectClass=*)", &["objectClass"])?.is_empty())
 }
 
 /// One user by sAMAccountName (matched literally, whatever characters it holds).
@@ -395,6 +436,35 @@ fn user_from_entry(e: &Entry) -> Result<User, String> {
         key_version: int(e, "msDS-KeyVersionNumber")?.unwrap_or(0).max(0) as u32,
         text: text_attrs,
         nt_hash,
+    })
+}
+
+fn contact_from_entry(e: &Entry) -> Result<Contact, String> {
+    let cn = text(e, "cn").ok_or("it has no cn")?;
+    let guid: [u8; 16] = e
+        .first("objectGUID")
+        .ok_or("it has no objectGUID")?
+        .try_into()
+        .map_err(|_| "its objectGUID is not 16 bytes")?;
+    Ok(Contact {
+        id: Identity {
+            dn: e.dn.clone(),
+            sam_account_name: cn.clone(),
+            object_guid: guid,
+            object_sid: Vec::new(),
+            consistency_guid: e.first("mS-DS-ConsistencyGuid").filter(|v| !v.is_empty()).map(<[u8]>::to_vec),
+            usn_changed: int(e, "uSNChanged")?.unwrap_or(0).max(0) as u64,
+            usn_created: int(e, "uSNCreated")?.unwrap_or(0).max(0) as u64,
+            admin_count: false,
+            critical_system_object: false,
+            common_name: Some(cn),
+            display_name: text(e, "displayName"),
+            description: text(e, "description"),
+        },
+        given_name: text(e, "givenName"),
+        surname: text(e, "sn"),
+        mail: text(e, "mail"),
+        proxy_addresses: texts(e, "proxyAddresses"),
     })
 }
 

@@ -12,5 +12,5 @@ pub mod filter;
 pub mod ldb;
 pub mod values;
 
-pub use directory::{Computer, DirectoryObject, Group, NtHash, User};
+pub use directory::{Computer, Contact, DirectoryObject, Group, NtHash, User};
 pub use ldb::{LdbError, LdbHandle};

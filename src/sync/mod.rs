@@ -2,7 +2,10 @@
 
 pub mod anchor;
 pub mod control;
+pub mod mapping;
+pub mod model;
 pub mod passwords;
+pub mod plan;
 pub mod scope;
 pub mod settings;
 pub mod state;

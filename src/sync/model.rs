@@ -1,0 +1,139 @@
+//! The engine's own picture of an object as it should look in Entra: a typed property bag,
+//! independent of the wire format. The digest of it is what the state DB remembers, so an
+//! unchanged object is never sent twice.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ObjectType {
+    User,
+    Contact,
+    Device,
+    Group,
+}
+
+impl ObjectType {
+    /// The spelling of the sync API's `SyncObjectType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectType::User => "User",
+            ObjectType::Contact => "Contact",
+            ObjectType::Device => "Device",
+            ObjectType::Group => "Group",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ObjectType::User, ObjectType::Contact, ObjectType::Device, ObjectType::Group]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for ObjectType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A property value, with the sync API's value types (protocol doc §4.3.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum AttrValue {
+    Str(String),
+    Bool(bool),
+    Long(i64),
+    Bytes(#[serde(with = "b64")] Vec<u8>),
+    StrList(Vec<String>),
+    BytesList(#[serde(with = "b64_list")] Vec<Vec<u8>>),
+    /// Explicitly empty: clears the attribute in Entra.
+    Null,
+}
+
+/// One object as it should be in Entra.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportObject {
+    pub object_type: ObjectType,
+    pub anchor: String,
+    /// Where it comes from (for people and logs; not sent unless mapped as an attribute).
+    pub dn: String,
+    pub name: String,
+    /// Every attribute of the type's catalogue, `Null` when empty, so that an update also clears
+    /// what was removed on-premises.
+    pub attributes: BTreeMap<&'static str, AttrValue>,
+    /// For groups: the anchors of in-scope members, sorted.
+    pub members: Option<Vec<String>>,
+}
+
+impl ExportObject {
+    /// SHA-256 over the canonical JSON of everything that is sent. Never covers a secret.
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::json!({
+            "t": self.object_type,
+            "a": self.anchor,
+            "attrs": self.attributes,
+            "m": self.members,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&AttrValue> {
+        self.attributes.get(name)
+    }
+}
+
+mod b64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(v))
+    }
+}
+
+mod b64_list {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::ser::SerializeSeq;
+
+    pub fn serialize<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(v.len()))?;
+        for item in v {
+            seq.serialize_element(&STANDARD.encode(item))?;
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(name: &str) -> ExportObject {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("displayName", AttrValue::Str(name.into()));
+        attributes.insert("mail", AttrValue::Null);
+        ExportObject {
+            object_type: ObjectType::User,
+            anchor: "AAA=".into(),
+            dn: "CN=x".into(),
+            name: "x".into(),
+            attributes,
+            members: None,
+        }
+    }
+
+    #[test]
+    fn digest_tracks_what_is_sent() {
+        assert_eq!(obj("A").digest(), obj("A").digest());
+        assert_ne!(obj("A").digest(), obj("B").digest());
+        // The DN is for people; moving within scope changes nothing that is sent...
+        let mut moved = obj("A");
+        moved.dn = "CN=y".into();
+        assert_eq!(moved.digest(), obj("A").digest());
+        assert_eq!(ObjectType::parse("group"), Some(ObjectType::Group));
+    }
+}

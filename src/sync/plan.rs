@@ -1,0 +1,337 @@
+//! The plan: a deterministic diff between the desired tenant (the directory, mapped) and what
+//! this installation exported before (the state DB), with the safety rules applied.
+//!
+//! Order: creates and updates of users, contacts, devices, then groups (a group after the
+//! groups it contains), then passwords, then deletes (groups first), last. Deletes are only
+//! ever of objects this installation exported, and are held back when the scope collapsed
+//! (a type read nothing, a base DN is missing) or when they exceed the deletion threshold.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::mapping::Desired;
+use super::model::{ExportObject, ObjectType};
+use super::state::ExportedObject;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Password,
+    Delete,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub action: Action,
+    pub object_type: ObjectType,
+    pub anchor: String,
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// What a reconcile sends, in order.
+    pub operations: Vec<Operation>,
+    /// Deletes held back by a safety rule, with the rule in `reason`.
+    pub held: Vec<Operation>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn count(&self, action: Action) -> usize {
+        self.operations.iter().filter(|o| o.action == action).count()
+    }
+}
+
+pub struct PlanInput<'a> {
+    pub desired: &'a Desired,
+    pub exported: &'a [ExportedObject],
+    /// Users whose password is newer in the directory than in Entra: (anchor, name).
+    pub passwords: &'a [(String, String)],
+    pub deletion_threshold: u32,
+    pub deletion_threshold_percent: u32,
+    /// `approve-deletes` was given for the deletes currently held.
+    pub deletes_approved: bool,
+    /// Object types whose directory read cannot be trusted for deletes (a base DN is missing),
+    /// with the reason.
+    pub untrusted: &'a HashMap<ObjectType, String>,
+}
+
+fn type_order(t: ObjectType) -> u8 {
+    match t {
+        ObjectType::User => 0,
+        ObjectType::Contact => 1,
+        ObjectType::Device => 2,
+        ObjectType::Group => 3,
+    }
+}
+
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let mut out = Plan::default();
+    let exported: HashMap<(ObjectType, &str), &ExportedObject> = input
+        .exported
+        .iter()
+        .filter_map(|e| Some(((ObjectType::parse(&e.object_type)?, e.anchor.as_str()), e)))
+        .collect();
+
+    // Creates and updates.
+    let mut upserts: Vec<(&ExportObject, Operation)> = Vec::new();
+    for o in &input.desired.objects {
+        let op = match exported.get(&(o.object_type, o.anchor.as_str())) {
+            None => Some((Action::Create, "not in Entra yet".to_string())),
+            Some(e) if e.digest != o.digest() => {
+                Some((Action::Update, "attributes changed since the last export".into()))
+            }
+            Some(e) if e.last_error.is_some() => Some((Action::Update, "the last export failed".into())),
+            Some(_) => None,
+        };
+        if let Some((action, reason)) = op {
+            let op = Operation {
+                action,
+                object_type: o.object_type,
+                anchor: o.anchor.clone(),
+                name: o.name.clone(),
+                reason,
+            };
+            upserts.push((o, op));
+        }
+    }
+    upserts.sort_by(|(a, _), (b, _)| {
+        (type_order(a.object_type), &a.name, &a.anchor).cmp(&(type_order(b.object_type), &b.name, &b.anchor))
+    });
+    let (groups, others): (Vec<_>, Vec<_>) = upserts.into_iter().partition(|(o, _)| o.object_type == ObjectType::Group);
+    out.operations.extend(others.into_iter().map(|(_, op)| op));
+    out.operations.extend(order_groups(groups));
+
+    // Passwords.
+    let mut passwords = input.passwords.to_vec();
+    passwords.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+    out.operations.extend(passwords.into_iter().map(|(anchor, name)| Operation {
+        action: Action::Password,
+        object_type: ObjectType::User,
+        anchor,
+        name,
+        reason: "the directory holds a newer password than Entra acknowledged".into(),
+    }));
+
+    // Deletes: only what we exported, only what the directory no longer has.
+    let desired: HashSet<(ObjectType, &str)> =
+        input.desired.objects.iter().map(|o| (o.object_type, o.anchor.as_str())).collect();
+    let desired_types: BTreeSet<ObjectType> = input.desired.objects.iter().map(|o| o.object_type).collect();
+    let mut deletes: Vec<Operation> = input
+        .exported
+        .iter()
+        .filter_map(|e| {
+            let t = ObjectType::parse(&e.object_type)?;
+            (!desired.contains(&(t, e.anchor.as_str()))).then(|| Operation {
+                action: Action::Delete,
+                object_type: t,
+                anchor: e.anchor.clone(),
+                name: e.name.clone(),
+                reason: "no longer in the directory or in scope".into(),
+            })
+        })
+        .collect();
+    // Groups first, so no membership points at a deleted object; then by name.
+    deletes.sort_by(|a, b| {
+        (std::cmp::Reverse(type_order(a.object_type)), &a.name, &a.anchor).cmp(&(
+            std::cmp::Reverse(type_order(b.object_type)),
+            &b.name,
+            &b.anchor,
+        ))
+    });
+
+    let mut per_type: BTreeMap<ObjectType, usize> = BTreeMap::new();
+    for e in input.exported {
+        if let Some(t) = ObjectType::parse(&e.object_type) {
+            *per_type.entry(t).or_default() += 1;
+        }
+    }
+    let mut allowed = Vec::new();
+    for mut d in deletes {
+        if let Some(why) = input.untrusted.get(&d.object_type) {
+            d.reason = format!("held: {why}");
+            out.held.push(d);
+        } else if !desired_types.contains(&d.object_type) {
+            d.reason =
+                format!("held: the scope returned no {} objects at all, which looks like a mistake", d.object_type);
+            out.held.push(d);
+        } else {
+            allowed.push(d);
+        }
+    }
+    let total = input.exported.len().max(1);
+    let over_count = input.deletion_threshold > 0 && allowed.len() > input.deletion_threshold as usize;
+    let over_percent =
+        input.deletion_threshold_percent > 0 && allowed.len() * 100 > total * input.deletion_threshold_percent as usize;
+    if (over_count || over_percent) && !input.deletes_approved {
+        out.warnings.push(format!(
+            "{} deletes exceed the deletion threshold ({} objects or {} %): held until `samba-entra-sync approve-deletes`",
+            allowed.len(),
+            input.deletion_threshold,
+            input.deletion_threshold_percent
+        ));
+        for mut d in allowed {
+            d.reason = "held: over the deletion threshold".into();
+            out.held.push(d);
+        }
+    } else {
+        out.operations.extend(allowed);
+    }
+    if !out.held.is_empty() && out.warnings.is_empty() {
+        out.warnings.push(format!("{} deletes held back by the scope guards", out.held.len()));
+    }
+    out
+}
+
+/// Groups after the groups they contain (members must exist in Entra before a group names
+/// them); cycles, which AD allows, are broken in name order.
+fn order_groups(groups: Vec<(&ExportObject, Operation)>) -> Vec<Operation> {
+    let anchors: HashSet<&str> = groups.iter().map(|(o, _)| o.anchor.as_str()).collect();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut pending = groups;
+    let mut out = Vec::new();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut rest = Vec::new();
+        for (o, op) in pending {
+            let waits =
+                o.members.iter().flatten().any(|m| m != &o.anchor && anchors.contains(m.as_str()) && !done.contains(m));
+            if waits {
+                rest.push((o, op));
+            } else {
+                done.insert(o.anchor.clone());
+                out.push(op);
+            }
+        }
+        if rest.len() == before {
+            // A cycle: release the first in name order and go on.
+            let (o, op) = rest.remove(0);
+            done.insert(o.anchor.clone());
+            out.push(op);
+        }
+        pending = rest;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(t: ObjectType, name: &str, members: Option<Vec<&str>>) -> ExportObject {
+        ExportObject {
+            object_type: t,
+            anchor: format!("{name}="),
+            dn: format!("CN={name}"),
+            name: name.into(),
+            attributes: BTreeMap::new(),
+            members: members.map(|m| m.iter().map(|x| format!("{x}=")).collect()),
+        }
+    }
+
+    fn exported(o: &ExportObject) -> ExportedObject {
+        ExportedObject {
+            object_type: o.object_type.as_str().into(),
+            anchor: o.anchor.clone(),
+            dn: o.dn.clone(),
+            name: o.name.clone(),
+            digest: o.digest(),
+            cloud_anchor: None,
+            exported_at: 0,
+            last_error: None,
+        }
+    }
+
+    fn run(desired: Vec<ExportObject>, exported: &[ExportedObject], approved: bool) -> Plan {
+        let d = Desired { objects: desired, ..Default::default() };
+        let untrusted = HashMap::new();
+        plan(&PlanInput {
+            desired: &d,
+            exported,
+            passwords: &[("u1=".into(), "u1".into())],
+            deletion_threshold: 2,
+            deletion_threshold_percent: 0,
+            deletes_approved: approved,
+            untrusted: &untrusted,
+        })
+    }
+
+    #[test]
+    fn order_creates_groups_after_members_passwords_then_deletes() {
+        let gone = exported(&obj(ObjectType::User, "gone", None));
+        let p = run(
+            vec![
+                obj(ObjectType::Group, "a-outer", Some(vec!["b-inner"])),
+                obj(ObjectType::Group, "b-inner", Some(vec!["u1"])),
+                obj(ObjectType::User, "u1", None),
+                obj(ObjectType::Device, "pc", None),
+            ],
+            &[gone],
+            false,
+        );
+        let seq: Vec<(Action, &str)> = p.operations.iter().map(|o| (o.action, o.name.as_str())).collect();
+        assert_eq!(
+            seq,
+            vec![
+                (Action::Create, "u1"),
+                (Action::Create, "pc"),
+                (Action::Create, "b-inner"),
+                (Action::Create, "a-outer"),
+                (Action::Password, "u1"),
+                (Action::Delete, "gone"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unchanged_objects_are_not_sent_and_changed_ones_are() {
+        let u = obj(ObjectType::User, "u1", None);
+        let mut changed = obj(ObjectType::User, "u2", None);
+        let state = vec![exported(&u), exported(&changed)];
+        changed.attributes.insert("displayName", super::super::model::AttrValue::Str("New".into()));
+        let p = run(vec![u, changed], &state, false);
+        assert_eq!(p.count(Action::Create), 0);
+        assert_eq!(p.count(Action::Update), 1);
+        assert_eq!(p.operations[0].name, "u2");
+    }
+
+    #[test]
+    fn deletes_over_the_threshold_are_held_until_approved() {
+        let keep = obj(ObjectType::User, "keep", None);
+        let state: Vec<ExportedObject> = std::iter::once(exported(&keep))
+            .chain((0..3).map(|i| exported(&obj(ObjectType::User, &format!("x{i}"), None))))
+            .collect();
+        let p = run(vec![keep.clone()], &state, false);
+        assert_eq!((p.count(Action::Delete), p.held.len()), (0, 3));
+        assert!(p.warnings[0].contains("deletion threshold"));
+        let p = run(vec![keep], &state, true);
+        assert_eq!((p.count(Action::Delete), p.held.len()), (3, 0));
+    }
+
+    #[test]
+    fn an_empty_scope_deletes_nothing() {
+        let state = vec![exported(&obj(ObjectType::User, "a", None)), exported(&obj(ObjectType::Group, "g", None))];
+        // Users vanished entirely; groups still read.
+        let p = run(vec![obj(ObjectType::Group, "g", None)], &state, true);
+        assert_eq!(p.count(Action::Delete), 0);
+        assert_eq!(p.held.len(), 1);
+        assert!(p.held[0].reason.contains("no User objects"));
+    }
+
+    #[test]
+    fn group_cycles_do_not_hang() {
+        let p = run(
+            vec![obj(ObjectType::Group, "g1", Some(vec!["g2"])), obj(ObjectType::Group, "g2", Some(vec!["g1"]))],
+            &[],
+            false,
+        );
+        assert_eq!(p.count(Action::Create), 2);
+    }
+}
