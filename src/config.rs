@@ -65,6 +65,13 @@ pub struct SyncConfig {
     /// ForcePasswordChangeOnLogon=true). Off by default: a temporary password stays on-premises.
     pub push_temporary_passwords: bool,
     pub write_back_consistency_guid: bool,
+    /// Objects per ProvisionAzureADSyncObjects call (the real client's batch size is unknown;
+    /// single-object calls are what every port proved).
+    pub objects_per_call: u32,
+    /// Calls in flight at once.
+    pub parallel_calls: u32,
+    /// The tenant's write budget (writes per 5 minutes); bulk work keeps 10 % for passwords.
+    pub write_budget: u32,
     pub scope: ScopeConfig,
 }
 
@@ -412,6 +419,9 @@ impl Reader {
                     "dry_run",
                     "push_temporary_passwords",
                     "write_back_consistency_guid",
+                    "objects_per_call",
+                    "parallel_calls",
+                    "write_budget",
                     "scope",
                 ],
             );
@@ -459,6 +469,9 @@ impl Reader {
             dry_run: self.bool(sync_t, "sync", "dry_run", false),
             push_temporary_passwords: self.bool(sync_t, "sync", "push_temporary_passwords", false),
             write_back_consistency_guid: self.bool(sync_t, "sync", "write_back_consistency_guid", false),
+            objects_per_call: self.int(sync_t, "sync", "objects_per_call", 1, 1..=100) as u32,
+            parallel_calls: self.int(sync_t, "sync", "parallel_calls", 4, 1..=32) as u32,
+            write_budget: self.int(sync_t, "sync", "write_budget", 7000, 1..=1_000_000) as u32,
             scope,
         };
 

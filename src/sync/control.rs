@@ -85,6 +85,7 @@ struct Live {
     notices: AtomicU64,
     last_reconcile: Mutex<Option<ReconcileSummary>>,
     next_reconcile_ms: AtomicU64,
+    next_expiry_ms: AtomicU64,
     api: Mutex<String>,
     last_error: Mutex<Option<String>>,
 }
@@ -108,6 +109,7 @@ pub struct Control {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<EngineEvent>,
     state_tx: Arc<watch::Sender<EngineState>>,
+    usn_tx: Arc<watch::Sender<u64>>,
     live: Arc<Live>,
     store: State,
 }
@@ -124,8 +126,16 @@ impl Control {
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         let (state_tx, _) = watch::channel(EngineState::Starting);
-        let control =
-            Control { notices, commands, events, state_tx: Arc::new(state_tx), live: Arc::new(Live::default()), store };
+        let (usn_tx, _) = watch::channel(0u64);
+        let control = Control {
+            notices,
+            commands,
+            events,
+            state_tx: Arc::new(state_tx),
+            usn_tx: Arc::new(usn_tx),
+            live: Arc::new(Live::default()),
+            store,
+        };
         (control, ControlInbox { notices: notices_rx, commands: commands_rx })
     }
 
@@ -184,12 +194,36 @@ impl Control {
         self.state_tx.subscribe()
     }
 
+    /// The directory's highestCommittedUSN moved (the safety net polls it): delta reconciles
+    /// follow it.
+    pub fn set_directory_usn(&self, usn: u64) {
+        self.usn_tx.send_if_modified(|v| {
+            let changed = *v != usn;
+            *v = usn;
+            changed
+        });
+    }
+
+    pub fn watch_directory_usn(&self) -> watch::Receiver<u64> {
+        self.usn_tx.subscribe()
+    }
+
     pub fn push_failed(&self) {
         self.live.pushes_failed.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn set_next_reconcile(&self, at_ms: i64) {
         self.live.next_reconcile_ms.store(at_ms.max(0) as u64, Ordering::Relaxed);
+    }
+
+    /// The next account expiry (ms since the epoch): the reconciler runs then.
+    pub fn set_next_expiry(&self, at_ms: i64) {
+        self.live.next_expiry_ms.store(at_ms.max(0) as u64, Ordering::Relaxed);
+    }
+
+    pub fn next_expiry_ms(&self) -> Option<i64> {
+        let v = self.live.next_expiry_ms.load(Ordering::Relaxed);
+        (v > 0).then_some(v as i64)
     }
 
     pub fn set_api_compatibility(&self, text: &str) {

@@ -240,6 +240,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
             if high <= since {
                 continue;
             }
+            self.control.set_directory_usn(high);
             let opts = directory::ReadOptions { changed_since_usn: Some(since), ..self.scope.user_read(false) };
             match self.ldb.call(move |c| directory::read_users(c, &opts)).await {
                 Ok(users) => {

@@ -342,11 +342,12 @@ impl State {
             .map_err(|e| self.err(e))
     }
 
-    /// Acknowledged key version per anchor, for comparing a directory scan against.
-    pub fn acked_kvnos(&self) -> Result<std::collections::HashMap<String, u32>, StateError> {
+    /// The key version per anchor that needs no push any more (acknowledged or deliberately
+    /// skipped), for comparing a directory scan against.
+    pub fn handled_kvnos(&self) -> Result<std::collections::HashMap<String, u32>, StateError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare("SELECT anchor, acked_kvno FROM passwords WHERE acked_kvno IS NOT NULL")
+            .prepare("SELECT anchor, MAX(COALESCE(acked_kvno, 0), COALESCE(skipped_kvno, 0)) FROM passwords")
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))

@@ -1,0 +1,563 @@
+//! The reconcile loop: keeps the tenant equal to the domain.
+//!
+//! A full run reads the whole directory, maps it, plans against the state DB and applies the
+//! plan through the write budget; between full runs, a change of highestCommittedUSN triggers a
+//! delta run that reads only what changed (uSNChanged) and sends only what differs. Every
+//! successful export is recorded at once, so a run that crashes half-way is finished by the
+//! next one (exports are upserts: re-sending is harmless).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures_util::{StreamExt, stream};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::anchor::{AnchorAttribute, source_anchor};
+use super::control::{Command, Control, EngineEvent, ReconcileSummary};
+use super::mapping::{Desired, DirectorySnapshot, DomainInfo, Mapper};
+use super::model::{ExportObject, ObjectType};
+use super::plan::{Action, Plan, PlanInput, plan};
+use super::scheduler::{Lane, WriteBudget};
+use super::scope::Scope;
+use super::state::{ExportedObject, StateError, now_ms, now_us};
+use super::tenant::{Tenant, TenantError};
+use crate::samba::directory::{self, ReadOptions, User};
+use crate::samba::{LdbError, LdbHandle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("reading sam.ldb: {0}")]
+    Directory(#[from] LdbError),
+    #[error("{0}")]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Tenant(#[from] TenantError),
+    #[error(
+        "the tenant's source anchor is {tenant}, but sync.source_anchor is {ours}: syncing with a different anchor would make Entra delete every synced object and create it again (new object ids, lost licences and group memberships); set sync.source_anchor = \"{tenant}\""
+    )]
+    AnchorMismatch { tenant: String, ours: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct ReconcileSettings {
+    pub anchor: AnchorAttribute,
+    pub interval: Duration,
+    pub deletion_threshold: u32,
+    pub deletion_threshold_percent: u32,
+    pub dry_run: bool,
+    pub objects_per_call: usize,
+    pub parallel_calls: usize,
+    /// Compare the tenant's read-back with the state on every full run.
+    pub drift_repair: bool,
+}
+
+/// A user whose password Entra has not acknowledged in its current version.
+#[derive(Clone, Debug)]
+struct PendingPassword {
+    anchor: String,
+    name: String,
+    kvno: u32,
+    changed_at_us: i64,
+}
+
+pub struct Reconciler<T> {
+    ldb: LdbHandle,
+    control: Control,
+    scope: Arc<Scope>,
+    settings: ReconcileSettings,
+    tenant: Arc<T>,
+    budget: Arc<WriteBudget>,
+    domain: DomainInfo,
+    deletes_approved: AtomicBool,
+    wake_passwords: Arc<dyn Fn() + Send + Sync>,
+    /// DN → anchor of every in-scope object of the last full read: delta runs need it to turn
+    /// member DNs into anchors without reading the whole domain.
+    index: Mutex<HashMap<String, String>>,
+    last_usn: Mutex<u64>,
+}
+
+impl<T: Tenant> Reconciler<T> {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn new(
+        ldb: LdbHandle,
+        control: Control,
+        scope: Arc<Scope>,
+        settings: ReconcileSettings,
+        tenant: Arc<T>,
+        budget: Arc<WriteBudget>,
+        wake_passwords: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Self, ReconcileError> {
+        let domain = ldb
+            .call(|c| {
+                let dn = directory::domain_dn(c)?;
+                let netbios = directory::netbios_name(c)?.unwrap_or_default();
+                Ok(DomainInfo { dns_name: DomainInfo::dns_from_dn(&dn), netbios_name: netbios })
+            })
+            .await?;
+        Ok(Reconciler {
+            ldb,
+            control,
+            scope,
+            settings,
+            tenant,
+            budget,
+            domain,
+            deletes_approved: AtomicBool::new(false),
+            wake_passwords,
+            index: Mutex::new(HashMap::new()),
+            last_usn: Mutex::new(0),
+        })
+    }
+
+    /// Refuses a tenant whose anchor attribute differs from ours, and turns on password hash
+    /// sync when it is off. Call once before the first run.
+    pub async fn check_tenant(&self) -> Result<(), ReconcileError> {
+        let cfg = self.tenant.configuration().await?;
+        if let Some(t) = cfg.anchor_attribute.as_deref().filter(|t| !t.is_empty())
+            && AnchorAttribute::parse(t) != Some(self.settings.anchor)
+        {
+            return Err(ReconcileError::AnchorMismatch {
+                tenant: t.to_string(),
+                ours: self.settings.anchor.tenant_name().to_string(),
+            });
+        }
+        if !cfg.password_sync_enabled && !self.settings.dry_run {
+            tracing::info!("turning on password hash sync in the tenant");
+            self.tenant.enable_password_sync(cfg.features).await?;
+        }
+        Ok(())
+    }
+
+    async fn snapshot(
+        &self,
+        since: Option<u64>,
+    ) -> Result<(DirectorySnapshot, HashMap<ObjectType, String>, u64), ReconcileError> {
+        let scope = self.scope.clone();
+        Ok(self
+            .ldb
+            .call(move |c| {
+                let usn = directory::highest_committed_usn(c)?;
+                let with = |o: ReadOptions| ReadOptions { changed_since_usn: since, ..o };
+                let snap = DirectorySnapshot {
+                    users: directory::read_users(c, &with(scope.user_read(false)))?,
+                    groups: directory::read_groups(c, &with(scope.group_read()))?,
+                    computers: directory::read_computers(c, &with(scope.computer_read()))?,
+                    contacts: directory::read_contacts(c, &with(ReadOptions::default()))?,
+                };
+                // A configured base DN that does not exist must never turn into deletes.
+                let mut untrusted = HashMap::new();
+                for base in scope.bases() {
+                    if !directory::dn_exists(c, base)? {
+                        for t in [ObjectType::User, ObjectType::Group, ObjectType::Device, ObjectType::Contact] {
+                            untrusted.insert(t, format!("the base DN {base} does not exist"));
+                        }
+                    }
+                }
+                Ok((snap, untrusted, usn))
+            })
+            .await?)
+    }
+
+    fn mapper(&self) -> Mapper<'_> {
+        Mapper { anchor: self.settings.anchor, domain: &self.domain, scope: &self.scope, now: now_ms() / 1000 }
+    }
+
+    fn pending_passwords(&self, users: &[User]) -> Result<Vec<PendingPassword>, StateError> {
+        let handled = self.control.store().handled_kvnos()?;
+        Ok(users
+            .iter()
+            .filter(|u| self.scope.user(u).is_ok())
+            .filter_map(|u| {
+                let anchor = source_anchor(&u.id, self.settings.anchor);
+                (handled.get(&anchor).copied().unwrap_or(0) < u.key_version).then(|| PendingPassword {
+                    anchor,
+                    name: u.id.sam_account_name.clone(),
+                    kvno: u.key_version,
+                    changed_at_us: now_us(),
+                })
+            })
+            .collect())
+    }
+
+    /// What a full reconcile would do now.
+    pub async fn plan(&self) -> Result<Plan, ReconcileError> {
+        let (snap, untrusted, _) = self.snapshot(None).await?;
+        let desired = self.mapper().map(&snap);
+        let pending = self.pending_passwords(&snap.users)?;
+        self.make_plan(&desired, &pending, &untrusted)
+    }
+
+    fn make_plan(
+        &self,
+        desired: &Desired,
+        pending: &[PendingPassword],
+        untrusted: &HashMap<ObjectType, String>,
+    ) -> Result<Plan, ReconcileError> {
+        let exported = self.control.store().exported()?;
+        let passwords: Vec<(String, String)> = pending.iter().map(|p| (p.anchor.clone(), p.name.clone())).collect();
+        Ok(plan(&PlanInput {
+            desired,
+            exported: &exported,
+            passwords: &passwords,
+            deletion_threshold: self.settings.deletion_threshold,
+            deletion_threshold_percent: self.settings.deletion_threshold_percent,
+            deletes_approved: self.deletes_approved.load(Ordering::SeqCst),
+            untrusted,
+        }))
+    }
+
+    /// A full reconcile: read everything, plan, apply, repair drift.
+    pub async fn run_full(&self) -> Result<ReconcileSummary, ReconcileError> {
+        let started_at = now_ms();
+        let (snap, untrusted, usn) = self.snapshot(None).await?;
+        let desired = self.mapper().map(&snap);
+        *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
+            desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
+        let pending = self.pending_passwords(&snap.users)?;
+        let plan = self.make_plan(&desired, &pending, &untrusted)?;
+        let mut summary = self.apply(&plan, &desired, &pending).await;
+        if plan.count(Action::Delete) > 0 {
+            // The approval covered the deletes that were held; new ones need a new approval.
+            self.deletes_approved.store(false, Ordering::SeqCst);
+        }
+        if self.settings.drift_repair && !self.settings.dry_run {
+            summary.errors += self.repair_drift().await;
+        }
+        *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
+        summary.started_at = started_at;
+        summary.finished_at = now_ms();
+        if let Some(t) = desired.next_expiry {
+            self.control.set_next_expiry(t * 1000);
+        }
+        Ok(summary)
+    }
+
+    /// A delta run: only objects whose uSNChanged moved since the last run. Deletes wait for
+    /// the next full run (deleted objects leave no trace a delta read could see).
+    pub async fn run_delta(&self) -> Result<Option<ReconcileSummary>, ReconcileError> {
+        let since = *self.last_usn.lock().unwrap_or_else(|p| p.into_inner());
+        if since == 0 {
+            return Ok(None);
+        }
+        let started_at = now_ms();
+        let (snap, _, usn) = self.snapshot(Some(since)).await?;
+        if usn <= since {
+            return Ok(None);
+        }
+        let mapper = self.mapper();
+        let mut desired = Desired::default();
+        {
+            let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+            // New or moved objects join the index first, so a group naming them resolves.
+            for u in snap.users.iter().filter(|u| self.scope.user(u).is_ok()) {
+                index.insert(u.id.dn.to_ascii_lowercase(), source_anchor(&u.id, self.settings.anchor));
+            }
+            for g in snap.groups.iter().filter(|g| self.scope.group(g).is_ok()) {
+                index.insert(g.id.dn.to_ascii_lowercase(), source_anchor(&g.id, self.settings.anchor));
+            }
+            for u in snap.users.iter().filter(|u| self.scope.user(u).is_ok()) {
+                desired.objects.push(mapper.user(u, &index));
+            }
+            desired
+                .objects
+                .extend(snap.computers.iter().filter(|c| self.scope.computer(c).is_ok()).map(|c| mapper.device(c)));
+            desired.objects.extend(snap.contacts.iter().map(|c| mapper.contact(c)));
+            desired
+                .objects
+                .extend(snap.groups.iter().filter(|g| self.scope.group(g).is_ok()).map(|g| mapper.group(g, &index)));
+        }
+        let exported = self.control.store().exported()?;
+        let changed: HashSet<(ObjectType, String)> = {
+            let by_key: HashMap<(String, &str), &ExportedObject> =
+                exported.iter().map(|e| ((e.object_type.clone(), e.anchor.as_str()), e)).collect();
+            desired
+                .objects
+                .iter()
+                .filter(|o| {
+                    by_key
+                        .get(&(o.object_type.as_str().to_string(), o.anchor.as_str()))
+                        .is_none_or(|e| e.digest != o.digest() || e.last_error.is_some())
+                })
+                .map(|o| (o.object_type, o.anchor.clone()))
+                .collect()
+        };
+        desired.objects.retain(|o| changed.contains(&(o.object_type, o.anchor.clone())));
+        // No deletes in a delta: plan against the objects it saw only.
+        let relevant: Vec<ExportedObject> = exported
+            .into_iter()
+            .filter(|e| desired.objects.iter().any(|o| o.anchor == e.anchor && o.object_type.as_str() == e.object_type))
+            .collect();
+        let plan = plan(&PlanInput {
+            desired: &desired,
+            exported: &relevant,
+            passwords: &[],
+            deletion_threshold: 0,
+            deletion_threshold_percent: 0,
+            deletes_approved: false,
+            untrusted: &HashMap::new(),
+        });
+        *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
+        if plan.operations.is_empty() {
+            return Ok(None);
+        }
+        let mut summary = self.apply(&plan, &desired, &[]).await;
+        summary.started_at = started_at;
+        summary.finished_at = now_ms();
+        Ok(Some(summary))
+    }
+
+    /// Exports one user now (a password push found it missing in Entra).
+    pub async fn export_user(&self, account: &str) -> Result<(), ReconcileError> {
+        let name = account.to_string();
+        let filter = self.scope.user_filter().map(String::from);
+        let Some(user) =
+            self.ldb.call(move |c| directory::find_user_matching(c, &name, filter.as_deref(), false)).await?
+        else {
+            return Ok(());
+        };
+        if self.scope.user(&user).is_err() {
+            return Ok(());
+        }
+        let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let object = self.mapper().user(&user, &index);
+        self.upsert_chunk(std::slice::from_ref(&object), Lane::Urgent).await.map(|_| ())
+    }
+
+    async fn upsert_chunk(&self, chunk: &[ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
+        self.budget.acquire(lane, chunk.len() as u32).await;
+        let results = self.tenant.upsert(chunk).await?;
+        let store = self.control.store();
+        let (mut ok, mut failed) = (0, 0);
+        for (o, r) in chunk.iter().zip(results) {
+            if let Some(err) = &r.error {
+                failed += 1;
+                self.control.report_error(&o.name, &format!("export refused: {err}"));
+                let _ = store.record_export_error(o.object_type.as_str(), &o.anchor, err);
+                continue;
+            }
+            if let Some(w) = &r.warning {
+                tracing::warn!(object = %o.name, anchor = %o.anchor, "exported with a warning: {w}");
+                let _ = store.record_event("warning", &o.name, w);
+            }
+            ok += 1;
+            store.record_export(&ExportedObject {
+                object_type: o.object_type.as_str().to_string(),
+                anchor: o.anchor.clone(),
+                dn: o.dn.clone(),
+                name: o.name.clone(),
+                digest: o.digest(),
+                cloud_anchor: r.cloud_anchor.clone(),
+                exported_at: now_ms(),
+                last_error: None,
+            })?;
+        }
+        Ok((ok, failed))
+    }
+
+    /// Applies a plan in its order: each phase (a type's upserts, passwords, deletes) finishes
+    /// before the next starts; within a phase, calls run in parallel.
+    async fn apply(&self, plan: &Plan, desired: &Desired, pending: &[PendingPassword]) -> ReconcileSummary {
+        let mut summary = ReconcileSummary {
+            creates: plan.count(Action::Create) as u64,
+            updates: plan.count(Action::Update) as u64,
+            deletes: plan.count(Action::Delete) as u64,
+            deletes_held: plan.held.len() as u64,
+            passwords: plan.count(Action::Password) as u64,
+            dry_run: self.settings.dry_run,
+            ..Default::default()
+        };
+        let store = self.control.store();
+        for h in &plan.held {
+            let _ = store.hold_delete(h.object_type.as_str(), &h.anchor, &h.name);
+        }
+        if self.settings.dry_run {
+            return summary;
+        }
+        let by_key: HashMap<(ObjectType, &str), &ExportObject> =
+            desired.objects.iter().map(|o| ((o.object_type, o.anchor.as_str()), o)).collect();
+        let upserts: Vec<&ExportObject> = plan
+            .operations
+            .iter()
+            .filter(|op| matches!(op.action, Action::Create | Action::Update))
+            .filter_map(|op| by_key.get(&(op.object_type, op.anchor.as_str())).copied())
+            .collect();
+        for phase in [ObjectType::User, ObjectType::Contact, ObjectType::Device] {
+            let objects: Vec<ExportObject> =
+                upserts.iter().filter(|o| o.object_type == phase).map(|o| (*o).clone()).collect();
+            summary.errors += self.upsert_parallel(objects).await;
+        }
+        // Groups in plan order, a wave at a time, so members exist before the groups naming
+        // them; groups refused (e.g. a member not resolvable yet) get one more try at the end.
+        let groups: Vec<ExportObject> =
+            upserts.iter().filter(|o| o.object_type == ObjectType::Group).map(|o| (*o).clone()).collect();
+        let mut failed_groups = Vec::new();
+        for g in groups {
+            if self.upsert_parallel(vec![g.clone()]).await > 0 {
+                failed_groups.push(g);
+            }
+        }
+        if !failed_groups.is_empty() {
+            summary.errors += self.upsert_parallel(failed_groups).await;
+        }
+        // Passwords: into the durable outbox; the password path pushes them (urgent lane).
+        let wanted: HashSet<&str> =
+            plan.operations.iter().filter(|o| o.action == Action::Password).map(|o| o.anchor.as_str()).collect();
+        for p in pending.iter().filter(|p| wanted.contains(p.anchor.as_str())) {
+            if let Err(e) = store.enqueue_push(&p.anchor, &p.name, p.kvno, p.changed_at_us) {
+                summary.errors += 1;
+                self.control.report_error("state", &e.to_string());
+            }
+        }
+        (self.wake_passwords)();
+        // Deletes last.
+        let deletes: Vec<(ObjectType, String, String)> = plan
+            .operations
+            .iter()
+            .filter(|o| o.action == Action::Delete)
+            .map(|o| (o.object_type, o.anchor.clone(), o.name.clone()))
+            .collect();
+        for chunk in deletes.chunks(self.settings.objects_per_call.max(1)) {
+            self.budget.acquire(Lane::Bulk, chunk.len() as u32).await;
+            let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
+            match self.tenant.delete(&keys).await {
+                Ok(results) => {
+                    for ((t, anchor, name), r) in chunk.iter().zip(results) {
+                        match r.error {
+                            // Already gone in Entra: the goal is reached.
+                            Some(e) if !e.to_ascii_lowercase().contains("not found") => {
+                                summary.errors += 1;
+                                self.control.report_error(name, &format!("delete refused: {e}"));
+                            }
+                            _ => {
+                                let _ = store.forget_export(t.as_str(), anchor);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    summary.errors += chunk.len() as u64;
+                    self.control.report_error("delete", &e.to_string());
+                }
+            }
+        }
+        summary
+    }
+
+    /// Upserts objects in chunks, `parallel_calls` at a time; returns the number of failures.
+    async fn upsert_parallel(&self, objects: Vec<ExportObject>) -> u64 {
+        let chunks: Vec<Vec<ExportObject>> =
+            objects.chunks(self.settings.objects_per_call.max(1)).map(<[ExportObject]>::to_vec).collect();
+        let results: Vec<Result<(u64, u64), ReconcileError>> = stream::iter(chunks)
+            .map(|chunk| async move { self.upsert_chunk(&chunk, Lane::Bulk).await })
+            .buffer_unordered(self.settings.parallel_calls.max(1))
+            .collect()
+            .await;
+        let mut failed = 0;
+        for r in results {
+            match r {
+                Ok((_, f)) => failed += f,
+                Err(e) => {
+                    failed += 1;
+                    self.control.report_error("export", &e.to_string());
+                }
+            }
+        }
+        failed
+    }
+
+    /// Finds objects deleted in Entra behind our back and forgets them, so the next run
+    /// exports them again; returns the number found.
+    async fn repair_drift(&self) -> u64 {
+        let cloud = match self.tenant.read_back().await {
+            Ok(c) => c,
+            Err(e) => {
+                self.control.report_error("read-back", &e.to_string());
+                return 1;
+            }
+        };
+        let present: HashSet<(ObjectType, &str)> = cloud.iter().map(|c| (c.object_type, c.anchor.as_str())).collect();
+        let store = self.control.store();
+        let mut drift = 0;
+        for e in store.exported().unwrap_or_default() {
+            let Some(t) = ObjectType::parse(&e.object_type) else { continue };
+            if !present.contains(&(t, e.anchor.as_str())) {
+                drift += 1;
+                tracing::warn!(object = %e.name, anchor = %e.anchor, "missing in Entra: exporting it again");
+                let _ = store.record_event("drift", &e.name, "deleted in Entra outside this sync; exported again");
+                let _ = store.forget_export(&e.object_type, &e.anchor);
+            }
+        }
+        drift
+    }
+
+    /// Runs until `shutdown`: a full reconcile at start and every `interval`, at the next
+    /// account expiry, and on request; delta runs when the directory changes.
+    pub async fn run(
+        self: Arc<Self>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut usn: watch::Receiver<u64>,
+        shutdown: CancellationToken,
+    ) {
+        let mut next_full = tokio::time::Instant::now();
+        loop {
+            let expiry = self.control.next_expiry_ms();
+            let until_expiry = expiry
+                .map(|ms| Duration::from_millis((ms - now_ms()).max(0) as u64 + 1000))
+                .filter(|d| *d < self.settings.interval);
+            let wake_at = until_expiry.map_or(next_full, |d| next_full.min(tokio::time::Instant::now() + d));
+            self.control.set_next_reconcile(
+                now_ms() + wake_at.saturating_duration_since(tokio::time::Instant::now()).as_millis() as i64,
+            );
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep_until(wake_at) => {}
+                c = commands.recv() => match c {
+                    None => break,
+                    Some(Command::SyncNow) => {}
+                    Some(Command::ApproveDeletes) => {
+                        self.deletes_approved.store(true, Ordering::SeqCst);
+                        let _ = self.control.store().clear_held_deletes();
+                    }
+                    Some(Command::ExportUser(account)) => {
+                        if let Err(e) = self.export_user(&account).await {
+                            self.control.report_error(&account, &e.to_string());
+                        }
+                        (self.wake_passwords)();
+                        continue;
+                    }
+                },
+                changed = usn.changed() => {
+                    if changed.is_err() { break; }
+                    // Let a burst of changes settle into one delta.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    match self.run_delta().await {
+                        Ok(Some(s)) => self.control.emit(EngineEvent::ReconcileFinished(s)),
+                        Ok(None) => {}
+                        Err(e) => self.control.report_error("reconcile", &e.to_string()),
+                    }
+                    continue;
+                }
+            }
+            match self.run_full().await {
+                Ok(s) => {
+                    tracing::info!(
+                        creates = s.creates,
+                        updates = s.updates,
+                        deletes = s.deletes,
+                        held = s.deletes_held,
+                        passwords = s.passwords,
+                        errors = s.errors,
+                        "reconcile finished"
+                    );
+                    self.control.emit(EngineEvent::ReconcileFinished(s));
+                }
+                Err(e) => self.control.report_error("reconcile", &e.to_string()),
+            }
+            next_full = tokio::time::Instant::now() + self.settings.interval;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The engine's port to Entra: everything a reconcile asks of the tenant, in the engine's own
+//! terms. `entra_port.rs` implements it over the sync client; unit tests use a fake.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::model::{ExportObject, ObjectType};
+
+/// What became of one exported object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportResult {
+    pub anchor: String,
+    pub cloud_anchor: Option<String>,
+    /// Accepted with a warning (e.g. a duplicate proxyAddress quarantined by Entra).
+    pub warning: Option<String>,
+    /// Refused; the object stays as it was in Entra.
+    pub error: Option<String>,
+}
+
+/// An object as Entra holds it (for drift repair).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudObject {
+    pub object_type: ObjectType,
+    pub anchor: String,
+    pub cloud_anchor: Option<String>,
+}
+
+/// The tenant's sync configuration, as far as the engine cares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantConfig {
+    /// `AnchorAttribute` (objectGUID or mS-DS-ConsistencyGuid), when the tenant names one.
+    pub anchor_attribute: Option<String>,
+    pub password_sync_enabled: bool,
+    pub features: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    /// Worth retrying later (network, 5xx, throttling).
+    #[error("{message}")]
+    Transient { message: String, retry_after: Option<Duration> },
+    /// The tenant refuses us (access denied, sync not activated): needs a person.
+    #[error("{0}")]
+    Refused(String),
+    /// The API answered in a way this build does not understand.
+    #[error("the sync API is incompatible with this build: {0}")]
+    Incompatible(String),
+}
+
+pub trait Tenant: Send + Sync + 'static {
+    fn configuration(&self) -> impl Future<Output = Result<TenantConfig, TenantError>> + Send;
+    /// Turns on the password hash sync feature bit (keeping the others).
+    fn enable_password_sync(&self, features: i64) -> impl Future<Output = Result<(), TenantError>> + Send;
+    /// Creates or updates objects (Set: an upsert), one result per object, in order.
+    fn upsert(&self, objects: &[ExportObject]) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
+    /// Deletes objects by anchor.
+    fn delete(
+        &self,
+        objects: &[(ObjectType, String)],
+    ) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
+    /// Everything the tenant holds from directory sync.
+    fn read_back(&self) -> impl Future<Output = Result<Vec<CloudObject>, TenantError>> + Send;
+}
