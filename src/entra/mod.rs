@@ -3,3 +3,4 @@
 
 pub mod credential;
 pub mod nbfx;
+pub mod soap;
