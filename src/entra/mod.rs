@@ -3,4 +3,6 @@
 
 pub mod credential;
 pub mod nbfx;
+pub mod ops;
 pub mod soap;
+pub mod timefmt;

@@ -13,6 +13,7 @@ mod response;
 
 pub use envelope::{ClientIdentity, RequestHeader, encode_request, request_envelope, wipe_tree};
 pub use fault::{Fault, FaultRules, RawFault};
+pub(crate) use response::is_nil;
 pub use response::{Reply, ResponseError, read_response};
 
 /// Contract namespace of the service: operation elements, SyncToken children, result members.
