@@ -1,6 +1,7 @@
 //! The cloud side: the msbin1 codec, SOAP messages of the sync API, the PHS credential,
 //! sign-in and the HTTP client. Knows nothing of sam.ldb.
 
+pub mod client;
 pub mod credential;
 pub mod nbfx;
 pub mod ops;
