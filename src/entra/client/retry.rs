@@ -42,10 +42,12 @@ mod tests {
             max_delay: Duration::from_secs(10),
             ..RetryPolicy::default()
         };
-        // The largest random number gives the ceiling: 1, 2, 4, 8, then the cap.
-        let ceilings: Vec<_> = (1..=6).map(|n| backoff(&policy, n, u64::MAX).as_secs_f64()).collect();
-        for (ceiling, expected) in ceilings.iter().zip([1.0, 2.0, 4.0, 8.0, 10.0, 10.0]) {
-            assert!(*ceiling <= expected && *ceiling > expected * 0.5, "{ceilings:?}");
+        // A random number equal to the ceiling (in nanoseconds) gives the ceiling; one more wraps
+        // to zero. Ceilings: 1, 2, 4, 8 s, then the 10 s cap.
+        for (failures, ceiling) in [(1u32, 1u64), (2, 2), (3, 4), (4, 8), (5, 10), (6, 10), (40, 10)] {
+            let nanos = ceiling * 1_000_000_000;
+            assert_eq!(backoff(&policy, failures, nanos), Duration::from_secs(ceiling), "failure {failures}");
+            assert_eq!(backoff(&policy, failures, nanos + 1), Duration::ZERO, "failure {failures}");
         }
         assert_eq!(backoff(&policy, 3, 0), Duration::ZERO);
         assert_eq!(backoff(&policy, 3, 1_000_000_000), Duration::from_secs(1));
