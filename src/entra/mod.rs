@@ -2,6 +2,10 @@
 //! sign-in and the HTTP client. Knows nothing of sam.ldb.
 
 pub mod auth;
+pub mod client;
 pub mod credential;
 pub mod http;
 pub mod nbfx;
+pub mod ops;
+pub mod soap;
+pub mod timefmt;

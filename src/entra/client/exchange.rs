@@ -1,0 +1,176 @@
+//! One HTTP exchange with the sync API (§3.1) and what it means for the call: done, retry,
+//! redirect, re-authenticate or fail (§3.4, §5).
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
+use uuid::Uuid;
+
+use super::error::SyncError;
+use super::retry::parse_retry_after;
+use super::settings::SyncSettings;
+use crate::entra::nbfx::{self, Limits};
+use crate::entra::ops::Operation;
+use crate::entra::soap::{Fault, FaultRules, Reply, ResponseError, read_response};
+
+pub(crate) const CONTENT_TYPE_MSBIN1: &str = "application/soap+msbin1";
+
+/// A response as received.
+pub(crate) struct HttpReply {
+    pub status: u16,
+    pub content_type: String,
+    pub retry_after: Option<Duration>,
+    pub body: Result<Vec<u8>, ResponseError>,
+}
+
+/// What to do after one attempt.
+pub(crate) enum Step<T> {
+    Done(T),
+    /// Transient: wait (`after`, or the backoff) and send again.
+    Retry {
+        error: SyncError,
+        after: Option<Duration>,
+    },
+    /// Send to the host the `BindingRedirectionFault` names.
+    Redirect(String),
+    /// The token was refused: try once more with a fresh one, else fail with this error.
+    Reauthenticate(SyncError),
+    Fail(SyncError),
+}
+
+/// Posts one encoded envelope.
+pub(crate) async fn post(
+    http: &reqwest::Client,
+    settings: &SyncSettings,
+    url: &str,
+    api_action: &str,
+    tracking_id: Uuid,
+    body: Bytes,
+    now: SystemTime,
+) -> Result<HttpReply, reqwest::Error> {
+    let identity = &settings.identity;
+    let mut response = http
+        .post(url)
+        .timeout(settings.request_timeout)
+        .header(CONTENT_TYPE, CONTENT_TYPE_MSBIN1)
+        .header(USER_AGENT, settings.user_agent.as_str())
+        .header("client-request-id", tracking_id.hyphenated().to_string())
+        .header("x-ms-aadmsods-appid", identity.application_id.as_str())
+        .header("x-ms-aadmsods-apiaction", api_action)
+        .header("x-ms-aadmsods-clientversion", identity.client_version.as_str())
+        .header("x-ms-aadmsods-dirsyncbuildnumber", identity.build_number.as_str())
+        .header("x-ms-aadmsods-fimbuildnumber", identity.build_number.as_str())
+        .header("x-ms-aadmsods-tenantid", settings.tenant_id.as_str())
+        .body(body)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let headers = response.headers();
+    let content_type = header_text(headers, CONTENT_TYPE.as_str());
+    let retry_after = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, now));
+    let limit = settings.max_response_bytes;
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(HttpReply { status, content_type, retry_after, body: Err(ResponseError::TooLarge { limit }) });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(HttpReply { status, content_type, retry_after, body: Err(ResponseError::TooLarge { limit }) });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(HttpReply { status, content_type, retry_after, body: Ok(body) })
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> String {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("none").to_owned()
+}
+
+/// A failure before a response arrived.
+pub(crate) fn transport_failure<T>(error: &reqwest::Error, url: &str, settings: &SyncSettings) -> Step<T> {
+    if error.is_timeout() {
+        let error = SyncError::Timeout { url: url.to_owned(), timeout: settings.request_timeout, attempts: 1 };
+        return if settings.retry.retry_timeouts { Step::Retry { error, after: None } } else { Step::Fail(error) };
+    }
+    if error.is_builder() {
+        return Step::Fail(SyncError::Settings(format!("cannot build a request to {url}: {}", chain(error))));
+    }
+    // Refused or reset connections, TLS failures, bodies cut short: the service may be
+    // restarting or a middlebox dropped us.
+    Step::Retry { error: SyncError::Connection { url: url.to_owned(), reason: chain(error), attempts: 1 }, after: None }
+}
+
+/// An error with its causes on one line; reqwest hides the useful part in the source chain.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// What a response means for the call.
+pub(crate) fn interpret<O: Operation>(op: &O, reply: HttpReply, rules: &FaultRules, limit: usize) -> Step<O::Output> {
+    let success = (200..300).contains(&reply.status);
+    let body = match reply.body {
+        Ok(body) => body,
+        Err(e) => return Step::Fail(SyncError::Response(e)),
+    };
+    let limits = Limits { max_input_bytes: limit, ..Limits::default() };
+    let decoded = if body.is_empty() {
+        Err(ResponseError::Empty)
+    } else {
+        nbfx::decode_with_limits(&body, &limits).map_err(Into::into)
+    };
+    let envelope = match decoded {
+        Ok(envelope) => envelope,
+        Err(e) if success => return Step::Fail(SyncError::Response(e)),
+        Err(_) => return status_step(&reply.status, &reply.content_type, reply.retry_after),
+    };
+    match read_response(&envelope, op.name()) {
+        Ok(Reply::Fault(raw)) => fault_step(rules.classify(&raw), reply.status, reply.retry_after),
+        Ok(Reply::Result(result)) if success => match op.parse(result) {
+            Ok(output) => Step::Done(output),
+            Err(e) => Step::Fail(SyncError::Response(e)),
+        },
+        Err(e) if success => Step::Fail(SyncError::Response(e)),
+        Ok(Reply::Result(_)) | Err(_) => status_step(&reply.status, &reply.content_type, reply.retry_after),
+    }
+}
+
+fn fault_step<T>(fault: Fault, status: u16, retry_after: Option<Duration>) -> Step<T> {
+    match fault {
+        Fault::Redirect { url } => Step::Redirect(url),
+        Fault::Throttled { message } => {
+            Step::Retry { error: SyncError::Throttled { message, attempts: 1, retry_after }, after: retry_after }
+        }
+        // An overloaded front end may wrap its 503 in some other fault: still a 503.
+        _ if matches!(status, 429 | 503) => {
+            Step::Retry { error: SyncError::Unavailable { status, attempts: 1, retry_after }, after: retry_after }
+        }
+        fault @ (Fault::AccessDenied { .. } | Fault::TokenRejected { .. }) => {
+            Step::Reauthenticate(SyncError::Fault(fault))
+        }
+        fault => Step::Fail(SyncError::Fault(fault)),
+    }
+}
+
+/// A response without a usable SOAP envelope.
+fn status_step<T>(status: &u16, content_type: &str, retry_after: Option<Duration>) -> Step<T> {
+    let status = *status;
+    let http = || SyncError::HttpStatus { status, content_type: content_type.to_owned() };
+    match status {
+        429 | 500..=599 => {
+            Step::Retry { error: SyncError::Unavailable { status, attempts: 1, retry_after }, after: retry_after }
+        }
+        401 | 403 => Step::Reauthenticate(http()),
+        _ => Step::Fail(http()),
+    }
+}

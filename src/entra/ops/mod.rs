@@ -1,0 +1,125 @@
+//! Typed messages of every sync API operation (protocol doc §4): each builds its body element
+//! and reads its result element.
+//!
+//! Result members are found by local name: the ports and the doc disagree or are unsure about
+//! some of their namespaces (§4.1, §11), and a stricter reader would only fail on the real
+//! service. Unknown members are ignored.
+
+mod capabilities;
+mod company;
+mod credentials;
+mod objects;
+mod provision;
+mod readback;
+mod values;
+
+pub use capabilities::{ApplicationCapability, BlackList, Capabilities, ServiceCapabilities};
+pub use company::{
+    CompanyConfiguration, FinalizeExport, GetCompanyConfiguration, SetCompanyDirsyncFeatures, Writeback, features,
+};
+pub use credentials::{CredentialChange, CredentialOutcome, CredentialResult, CredentialTarget, ProvisionCredentials};
+pub use objects::{ObjectType, SyncObject, SyncOperation};
+pub use provision::{ProvisionObjects, ProvisionVersion, ResultCode, SyncObjectResult};
+pub use readback::{ReadBack, ReadBackResult};
+pub use values::{AnchorKind, PropertyValue, ReferenceChange, ReferenceOperation};
+
+use std::str::FromStr;
+
+use crate::entra::nbfx::{Element, ElementRef};
+use crate::entra::soap::{ResponseError, SYNC_NS};
+
+/// One operation of the sync API.
+pub trait Operation {
+    /// The typed result.
+    type Output;
+
+    /// Operation name: body element, action suffix, `{name}Response/{name}Result`.
+    fn name(&self) -> &'static str;
+
+    /// The `x-ms-aadmsods-apiaction` header; the real client sends `Provision2` for
+    /// `ProvisionAzureADSyncObjects2` (§3.1).
+    fn api_action(&self) -> &'static str {
+        self.name()
+    }
+
+    /// The body element, `<{name} xmlns="…/2010/01">…`.
+    fn body(&self) -> Element;
+
+    /// Whether the body carries secrets besides the bearer token (never captured raw).
+    fn carries_secret(&self) -> bool {
+        false
+    }
+
+    /// Reads the `{name}Result` element (`None` when the response has none).
+    fn parse(&self, result: Option<ElementRef<'_>>) -> Result<Self::Output, ResponseError>;
+}
+
+/// `<{name} xmlns="…/2010/01">`.
+fn operation_element(name: &str) -> Element {
+    Element::new("", name).xmlns("", SYNC_NS)
+}
+
+/// An element with text, without an empty text node when `text` is empty (so trees built here
+/// compare equal to decoded ones).
+fn text_element(prefix: &str, name: &str, text: impl Into<String>) -> Element {
+    let text = text.into();
+    let element = Element::new(prefix, name);
+    if text.is_empty() { element } else { element.text(text) }
+}
+
+/// `<prefix:name i:nil="true"/>`.
+fn nil_element(prefix: &str, name: &str) -> Element {
+    Element::new(prefix, name).attr("i", "nil", "true")
+}
+
+fn bool_text(value: bool) -> &'static str {
+    if value { "true" } else { "false" }
+}
+
+/// The first child with this local name.
+fn member<'a>(element: &ElementRef<'a>, local: &str) -> Option<ElementRef<'a>> {
+    element.children().find(|c| c.local_name() == local)
+}
+
+/// Text of a member; `None` when it is missing or nil.
+fn member_text(element: &ElementRef<'_>, local: &str) -> Option<String> {
+    member(element, local).filter(|m| !crate::entra::soap::is_nil(m)).map(|m| m.text())
+}
+
+/// A member's text, trimmed, `None` when missing, nil or empty.
+fn member_token(element: &ElementRef<'_>, local: &str) -> Option<String> {
+    member_text(element, local).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// `true`/`false` (any case) or `1`/`0`, as .NET's reader accepts.
+fn parse_bool(text: &str) -> Option<bool> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("true") || text == "1" {
+        Some(true)
+    } else if text.eq_ignore_ascii_case("false") || text == "0" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// An optional boolean member; a value that is not a boolean is an error.
+fn member_bool(element: &ElementRef<'_>, local: &str, operation: &str) -> Result<Option<bool>, ResponseError> {
+    member_token(element, local)
+        .map(|t| parse_bool(&t).ok_or_else(|| ResponseError::invalid(operation, format!("{local} is not a boolean"))))
+        .transpose()
+}
+
+/// An optional numeric member; a value that does not parse is an error.
+fn member_number<T: FromStr>(
+    element: &ElementRef<'_>,
+    local: &str,
+    operation: &str,
+) -> Result<Option<T>, ResponseError> {
+    member_token(element, local)
+        .map(|t| t.parse().map_err(|_| ResponseError::invalid(operation, format!("{local} is not a number: {t:?}"))))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests;
