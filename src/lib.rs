@@ -10,6 +10,7 @@
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod entra;
 pub mod samba;
 pub mod sync;

@@ -20,6 +20,15 @@ struct Opt {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the daemon (systemd Type=notify).
+    Daemon(cli::engine::DaemonArgs),
+    /// Ask the running daemon for a reconcile now, or run one in-process with --config.
+    Sync(cli::engine::SyncArgs),
+    /// What a reconcile would send now: creates, updates, deletes, password pushes, and what the
+    /// safety rules hold back.
+    Plan(cli::engine::PlanArgs),
+    /// Release deletes held back by the deletion threshold (asks the running daemon).
+    ApproveDeletes(cli::daemon_client::SimpleArgs),
     /// Validate a config file; every error names its key.
     CheckConfig(cli::config::CheckConfigArgs),
     /// Inspect what the daemon reads from sam.ldb.
@@ -58,6 +67,10 @@ enum DirectoryCommand {
 
 fn run(opt: Opt) -> CliResult {
     match opt.command {
+        Command::Daemon(args) => cli::engine::run_daemon(&args),
+        Command::Sync(args) => cli::engine::sync(&args),
+        Command::Plan(args) => cli::engine::plan(&args),
+        Command::ApproveDeletes(args) => cli::daemon_client::approve_deletes(&args),
         Command::CheckConfig(args) => cli::config::check(&args),
         Command::Directory { command: DirectoryCommand::Dump(args) } => cli::directory::dump(&args),
         Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
@@ -66,6 +79,22 @@ fn run(opt: Opt) -> CliResult {
         Command::Status(args) => cli::daemon_client::status(&args),
         Command::User(args) => cli::daemon_client::user(&args),
         Command::PhsCredential(args) => cli::phs::phs_credential(&args),
+    }
+}
+
+/// Logs: journald under systemd, readable text on stderr otherwise. The daemon logs at info,
+/// other subcommands only warnings (RUST_LOG overrides both).
+fn init_logging(daemon: bool) {
+    use tracing_subscriber::prelude::*;
+    let default = if daemon { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let journald =
+        (daemon && std::env::var_os("JOURNAL_STREAM").is_some()).then(|| tracing_journald::layer().ok()).flatten();
+    let registry = tracing_subscriber::registry().with(filter);
+    match journald {
+        Some(layer) => registry.with(layer).init(),
+        None => registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false)).init(),
     }
 }
 
@@ -79,6 +108,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    init_logging(matches!(opt.command, Command::Daemon(_)));
     match run(opt) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -22,16 +22,15 @@ enum Access {
 pub struct Service {
     control: Control,
     admin_gid: Option<u32>,
-    plan: Box<dyn Fn() -> Result<String, String> + Send + Sync>,
+    plan: PlanFn,
 }
+
+/// Renders what a reconcile would do now, as JSON (the engine provides it).
+pub type PlanFn = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
 impl Service {
     /// `plan` renders what a reconcile would do now, as JSON (the engine provides it).
-    pub fn new(
-        control: Control,
-        admin_gid: Option<u32>,
-        plan: Box<dyn Fn() -> Result<String, String> + Send + Sync>,
-    ) -> Self {
+    pub fn new(control: Control, admin_gid: Option<u32>, plan: PlanFn) -> Self {
         Service { control, admin_gid, plan }
     }
 
@@ -135,7 +134,7 @@ impl Service {
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<String> {
         self.authorize(&hdr, conn, Access::Reader).await?;
-        (self.plan)().map_err(fdo::Error::Failed)
+        (self.plan)().await.map_err(fdo::Error::Failed)
     }
 
     /// Releases deletes held back by the deletion threshold. Root only.

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod daemon_client;
 pub mod directory;
+pub mod engine;
 pub mod login;
 pub mod phs;
 pub mod wire;

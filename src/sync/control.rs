@@ -115,9 +115,10 @@ pub struct Control {
 }
 
 /// The receiving ends, for the engine's tasks.
+/// Shared so that a restarted engine (after a config reload) takes them over.
 pub struct ControlInbox {
-    pub notices: mpsc::UnboundedReceiver<PasswordNotice>,
-    pub commands: mpsc::UnboundedReceiver<Command>,
+    pub notices: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PasswordNotice>>>,
+    pub commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command>>>,
 }
 
 impl Control {
@@ -136,7 +137,11 @@ impl Control {
             live: Arc::new(Live::default()),
             store,
         };
-        (control, ControlInbox { notices: notices_rx, commands: commands_rx })
+        let inbox = ControlInbox {
+            notices: Arc::new(tokio::sync::Mutex::new(notices_rx)),
+            commands: Arc::new(tokio::sync::Mutex::new(commands_rx)),
+        };
+        (control, inbox)
     }
 
     pub fn store(&self) -> &State {
@@ -322,13 +327,14 @@ mod tests {
     fn notices_are_validated() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
-        let (c, mut inbox) = Control::new(store);
+        let (c, inbox) = Control::new(store);
         assert!(matches!(c.password_changed(""), Err(NoticeError::Empty)));
         assert!(matches!(c.password_changed(&"a".repeat(10_000)), Err(NoticeError::TooLong)));
         assert!(matches!(c.password_changed("a\nb"), Err(NoticeError::ControlCharacters)));
         // Filter metacharacters are fine here: they are escaped where they are used.
         assert!(c.password_changed("*)(objectClass=*").is_ok());
-        assert_eq!(inbox.notices.try_recv().map(|n| n.account).ok().as_deref(), Some("*)(objectClass=*"));
+        let got = inbox.notices.try_lock().ok().and_then(|mut r| r.try_recv().ok()).map(|n| n.account);
+        assert_eq!(got.as_deref(), Some("*)(objectClass=*"));
         let s = c.status().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((s.state.as_str(), s.notices, s.queue_depth), ("starting", 1, 0));
     }

@@ -2,6 +2,7 @@
 
 pub mod anchor;
 pub mod control;
+pub mod entra_port;
 pub mod mapping;
 pub mod model;
 pub mod passwords;

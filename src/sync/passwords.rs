@@ -125,12 +125,27 @@ impl<P: CredentialPusher> PasswordPath<P> {
     }
 
     /// Runs the notice watcher, the safety net and the pusher until `shutdown`.
-    pub async fn run(self, notices: mpsc::UnboundedReceiver<PasswordNotice>, shutdown: CancellationToken) {
+    pub async fn run(
+        self,
+        notices: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PasswordNotice>>>,
+        shutdown: CancellationToken,
+    ) {
         let mut tasks = JoinSet::new();
         tasks.spawn(self.clone().watch_notices(notices, shutdown.clone()));
         tasks.spawn(self.clone().safety_net(shutdown.clone()));
         tasks.spawn(self.clone().pusher(shutdown.clone()));
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Pushes everything in the outbox now, without the long-running loops (for `sync` run in
+    /// the CLI). Items that fail stay queued for the daemon.
+    pub async fn drain(&self) -> usize {
+        let items = self.control.store().outbox().unwrap_or_default();
+        let n = items.len();
+        for item in items {
+            self.push_one(item).await;
+        }
+        n
     }
 
     /// Wakes the pusher (after something was queued from outside, e.g. by a reconcile).
@@ -140,7 +155,12 @@ impl<P: CredentialPusher> PasswordPath<P> {
 
     // ---- 1. notices from the hook ----
 
-    async fn watch_notices(self, mut notices: mpsc::UnboundedReceiver<PasswordNotice>, shutdown: CancellationToken) {
+    async fn watch_notices(
+        self,
+        notices: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PasswordNotice>>>,
+        shutdown: CancellationToken,
+    ) {
+        let mut notices = notices.lock().await;
         let mut watching: JoinSet<String> = JoinSet::new();
         let mut active: HashSet<String> = HashSet::new();
         loop {

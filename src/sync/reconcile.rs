@@ -113,6 +113,10 @@ impl<T: Tenant> Reconciler<T> {
         })
     }
 
+    pub fn tenant(&self) -> &Arc<T> {
+        &self.tenant
+    }
+
     /// Refuses a tenant whose anchor attribute differs from ours, and turns on password hash
     /// sync when it is off. Call once before the first run.
     pub async fn check_tenant(&self) -> Result<(), ReconcileError> {
@@ -498,10 +502,11 @@ impl<T: Tenant> Reconciler<T> {
     /// account expiry, and on request; delta runs when the directory changes.
     pub async fn run(
         self: Arc<Self>,
-        mut commands: mpsc::UnboundedReceiver<Command>,
+        commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command>>>,
         mut usn: watch::Receiver<u64>,
         shutdown: CancellationToken,
     ) {
+        let mut commands = commands.lock().await;
         let mut next_full = tokio::time::Instant::now();
         loop {
             let expiry = self.control.next_expiry_ms();

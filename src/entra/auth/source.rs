@@ -231,3 +231,17 @@ pub(crate) async fn store_cache_blocking(
 fn join_error(e: tokio::task::JoinError) -> AuthError {
     AuthError::Internal(format!("a sign-in file task failed: {e}"))
 }
+
+/// The sync client takes its bearer tokens from here.
+impl crate::entra::client::TokenProvider for TokenSource {
+    type Error = AuthError;
+
+    async fn access_token(&self) -> Result<crate::entra::client::SecretToken, AuthError> {
+        let token = TokenSource::access_token(self).await?;
+        Ok(crate::entra::client::SecretToken::new(token.secret_jwt().to_string()))
+    }
+
+    fn invalidate(&self) {
+        self.force_expire();
+    }
+}

@@ -1,0 +1,113 @@
+//! `daemon`, `plan`, `sync` and `approve-deletes`.
+
+use std::path::PathBuf;
+
+use super::daemon_client::{BusArgs, SimpleArgs};
+use super::{CliResult, Failure};
+use crate::daemon::{self, DaemonError};
+use crate::sync::plan::Action;
+
+fn failure(e: DaemonError) -> Failure {
+    Failure { code: e.exit_code(), message: e.to_string() }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DaemonArgs {
+    #[arg(long, value_name = "FILE", default_value = "/etc/samba-entra-sync/config.toml")]
+    pub config: PathBuf,
+}
+
+pub fn run_daemon(args: &DaemonArgs) -> CliResult {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .thread_name("samba-entra-sync")
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(daemon::run(args.config.clone())).map_err(failure)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    #[arg(long, value_name = "FILE", default_value = "/etc/samba-entra-sync/config.toml")]
+    pub config: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a reconcile would send now, computed in this process from sam.ldb and the state DB.
+pub fn plan(args: &PlanArgs) -> CliResult {
+    let config = daemon::load_config(&args.config).map_err(failure)?;
+    let plan = super::runtime()?.block_on(async {
+        let engine = daemon::offline_engine(&config, true).await.map_err(failure)?;
+        engine.reconciler.plan().await.map_err(Failure::runtime)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
+        return Ok(());
+    }
+    println!(
+        "{} creates, {} updates, {} password pushes, {} deletes; {} deletes held back",
+        plan.count(Action::Create),
+        plan.count(Action::Update),
+        plan.count(Action::Password),
+        plan.count(Action::Delete),
+        plan.held.len()
+    );
+    for op in plan.operations.iter().chain(&plan.held) {
+        println!(
+            "{:<9} {:<8} {:<30} {:<26} {}",
+            format!("{:?}", op.action).to_lowercase(),
+            op.object_type,
+            op.name,
+            op.anchor,
+            op.reason
+        );
+    }
+    for w in &plan.warnings {
+        println!("warning: {w}");
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SyncArgs {
+    /// Run the reconcile in this process with this config instead of asking the daemon.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Plan and report, send nothing (in-process only).
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub bus: BusArgs,
+}
+
+pub fn sync(args: &SyncArgs) -> CliResult {
+    let Some(path) = &args.config else {
+        if args.dry_run {
+            return Err(Failure::usage("--dry-run runs in-process: give --config FILE (or use `plan`)"));
+        }
+        return super::daemon_client::sync_now(&SimpleArgs { bus: args.bus.clone() });
+    };
+    let config = daemon::load_config(path).map_err(failure)?;
+    super::runtime()?.block_on(async {
+        let engine = daemon::offline_engine(&config, args.dry_run).await.map_err(failure)?;
+        if !args.dry_run {
+            engine.reconciler.check_tenant().await.map_err(Failure::runtime)?;
+        }
+        let summary = engine.reconciler.run_full().await.map_err(Failure::runtime)?;
+        let pushed = if args.dry_run { 0 } else { engine.passwords.drain().await };
+        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        if !args.dry_run {
+            let left = engine.control.store().outbox_len().unwrap_or(0);
+            println!("password pushes attempted: {pushed}; still queued: {left}");
+        }
+        if summary.errors > 0 {
+            return Err(Failure::runtime(format!(
+                "the reconcile finished with {} errors (see `status`)",
+                summary.errors
+            )));
+        }
+        Ok(())
+    })
+}
