@@ -159,3 +159,14 @@ async fn credentials_and_a_capture_without_secrets() {
         "<BearerToken xmlns=\"http://schemas.microsoft.com/online/aws/change/2010/01\">[redacted]</BearerToken>"
     ));
 }
+
+fn assert_send<T: Send>(_: &T) {}
+
+#[tokio::test]
+async fn call_futures_can_be_spawned() {
+    let h = harness("http://127.0.0.1:9/provisioningservice.svc", |_| {});
+    // Compile-time check: the daemon runs calls on tokio tasks.
+    assert_send(&h.client.probe());
+    assert_send(&h.client.provision_credentials(&[]));
+    assert_send(&h.client.read_back(ReadBack::default()));
+}
