@@ -51,10 +51,12 @@ impl SyncError {
     /// The service and this client no longer understand each other: stop syncing rather than
     /// send half a change set.
     pub fn is_api_incompatible(&self) -> bool {
-        matches!(
-            self,
-            SyncError::Fault(Fault::OutdatedClient { .. } | Fault::Deserialization { .. }) | SyncError::Response(_)
-        )
+        match self {
+            SyncError::Fault(Fault::OutdatedClient { .. } | Fault::Deserialization { .. }) => true,
+            // A huge answer is a size problem, not a protocol change.
+            SyncError::Response(e) => !matches!(e, ResponseError::TooLarge { .. }),
+            _ => false,
+        }
     }
 
     /// A later `Retry-After` the service asked for, if any.

@@ -30,7 +30,9 @@ fn incompatibility(error: &SyncError, build: &str) -> Option<String> {
         SyncError::Fault(Fault::Other { code: Some(code), reason }) if code.contains("ActionNotSupported") => {
             Some(format!("the sync API no longer offers an operation this client uses: {reason}"))
         }
-        SyncError::Response(e) => Some(format!("the sync API's answer is not in the format this client knows: {e}")),
+        SyncError::Response(e) if error.is_api_incompatible() => {
+            Some(format!("the sync API's answer is not in the format this client knows: {e}"))
+        }
         _ => None,
     }
 }

@@ -19,7 +19,7 @@ pub use company::{
 };
 pub use credentials::{CredentialChange, CredentialOutcome, CredentialResult, CredentialTarget, ProvisionCredentials};
 pub use objects::{ObjectType, SyncObject, SyncOperation};
-pub use provision::{ProvisionObjects, ProvisionVersion, ResultCode, SyncObjectResult};
+pub use provision::{ProvisionObjects, ProvisionVersion, ResultCode, SyncObjectResult, batches};
 pub use readback::{ReadBack, ReadBackResult};
 pub use values::{AnchorKind, PropertyValue, ReferenceChange, ReferenceOperation};
 

@@ -60,6 +60,28 @@ impl SyncObjectResult {
     }
 }
 
+/// Splits `objects` into consecutive batches of at most `max_objects` objects and at most
+/// `max_links` link values each (§9: `MaxLinksSupportedAcrossBatchInProvision2` bounds the links
+/// of one call). An object that alone has more links than `max_links` gets a batch of its own.
+pub fn batches(objects: &[SyncObject], max_objects: usize, max_links: usize) -> Vec<&[SyncObject]> {
+    let max_objects = max_objects.max(1);
+    let mut out = Vec::new();
+    let (mut start, mut links) = (0, 0);
+    for (index, object) in objects.iter().enumerate() {
+        let object_links = object.link_count();
+        let full = index - start == max_objects || (index > start && links + object_links > max_links);
+        if full {
+            out.push(&objects[start..index]);
+            (start, links) = (index, 0);
+        }
+        links += object_links;
+    }
+    if start < objects.len() {
+        out.push(&objects[start..]);
+    }
+    out
+}
+
 impl Operation for ProvisionObjects<'_> {
     type Output = Vec<SyncObjectResult>;
 

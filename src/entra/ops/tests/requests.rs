@@ -277,3 +277,20 @@ fn finalize_export_and_capabilities_requests() {
     );
     assert_eq!(all_text(&sent_body(&Capabilities)), crate::entra::soap::SYNC_NS);
 }
+
+#[test]
+fn batches_respect_object_and_link_limits() {
+    let group = |members: usize| {
+        SyncObject::new(ObjectType::Group, SyncOperation::Set)
+            .with("member", PropertyValue::StringList((0..members).map(|i| i.to_string()).collect()))
+    };
+    let user = || SyncObject::new(ObjectType::User, SyncOperation::Set);
+    let objects = [user(), user(), user(), group(6), group(5), group(20), user()];
+    let sizes: Vec<usize> = batches(&objects, 3, 10).iter().map(|b| b.len()).collect();
+    // 3 users; a 6-link group (the next would make 11 links); the 5-link group; the oversized
+    // group alone; the last user.
+    assert_eq!(sizes, [3, 1, 1, 1, 1]);
+    assert_eq!(batches(&objects, 100, 100).len(), 1);
+    assert!(batches(&[], 3, 10).is_empty());
+    assert_eq!(batches(&objects, 0, 100).len(), objects.len(), "at least one object per batch");
+}
