@@ -5,7 +5,7 @@ set -euo pipefail
 
 RUNTIME="samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind python3-samba ldb-tools ldap-utils krb5-user smbclient dbus-daemon"
 BUILD="libldb-dev libtalloc-dev libtevent-dev samba-dev pkg-config libclang-dev clang gcc make libdbus-1-dev libsqlite3-dev"
-TEST="valgrind systemd sqlite3 iproute2"
+TEST="valgrind systemd sqlite3 iproute2 curl"
 WANT="$RUNTIME $BUILD $TEST ${EXTRA_PACKAGES:-}"
 
 missing=()

@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod fixture;
 pub mod samba;
+pub mod stack;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,0 +1,295 @@
+//! The whole stack for end-to-end tests: the emulator (the real binary, on 127.0.0.1), the
+//! daemon (the real binary, with its own config, state DB and token cache), a private
+//! dbus-daemon, and a Samba DC whose check password script is the real hook.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::bus::PrivateBus;
+use super::samba::Dc;
+
+/// The hook binary, built by `make -C samba-hook`.
+pub fn hook_path() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new("make").arg("-s").arg("-C").arg(root.join("samba-hook")).status().expect("make");
+    assert!(status.success(), "building the hook failed");
+    root.join("samba-hook/samba-entra-sync-hook")
+}
+
+/// A running emulator.
+pub struct Emulator {
+    child: Child,
+    pub base_url: String,
+    pub tenant_id: String,
+    pub data: tempfile::TempDir,
+}
+
+impl Emulator {
+    pub fn start(extra: &[&str]) -> Emulator {
+        let data = tempfile::Builder::new().prefix("ses-emu-").tempdir().expect("tempdir");
+        Emulator::start_in(data, extra)
+    }
+
+    /// Starts (or restarts) on an existing data dir, keeping its tenant.
+    pub fn start_in(data: tempfile::TempDir, extra: &[&str]) -> Emulator {
+        let tenant_id = std::fs::read_to_string(data.path().join("tenant-id"))
+            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
+            .trim()
+            .to_string();
+        std::fs::write(data.path().join("tenant-id"), &tenant_id).expect("tenant id");
+        let mut child = Command::new(super::bin())
+            .args(["emulator", "--listen", "127.0.0.1:0", "--auto-approve", "--poll-interval", "1", "--tenant-id", &tenant_id])
+            .arg("--data")
+            .arg(data.path())
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(data.path().join("emulator.log")).expect("log"))
+            .spawn()
+            .expect("spawn emulator");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first).expect("emulator prints its URL");
+        let base_url = first.trim().rsplit(' ').next().unwrap_or_default().trim_end_matches('/').to_string();
+        assert!(base_url.starts_with("http"), "unexpected emulator banner: {first:?}");
+        Emulator { child, base_url, tenant_id, data }
+    }
+
+    /// Stops the process, keeping the data dir for a restart.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let data = tempfile::Builder::new().prefix("ses-emu-").tempdir().expect("tempdir");
+        let moved = std::mem::replace(&mut self.data, data);
+        std::mem::forget(self);
+        moved
+    }
+
+    fn curl(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method]).arg(format!("{}{path}", self.base_url));
+        if let Some(b) = body {
+            cmd.args(["-H", "Content-Type: application/json", "--data-binary", &b.to_string()]);
+        }
+        let out = cmd.output().expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        self.curl("GET", path, None).1
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.curl("POST", path, Some(body))
+    }
+
+    pub fn delete(&self, path: &str) -> u16 {
+        self.curl("DELETE", path, None).0
+    }
+
+    /// The emulator's sign-in check for a user (by UPN).
+    pub fn verify_password(&self, upn: &str, password: &str) -> bool {
+        let (_, v) = self.post("/admin/verify-password", &serde_json::json!({"userPrincipalName": upn, "password": password}));
+        v["valid"].as_bool().unwrap_or(false)
+    }
+
+    /// Waits until `password` signs `upn` in; returns how long that took.
+    pub fn wait_password(&self, upn: &str, password: &str, timeout: Duration) -> Option<Duration> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if self.verify_password(upn, password) {
+                return Some(t0.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn objects(&self, object_type: &str) -> Vec<Value> {
+        self.get(&format!("/admin/objects?type={object_type}")).as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn stats(&self) -> Value {
+        self.get("/admin/stats")
+    }
+
+    pub fn fault(&self, fault: Value) {
+        let (code, body) = self.post("/admin/faults", &fault);
+        assert!((200..300).contains(&code), "fault refused: {code} {body}");
+    }
+
+    pub fn clear_faults(&self) {
+        self.delete("/admin/faults");
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running daemon with its own config, state and token cache.
+pub struct Daemon {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    notify: UnixDatagram,
+}
+
+/// The daemon's config for this stack; `extra_sync` is appended to [sync].
+pub fn daemon_config(dir: &Path, dc: &Dc, emu: &Emulator, bus: &PrivateBus, extra_sync: &str) -> String {
+    format!(
+        r#"version = 1
+[samba]
+sam_ldb = "{sam}"
+[entra]
+tenant_id = "{tenant}"
+authority = "{url}"
+sync_endpoint = "{url}/provisioningservice.svc"
+[entra.auth]
+method = "refresh_token"
+token_cache = "{dir}/token.json"
+[sync]
+interval = "1h"
+change_poll = "200ms"
+{extra_sync}
+[state]
+db = "{dir}/state.db"
+[dbus]
+bus = "{bus}"
+"#,
+        sam = dc.sam_ldb().display(),
+        tenant = emu.tenant_id,
+        url = emu.base_url,
+        dir = dir.display(),
+        bus = bus.address(),
+    )
+}
+
+impl Daemon {
+    /// Writes the config, signs in (the emulator approves device codes itself) and starts the
+    /// daemon; returns once it said READY=1 on its notify socket.
+    pub fn start(dc: &Dc, emu: &Emulator, bus: &PrivateBus, extra_sync: &str) -> Daemon {
+        let dir = tempfile::Builder::new().prefix("ses-daemon-").tempdir().expect("tempdir");
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, daemon_config(dir.path(), dc, emu, bus, extra_sync)).expect("config");
+        let out = Command::new(super::bin()).args(["login", "--config"]).arg(&config).output().expect("login");
+        assert!(out.status.success(), "login failed: {}", String::from_utf8_lossy(&out.stderr));
+        let notify_path = dir.path().join("notify.sock");
+        let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
+        let mut d = Daemon { child: None, dir, config, notify };
+        d.spawn();
+        d
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log");
+        let child = Command::new(super::bin())
+            .args(["daemon", "--config"])
+            .arg(&self.config)
+            .env("NOTIFY_SOCKET", self.dir.path().join("notify.sock"))
+            .env("RUST_LOG", "info,samba_entra_sync=debug")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn daemon");
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(60));
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) {
+        self.notify.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+        let t0 = Instant::now();
+        let mut buf = [0u8; 4096];
+        while t0.elapsed() < timeout {
+            if let Ok(n) = self.notify.recv(&mut buf)
+                && String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1")
+            {
+                return;
+            }
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                panic!("the daemon exited ({status}) before READY:\n{}", self.logs());
+            }
+        }
+        panic!("the daemon did not say READY within {timeout:?}:\n{}", self.logs());
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("daemon.log")
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub fn state_db(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
+
+    /// SIGKILL: nothing gets to finish.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait; returns how long the daemon took to exit.
+    pub fn stop(&mut self) -> Duration {
+        let t0 = Instant::now();
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            let _ = c.wait();
+        }
+        t0.elapsed()
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Runs a CLI subcommand against this daemon's config.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(super::bin()).args(args).arg("--config").arg(&self.config).output().expect("cli")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Everything at once: bus, emulator, a DC running with the hook, and the daemon.
+pub struct Stack {
+    pub daemon: Daemon,
+    pub dc: Dc,
+    pub emu: Emulator,
+    pub bus: PrivateBus,
+}
+
+impl Stack {
+    /// `prepare` runs on the DC before samba starts (create users, fixtures...).
+    pub fn start(prepare: impl FnOnce(&Dc), extra_sync: &str, emulator_args: &[&str]) -> Stack {
+        let bus = PrivateBus::start().expect("private bus");
+        let emu = Emulator::start(emulator_args);
+        let mut dc = Dc::new();
+        prepare(&dc);
+        dc.set_global_option("check password script", &hook_path().display().to_string());
+        dc.start(&[("DBUS_SYSTEM_BUS_ADDRESS", bus.address())]);
+        let daemon = Daemon::start(&dc, &emu, &bus, extra_sync);
+        Stack { daemon, dc, emu, bus }
+    }
+}
