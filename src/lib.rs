@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod emulator;
 pub mod entra;
 pub mod samba;
 pub mod sync;

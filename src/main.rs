@@ -22,6 +22,8 @@ struct Opt {
 enum Command {
     /// Validate a config file; every error names its key.
     CheckConfig(cli::config::CheckConfigArgs),
+    /// Run the local Entra sync-endpoint emulator (sign-in, sync API, admin API).
+    Emulator(Box<cli::emulator::EmulatorArgs>),
     /// Inspect what the daemon reads from sam.ldb.
     Directory {
         #[command(subcommand)]
@@ -57,6 +59,7 @@ fn run(opt: Opt) -> CliResult {
         Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
         Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),
         Command::PhsCredential(args) => cli::phs::phs_credential(&args),
+        Command::Emulator(args) => cli::emulator::run(*args),
     }
 }
 

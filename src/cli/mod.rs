@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod directory;
+pub mod emulator;
 pub mod phs;
 pub mod wire;
 
