@@ -11,6 +11,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod emulator;
 pub mod entra;
 pub mod samba;
 pub mod sync;

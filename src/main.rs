@@ -31,6 +31,8 @@ enum Command {
     ApproveDeletes(cli::daemon_client::SimpleArgs),
     /// Validate a config file; every error names its key.
     CheckConfig(cli::config::CheckConfigArgs),
+    /// Run the local Entra sync-endpoint emulator (sign-in, sync API, admin API).
+    Emulator(Box<cli::emulator::EmulatorArgs>),
     /// Inspect what the daemon reads from sam.ldb.
     Directory {
         #[command(subcommand)]
@@ -79,6 +81,7 @@ fn run(opt: Opt) -> CliResult {
         Command::Status(args) => cli::daemon_client::status(&args),
         Command::User(args) => cli::daemon_client::user(&args),
         Command::PhsCredential(args) => cli::phs::phs_credential(&args),
+        Command::Emulator(args) => cli::emulator::run(*args),
     }
 }
 

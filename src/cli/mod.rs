@@ -6,6 +6,7 @@ pub mod daemon_client;
 pub mod directory;
 pub mod engine;
 pub mod login;
+pub mod emulator;
 pub mod phs;
 pub mod wire;
 

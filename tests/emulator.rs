@@ -1,0 +1,18 @@
+//! The Entra sync-endpoint emulator, driven in-process on 127.0.0.1:0 with raw msbin1 requests
+//! built from the protocol doc's XML shapes (never with the project's own client), plus the
+//! binary (restart with --data) and an independent Python client.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+#[path = "emulator/admin.rs"]
+mod admin;
+#[path = "emulator/lifecycle.rs"]
+mod lifecycle;
+#[path = "emulator/negative.rs"]
+mod negative;
+#[path = "emulator/operations.rs"]
+mod operations;
+#[path = "emulator/signin.rs"]
+mod signin;
+#[path = "emulator/support.rs"]
+mod support;
