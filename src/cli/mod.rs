@@ -4,9 +4,9 @@
 pub mod config;
 pub mod daemon_client;
 pub mod directory;
+pub mod emulator;
 pub mod engine;
 pub mod login;
-pub mod emulator;
 pub mod phs;
 pub mod wire;
 

@@ -290,6 +290,11 @@ impl Dc {
         panic!("samba did not answer LDAP within 60 s; see {}/log.samba", self.dir.path().display());
     }
 
+    /// The network namespace samba runs in.
+    pub fn netns(&self) -> Option<&str> {
+        self.running.as_ref().map(|r| r.netns.as_str())
+    }
+
     pub fn is_running(&self) -> bool {
         self.running.is_some()
     }
@@ -379,7 +384,7 @@ impl Dc {
             // Anything still in the namespace (samba's workers) dies with a KILL to its pids.
             if let Ok(out) = Command::new("ip").args(["netns", "pids", &r.netns]).output() {
                 for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-KILL", pid]).status();
+                    let _ = Command::new("kill").args(["-KILL", pid]).stderr(Stdio::null()).status();
                 }
             }
             let _ = Command::new("ip").args(["netns", "del", &r.netns]).status();

@@ -44,7 +44,16 @@ impl Emulator {
             .to_string();
         std::fs::write(data.path().join("tenant-id"), &tenant_id).expect("tenant id");
         let mut child = Command::new(super::bin())
-            .args(["emulator", "--listen", "127.0.0.1:0", "--auto-approve", "--poll-interval", "1", "--tenant-id", &tenant_id])
+            .args([
+                "emulator",
+                "--listen",
+                "127.0.0.1:0",
+                "--auto-approve",
+                "--poll-interval",
+                "1",
+                "--tenant-id",
+                &tenant_id,
+            ])
             .arg("--data")
             .arg(data.path())
             .args(extra)
@@ -96,7 +105,8 @@ impl Emulator {
 
     /// The emulator's sign-in check for a user (by UPN).
     pub fn verify_password(&self, upn: &str, password: &str) -> bool {
-        let (_, v) = self.post("/admin/verify-password", &serde_json::json!({"userPrincipalName": upn, "password": password}));
+        let (_, v) =
+            self.post("/admin/verify-password", &serde_json::json!({"userPrincipalName": upn, "password": password}));
         v["valid"].as_bool().unwrap_or(false)
     }
 
@@ -161,6 +171,8 @@ token_cache = "{dir}/token.json"
 [sync]
 interval = "1h"
 change_poll = "200ms"
+# Entra Connect's default, and what the emulator's tenant reports.
+source_anchor = "ms-DS-ConsistencyGuid"
 {extra_sync}
 [state]
 db = "{dir}/state.db"

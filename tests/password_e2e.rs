@@ -1,0 +1,118 @@
+//! The instant password path end to end: a running Samba DC with the hook, a private D-Bus,
+//! the emulator and the daemon. A change made on the DC must sign in at the emulator.
+
+mod common;
+
+use std::time::Duration;
+
+use common::stack::Stack;
+
+const UPN: &str = "alice@lab.test";
+
+fn alice(dc: &common::samba::Dc) {
+    dc.samba_tool(&["user", "create", "alice", "Al1ce!Pass-1", "--userou=CN=Users", "--mail-address=alice@lab.test"]);
+}
+
+fn stack() -> Stack {
+    let s = Stack::start(alice, "", &[]);
+    // The initial reconcile exports alice and pushes her current password.
+    assert!(
+        s.emu.wait_password(UPN, "Al1ce!Pass-1", Duration::from_secs(30)).is_some(),
+        "the initial sync did not deliver alice's password:\n{}",
+        s.daemon.logs()
+    );
+    s
+}
+
+#[test]
+fn changes_through_ldap_kpasswd_and_ldap_modify_reach_entra() {
+    let s = stack();
+
+    let out = s.dc.setpassword_ldap("alice", "Al1ce!Pass-2");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let t = s.emu.wait_password(UPN, "Al1ce!Pass-2", Duration::from_secs(10));
+    assert!(t.is_some(), "samba-tool setpassword did not reach Entra:\n{}", s.daemon.logs());
+    assert!(!s.emu.verify_password(UPN, "Al1ce!Pass-1"), "the old password must no longer sign in");
+
+    let out = s.dc.kpasswd("alice", "Al1ce!Pass-2", "Al1ce!Pass-3");
+    assert!(out.status.success(), "kpasswd: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        s.emu.wait_password(UPN, "Al1ce!Pass-3", Duration::from_secs(10)).is_some(),
+        "kpasswd change:\n{}",
+        s.daemon.logs()
+    );
+
+    // An administrator's LDAP modify of unicodePwd (UTF-16LE of the quoted password, over ldaps).
+    let quoted: Vec<u8> = "\"Al1ce!Pass-4\"".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let ldif = format!(
+        "dn: CN=alice,CN=Users,DC=lab,DC=test\nchangetype: modify\nreplace: unicodePwd\nunicodePwd:: {}\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, quoted)
+    );
+    let file = s.dc.dir().join("pw.ldif");
+    std::fs::write(&file, ldif).expect("ldif");
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec"])
+        .arg(s.dc.netns().expect("running"))
+        .args(["ldapmodify", "-H", "ldaps://127.0.0.1", "-x", "-D", "Administrator@lab.test", "-w"])
+        .arg(common::samba::ADMIN_PASSWORD)
+        .arg("-f")
+        .arg(&file)
+        .env("LDAPTLS_REQCERT", "never")
+        .output()
+        .expect("ldapmodify");
+    assert!(out.status.success(), "ldapmodify: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        s.emu.wait_password(UPN, "Al1ce!Pass-4", Duration::from_secs(10)).is_some(),
+        "LDAP modify:\n{}",
+        s.daemon.logs()
+    );
+}
+
+#[test]
+fn a_weak_password_is_still_rejected_by_samba() {
+    let s = stack();
+    let out = s.dc.setpassword_ldap("alice", "aaaaaaaa");
+    assert!(!out.status.success(), "Samba accepted a password without complexity while the hook is installed");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(s.emu.verify_password(UPN, "Al1ce!Pass-1"));
+    assert!(!s.emu.verify_password(UPN, "aaaaaaaa"));
+}
+
+#[test]
+fn a_change_while_the_daemon_is_down_is_pushed_after_it_starts() {
+    let mut s = stack();
+    s.daemon.stop();
+    let out = s.dc.setpassword_ldap("alice", "Al1ce!Down-2");
+    assert!(out.status.success(), "the hook must not block a change while the daemon is down");
+    assert!(!s.emu.verify_password(UPN, "Al1ce!Down-2"));
+    s.daemon.restart();
+    assert!(s.emu.wait_password(UPN, "Al1ce!Down-2", Duration::from_secs(15)).is_some(), "{}", s.daemon.logs());
+}
+
+#[test]
+fn a_change_during_an_outage_is_delivered_once_entra_recovers() {
+    let s = stack();
+    s.emu.fault(serde_json::json!({"kind": "unavailable", "seconds": 5}));
+    let out = s.dc.setpassword_ldap("alice", "Al1ce!Outage-2");
+    assert!(out.status.success());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!s.emu.verify_password(UPN, "Al1ce!Outage-2"), "delivered during the outage?");
+    assert!(s.emu.wait_password(UPN, "Al1ce!Outage-2", Duration::from_secs(30)).is_some(), "{}", s.daemon.logs());
+}
+
+#[test]
+fn a_change_samba_rejects_pushes_nothing() {
+    let s = stack();
+    // With history on, going back to the current password is refused *after* the hook ran.
+    s.dc.samba_tool(&["domain", "passwordsettings", "set", "--history-length=5"]);
+    let out = s.dc.setpassword_ldap("alice", "Al1ce!Hist-2");
+    assert!(out.status.success());
+    assert!(s.emu.wait_password(UPN, "Al1ce!Hist-2", Duration::from_secs(10)).is_some());
+    let stats_before = s.emu.stats();
+    let out = s.dc.kpasswd("alice", "Al1ce!Hist-2", "Al1ce!Pass-1");
+    assert!(!out.status.success(), "Samba should refuse a password from history");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(s.emu.verify_password(UPN, "Al1ce!Hist-2"), "the current password must still sign in");
+    let calls = |v: &serde_json::Value| v["calls"]["ProvisionCredentials"].as_u64().unwrap_or(0);
+    assert_eq!(calls(&s.emu.stats()), calls(&stats_before), "a rejected change was pushed");
+}
