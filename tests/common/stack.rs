@@ -157,6 +157,7 @@ pub struct Daemon {
 
 /// The daemon's config for this stack; `extra_sync` is appended to [sync].
 pub fn daemon_config(dir: &Path, dc: &Dc, emu: &Emulator, bus: &PrivateBus, extra_sync: &str) -> String {
+    // change_poll is the documented default (500ms) unless a test says otherwise.
     format!(
         r#"version = 1
 [samba]
@@ -170,7 +171,6 @@ method = "refresh_token"
 token_cache = "{dir}/token.json"
 [sync]
 interval = "1h"
-change_poll = "200ms"
 # Entra Connect's default, and what the emulator's tenant reports.
 source_anchor = "ms-DS-ConsistencyGuid"
 {extra_sync}
