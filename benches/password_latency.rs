@@ -46,7 +46,10 @@ fn parse_rfc3339_ms(s: &str) -> Option<i64> {
 }
 
 fn received_at(emu: &Emulator, anchor: &str) -> Option<i64> {
-    let enc: String = anchor.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let enc: String = anchor
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
     let obj = emu.get(&format!("/admin/objects/{enc}"));
     obj["credential"]["receivedAt"].as_str().and_then(parse_rfc3339_ms)
 }
@@ -92,7 +95,11 @@ fn run(label: &str, with_hook: bool, changes: usize) {
     // The initial sync exports the users and their passwords.
     for u in 0..USERS {
         let upn = format!("lat{u}@lab.test");
-        assert!(emu.wait_password(&upn, &format!("Lat-{u}!initial"), Duration::from_secs(60)).is_some(), "{}", daemon.logs());
+        assert!(
+            emu.wait_password(&upn, &format!("Lat-{u}!initial"), Duration::from_secs(60)).is_some(),
+            "{}",
+            daemon.logs()
+        );
     }
     let anchors: Vec<String> = (0..USERS)
         .map(|u| {

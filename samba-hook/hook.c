@@ -9,7 +9,7 @@
  *      chained check script from the administrator;
  *   2. wipes the plaintext;
  *   3. only for an accepted password, tells the daemon "PasswordChanged(account)" over the system bus,
- *      fire-and-forget, inside a hard time budget, so that the bus or the daemon being down can never
+ *      awaiting the daemon's answer only inside a hard time budget, so that the bus or the daemon being down can never
  *      fail or stall a password change.
  * The plaintext is never kept, forwarded (except to the administrator's own chained check) or printed.
  * See README.md for the exit codes and the reason behind each rule.
@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -422,9 +423,21 @@ static void on_dbus_deadline(int sig)
 	_exit(deadline_verdict);
 }
 
-/* Fire-and-forget PasswordChanged(account) on the system bus. Every failure is logged and ignored. */
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* PasswordChanged(account) on the system bus. The reply is awaited only until the budget ends:
+ * the daemon checks the caller's uid with the bus (GetConnectionCredentials), which needs this
+ * connection to still be there; it answers within a millisecond or two, and a missing daemon is
+ * answered by the bus at once. Every failure is logged and ignored. */
 static void notify(const char *account, long budget_ms, int verdict)
 {
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	deadline_verdict = verdict;
 	if (!arm_timer(budget_ms, on_dbus_deadline)) {
 		/* Without a deadline a stuck bus could hold the password change for Samba's full 10 s. */
@@ -448,13 +461,19 @@ static void notify(const char *account, long budget_ms, int verdict)
 	DBusMessage *msg = dbus_message_new_method_call(BUS_NAME, OBJECT_PATH, INTERFACE_NAME, METHOD_NAME);
 	bool sent = false;
 	if (msg != NULL) {
-		dbus_message_set_no_reply(msg, TRUE);
 		/* The daemon is a service of its own; never start it from inside a password transaction. */
 		dbus_message_set_auto_start(msg, FALSE);
-		if (dbus_message_append_args(msg, DBUS_TYPE_STRING, &account, DBUS_TYPE_INVALID) &&
-		    dbus_connection_send(conn, msg, NULL)) {
-			dbus_connection_flush(conn);
+		if (dbus_message_append_args(msg, DBUS_TYPE_STRING, &account, DBUS_TYPE_INVALID)) {
 			sent = true;
+			long left = budget_ms - elapsed_ms(&start);
+			DBusMessage *reply = dbus_connection_send_with_reply_and_block(conn, msg, left > 1 ? (int)left : 1, &err);
+			if (reply != NULL) {
+				dbus_message_unref(reply);
+			} else {
+				say("the daemon did not take the notification (%s): the daemon's own poll will find the change.",
+				    err.message != NULL ? err.message : "no answer");
+				dbus_error_free(&err);
+			}
 		}
 		dbus_message_unref(msg);
 	}
