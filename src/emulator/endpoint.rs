@@ -60,7 +60,8 @@ pub async fn provisioning(State(app): State<Arc<App>>, headers: HeaderMap, body:
     if effects.unavailable {
         return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], "Service Unavailable").into_response();
     }
-    let limits = Limits { max_input_bytes: app.settings.max_body_bytes, ..Limits::default() };
+    // WCF's reader quotas: MaxDepth 32 by default (a Provision2 delta is 13 deep).
+    let limits = Limits { max_input_bytes: app.settings.max_body_bytes, max_depth: 32, ..Limits::default() };
     let root = match nbfx::decode_with_limits(&body, &limits) {
         Ok(root) => root,
         Err(e) => return fault_response(&Fault::unreadable(&e.to_string()), None),

@@ -215,6 +215,7 @@ fn resource_template(kind: ObjectType) -> Map<String, J> {
         attributes: Default::default(),
         members: Vec::new(),
         created_at_ms: 0,
+        seq: 0,
         credential: None,
     };
     resource(&o)

@@ -187,6 +187,8 @@ pub struct SyncObject {
     /// Object ids of the members (groups only), in the order they were added.
     pub members: Vec<Uuid>,
     pub created_at_ms: i64,
+    /// Creation order within the tenant (listings and read-back keep it).
+    pub seq: u64,
     pub credential: Option<StoredCredential>,
 }
 

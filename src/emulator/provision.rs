@@ -252,15 +252,22 @@ impl Tenant {
             }
         }
         let previous = target.and_then(|id| self.objects.get(&id)).cloned();
-        let mut object = previous.clone().unwrap_or_else(|| SyncObject {
-            object_id: Uuid::new_v4(),
-            object_type: kind,
-            source_anchor: None,
-            attributes: BTreeMap::new(),
-            members: Vec::new(),
-            created_at_ms: ctx.now_ms,
-            credential: None,
-        });
+        let mut object = match previous.clone() {
+            Some(existing) => existing,
+            None => {
+                self.next_seq += 1;
+                SyncObject {
+                    object_id: Uuid::new_v4(),
+                    object_type: kind,
+                    source_anchor: None,
+                    attributes: BTreeMap::new(),
+                    members: Vec::new(),
+                    created_at_ms: ctx.now_ms,
+                    seq: self.next_seq - 1,
+                    credential: None,
+                }
+            }
+        };
         if source_anchor.is_some() {
             object.source_anchor.clone_from(&source_anchor);
         }

@@ -66,6 +66,7 @@ impl Store {
                      attributes TEXT NOT NULL,
                      members TEXT NOT NULL,
                      created_at_ms INTEGER NOT NULL,
+                     seq INTEGER NOT NULL,
                      credential TEXT);
                  CREATE TABLE IF NOT EXISTS certificates (
                      client_id TEXT NOT NULL,
@@ -96,7 +97,7 @@ impl Store {
 
     pub fn load_objects(&self) -> Result<Vec<SyncObject>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT object_id, object_type, source_anchor, attributes, members, created_at_ms, credential FROM objects",
+            "SELECT object_id, object_type, source_anchor, attributes, members, created_at_ms, credential, seq FROM objects",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -107,11 +108,12 @@ impl Store {
                 r.get::<_, String>(4)?,
                 r.get::<_, i64>(5)?,
                 r.get::<_, Option<String>>(6)?,
+                r.get::<_, i64>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, kind, source_anchor, attributes, members, created_at_ms, credential) = row?;
+            let (id, kind, source_anchor, attributes, members, created_at_ms, credential, seq) = row?;
             let corrupt = |reason: String| StoreError::Corrupt { id: id.clone(), reason };
             let object_id = Uuid::parse_str(&id).map_err(|e| corrupt(e.to_string()))?;
             let object_type = ObjectType::parse(&kind).ok_or_else(|| corrupt(format!("unknown type {kind:?}")))?;
@@ -130,6 +132,7 @@ impl Store {
                 attributes,
                 members,
                 created_at_ms,
+                seq: u64::try_from(seq).unwrap_or(0),
                 credential,
             });
         }
@@ -146,8 +149,8 @@ impl Store {
         {
             let mut upsert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects
-                 (object_id, object_type, source_anchor, attributes, members, created_at_ms, credential)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 (object_id, object_type, source_anchor, attributes, members, created_at_ms, credential, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for object in changed {
                 let attributes: Vec<&Attribute> = object.attributes.values().collect();
@@ -161,7 +164,8 @@ impl Store {
                     attributes,
                     members,
                     object.created_at_ms,
-                    credential
+                    credential,
+                    i64::try_from(object.seq).unwrap_or(i64::MAX)
                 ])?;
             }
             let mut delete = tx.prepare_cached("DELETE FROM objects WHERE object_id = ?1")?;

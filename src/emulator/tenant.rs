@@ -60,6 +60,8 @@ pub struct Tenant {
     /// Lower-cased proxy address (prefix included) → object.
     pub(super) proxies: HashMap<String, Uuid>,
     pub(super) store: Store,
+    /// `seq` of the next object created.
+    pub(super) next_seq: u64,
 }
 
 impl Tenant {
@@ -103,8 +105,10 @@ impl Tenant {
             upns: HashMap::new(),
             proxies: HashMap::new(),
             store,
+            next_seq: 0,
         };
         for object in tenant.store.load_objects()? {
+            tenant.next_seq = tenant.next_seq.max(object.seq + 1);
             tenant.index(&object);
             tenant.objects.insert(object.object_id, object);
         }
@@ -161,7 +165,7 @@ impl Tenant {
     pub fn objects(&self, filter: Option<ObjectType>) -> Vec<&SyncObject> {
         let mut list: Vec<&SyncObject> =
             self.objects.values().filter(|o| filter.is_none_or(|t| o.object_type == t)).collect();
-        list.sort_by_key(|o| (o.created_at_ms, o.object_id));
+        list.sort_by_key(|o| o.seq);
         list
     }
 
