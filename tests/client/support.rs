@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use samba_entra_sync::entra::client::{
-    SecretToken, Sleep, SyncClient, SyncSettings, Timer, TokenProvider, http_client,
-};
+use samba_entra_sync::entra::client::{SecretToken, Sleep, SyncClient, SyncSettings, Timer, TokenProvider};
 
 use super::server::TENANT;
 
@@ -87,7 +85,12 @@ pub fn harness(url: &str, tweak: impl FnOnce(&mut SyncSettings)) -> Harness {
     tweak(&mut settings);
     let tokens = TestTokens::default();
     let timer = Arc::new(FakeTimer::default());
-    let http = http_client(&settings).expect("http client");
+    let http = samba_entra_sync::entra::http::http_client(&samba_entra_sync::entra::http::HttpSettings {
+        connect_timeout: settings.connect_timeout,
+        request_timeout: settings.request_timeout,
+        ..Default::default()
+    })
+    .expect("http client");
     let client = SyncClient::new(http, tokens.clone(), settings).expect("client").with_timer(timer.clone());
     Harness { client, tokens, timer }
 }

@@ -33,19 +33,6 @@ use crate::entra::ops::{
 };
 use crate::entra::soap::{RequestHeader, encode_request, request_envelope};
 
-/// A plain HTTP client for the sync API (rustls with ring, the settings' timeouts, no automatic
-/// redirects). The daemon may pass its shared client instead.
-pub fn http_client(settings: &SyncSettings) -> Result<reqwest::Client, SyncError> {
-    // Fails only when another provider is installed already, which serves as well.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .connect_timeout(settings.connect_timeout)
-        .timeout(settings.request_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| SyncError::Settings(format!("cannot set up the HTTP client: {e}")))
-}
-
 /// The sync API client. Calls are sequential in practice (§9) but the client is `Sync`.
 pub struct SyncClient<T: TokenProvider> {
     http: reqwest::Client,

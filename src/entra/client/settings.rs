@@ -18,7 +18,7 @@ pub struct SyncSettings {
     pub identity: ClientIdentity,
     /// The ports send an empty User-Agent; the service accepts any.
     pub user_agent: String,
-    /// For building the HTTP client ([`super::http_client`]); reqwest has no per-request
+    /// For building the HTTP client (`entra::http::http_client`); reqwest has no per-request
     /// connect timeout.
     pub connect_timeout: Duration,
     /// Whole-request limit. The real service may take minutes for a large call.
