@@ -116,3 +116,67 @@ fn a_change_samba_rejects_pushes_nothing() {
     let calls = |v: &serde_json::Value| v["calls"]["ProvisionCredentials"].as_u64().unwrap_or(0);
     assert_eq!(calls(&s.emu.stats()), calls(&stats_before), "a rejected change was pushed");
 }
+
+fn set_temporary(s: &Stack, password: &str) {
+    let conf = s.dc.smb_conf();
+    s.dc.exec_ok(&[
+        "samba-tool",
+        "user",
+        "setpassword",
+        "alice",
+        &format!("--newpassword={password}"),
+        "--must-change-at-next-login",
+        "-s",
+        &conf.to_string_lossy(),
+        "-H",
+        "ldap://127.0.0.1",
+        "-U",
+        &format!("Administrator%{}", common::samba::ADMIN_PASSWORD),
+    ]);
+}
+
+#[test]
+fn a_temporary_password_stays_on_premises_by_default() {
+    let s = stack();
+    set_temporary(&s, "Al1ce!Temp-2");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!s.emu.verify_password(UPN, "Al1ce!Temp-2"), "a temporary password was pushed:\n{}", s.daemon.logs());
+    assert!(s.emu.verify_password(UPN, "Al1ce!Pass-1"), "the last real password must still sign in");
+    let out = s.daemon.cli(&["user", "alice", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let user: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert!(user["lastError"].as_str().unwrap_or_default().contains("temporary"), "{user}");
+    // Once the user picks a real password, it is pushed.
+    let out = s.dc.kpasswd("alice", "Al1ce!Temp-2", "Al1ce!Real-3");
+    assert!(out.status.success(), "kpasswd: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(s.emu.wait_password(UPN, "Al1ce!Real-3", Duration::from_secs(10)).is_some(), "{}", s.daemon.logs());
+}
+
+#[test]
+fn a_temporary_password_is_pushed_when_configured() {
+    let s = Stack::start(alice, "push_temporary_passwords = true", &[]);
+    assert!(s.emu.wait_password(UPN, "Al1ce!Pass-1", Duration::from_secs(30)).is_some(), "{}", s.daemon.logs());
+    set_temporary(&s, "Al1ce!Temp-2");
+    assert!(s.emu.wait_password(UPN, "Al1ce!Temp-2", Duration::from_secs(10)).is_some(), "{}", s.daemon.logs());
+}
+
+#[test]
+fn status_and_user_report_the_password_path() {
+    let s = stack();
+    let out = s.dc.setpassword_ldap("alice", "Al1ce!Stat-2");
+    assert!(out.status.success());
+    assert!(s.emu.wait_password(UPN, "Al1ce!Stat-2", Duration::from_secs(10)).is_some());
+    std::thread::sleep(Duration::from_millis(300));
+    let out = s.daemon.cli(&["status", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["queueDepth"], 0, "{status}");
+    assert!(status["passwordLatencySamples"].as_u64().unwrap_or(0) >= 2, "{status}");
+    assert!(status["passwordLatencyP99Ms"].as_f64().is_some(), "{status}");
+    assert!(status["apiCompatibility"].as_str().unwrap_or_default().starts_with("compatible"), "{status}");
+    let out = s.daemon.cli(&["user", "alice", "--json"]);
+    let user: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(user["acknowledgedKeyVersion"], user["seenKeyVersion"], "{user}");
+    assert!(user["latencyMs"].as_f64().is_some(), "{user}");
+}
