@@ -153,6 +153,8 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     notify: UnixDatagram,
+    /// Extra environment for the daemon process (e.g. WATCHDOG_USEC).
+    pub env: Vec<(String, String)>,
 }
 
 /// The daemon's config for this stack; `extra_sync` is appended to [sync].
@@ -198,7 +200,7 @@ impl Daemon {
         assert!(out.status.success(), "login failed: {}", String::from_utf8_lossy(&out.stderr));
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
-        let mut d = Daemon { child: None, dir, config, notify };
+        let mut d = Daemon { child: None, dir, config, notify, env: Vec::new() };
         d.spawn();
         d
     }
@@ -210,6 +212,7 @@ impl Daemon {
             .arg(&self.config)
             .env("NOTIFY_SOCKET", self.dir.path().join("notify.sock"))
             .env("RUST_LOG", "info,samba_entra_sync=debug")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
@@ -235,6 +238,47 @@ impl Daemon {
             }
         }
         panic!("the daemon did not say READY within {timeout:?}:\n{}", self.logs());
+    }
+
+    /// The daemon's pid (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends a signal by name (TERM, HUP, KILL...).
+    pub fn signal(&self, sig: &str) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status();
+        }
+    }
+
+    /// Messages the daemon sent to its notify socket during `wait` (READY=1, WATCHDOG=1...).
+    pub fn notify_messages(&self, wait: Duration) -> Vec<String> {
+        let _ = self.notify.set_read_timeout(Some(Duration::from_millis(100)));
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while t0.elapsed() < wait {
+            if let Ok(n) = self.notify.recv(&mut buf) {
+                out.extend(String::from_utf8_lossy(&buf[..n]).lines().map(String::from));
+            }
+        }
+        out
+    }
+
+    /// Waits for the process to exit; returns its exit code (None if still running at the end).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                self.child = None;
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -269,6 +313,12 @@ impl Daemon {
 
     pub fn restart(&mut self) {
         self.stop();
+        self.spawn();
+    }
+
+    /// Starts the daemon again after it was stopped or killed.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the daemon still runs");
         self.spawn();
     }
 
