@@ -277,6 +277,8 @@ struct EntrySink<'a> {
 }
 
 /// Called by shim.c once per search entry; returns 0 to continue, 1 to abort the search.
+// SAFETY: only shim.c calls this, with the `EntrySink` pointer `search_each` passed in and a
+// message that lives until the callback returns.
 unsafe extern "C" fn on_entry(ctx: *mut c_void, msg: *mut ffi::ldb_message) -> i32 {
     if ctx.is_null() || msg.is_null() {
         return 1;
@@ -300,6 +302,7 @@ unsafe extern "C" fn on_entry(ctx: *mut c_void, msg: *mut ffi::ldb_message) -> i
 ///
 /// # Safety
 /// `msg` must point to a valid `ldb_message` that stays alive during the call.
+// SAFETY: callers pass a message from a live libldb reply (see `on_entry`).
 unsafe fn copy_message(msg: *mut ffi::ldb_message) -> Entry {
     // SAFETY: the caller guarantees `msg` is valid.
     let msg = unsafe { &*msg };
@@ -345,6 +348,7 @@ unsafe fn copy_message(msg: *mut ffi::ldb_message) -> Entry {
 ///
 /// # Safety
 /// `p` must be valid for writes of `len` bytes.
+// SAFETY: callers pass a buffer they may write: the value bytes of a reply they own.
 unsafe fn wipe(p: *mut u8, len: usize) {
     for i in 0..len {
         // SAFETY: the caller guarantees `p..p+len` is writable.
@@ -417,6 +421,8 @@ fn preflight(path: &Path) -> Result<(), LdbError> {
 ///
 /// # Safety
 /// Called by the C shim with a valid NUL-terminated message.
+// SAFETY: the symbol name is unique to this project (shim.c calls it); the function only reads
+// the NUL-terminated message it is given.
 #[unsafe(no_mangle)]
 unsafe extern "C" fn samba_entra_sync_ldb_log(level: i32, message: *const c_char) {
     if message.is_null() {
