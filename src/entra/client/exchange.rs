@@ -101,20 +101,8 @@ pub(crate) fn transport_failure<T>(error: &reqwest::Error, url: &str, settings: 
     Step::Retry { error: SyncError::Connection { url: url.to_owned(), reason: chain(error), attempts: 1 }, after: None }
 }
 
-/// An error with its causes on one line; reqwest hides the useful part in the source chain.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+/// An error with its causes on one line (shared with the HTTP client builder).
+use crate::entra::http::error_chain as chain;
 
 /// What a response means for the call.
 pub(crate) fn interpret<O: Operation>(op: &O, reply: HttpReply, rules: &FaultRules, limit: usize) -> Step<O::Output> {
