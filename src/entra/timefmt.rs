@@ -93,9 +93,19 @@ fn components(text: &str) -> Option<Vec<(&str, char)>> {
 
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+/// Days from 0001-01-01 to 1970-01-01.
+pub const DAYS_TO_UNIX_EPOCH: u64 = 719_162;
+
+/// Days since 1970-01-01 → (year, month, day).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
+    civil_from_days_since_0001(days + DAYS_TO_UNIX_EPOCH)
+}
+
+/// Days since 0001-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm,
+/// on an era base of 0000-03-01, day 306 before 0001-01-01). One copy for the codec's DateTime
+/// text, the ChangeDate format and the CLI's timestamps.
+pub fn civil_from_days_since_0001(days: u64) -> (u64, u64, u64) {
+    let z = days + 306;
     let era = z / 146_097;
     let doe = z % 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;

@@ -129,7 +129,7 @@ pub(crate) fn format_datetime(raw: u64, out: &mut String) -> Option<()> {
     }
     let days = ticks / TICKS_PER_DAY;
     let in_day = ticks % TICKS_PER_DAY;
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::entra::timefmt::civil_from_days_since_0001(days);
     let seconds = in_day / TICKS_PER_SECOND;
     let fraction = in_day % TICKS_PER_SECOND;
     let _ =
@@ -150,21 +150,6 @@ fn push_fraction(ticks: u64, out: &mut String) {
         out.push('.');
         out.push_str(digits.trim_end_matches('0'));
     }
-}
-
-/// Proleptic Gregorian (year, month, day) of a day number counted from 0001-01-01.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Howard Hinnant's algorithm, on an era base of 0000-03-01 (day 306 before 0001-01-01).
-    let z = days + 306;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// `XmlConvert.ToString(TimeSpan)`: an xs:duration with days, hours, minutes and seconds
