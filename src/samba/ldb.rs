@@ -431,10 +431,12 @@ unsafe extern "C" fn samba_entra_sync_ldb_log(level: i32, message: *const c_char
     // SAFETY: the shim passes a NUL-terminated buffer that lives for this call.
     let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
     let text = text.trim();
-    // ldb levels: 0 fatal, 1 error, 2 warning, 3 trace.
+    // ldb levels: 0 fatal, 1 error, 2 warning, 3 trace. The modules' warnings are chatter for
+    // the log (what matters is turned into our own errors, one sentence each), so they go one
+    // level down: a CLI command, which shows warnings only, stays quiet.
     match level {
-        0 | 1 => tracing::error!(target: "ldb", "{text}"),
-        2 => tracing::warn!(target: "ldb", "{text}"),
+        0 | 1 => tracing::warn!(target: "ldb", "{text}"),
+        2 => tracing::info!(target: "ldb", "{text}"),
         _ => tracing::trace!(target: "ldb", "{text}"),
     }
 }
