@@ -100,7 +100,13 @@ fn init_logging(daemon: bool) {
     let registry = tracing_subscriber::registry().with(filter);
     match journald {
         Some(layer) => registry.with(layer).init(),
-        None => registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false)).init(),
+        None => {
+            // Colours only on a terminal: a log file or a pipe gets plain `key=value` text.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let layer =
+                tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
+            registry.with(layer).init()
+        }
     }
 }
 
