@@ -22,7 +22,8 @@ step() { printf '\n==> %s\n' "$*"; }
 fail() { echo "deb-test: FAIL: $*" >&2; exit 1; }
 
 step "building the package"
-DEB=$(./scripts/deb.sh)
+# --fast: lighter compression; the contents are those of the release package.
+DEB=$(./scripts/deb.sh --fast)
 [ -f "$DEB" ] || fail "scripts/deb.sh did not produce a .deb ($DEB)"
 echo "$DEB"
 
@@ -180,6 +181,12 @@ for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
 PIDS=()
 ip netns del "$NS" 2>/dev/null || true
+# While an smb.conf still runs the hook, removing it would make Samba refuse every password change.
+if SAMBA_ENTRA_SYNC_SMB_CONF=$CONF dpkg -r "$PKG" > "$LAB/remove.log" 2>&1; then
+  fail "dpkg -r went ahead although smb.conf still runs the hook"
+fi
+grep -q 'still runs the hook' "$LAB/remove.log" || { cat "$LAB/remove.log"; fail "prerm did not say why"; }
+[ -x "$HOOK" ] || fail "the refused removal still removed the hook"
 dpkg -r "$PKG" > /dev/null
 [ ! -e "$BIN" ] && [ ! -e "$HOOK" ] || fail "dpkg -r left the binaries"
 [ -e /etc/samba-entra-sync/config.toml ] || fail "dpkg -r removed the conffile (only purge may)"

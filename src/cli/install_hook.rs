@@ -14,8 +14,7 @@ use super::{CliResult, Failure};
 /// Where the Debian package and `scripts/install.sh` put the hook.
 pub const DEFAULT_HOOK: &str = "/usr/libexec/samba-entra-sync/samba-entra-sync-hook";
 const HOOK_NAME: &str = "samba-entra-sync-hook";
-const RESTART: &str = "restart samba now (systemctl restart samba-ad-dc): it reads `check password script` only at \
-                       start, a reload is not enough";
+const RESTART: &str = "restart samba (systemctl restart samba-ad-dc): it reads `check password script` only at start, a reload is not enough";
 
 #[derive(clap::Args, Debug)]
 pub struct InstallHookArgs {
