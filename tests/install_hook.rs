@@ -207,3 +207,17 @@ fn refuses_a_hook_that_cannot_run_and_a_file_without_global() {
     let out = install_hook(&tools.path().join("missing.conf"), &common::stack::hook_path(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[test]
+fn a_symlinked_smb_conf_stays_a_symlink() {
+    let dc = Dc::new();
+    let real = dc.smb_conf();
+    let link = dc.dir().join("smb.conf.link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let hook = common::stack::hook_path();
+    let out = install_hook(&link, &hook, &["--apply"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the symlink was replaced by a file");
+    assert_eq!(testparm_value(&real), hook.display().to_string());
+    assert_eq!(backups(&real).len(), 1, "the backup belongs next to the real file");
+}

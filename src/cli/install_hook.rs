@@ -263,6 +263,8 @@ fn check_executable(hook: &Path) -> CliResult {
 fn write_with_backup(conf: &Path, text: &str) -> Result<PathBuf, Failure> {
     let fail =
         |what: &str, p: &Path, e: std::io::Error| Failure::runtime(format!("cannot {what} {}: {e}", p.display()));
+    // A symlinked smb.conf stays a symlink: the file it points at is the one replaced.
+    let conf = &fs::canonicalize(conf).map_err(|e| fail("read", conf, e))?;
     let meta = fs::metadata(conf).map_err(|e| fail("read", conf, e))?;
     let stamp = utc_stamp(std::time::SystemTime::now());
     let mut backup = PathBuf::from(format!("{}.bak-{stamp}", conf.display()));
