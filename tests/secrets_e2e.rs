@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::samba::{Dc, nt_hash};
-use common::stack::Stack;
+use common::stack::{Daemon, Emulator, Stack};
 
 const USERS: [(&str, &str); 3] = [("alice", "Al1ce!Secret-0"), ("bob", "B0b!Secret-0"), ("carol", "Car0l!Secret-0")];
 
@@ -112,7 +112,15 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn no_password_hash_or_credential_in_logs_or_state() {
-    let s = Stack::start(prepare, "", &[]);
+    // Stack::start, with the emulator logging every call: its log must stay clean too.
+    let bus = common::bus::PrivateBus::start().expect("private bus");
+    let emu = Emulator::start_verbose(&[]);
+    let mut dc = Dc::new();
+    prepare(&dc);
+    dc.set_global_option("check password script", &common::stack::hook_path().display().to_string());
+    dc.start(&[("DBUS_SYSTEM_BUS_ADDRESS", bus.address())]);
+    let daemon = Daemon::start(&dc, &emu, &bus, "");
+    let s = Stack { daemon, dc, emu, bus };
     let mut passwords: Vec<String> = USERS.iter().map(|(_, p)| p.to_string()).collect();
     for (name, password) in USERS {
         assert!(
@@ -168,6 +176,8 @@ fn no_password_hash_or_credential_in_logs_or_state() {
         assert!(logs.contains(&format!("account={name}")), "no log line names {name}:\n{logs}");
     }
 
+    let emulator_log = fs::read_to_string(s.emu.data.path().join("emulator.log")).expect("emulator log");
+    assert!(emulator_log.contains("ProvisionCredentials"), "the emulator logged no credential call:\n{emulator_log}");
     let mut files = vec![s.daemon.log_path(), s.emu.data.path().join("emulator.log")];
     files.extend(with_wal(&s.daemon.state_db()));
     let mut leaks = Vec::new();
@@ -203,4 +213,22 @@ fn no_password_hash_or_credential_in_logs_or_state() {
     for p in private {
         assert_eq!(mode(&p), 0o600, "{} has mode {:o}", p.display(), mode(&p));
     }
+}
+
+#[test]
+fn the_scanner_finds_planted_secrets() {
+    let password = "Pl4nted!Secret";
+    let hash = nt_hash(password);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(hash);
+    for planted in [
+        format!("x account=a nt={} y", hex::encode_upper(hash)),
+        format!("x {} y", hex::encode(hash)),
+        format!("x hash={b64} y"),
+        format!("x password={password} y"),
+    ] {
+        assert!(needles(password).iter().any(|(_, n)| contains(planted.as_bytes(), n)), "not found in {planted:?}");
+    }
+    assert!(!needles(password).iter().any(|(_, n)| contains(b"account=alice latency_ms=3.2", n)));
+    let found = credentials_in(b"..v1;PPH1_MD4,0a0b,1000,ABCDEF;..v1;PPH1_MD4,01,1000,12;");
+    assert_eq!(found, vec!["v1;PPH1_MD4,0a0b,1000,ABCDEF;".to_string(), "v1;PPH1_MD4,01,1000,12;".to_string()]);
 }
