@@ -75,6 +75,7 @@ cmp -s etc/samba-entra-sync.toml /etc/samba-entra-sync/config.toml || fail "conf
 "$BIN" --version
 "$HOOK" --help < /dev/null > /dev/null 2>&1 || true
 ldd "$BIN" "$HOOK" | grep -q 'not found' && fail "a shared library of the installed binaries is missing"
+readelf -W -S "$BIN" | grep -Eq '\.debug_(info|line) ' && fail "the installed binary carries debug info (it belongs in the -dbgsym package)"
 
 step "a private D-Bus system bus enforcing the installed policy"
 cat > "$LAB/bus.conf" <<CONF
