@@ -5,7 +5,8 @@ set -euo pipefail
 
 RUNTIME="samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind python3-samba ldb-tools ldap-utils krb5-user smbclient dbus-daemon"
 BUILD="libldb-dev libtalloc-dev libtevent-dev samba-dev pkg-config libclang-dev clang gcc make libdbus-1-dev libsqlite3-dev"
-TEST="valgrind systemd sqlite3 iproute2 curl"
+# chromium: tests/tenant_page.rs renders the emulator's page headless.
+TEST="valgrind systemd sqlite3 iproute2 curl chromium"
 WANT="$RUNTIME $BUILD $TEST ${EXTRA_PACKAGES:-}"
 
 missing=()

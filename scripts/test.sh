@@ -23,6 +23,9 @@ step "cargo test (unit, integration, real Samba DCs)"
 # Benchmarks are type-checked by clippy above and run with `cargo bench`, not here.
 cargo test --no-fail-fast
 
+step "Debian package: build, dpkg -i, the installed daemon syncs a lab DC, dpkg -r"
+./scripts/deb-test.sh 2>&1 | tail -n 40
+
 step "bounded fuzz run of the msbin1 reader (60 s)"
 command -v cargo-fuzz > /dev/null || cargo install --quiet cargo-fuzz --locked
 ./scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 12

@@ -46,6 +46,8 @@ enum Command {
     User(cli::daemon_client::UserArgs),
     /// Print the PHS CredentialData string for an NT hash.
     PhsCredential(cli::phs::PhsArgs),
+    /// Show (or with --apply write, keeping a backup) the smb.conf line that runs the hook.
+    InstallHook(cli::install_hook::InstallHookArgs),
     /// Convert msbin1 (.NET binary XML, the sync API's body format) to XML text and back.
     Wire {
         #[command(subcommand)]
@@ -82,6 +84,7 @@ fn run(opt: Opt) -> CliResult {
         Command::User(args) => cli::daemon_client::user(&args),
         Command::PhsCredential(args) => cli::phs::phs_credential(&args),
         Command::Emulator(args) => cli::emulator::run(*args),
+        Command::InstallHook(args) => cli::install_hook::run(&args),
     }
 }
 
@@ -97,7 +100,13 @@ fn init_logging(daemon: bool) {
     let registry = tracing_subscriber::registry().with(filter);
     match journald {
         Some(layer) => registry.with(layer).init(),
-        None => registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false)).init(),
+        None => {
+            // Colours only on a terminal: a log file or a pipe gets plain `key=value` text.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let layer =
+                tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
+            registry.with(layer).init()
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod daemon_client;
 pub mod directory;
 pub mod emulator;
 pub mod engine;
+pub mod install_hook;
 pub mod login;
 pub mod phs;
 pub mod wire;

@@ -36,8 +36,18 @@ impl Emulator {
         Emulator::start_in(data, extra)
     }
 
+    /// Starts with the emulator logging every call (debug), for tests that read its log.
+    pub fn start_verbose(extra: &[&str]) -> Emulator {
+        let data = tempfile::Builder::new().prefix("ses-emu-").tempdir().expect("tempdir");
+        Emulator::start_with_env(data, extra, &[("RUST_LOG", "debug")])
+    }
+
     /// Starts (or restarts) on an existing data dir, keeping its tenant.
     pub fn start_in(data: tempfile::TempDir, extra: &[&str]) -> Emulator {
+        Emulator::start_with_env(data, extra, &[])
+    }
+
+    fn start_with_env(data: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Emulator {
         let tenant_id = std::fs::read_to_string(data.path().join("tenant-id"))
             .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
             .trim()
@@ -57,6 +67,7 @@ impl Emulator {
             .arg("--data")
             .arg(data.path())
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(data.path().join("emulator.log")).expect("log"))
             .spawn()
