@@ -26,6 +26,7 @@ use super::scope::Scope;
 use super::state::{ExportedObject, StateError, now_ms, now_us};
 use super::tenant::{Tenant, TenantError};
 use crate::samba::directory::{self, ReadOptions, User};
+use crate::samba::values::filetime_to_unix;
 use crate::samba::{LdbError, LdbHandle};
 
 #[derive(Debug, thiserror::Error)]
@@ -234,9 +235,9 @@ impl<T: Tenant> Reconciler<T> {
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
         summary.started_at = started_at;
         summary.finished_at = now_ms();
-        if let Some(t) = desired.next_expiry {
-            self.control.set_next_expiry(t * 1000);
-        }
+        // Always set: a stale expiry in the past would make the loop run a full reconcile
+        // every second once it has passed.
+        self.control.set_next_expiry(desired.next_expiry.map_or(0, |t| t * 1000));
         Ok(summary)
     }
 
@@ -265,6 +266,13 @@ impl<T: Tenant> Reconciler<T> {
             }
             for u in snap.users.iter().filter(|u| self.scope.user(u).is_ok()) {
                 desired.objects.push(mapper.user(u, &index));
+                // An expiry set between full runs must arm the timer now, not at the next full run.
+                if let Some(t) = filetime_to_unix(u.account_expires).filter(|t| *t > mapper.now) {
+                    let at_ms = t * 1000;
+                    if self.control.next_expiry_ms().is_none_or(|n| at_ms < n || n <= now_ms()) {
+                        self.control.set_next_expiry(at_ms);
+                    }
+                }
             }
             desired
                 .objects
@@ -389,10 +397,24 @@ impl<T: Tenant> Reconciler<T> {
             .filter(|op| matches!(op.action, Action::Create | Action::Update))
             .filter_map(|op| by_key.get(&(op.object_type, op.anchor.as_str())).copied())
             .collect();
+        // Disabling an existing account is urgent (an expiry or a leaver): it goes first, in the
+        // lane that may use the headroom kept for passwords.
+        let updates: HashSet<(ObjectType, &str)> = plan
+            .operations
+            .iter()
+            .filter(|op| op.action == Action::Update)
+            .map(|op| (op.object_type, op.anchor.as_str()))
+            .collect();
+        let disabling = |o: &ExportObject| {
+            updates.contains(&(o.object_type, o.anchor.as_str()))
+                && o.get("accountEnabled") == Some(&super::model::AttrValue::Bool(false))
+        };
+        let urgent: Vec<ExportObject> = upserts.iter().filter(|o| disabling(o)).map(|o| (*o).clone()).collect();
+        summary.errors += self.upsert_parallel(urgent, Lane::Urgent).await;
         for phase in [ObjectType::User, ObjectType::Contact, ObjectType::Device] {
             let objects: Vec<ExportObject> =
-                upserts.iter().filter(|o| o.object_type == phase).map(|o| (*o).clone()).collect();
-            summary.errors += self.upsert_parallel(objects).await;
+                upserts.iter().filter(|o| o.object_type == phase && !disabling(o)).map(|o| (*o).clone()).collect();
+            summary.errors += self.upsert_parallel(objects, Lane::Bulk).await;
         }
         // Groups in plan order, a wave at a time, so members exist before the groups naming
         // them; groups refused (e.g. a member not resolvable yet) get one more try at the end.
@@ -400,12 +422,12 @@ impl<T: Tenant> Reconciler<T> {
             upserts.iter().filter(|o| o.object_type == ObjectType::Group).map(|o| (*o).clone()).collect();
         let mut failed_groups = Vec::new();
         for g in groups {
-            if self.upsert_parallel(vec![g.clone()]).await > 0 {
+            if self.upsert_parallel(vec![g.clone()], Lane::Bulk).await > 0 {
                 failed_groups.push(g);
             }
         }
         if !failed_groups.is_empty() {
-            summary.errors += self.upsert_parallel(failed_groups).await;
+            summary.errors += self.upsert_parallel(failed_groups, Lane::Bulk).await;
         }
         // Passwords: into the durable outbox; the password path pushes them (urgent lane).
         let wanted: HashSet<&str> =
@@ -452,11 +474,11 @@ impl<T: Tenant> Reconciler<T> {
     }
 
     /// Upserts objects in chunks, `parallel_calls` at a time; returns the number of failures.
-    async fn upsert_parallel(&self, objects: Vec<ExportObject>) -> u64 {
+    async fn upsert_parallel(&self, objects: Vec<ExportObject>, lane: Lane) -> u64 {
         let chunks: Vec<Vec<ExportObject>> =
             objects.chunks(self.settings.objects_per_call.max(1)).map(<[ExportObject]>::to_vec).collect();
         let results: Vec<Result<(u64, u64), ReconcileError>> = stream::iter(chunks)
-            .map(|chunk| async move { self.upsert_chunk(&chunk, Lane::Bulk).await })
+            .map(|chunk| async move { self.upsert_chunk(&chunk, lane).await })
             .buffer_unordered(self.settings.parallel_calls.max(1))
             .collect()
             .await;
@@ -511,7 +533,9 @@ impl<T: Tenant> Reconciler<T> {
         loop {
             let expiry = self.control.next_expiry_ms();
             let until_expiry = expiry
-                .map(|ms| Duration::from_millis((ms - now_ms()).max(0) as u64 + 1000))
+                // A little after the second the account expires in, so the mapping (which
+                // compares whole seconds) sees it expired.
+                .map(|ms| Duration::from_millis((ms - now_ms()).max(0) as u64 + 50))
                 .filter(|d| *d < self.settings.interval);
             let wake_at = until_expiry.map_or(next_full, |d| next_full.min(tokio::time::Instant::now() + d));
             self.control.set_next_reconcile(
