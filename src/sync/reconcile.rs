@@ -52,8 +52,11 @@ pub struct ReconcileSettings {
     pub dry_run: bool,
     pub objects_per_call: usize,
     pub parallel_calls: usize,
-    /// Compare the tenant's read-back with the state on every full run.
+    /// Compare the tenant's read-back with the state on full runs...
     pub drift_repair: bool,
+    /// ...at most once per this period: the read-back returns the whole tenant in one response
+    /// (hundreds of MB for 10,000 objects), too heavy for every SyncNow or expiry run.
+    pub drift_interval: Duration,
 }
 
 /// A user whose password Entra has not acknowledged in its current version.
@@ -79,6 +82,7 @@ pub struct Reconciler<T> {
     /// member DNs into anchors without reading the whole domain.
     index: Mutex<HashMap<String, String>>,
     last_usn: Mutex<u64>,
+    last_drift_check: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl<T: Tenant> Reconciler<T> {
@@ -111,6 +115,7 @@ impl<T: Tenant> Reconciler<T> {
             wake_passwords,
             index: Mutex::new(HashMap::new()),
             last_usn: Mutex::new(0),
+            last_drift_check: Mutex::new(None),
         })
     }
 
@@ -229,7 +234,15 @@ impl<T: Tenant> Reconciler<T> {
             // The approval covered the deletes that were held; new ones need a new approval.
             self.deletes_approved.store(false, Ordering::SeqCst);
         }
-        if self.settings.drift_repair && !self.settings.dry_run {
+        let drift_due = {
+            let mut last = self.last_drift_check.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|t| t.elapsed() >= self.settings.drift_interval);
+            if due {
+                *last = Some(tokio::time::Instant::now());
+            }
+            due
+        };
+        if self.settings.drift_repair && !self.settings.dry_run && drift_due {
             summary.errors += self.repair_drift().await;
         }
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
@@ -433,7 +446,7 @@ impl<T: Tenant> Reconciler<T> {
         let wanted: HashSet<&str> =
             plan.operations.iter().filter(|o| o.action == Action::Password).map(|o| o.anchor.as_str()).collect();
         for p in pending.iter().filter(|p| wanted.contains(p.anchor.as_str())) {
-            if let Err(e) = store.enqueue_push(&p.anchor, &p.name, p.kvno, p.changed_at_us) {
+            if let Err(e) = store.enqueue_backfill(&p.anchor, &p.name, p.kvno, p.changed_at_us) {
                 summary.errors += 1;
                 self.control.report_error("state", &e.to_string());
             }
