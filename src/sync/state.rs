@@ -647,6 +647,19 @@ mod tests {
     }
 
     #[test]
+    fn live_changes_go_ahead_of_the_backfill() {
+        let (_dir, s) = open();
+        s.enqueue_backfill("A1", "alice", 2, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_backfill("B1", "bob", 2, 1_001).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push("C1", "carol", 3, 5_000).unwrap_or_else(|e| panic!("{e}"));
+        // A live change of a user still in the backfill makes that item live.
+        s.enqueue_push("B1", "bob", 3, 6_000).unwrap_or_else(|e| panic!("{e}"));
+        let order: Vec<(String, bool)> =
+            s.outbox().unwrap_or_default().into_iter().map(|i| (i.account, i.backfill)).collect();
+        assert_eq!(order, vec![("bob".to_string(), false), ("carol".to_string(), false), ("alice".to_string(), true)]);
+    }
+
+    #[test]
     fn exports_and_held_deletes() {
         let (_d, s) = open();
         let o = ExportedObject {
