@@ -349,7 +349,33 @@ impl<T: Tenant> Reconciler<T> {
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let object = self.mapper().user(&user, &index);
-        self.upsert_chunk(std::slice::from_ref(&object), Lane::Urgent).await.map(|_| ())
+        let (ok, _) = self.upsert_chunk(std::slice::from_ref(&object), Lane::Urgent).await?;
+        if ok > 0 {
+            // The push that found the user missing is waiting out a back-off: make it due now.
+            self.control.store().enqueue_push(&object.anchor, &user.id.sam_account_name, user.key_version, now_us())?;
+        }
+        Ok(())
+    }
+
+    /// A command that arrives while a full run is under way. Exports for password pushes are
+    /// urgent and run at once, alongside the full run (which may be waiting for bulk budget for
+    /// minutes); the others take effect in a full run right after the current one.
+    async fn handle_during_run(&self, command: Option<Command>, run_again: &mut bool) {
+        match command {
+            Some(Command::ExportUser(account)) => {
+                if let Err(e) = self.export_user(&account).await {
+                    self.control.report_error(&account, &e.to_string());
+                }
+                (self.wake_passwords)();
+            }
+            Some(Command::SyncNow) => *run_again = true,
+            Some(Command::ApproveDeletes) => {
+                self.deletes_approved.store(true, Ordering::SeqCst);
+                let _ = self.control.store().clear_held_deletes();
+                *run_again = true;
+            }
+            None => {}
+        }
     }
 
     async fn upsert_chunk(&self, chunk: &[ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
@@ -584,7 +610,22 @@ impl<T: Tenant> Reconciler<T> {
                     continue;
                 }
             }
-            match self.run_full().await {
+            let mut run_again = false;
+            let outcome = {
+                let full = self.run_full();
+                tokio::pin!(full);
+                let mut open = true;
+                loop {
+                    tokio::select! {
+                        r = &mut full => break r,
+                        c = commands.recv(), if open => {
+                            open = c.is_some();
+                            self.handle_during_run(c, &mut run_again).await;
+                        }
+                    }
+                }
+            };
+            match outcome {
                 Ok(s) => {
                     tracing::info!(
                         creates = s.creates,
@@ -599,7 +640,7 @@ impl<T: Tenant> Reconciler<T> {
                 }
                 Err(e) => self.control.report_error("reconcile", &e.to_string()),
             }
-            next_full = tokio::time::Instant::now() + self.settings.interval;
+            next_full = tokio::time::Instant::now() + if run_again { Duration::ZERO } else { self.settings.interval };
         }
     }
 }
