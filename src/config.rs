@@ -72,6 +72,8 @@ pub struct SyncConfig {
     pub parallel_calls: u32,
     /// The tenant's write budget (writes per 5 minutes); bulk work keeps 10 % for passwords.
     pub write_budget: u32,
+    /// The sliding window `write_budget` counts in (Entra's: 5 minutes; shorter for time-scaled tests).
+    pub write_budget_window: Duration,
     pub scope: ScopeConfig,
 }
 
@@ -422,6 +424,7 @@ impl Reader {
                     "objects_per_call",
                     "parallel_calls",
                     "write_budget",
+                    "write_budget_window",
                     "scope",
                 ],
             );
@@ -472,6 +475,7 @@ impl Reader {
             objects_per_call: self.int(sync_t, "sync", "objects_per_call", 1, 1..=100) as u32,
             parallel_calls: self.int(sync_t, "sync", "parallel_calls", 4, 1..=32) as u32,
             write_budget: self.int(sync_t, "sync", "write_budget", 7000, 1..=1_000_000) as u32,
+            write_budget_window: self.duration(sync_t, "sync", "write_budget_window", "5m", Duration::from_secs(1)),
             scope,
         };
 

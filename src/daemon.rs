@@ -270,8 +270,11 @@ async fn build_engine(
     let mut settings = SyncSettings::new(config.entra.sync_endpoint.clone(), config.entra.tenant_id.clone());
     settings.identity.build_number = config.entra.client_build.clone();
     let client = SyncClient::new(http, tokens, settings).map_err(|e| DaemonError::Config(e.to_string()))?;
-    let budget =
-        Arc::new(WriteBudget::new(config.sync.write_budget, Duration::from_secs(300), config.sync.write_budget / 10));
+    let budget = Arc::new(WriteBudget::new(
+        config.sync.write_budget,
+        config.sync.write_budget_window,
+        config.sync.write_budget / 10,
+    ));
     let port = Arc::new(EntraPort::new(client, budget.clone()));
     let scope = Arc::new(Scope::from_config(&config.sync.scope));
     let path = PasswordPath::new(
@@ -301,6 +304,8 @@ async fn build_engine(
             objects_per_call: config.sync.objects_per_call as usize,
             parallel_calls: config.sync.parallel_calls as usize,
             drift_repair: true,
+            // Once per regular interval: SyncNow and expiry runs in between skip the read-back.
+            drift_interval: config.sync.interval,
         },
         port,
         budget,

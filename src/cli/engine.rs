@@ -78,8 +78,10 @@ pub struct SyncArgs {
     /// Plan and report, send nothing (in-process only).
     #[arg(long)]
     pub dry_run: bool,
-    #[command(flatten)]
-    pub bus: BusArgs,
+    /// A bus address to find the daemon on (without --config; `--config` here means in-process,
+    /// so the bus cannot come from a config file).
+    #[arg(long, value_name = "ADDRESS", env = "SAMBA_ENTRA_SYNC_BUS")]
+    pub bus: Option<String>,
 }
 
 pub fn sync(args: &SyncArgs) -> CliResult {
@@ -87,7 +89,7 @@ pub fn sync(args: &SyncArgs) -> CliResult {
         if args.dry_run {
             return Err(Failure::usage("--dry-run runs in-process: give --config FILE (or use `plan`)"));
         }
-        return super::daemon_client::sync_now(&SimpleArgs { bus: args.bus.clone() });
+        return super::daemon_client::sync_now(&SimpleArgs { bus: BusArgs { config: None, bus: args.bus.clone() } });
     };
     let config = daemon::load_config(path).map_err(failure)?;
     super::runtime()?.block_on(async {

@@ -157,7 +157,7 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
 
 impl<T: TokenProvider + 'static> CredentialPusher for EntraPort<T> {
     async fn push(&self, push: CredentialPush) -> PushOutcome {
-        self.budget.acquire(Lane::Urgent, 1).await;
+        self.budget.acquire(if push.backfill { Lane::Bulk } else { Lane::Urgent }, 1).await;
         let item = CredentialChange {
             target: CredentialTarget::SourceAnchor(push.anchor.clone()),
             credential_data: push.credential,

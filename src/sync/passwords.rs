@@ -38,6 +38,8 @@ pub struct CredentialPush {
     pub credential: Zeroizing<String>,
     pub change_date: SystemTime,
     pub force_change_on_logon: bool,
+    /// A reconcile's backfill, not a live change: the pusher spends bulk-lane budget on it.
+    pub backfill: bool,
 }
 
 /// What became of a push.
@@ -282,6 +284,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
 
     async fn pusher(self, shutdown: CancellationToken) {
         let mut in_flight: HashSet<String> = HashSet::new();
+        let mut backfill: HashSet<String> = HashSet::new();
         let mut running: JoinSet<String> = JoinSet::new();
         loop {
             let mut next_due: Option<i64> = None;
@@ -296,8 +299,17 @@ impl<P: CredentialPusher> PasswordPath<P> {
                             next_due = Some(next_due.map_or(item.next_attempt_at, |d| d.min(item.next_attempt_at)));
                             continue;
                         }
-                        if in_flight.len() >= self.settings.parallel {
-                            break;
+                        // Backfill items may wait long for bulk budget: they get their own
+                        // slots, so a live change never queues behind them.
+                        let backfill_running = in_flight.iter().filter(|a| backfill.contains(*a)).count();
+                        let (live, bulk) = (in_flight.len() - backfill_running, backfill_running);
+                        if (item.backfill && bulk >= self.settings.parallel)
+                            || (!item.backfill && live >= self.settings.parallel)
+                        {
+                            continue;
+                        }
+                        if item.backfill {
+                            backfill.insert(item.anchor.clone());
                         }
                         in_flight.insert(item.anchor.clone());
                         let me = self.clone();
@@ -318,6 +330,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     if let Ok(anchor) = done {
                         in_flight.remove(&anchor);
+                        backfill.remove(&anchor);
                     }
                 }
                 _ = tokio::time::sleep(wait) => {}
@@ -378,6 +391,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
             credential: credential_data(hash.as_bytes()),
             change_date: change_date(&user),
             force_change_on_logon: temporary,
+            backfill: item.backfill,
         };
         drop(user);
         let _ = store.mark_pushed(&item.anchor, kvno);

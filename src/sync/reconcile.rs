@@ -26,6 +26,7 @@ use super::scope::Scope;
 use super::state::{ExportedObject, StateError, now_ms, now_us};
 use super::tenant::{Tenant, TenantError};
 use crate::samba::directory::{self, ReadOptions, User};
+use crate::samba::values::filetime_to_unix;
 use crate::samba::{LdbError, LdbHandle};
 
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +52,11 @@ pub struct ReconcileSettings {
     pub dry_run: bool,
     pub objects_per_call: usize,
     pub parallel_calls: usize,
-    /// Compare the tenant's read-back with the state on every full run.
+    /// Compare the tenant's read-back with the state on full runs...
     pub drift_repair: bool,
+    /// ...at most once per this period: the read-back returns the whole tenant in one response
+    /// (hundreds of MB for 10,000 objects), too heavy for every SyncNow or expiry run.
+    pub drift_interval: Duration,
 }
 
 /// A user whose password Entra has not acknowledged in its current version.
@@ -78,6 +82,7 @@ pub struct Reconciler<T> {
     /// member DNs into anchors without reading the whole domain.
     index: Mutex<HashMap<String, String>>,
     last_usn: Mutex<u64>,
+    last_drift_check: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl<T: Tenant> Reconciler<T> {
@@ -110,6 +115,7 @@ impl<T: Tenant> Reconciler<T> {
             wake_passwords,
             index: Mutex::new(HashMap::new()),
             last_usn: Mutex::new(0),
+            last_drift_check: Mutex::new(None),
         })
     }
 
@@ -228,15 +234,23 @@ impl<T: Tenant> Reconciler<T> {
             // The approval covered the deletes that were held; new ones need a new approval.
             self.deletes_approved.store(false, Ordering::SeqCst);
         }
-        if self.settings.drift_repair && !self.settings.dry_run {
+        let drift_due = {
+            let mut last = self.last_drift_check.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|t| t.elapsed() >= self.settings.drift_interval);
+            if due {
+                *last = Some(tokio::time::Instant::now());
+            }
+            due
+        };
+        if self.settings.drift_repair && !self.settings.dry_run && drift_due {
             summary.errors += self.repair_drift().await;
         }
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
         summary.started_at = started_at;
         summary.finished_at = now_ms();
-        if let Some(t) = desired.next_expiry {
-            self.control.set_next_expiry(t * 1000);
-        }
+        // Always set: a stale expiry in the past would make the loop run a full reconcile
+        // every second once it has passed.
+        self.control.set_next_expiry(desired.next_expiry.map_or(0, |t| t * 1000));
         Ok(summary)
     }
 
@@ -265,6 +279,13 @@ impl<T: Tenant> Reconciler<T> {
             }
             for u in snap.users.iter().filter(|u| self.scope.user(u).is_ok()) {
                 desired.objects.push(mapper.user(u, &index));
+                // An expiry set between full runs must arm the timer now, not at the next full run.
+                if let Some(t) = filetime_to_unix(u.account_expires).filter(|t| *t > mapper.now) {
+                    let at_ms = t * 1000;
+                    if self.control.next_expiry_ms().is_none_or(|n| at_ms < n || n <= now_ms()) {
+                        self.control.set_next_expiry(at_ms);
+                    }
+                }
             }
             desired
                 .objects
@@ -328,7 +349,33 @@ impl<T: Tenant> Reconciler<T> {
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let object = self.mapper().user(&user, &index);
-        self.upsert_chunk(std::slice::from_ref(&object), Lane::Urgent).await.map(|_| ())
+        let (ok, _) = self.upsert_chunk(std::slice::from_ref(&object), Lane::Urgent).await?;
+        if ok > 0 {
+            // The push that found the user missing is waiting out a back-off: make it due now.
+            self.control.store().enqueue_push(&object.anchor, &user.id.sam_account_name, user.key_version, now_us())?;
+        }
+        Ok(())
+    }
+
+    /// A command that arrives while a full run is under way. Exports for password pushes are
+    /// urgent and run at once, alongside the full run (which may be waiting for bulk budget for
+    /// minutes); the others take effect in a full run right after the current one.
+    async fn handle_during_run(&self, command: Option<Command>, run_again: &mut bool) {
+        match command {
+            Some(Command::ExportUser(account)) => {
+                if let Err(e) = self.export_user(&account).await {
+                    self.control.report_error(&account, &e.to_string());
+                }
+                (self.wake_passwords)();
+            }
+            Some(Command::SyncNow) => *run_again = true,
+            Some(Command::ApproveDeletes) => {
+                self.deletes_approved.store(true, Ordering::SeqCst);
+                let _ = self.control.store().clear_held_deletes();
+                *run_again = true;
+            }
+            None => {}
+        }
     }
 
     async fn upsert_chunk(&self, chunk: &[ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
@@ -389,10 +436,24 @@ impl<T: Tenant> Reconciler<T> {
             .filter(|op| matches!(op.action, Action::Create | Action::Update))
             .filter_map(|op| by_key.get(&(op.object_type, op.anchor.as_str())).copied())
             .collect();
+        // Disabling an existing account is urgent (an expiry or a leaver): it goes first, in the
+        // lane that may use the headroom kept for passwords.
+        let updates: HashSet<(ObjectType, &str)> = plan
+            .operations
+            .iter()
+            .filter(|op| op.action == Action::Update)
+            .map(|op| (op.object_type, op.anchor.as_str()))
+            .collect();
+        let disabling = |o: &ExportObject| {
+            updates.contains(&(o.object_type, o.anchor.as_str()))
+                && o.get("accountEnabled") == Some(&super::model::AttrValue::Bool(false))
+        };
+        let urgent: Vec<ExportObject> = upserts.iter().filter(|o| disabling(o)).map(|o| (*o).clone()).collect();
+        summary.errors += self.upsert_parallel(urgent, Lane::Urgent).await;
         for phase in [ObjectType::User, ObjectType::Contact, ObjectType::Device] {
             let objects: Vec<ExportObject> =
-                upserts.iter().filter(|o| o.object_type == phase).map(|o| (*o).clone()).collect();
-            summary.errors += self.upsert_parallel(objects).await;
+                upserts.iter().filter(|o| o.object_type == phase && !disabling(o)).map(|o| (*o).clone()).collect();
+            summary.errors += self.upsert_parallel(objects, Lane::Bulk).await;
         }
         // Groups in plan order, a wave at a time, so members exist before the groups naming
         // them; groups refused (e.g. a member not resolvable yet) get one more try at the end.
@@ -400,18 +461,18 @@ impl<T: Tenant> Reconciler<T> {
             upserts.iter().filter(|o| o.object_type == ObjectType::Group).map(|o| (*o).clone()).collect();
         let mut failed_groups = Vec::new();
         for g in groups {
-            if self.upsert_parallel(vec![g.clone()]).await > 0 {
+            if self.upsert_parallel(vec![g.clone()], Lane::Bulk).await > 0 {
                 failed_groups.push(g);
             }
         }
         if !failed_groups.is_empty() {
-            summary.errors += self.upsert_parallel(failed_groups).await;
+            summary.errors += self.upsert_parallel(failed_groups, Lane::Bulk).await;
         }
         // Passwords: into the durable outbox; the password path pushes them (urgent lane).
         let wanted: HashSet<&str> =
             plan.operations.iter().filter(|o| o.action == Action::Password).map(|o| o.anchor.as_str()).collect();
         for p in pending.iter().filter(|p| wanted.contains(p.anchor.as_str())) {
-            if let Err(e) = store.enqueue_push(&p.anchor, &p.name, p.kvno, p.changed_at_us) {
+            if let Err(e) = store.enqueue_backfill(&p.anchor, &p.name, p.kvno, p.changed_at_us) {
                 summary.errors += 1;
                 self.control.report_error("state", &e.to_string());
             }
@@ -452,11 +513,11 @@ impl<T: Tenant> Reconciler<T> {
     }
 
     /// Upserts objects in chunks, `parallel_calls` at a time; returns the number of failures.
-    async fn upsert_parallel(&self, objects: Vec<ExportObject>) -> u64 {
+    async fn upsert_parallel(&self, objects: Vec<ExportObject>, lane: Lane) -> u64 {
         let chunks: Vec<Vec<ExportObject>> =
             objects.chunks(self.settings.objects_per_call.max(1)).map(<[ExportObject]>::to_vec).collect();
         let results: Vec<Result<(u64, u64), ReconcileError>> = stream::iter(chunks)
-            .map(|chunk| async move { self.upsert_chunk(&chunk, Lane::Bulk).await })
+            .map(|chunk| async move { self.upsert_chunk(&chunk, lane).await })
             .buffer_unordered(self.settings.parallel_calls.max(1))
             .collect()
             .await;
@@ -511,7 +572,9 @@ impl<T: Tenant> Reconciler<T> {
         loop {
             let expiry = self.control.next_expiry_ms();
             let until_expiry = expiry
-                .map(|ms| Duration::from_millis((ms - now_ms()).max(0) as u64 + 1000))
+                // A little after the second the account expires in, so the mapping (which
+                // compares whole seconds) sees it expired.
+                .map(|ms| Duration::from_millis((ms - now_ms()).max(0) as u64 + 50))
                 .filter(|d| *d < self.settings.interval);
             let wake_at = until_expiry.map_or(next_full, |d| next_full.min(tokio::time::Instant::now() + d));
             self.control.set_next_reconcile(
@@ -547,7 +610,22 @@ impl<T: Tenant> Reconciler<T> {
                     continue;
                 }
             }
-            match self.run_full().await {
+            let mut run_again = false;
+            let outcome = {
+                let full = self.run_full();
+                tokio::pin!(full);
+                let mut open = true;
+                loop {
+                    tokio::select! {
+                        r = &mut full => break r,
+                        c = commands.recv(), if open => {
+                            open = c.is_some();
+                            self.handle_during_run(c, &mut run_again).await;
+                        }
+                    }
+                }
+            };
+            match outcome {
                 Ok(s) => {
                     tracing::info!(
                         creates = s.creates,
@@ -562,7 +640,7 @@ impl<T: Tenant> Reconciler<T> {
                 }
                 Err(e) => self.control.report_error("reconcile", &e.to_string()),
             }
-            next_full = tokio::time::Instant::now() + self.settings.interval;
+            next_full = tokio::time::Instant::now() + if run_again { Duration::ZERO } else { self.settings.interval };
         }
     }
 }

@@ -69,6 +69,8 @@ const MIGRATIONS: &[&str] = &[
         message TEXT NOT NULL
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: the initial sync's password pushes (backfill) queue behind live changes.
+    "ALTER TABLE outbox ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// How many recent events (errors, warnings) are kept.
@@ -143,6 +145,8 @@ pub struct OutboxItem {
     pub attempts: u32,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
+    /// Found by a reconcile rather than a live change: pushed after live changes, bulk lane.
+    pub backfill: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -358,6 +362,24 @@ impl State {
     /// user: the newer key version wins, the older noticed time keeps the latency honest.
     /// Returns whether anything was queued.
     pub fn enqueue_push(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) -> Result<bool, StateError> {
+        self.enqueue(anchor, account, kvno, noticed_at_us, false)
+    }
+
+    /// Queues a push found by a reconcile (not a live change): it waits behind live changes and
+    /// takes the bulk lane of the write budget, so a backlog of thousands never delays a user
+    /// who just changed a password.
+    pub fn enqueue_backfill(&self, anchor: &str, account: &str, kvno: u32, at_us: i64) -> Result<bool, StateError> {
+        self.enqueue(anchor, account, kvno, at_us, true)
+    }
+
+    fn enqueue(
+        &self,
+        anchor: &str,
+        account: &str,
+        kvno: u32,
+        noticed_at_us: i64,
+        backfill: bool,
+    ) -> Result<bool, StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         let handled: Option<u32> = tx
@@ -371,11 +393,13 @@ impl State {
         if handled.is_some_and(|h| h >= kvno) {
             return Ok(false);
         }
+        // A live change turns a queued backfill item into a live one.
         tx.execute(
-            "INSERT INTO outbox(anchor, account, kvno, noticed_at, attempts, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, 0, 0)
-             ON CONFLICT(anchor) DO UPDATE SET account = ?2, kvno = MAX(kvno, ?3), next_attempt_at = 0",
-            params![anchor, account, kvno, noticed_at_us],
+            "INSERT INTO outbox(anchor, account, kvno, noticed_at, attempts, next_attempt_at, backfill)
+             VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)
+             ON CONFLICT(anchor) DO UPDATE SET account = ?2, kvno = MAX(kvno, ?3), next_attempt_at = 0,
+                 backfill = MIN(backfill, ?5)",
+            params![anchor, account, kvno, noticed_at_us, backfill],
         )
         .map_err(|e| self.err(e))?;
         tx.execute(
@@ -409,8 +433,8 @@ impl State {
         let conn = self.lock();
         let mut stmt = conn
             .prepare(
-                "SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at, last_error
-                 FROM outbox ORDER BY noticed_at",
+                "SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at, last_error, backfill
+                 FROM outbox ORDER BY backfill, noticed_at",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -423,6 +447,7 @@ impl State {
                     attempts: r.get(4)?,
                     next_attempt_at: r.get(5)?,
                     last_error: r.get(6)?,
+                    backfill: r.get(7)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -579,7 +604,7 @@ mod tests {
         // Reopening is a no-op migration.
         drop(s);
         let s = State::open(&dir.path().join("sub/state.db")).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.schema_version().ok(), Some(1));
+        assert_eq!(s.schema_version().ok(), Some(MIGRATIONS.len() as i64));
     }
 
     #[test]
@@ -619,6 +644,19 @@ mod tests {
         s.mark_push_failed("B1", "HTTP 503", 99).unwrap_or_else(|e| panic!("{e}"));
         let b = &s.outbox().unwrap_or_default()[0];
         assert_eq!((b.attempts, b.next_attempt_at, b.last_error.as_deref()), (1, 99, Some("HTTP 503")));
+    }
+
+    #[test]
+    fn live_changes_go_ahead_of_the_backfill() {
+        let (_dir, s) = open();
+        s.enqueue_backfill("A1", "alice", 2, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_backfill("B1", "bob", 2, 1_001).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push("C1", "carol", 3, 5_000).unwrap_or_else(|e| panic!("{e}"));
+        // A live change of a user still in the backfill makes that item live.
+        s.enqueue_push("B1", "bob", 3, 6_000).unwrap_or_else(|e| panic!("{e}"));
+        let order: Vec<(String, bool)> =
+            s.outbox().unwrap_or_default().into_iter().map(|i| (i.account, i.backfill)).collect();
+        assert_eq!(order, vec![("bob".to_string(), false), ("carol".to_string(), false), ("alice".to_string(), true)]);
     }
 
     #[test]

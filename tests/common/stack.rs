@@ -356,10 +356,15 @@ pub struct Stack {
 impl Stack {
     /// `prepare` runs on the DC before samba starts (create users, fixtures...).
     pub fn start(prepare: impl FnOnce(&Dc), extra_sync: &str, emulator_args: &[&str]) -> Stack {
+        let dc = Dc::new();
+        prepare(&dc);
+        Stack::start_on(dc, extra_sync, emulator_args)
+    }
+
+    /// The whole stack on a DC made elsewhere (e.g. a `Dc::cached` populated domain).
+    pub fn start_on(mut dc: Dc, extra_sync: &str, emulator_args: &[&str]) -> Stack {
         let bus = PrivateBus::start().expect("private bus");
         let emu = Emulator::start(emulator_args);
-        let mut dc = Dc::new();
-        prepare(&dc);
         dc.set_global_option("check password script", &hook_path().display().to_string());
         dc.start(&[("DBUS_SYSTEM_BUS_ADDRESS", bus.address())]);
         let daemon = Daemon::start(&dc, &emu, &bus, extra_sync);
