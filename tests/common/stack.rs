@@ -237,6 +237,11 @@ impl Daemon {
         panic!("the daemon did not say READY within {timeout:?}:\n{}", self.logs());
     }
 
+    /// The daemon's process id while it runs (for /proc figures such as VmHWM).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("daemon.log")
     }
