@@ -20,8 +20,16 @@ cargo build --quiet
 ./scripts/check-units.sh
 
 step "cargo test (unit, integration, real Samba DCs)"
-# Benchmarks are type-checked by clippy above and run with `cargo bench`, not here.
+# Benchmarks are type-checked by clippy above and run with `cargo bench` (CI runs only the load bench, below).
+# Includes the fault suite (tests/faults_e2e.rs) and the bad-input tests (tests/bad_input.rs).
 cargo test --no-fail-fast
+
+step "the sam.ldb wrapper tests under valgrind memcheck"
+./scripts/valgrind-ldb.sh
+
+step "load: 1,000 concurrent password changes and a 50,000-user domain (benches/load.rs)"
+# A separate step: the 50,000-user domain is built once per machine (about a minute) and cached.
+cargo bench --quiet --bench load
 
 step "bounded fuzz run of the msbin1 reader (60 s)"
 command -v cargo-fuzz > /dev/null || cargo install --quiet cargo-fuzz --locked
