@@ -384,3 +384,43 @@ fn sam_ldb_unreadable_for_a_while() {
     );
     assert!(provision_credential_calls(&s) > 0);
 }
+
+#[test]
+fn refresh_token_revoked_mid_run() {
+    let s = stack_with(USERS, "");
+    let t0 = Instant::now();
+    // Revoked at the tenant, and the current access token expired: no way to get a new one.
+    let revoked = Command::new("sqlite3")
+        .arg(s.emu.data.path().join("tenant.db"))
+        .arg("DELETE FROM refresh_tokens;")
+        .status()
+        .expect("sqlite3");
+    assert!(revoked.success());
+    s.emu.fault(json!({"kind": "tokenExpiry"}));
+    let mut changes = Changes::default();
+    changes.change_all(&s.dc, 0..5, "revoked");
+    // A clear error state: status names the cause and the way out (sign in again).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let out = String::from_utf8_lossy(&s.daemon.cli(&["status"]).stdout).to_string();
+        if out.contains("login") || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(status.contains("login"), "status does not say to sign in again:\n{status}\n{}", s.daemon.logs());
+    // The administrator signs in again and reloads: everything queued meanwhile is delivered.
+    let out = s.daemon.cli(&["login"]);
+    assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+    let pid = s.daemon.pid().expect("daemon runs").to_string();
+    assert!(Command::new("kill").args(["-HUP", &pid]).status().expect("kill").success());
+    changes.change_all(&s.dc, 5..10, "relogged");
+    finish(
+        &s,
+        &changes,
+        "refresh token revoked mid-run",
+        "10 password changes",
+        "refresh token revoked + access token expired; clear error in status; login + SIGHUP",
+        t0,
+    );
+}
