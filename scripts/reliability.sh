@@ -4,12 +4,15 @@
 # Run as root on Debian 12 (real Samba DCs, network namespaces, a tmpfs mount).
 #   ./scripts/reliability.sh          # fault suite + bad input (about 6 minutes on 2 cores)
 #   LOAD=1 ./scripts/reliability.sh   # also 1,000 concurrent changes and the 50,000-user domain
+#   LOAD_LOG=FILE ./scripts/reliability.sh   # take the load lines from a saved `cargo bench --bench load` output
+#   RENDER_ONLY=1 [LOAD_LOG=FILE] ./scripts/reliability.sh   # only rebuild the table from the last run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# Each part's output is kept under target/reliability/ (RENDER_ONLY=1 rebuilds the table from it).
+out=target/reliability
+mkdir -p "$out"
 status=0
 
 run() { # name, command...
@@ -24,12 +27,19 @@ run() { # name, command...
     grep -h '^RELIABILITY|' "$out/$name.log" || true
 }
 
+if [[ "${RENDER_ONLY:-0}" != 1 ]]; then
+rm -f "$out"/*.log
 run faults cargo test --quiet --test faults_e2e -- --nocapture --test-threads=2
 run bad_input cargo test --quiet --test bad_input -- --nocapture --test-threads=2
 run hostile cargo test --quiet --test client hostile -- --nocapture
 if [[ "${LOAD:-0}" == 1 ]]; then
     run load cargo bench --quiet --bench load
 fi
+fi
+if [[ -n "${LOAD_LOG:-}" ]]; then
+    grep -h '^RELIABILITY|' "$LOAD_LOG" | tee "$out/load.log"
+fi
+grep -q 'test result: FAILED\|^error' "$out"/*.log && status=1
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 cores=$(nproc)
