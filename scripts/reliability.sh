@@ -24,7 +24,7 @@ run() { # name, command...
         printf '    FAILED (see below)\n'
         tail -n 40 "$out/$name.log"
     fi
-    grep -h '^RELIABILITY|' "$out/$name.log" || true
+    grep -ho 'RELIABILITY|.*' "$out/$name.log" || true
 }
 
 if [[ "${RENDER_ONLY:-0}" != 1 ]]; then
@@ -37,14 +37,14 @@ if [[ "${LOAD:-0}" == 1 ]]; then
 fi
 fi
 if [[ -n "${LOAD_LOG:-}" ]]; then
-    grep -h '^RELIABILITY|' "$LOAD_LOG" | tee "$out/load.log"
+    grep -ho 'RELIABILITY|.*' "$LOAD_LOG" | tee "$out/load.log"
 fi
 grep -q 'test result: FAILED\|^error' "$out"/*.log && status=1
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 cores=$(nproc)
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
-samba=$(samba -V 2> /dev/null || echo "samba ?")
+samba=$(samba -V 2> /dev/null | sed "s/^Version/Samba/" || echo "Samba ?")
 {
     echo "# Reliability"
     echo
@@ -62,7 +62,7 @@ samba=$(samba -V 2> /dev/null || echo "samba ?")
     echo
     echo "| scenario | load | faults | result | changes lost |"
     echo "|---|---|---|---|---|"
-    cat "$out"/*.log | grep '^RELIABILITY|' | sed -e 's/^RELIABILITY//' -e 's/|/ | /g' -e 's/^ //' -e 's/$/ |/'
+    cat "$out"/*.log | grep -o 'RELIABILITY|.*' | sed -e 's/^RELIABILITY//' -e 's/|/ | /g' -e 's/^ //' -e 's/$/ |/'
     echo
     echo "Also in CI (\`scripts/test.sh\`): the hook under valgrind with missing environment, huge and closed"
     echo "stdin (\`tests/hook.rs\`), and the sam.ldb wrapper tests under valgrind (\`scripts/valgrind-ldb.sh\`)."
