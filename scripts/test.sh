@@ -27,10 +27,12 @@ cargo test --no-fail-fast
 step "the sam.ldb wrapper tests under valgrind memcheck"
 ./scripts/valgrind-ldb.sh
 
-step "load: 1,000 concurrent password changes and a 50,000-user domain (benches/load.rs)"
-# A separate step: the 50,000-user domain is built once per machine (about a minute) and cached.
-cargo bench --quiet --bench load
-
 step "bounded fuzz run of the msbin1 reader (60 s)"
 command -v cargo-fuzz > /dev/null || cargo install --quiet cargo-fuzz --locked
 ./scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 12
+
+step "load: 1,000 concurrent password changes; a 10,000-user domain's full reconcile (benches/load.rs)"
+# Last, as its own step: its targets depend on the machine. The 10,000-user domain is the one
+# benches/directory.rs caches; the 50,000-user run (`cargo bench --bench load`) builds its
+# domain through Samba's module stack for well over 15 minutes on 2 cores, too long for CI.
+USERS=10000 cargo bench --quiet --bench load
