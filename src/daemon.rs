@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::service::{Service, serve};
+use crate::bus::service::{Service, ServiceFactory, serve_reconnecting};
 use crate::config::Config;
 use crate::entra::auth::{AuthError, TokenSource};
 use crate::entra::client::{ApiCompatibility, SyncClient, SyncSettings};
@@ -100,17 +100,22 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     // The bus name is taken before READY, so the hook's first notice is never lost (it waits
     // in the inbox until the engine runs).
     let plan_source: Arc<tokio::sync::RwLock<Option<Arc<Reconciler<Port>>>>> = Arc::default();
-    let plan_for_bus = plan_source.clone();
-    let plan_fn: PlanFn = Box::new(move || {
+    let admin_gid = group_id(&config.dbus.admin_group);
+    let (plan_for_bus, control_for_bus) = (plan_source.clone(), control.clone());
+    // A reconnect to a restarted bus serves a fresh service object over the same engine.
+    let make_service: ServiceFactory = Box::new(move || {
         let source = plan_for_bus.clone();
-        Box::pin(async move {
-            let r = source.read().await.clone().ok_or("the engine is not running")?;
-            let plan = r.plan().await.map_err(|e| e.to_string())?;
-            serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())
-        })
+        let plan_fn: PlanFn = Box::new(move || {
+            let source = source.clone();
+            Box::pin(async move {
+                let r = source.read().await.clone().ok_or("the engine is not running")?;
+                let plan = r.plan().await.map_err(|e| e.to_string())?;
+                serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())
+            })
+        });
+        Service::new(control_for_bus.clone(), admin_gid, plan_fn)
     });
-    let service = Service::new(control.clone(), group_id(&config.dbus.admin_group), plan_fn);
-    let _bus = serve(&config.dbus.bus, service, control.clone())
+    let bus_task = serve_reconnecting(config.dbus.bus.clone(), make_service, control.clone())
         .await
         .map_err(|e| DaemonError::Startup(format!("cannot take the bus name io.github.SambaEntraSync1: {e}")))?;
 
@@ -167,6 +172,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
             break;
         }
     }
+    bus_task.abort();
     shutdown.cancel();
     Ok(())
 }

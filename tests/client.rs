@@ -1,7 +1,7 @@
 //! The sync API client against a tiny local server: headers and envelope of every request,
 //! retries (503 + Retry-After, throttling fault, 5xx, refused connections), redirect faults,
 //! token refresh after access denied, the compatibility probe, timeouts, and the redacted
-//! capture.
+//! capture; hostile answers (the fuzz corpus replayed).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -9,6 +9,8 @@
 mod auth;
 #[path = "client/calls.rs"]
 mod calls;
+#[path = "client/hostile.rs"]
+mod hostile;
 #[path = "client/probe.rs"]
 mod probe;
 #[path = "client/redirects.rs"]

@@ -191,11 +191,15 @@ fn flatten(prefix: &str, v: &Json, out: &mut HashMap<String, OwnedVariant>) {
 }
 
 /// Serves the object and forwards engine events as signals until the connection drops.
-pub async fn serve(bus: &BusConfig, service: Service, control: Control) -> Result<Connection, zbus::Error> {
+async fn serve(
+    bus: &BusConfig,
+    service: Service,
+    control: Control,
+) -> Result<(Connection, tokio::task::JoinHandle<()>), zbus::Error> {
     let conn = super::builder(bus).name(BUS_NAME).serve_at(OBJECT_PATH, service).build().await?;
     let mut events = control.subscribe();
     let emit_conn = conn.clone();
-    tokio::spawn(async move {
+    let emitter_task = tokio::spawn(async move {
         let Ok(iface) = emit_conn.object_server().interface::<_, Service>(OBJECT_PATH).await else { return };
         let emitter = iface.signal_emitter();
         loop {
@@ -217,5 +221,53 @@ pub async fn serve(bus: &BusConfig, service: Service, control: Control) -> Resul
             }
         }
     });
-    Ok(conn)
+    Ok((conn, emitter_task))
+}
+
+/// Builds a fresh service object for each connection (a reconnect serves a new one).
+pub type ServiceFactory = Box<dyn Fn() -> Service + Send + Sync>;
+
+/// Serves on `bus` and keeps serving: when the bus goes away (dbus-daemon restarted) the
+/// daemon reconnects and takes its name again. Meanwhile the hook's notices fail (the hook
+/// lets the change through) and the change poll delivers those changes.
+/// The first connection's error is returned: a bus that never worked is a start-up failure.
+pub async fn serve_reconnecting(
+    bus: BusConfig,
+    make: ServiceFactory,
+    control: Control,
+) -> Result<tokio::task::JoinHandle<()>, zbus::Error> {
+    let first = serve(&bus, make(), control.clone()).await?;
+    Ok(tokio::spawn(async move {
+        let (mut conn, mut emitter) = first;
+        loop {
+            // Liveness: a round trip to the bus daemon every 2 s.
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                let alive = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                    fdo::DBusProxy::new(&conn).await?.get_id().await
+                })
+                .await;
+                if !matches!(alive, Ok(Ok(_))) {
+                    break;
+                }
+            }
+            tracing::warn!("lost the D-Bus connection; reconnecting");
+            emitter.abort();
+            drop(conn);
+            let mut delay = std::time::Duration::from_millis(500);
+            (conn, emitter) = loop {
+                match serve(&bus, make(), control.clone()).await {
+                    Ok(served) => {
+                        tracing::info!("reconnected to D-Bus and took the name {BUS_NAME} again");
+                        break served;
+                    }
+                    Err(e) => {
+                        tracing::debug!("D-Bus not back yet, retrying in {delay:?}: {e}");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                    }
+                }
+            };
+        }
+    }))
 }

@@ -218,18 +218,27 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 && baseline.is_none_or(|b| kvno > b)
             {
                 tracing::debug!(account = %n.account, kvno, "password change committed");
-                self.enqueue(&anchor, &n.account, kvno, n.noticed_at_us);
+                // Not queued (state DB full): the safety net retries the same USN window.
+                let _ = self.enqueue(&anchor, &n.account, kvno, n.noticed_at_us);
                 return;
             }
         }
         tracing::info!(account = %n.account, "no committed password change within {:?}: Samba rejected it", self.settings.commit_timeout);
     }
 
-    fn enqueue(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) {
+    /// Queues a push in the durable outbox; false when the state DB refused it (disk full...),
+    /// so the safety net keeps the change in its window and queues it again later.
+    fn enqueue(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) -> bool {
         match self.control.store().enqueue_push(anchor, account, kvno, noticed_at_us) {
-            Ok(true) => self.wake.notify_one(),
-            Ok(false) => {}
-            Err(e) => self.control.report_error("state", &format!("cannot queue the password push of {account}: {e}")),
+            Ok(true) => {
+                self.wake.notify_one();
+                true
+            }
+            Ok(false) => true,
+            Err(e) => {
+                self.control.report_error("state", &format!("cannot queue the password push of {account}: {e}"));
+                false
+            }
         }
     }
 
@@ -266,9 +275,15 @@ impl<P: CredentialPusher> PasswordPath<P> {
             let opts = directory::ReadOptions { changed_since_usn: Some(since), ..self.scope.user_read(false) };
             match self.ldb.call(move |c| directory::read_users(c, &opts)).await {
                 Ok(users) => {
+                    let mut all_queued = true;
                     for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
                         let anchor = source_anchor(&u.id, self.settings.anchor);
-                        self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
+                        all_queued &= self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
+                    }
+                    // A change that could not be queued must not fall behind the watermark:
+                    // the same window is read again at the next tick.
+                    if !all_queued {
+                        continue;
                     }
                     last = Some(high);
                     if let Err(e) = store.set_meta(META_LAST_USN, &high.to_string()) {

@@ -40,33 +40,23 @@ impl PrivateBus {
         let socket = dir.path().join("system_bus_socket");
         let config = dir.path().join("bus.conf");
         fs::write(&config, system_bus_config(&socket))?;
-        // The daemon logs every connection that becomes a monitor: keep that out of the test output.
-        let log_path = dir.path().join("dbus-daemon.log");
-        let log = fs::File::create(&log_path)?;
-        let mut daemon = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot run dbus-daemon (package dbus-daemon): {e}")))?;
-        let Some(stdout) = daemon.stdout.take() else {
-            let _ = daemon.kill();
-            return Err(io::Error::other("dbus-daemon has no stdout pipe"));
-        };
-        let mut stdout = BufReader::new(stdout);
-        let mut line = String::new();
-        let address = match stdout.read_line(&mut line) {
-            Ok(_) if line.trim().starts_with("unix:") => line.trim().to_owned(),
-            outcome => {
-                let _ = daemon.kill();
-                let _ = daemon.wait();
-                let log = fs::read_to_string(&log_path).unwrap_or_default();
-                return Err(io::Error::other(format!("dbus-daemon printed no address ({outcome:?}): {log}")));
-            }
-        };
+        let (daemon, address, stdout) = spawn_daemon(dir.path())?;
         Ok(PrivateBus { daemon, address, socket, _stdout: stdout, dir })
+    }
+
+    /// Kills the dbus-daemon (SIGKILL): every connection drops. `revive` starts a new one on the
+    /// same socket path (the address stays valid: it names no server GUID).
+    pub fn kill(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+
+    pub fn revive(&mut self) -> io::Result<()> {
+        let _ = fs::remove_file(&self.socket);
+        let (daemon, _, stdout) = spawn_daemon(self.dir.path())?;
+        self.daemon = daemon;
+        self._stdout = stdout;
+        Ok(())
     }
 
     /// The address to export as `DBUS_SYSTEM_BUS_ADDRESS` (or pass to a client).
@@ -98,6 +88,41 @@ impl Drop for PrivateBus {
     fn drop(&mut self) {
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
+    }
+}
+
+/// Runs `dbus-daemon` with `dir/bus.conf`; returns it, its address without the server GUID (so the
+/// same address reaches a restarted bus) and its stdout.
+fn spawn_daemon(dir: &Path) -> io::Result<(Child, String, BufReader<ChildStdout>)> {
+    let config = dir.join("bus.conf");
+    // The daemon logs every connection that becomes a monitor: keep that out of the test output.
+    let log_path = dir.join("dbus-daemon.log");
+    let log = fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let mut daemon = Command::new("dbus-daemon")
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--nofork", "--print-address"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run dbus-daemon (package dbus-daemon): {e}")))?;
+    let Some(stdout) = daemon.stdout.take() else {
+        let _ = daemon.kill();
+        return Err(io::Error::other("dbus-daemon has no stdout pipe"));
+    };
+    let mut stdout = BufReader::new(stdout);
+    let mut line = String::new();
+    match stdout.read_line(&mut line) {
+        Ok(_) if line.trim().starts_with("unix:") => {
+            let address = line.trim().split(',').filter(|p| !p.starts_with("guid=")).collect::<Vec<_>>().join(",");
+            Ok((daemon, address, stdout))
+        }
+        outcome => {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+            let log = fs::read_to_string(&log_path).unwrap_or_default();
+            Err(io::Error::other(format!("dbus-daemon printed no address ({outcome:?}): {log}")))
+        }
     }
 }
 
