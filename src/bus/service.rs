@@ -244,7 +244,12 @@ pub async fn serve_reconnecting(
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
                 let alive = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-                    fdo::DBusProxy::new(&conn).await?.get_id().await
+                    // No property cache: a cached proxy would add a match rule on every check.
+                    let proxy = fdo::DBusProxy::builder(&conn)
+                        .cache_properties(zbus::proxy::CacheProperties::No)
+                        .build()
+                        .await?;
+                    proxy.get_id().await
                 })
                 .await;
                 if !matches!(alive, Ok(Ok(_))) {
