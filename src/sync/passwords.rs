@@ -302,29 +302,29 @@ impl<P: CredentialPusher> PasswordPath<P> {
         let mut backfill: HashSet<String> = HashSet::new();
         let mut running: JoinSet<String> = JoinSet::new();
         loop {
+            // Only what can start now: the in-flight ones (skipped below) plus a slot's worth of
+            // live and backfill pushes.
+            let limit = in_flight.len() + 2 * self.settings.parallel.max(1);
             let mut next_due: Option<i64> = None;
-            match self.control.store().outbox() {
-                Ok(items) => {
-                    let now = now_ms();
+            match self.control.store().outbox_due(now_ms(), limit) {
+                Ok((items, next)) => {
+                    next_due = next;
+                    let mut backfill_running = in_flight.iter().filter(|a| backfill.contains(*a)).count();
                     for item in items {
                         if in_flight.contains(&item.anchor) {
                             continue;
                         }
-                        if item.next_attempt_at > now {
-                            next_due = Some(next_due.map_or(item.next_attempt_at, |d| d.min(item.next_attempt_at)));
-                            continue;
-                        }
                         // Backfill items may wait long for bulk budget: they get their own
                         // slots, so a live change never queues behind them.
-                        let backfill_running = in_flight.iter().filter(|a| backfill.contains(*a)).count();
-                        let (live, bulk) = (in_flight.len() - backfill_running, backfill_running);
-                        if (item.backfill && bulk >= self.settings.parallel)
+                        let live = in_flight.len() - backfill_running;
+                        if (item.backfill && backfill_running >= self.settings.parallel)
                             || (!item.backfill && live >= self.settings.parallel)
                         {
                             continue;
                         }
                         if item.backfill {
                             backfill.insert(item.anchor.clone());
+                            backfill_running += 1;
                         }
                         in_flight.insert(item.anchor.clone());
                         let me = self.clone();

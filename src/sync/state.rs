@@ -454,6 +454,38 @@ impl State {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
+    /// At most `limit` pushes that are due at `now_ms` (live changes first, then the backfill,
+    /// oldest first), and when the next of the others falls due. The pusher asks this on every
+    /// turn, so it must not read the whole outbox: a first sync queues one push per user.
+    pub fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<(Vec<OutboxItem>, Option<i64>), StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at, last_error, backfill
+                 FROM outbox WHERE next_attempt_at <= ?1 ORDER BY backfill, noticed_at LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![now_ms, limit as i64], |r| {
+                Ok(OutboxItem {
+                    anchor: r.get(0)?,
+                    account: r.get(1)?,
+                    kvno: r.get(2)?,
+                    noticed_at_us: r.get(3)?,
+                    attempts: r.get(4)?,
+                    next_attempt_at: r.get(5)?,
+                    last_error: r.get(6)?,
+                    backfill: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        let due = rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
+        let next: Option<i64> = conn
+            .query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE next_attempt_at > ?1", [now_ms], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok((due, next))
+    }
+
     pub fn outbox_len(&self) -> Result<i64, StateError> {
         self.lock().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).map_err(|e| self.err(e))
     }
@@ -657,6 +689,21 @@ mod tests {
         let order: Vec<(String, bool)> =
             s.outbox().unwrap_or_default().into_iter().map(|i| (i.account, i.backfill)).collect();
         assert_eq!(order, vec![("bob".to_string(), false), ("carol".to_string(), false), ("alice".to_string(), true)]);
+    }
+
+    #[test]
+    fn outbox_due_reads_only_what_can_start() {
+        let (_d, s) = open();
+        for i in 0..50 {
+            s.enqueue_push(&format!("A{i}"), &format!("u{i}"), 1, 1_000 + i).unwrap_or_else(|e| panic!("{e}"));
+        }
+        s.mark_push_failed("A0", "later", 5_000).unwrap_or_else(|e| panic!("{e}"));
+        let (due, next) = s.outbox_due(4_000, 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(due.len(), 10);
+        assert_eq!(due[0].anchor, "A1", "oldest due first; A0 waits for its retry time");
+        assert_eq!(next, Some(5_000));
+        let (due, next) = s.outbox_due(6_000, 100).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((due.len(), next), (50, None));
     }
 
     #[test]
