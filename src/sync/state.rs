@@ -437,20 +437,7 @@ impl State {
                  FROM outbox ORDER BY backfill, noticed_at",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(OutboxItem {
-                    anchor: r.get(0)?,
-                    account: r.get(1)?,
-                    kvno: r.get(2)?,
-                    noticed_at_us: r.get(3)?,
-                    attempts: r.get(4)?,
-                    next_attempt_at: r.get(5)?,
-                    last_error: r.get(6)?,
-                    backfill: r.get(7)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], outbox_item).map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
@@ -465,20 +452,7 @@ impl State {
                  FROM outbox WHERE next_attempt_at <= ?1 ORDER BY backfill, noticed_at LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![now_ms, limit as i64], |r| {
-                Ok(OutboxItem {
-                    anchor: r.get(0)?,
-                    account: r.get(1)?,
-                    kvno: r.get(2)?,
-                    noticed_at_us: r.get(3)?,
-                    attempts: r.get(4)?,
-                    next_attempt_at: r.get(5)?,
-                    last_error: r.get(6)?,
-                    backfill: r.get(7)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params![now_ms, limit as i64], outbox_item).map_err(|e| self.err(e))?;
         let due = rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
         let next: Option<i64> = conn
             .query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE next_attempt_at > ?1", [now_ms], |r| r.get(0))
@@ -605,6 +579,21 @@ impl State {
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
+}
+
+/// An outbox row, as `SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at,
+/// last_error, backfill` returns it.
+fn outbox_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
+    Ok(OutboxItem {
+        anchor: r.get(0)?,
+        account: r.get(1)?,
+        kvno: r.get(2)?,
+        noticed_at_us: r.get(3)?,
+        attempts: r.get(4)?,
+        next_attempt_at: r.get(5)?,
+        last_error: r.get(6)?,
+        backfill: r.get(7)?,
+    })
 }
 
 /// The value at quantile `q` (0..=1) of sorted `values`.
