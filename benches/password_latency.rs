@@ -11,38 +11,16 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use common::bus::PrivateBus;
-use common::samba::{ADMIN_PASSWORD, Dc};
-use common::stack::{Daemon, Emulator, hook_path};
+use common::samba::Dc;
+use common::stack::{Daemon, Emulator, hook_path, parse_rfc3339_ms};
 
 const USERS: usize = 10;
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-/// "2026-11-23T20:53:24.806Z" → ms since the epoch.
-fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    let (date, time) = s.trim_end_matches('Z').split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>());
-    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|x| x.parse::<i64>());
-    let (hh, mm, ss) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    let ms: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
-    // Days from civil (Howard Hinnant).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + ms)
 }
 
 fn received_at(emu: &Emulator, anchor: &str) -> Option<i64> {
@@ -52,28 +30,6 @@ fn received_at(emu: &Emulator, anchor: &str) -> Option<i64> {
         .collect();
     let obj = emu.get(&format!("/admin/objects/{enc}"));
     obj["credential"]["receivedAt"].as_str().and_then(parse_rfc3339_ms)
-}
-
-/// An administrator's reset over ldaps (fast: no Python start-up like samba-tool).
-fn reset(dc: &Dc, user: &str, password: &str) {
-    let quoted: Vec<u8> = format!("\"{password}\"").encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let ldif = format!(
-        "dn: CN={user},CN=Users,DC=lab,DC=test\nchangetype: modify\nreplace: unicodePwd\nunicodePwd:: {}\n",
-        STANDARD.encode(quoted)
-    );
-    let file = dc.dir().join(format!("{user}.ldif"));
-    std::fs::write(&file, ldif).expect("ldif");
-    let out = Command::new("ip")
-        .args(["netns", "exec", dc.netns().expect("running"), "ldapmodify", "-H", "ldaps://127.0.0.1", "-x", "-D"])
-        .arg("Administrator@lab.test")
-        .arg("-w")
-        .arg(ADMIN_PASSWORD)
-        .arg("-f")
-        .arg(&file)
-        .env("LDAPTLS_REQCERT", "never")
-        .output()
-        .expect("ldapmodify");
-    assert!(out.status.success(), "ldapmodify: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn percentile(sorted: &[i64], p: f64) -> i64 {
@@ -117,7 +73,8 @@ fn run(label: &str, with_hook: bool, changes: usize) {
         let user = format!("lat{u}");
         let pw = format!("Lat-{i}!pw#{u}");
         let before = received_at(&emu, &anchors[u]).unwrap_or(0);
-        reset(&dc, &user, &pw);
+        let out = dc.reset_password(&user, &pw);
+        assert!(out.status.success(), "ldapmodify: {}", String::from_utf8_lossy(&out.stderr));
         let returned = now_ms();
         let t = Instant::now();
         let got = loop {
