@@ -65,6 +65,9 @@ pub struct SyncConfig {
     /// ForcePasswordChangeOnLogon=true). Off by default: a temporary password stays on-premises.
     pub push_temporary_passwords: bool,
     pub write_back_consistency_guid: bool,
+    /// How often a full reconcile also reads the tenant back to repair drift (objects deleted
+    /// or changed in Entra outside this sync).
+    pub drift_check_interval: Duration,
     /// Objects per ProvisionAzureADSyncObjects call (the real client's batch size is unknown;
     /// single-object calls are what every port proved).
     pub objects_per_call: u32,
@@ -421,6 +424,7 @@ impl Reader {
                     "dry_run",
                     "push_temporary_passwords",
                     "write_back_consistency_guid",
+                    "drift_check_interval",
                     "objects_per_call",
                     "parallel_calls",
                     "write_budget",
@@ -472,6 +476,7 @@ impl Reader {
             dry_run: self.bool(sync_t, "sync", "dry_run", false),
             push_temporary_passwords: self.bool(sync_t, "sync", "push_temporary_passwords", false),
             write_back_consistency_guid: self.bool(sync_t, "sync", "write_back_consistency_guid", false),
+            drift_check_interval: self.duration(sync_t, "sync", "drift_check_interval", "30m", Duration::from_secs(1)),
             objects_per_call: self.int(sync_t, "sync", "objects_per_call", 1, 1..=100) as u32,
             parallel_calls: self.int(sync_t, "sync", "parallel_calls", 4, 1..=32) as u32,
             write_budget: self.int(sync_t, "sync", "write_budget", 7000, 1..=1_000_000) as u32,

@@ -310,8 +310,8 @@ async fn build_engine(
             objects_per_call: config.sync.objects_per_call as usize,
             parallel_calls: config.sync.parallel_calls as usize,
             drift_repair: true,
-            // Once per regular interval: SyncNow and expiry runs in between skip the read-back.
-            drift_interval: config.sync.interval,
+            // SyncNow and expiry runs in between skip the read-back.
+            drift_interval: config.sync.drift_check_interval,
         },
         port,
         budget,

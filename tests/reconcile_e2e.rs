@@ -468,6 +468,60 @@ fn an_account_expires_at_its_exact_time_without_a_sync() {
 }
 
 #[test]
+fn drift_in_the_tenant_is_repaired_and_a_value_entra_keeps_is_reported_not_fought() {
+    let s = stack("drift_check_interval = \"1s\"\n");
+    wait_until("every password pushed", Duration::from_secs(120), || {
+        s.emu.stats()["credentials"].as_u64() == Some(SHAPE.users as u64)
+    });
+    let cloud_anchor = |o: &Value| o["cloudAnchor"].as_str().expect("cloud anchor").to_string();
+    let gone_user = user_by_name(&s, &fixture::user_name(3)).expect("user 3");
+    let gone_group = group_by_name(&s, &fixture::group_name(2)).expect("group 2");
+    let edited = user_by_name(&s, &fixture::user_name(4)).expect("user 4");
+    // Changes made in the cloud, behind the sync's back.
+    for o in [&gone_user, &gone_group] {
+        assert_eq!(s.emu.delete(&format!("/admin/objects/{}", cloud_anchor(o))), 204);
+    }
+    let edit = serde_json::json!({"attributes": {"displayName": "Changed in the cloud", "department": null}});
+    let (code, body) = s.emu.patch(&format!("/admin/objects/{}", cloud_anchor(&edited)), &edit);
+    assert_eq!(code, 200, "{body}");
+    assert!(user_by_name(&s, &fixture::user_name(3)).is_none());
+
+    std::thread::sleep(Duration::from_millis(1100));
+    reconcile(&s);
+    // Deleted objects are back (with new object ids), the user with its password hash; the
+    // edited user has its directory values again.
+    let back = user_by_name(&s, &fixture::user_name(3)).expect("user 3 created again");
+    assert_ne!(cloud_anchor(&back), cloud_anchor(&gone_user));
+    let upn = format!("{}@lab.test", fixture::user_name(3));
+    wait_until("user 3's password in Entra again", Duration::from_secs(30), || {
+        s.emu.verify_password(&upn, &fixture::password_of(3))
+    });
+    assert_tenant_matches(&s);
+    // Exactly what was touched in the cloud was found (the check at start-up found nothing):
+    // the two deleted objects, the edited user, and the groups that lost them as members.
+    let logs = s.daemon.logs();
+    assert_eq!(logs.matches("deleted in Entra outside this sync").count(), 2, "{}", tail(&logs));
+    let changed: Vec<&str> = logs.lines().filter(|l| l.contains("changed in Entra outside this sync")).collect();
+    let edited_line = format!("object={} attributes=department, displayName", fixture::user_name(4));
+    assert!(changed.iter().any(|l| l.ends_with(&edited_line)), "{changed:#?}");
+    assert!(changed.iter().all(|l| l.ends_with(&edited_line) || l.ends_with("attributes=member")), "{changed:#?}");
+
+    // The same change made again: Entra "keeps" its value. Reported once, not fought over.
+    let (code, _) = s.emu.patch(&format!("/admin/objects/{}", cloud_anchor(&edited)), &edit);
+    assert_eq!(code, 200);
+    std::thread::sleep(Duration::from_millis(1100));
+    let w = writes(&s);
+    reconcile(&s);
+    assert_eq!(writes(&s), w, "the value Entra keeps was exported again");
+    let logs = s.daemon.logs();
+    assert_eq!(logs.matches("Entra keeps a value different from the directory").count(), 1, "{}", tail(&logs));
+    assert_eq!(
+        user_by_name(&s, &fixture::user_name(4)).expect("user 4")["attributes"]["displayName"],
+        "Changed in the cloud"
+    );
+}
+
+#[test]
 fn kill_9_during_a_reconcile_then_a_restart_leaves_no_duplicates_and_nothing_missing() {
     // Slow the emulator down so the kill lands in the middle of the initial export.
     let mut s = Stack::start_on(domain(), "", &[]);

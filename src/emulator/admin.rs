@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::App;
 use super::faults::FaultSpec;
-use super::model::{ObjectType, SyncObject, parse_cloud_anchor};
+use super::model::{ObjectType, SyncObject, Value, parse_cloud_anchor};
 use super::store::CertificateRow;
 use super::tenant::Tenant;
 use super::tokens::{self, RegisteredCertificate};
@@ -62,14 +62,73 @@ pub async fn objects(State(app): State<Arc<App>>, Query(query): Query<HashMap<St
     Json(list).into_response()
 }
 
+/// The object named by a source anchor or a cloud anchor (`User_<id>`).
+fn find<'t>(tenant: &'t Tenant, anchor: &str) -> Option<&'t SyncObject> {
+    tenant
+        .find_by_anchor(anchor)
+        .or_else(|| parse_cloud_anchor(anchor).and_then(|(t, id)| tenant.object(&id).filter(|o| o.object_type == t)))
+}
+
+fn not_found(anchor: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no object has the anchor {anchor:?}"))
+}
+
 pub async fn object(State(app): State<Arc<App>>, Path(anchor): Path<String>) -> Response {
     let tenant = lock(&app.tenant);
-    let found = tenant
-        .find_by_anchor(&anchor)
-        .or_else(|| parse_cloud_anchor(&anchor).and_then(|(t, id)| tenant.object(&id).filter(|o| o.object_type == t)));
-    match found {
+    match find(&tenant, &anchor) {
         Some(o) => Json(object_json(&tenant, o)).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no object has the anchor {anchor:?}")),
+        None => not_found(&anchor),
+    }
+}
+
+/// `DELETE /admin/objects/{anchor}`: an administrator deletes the object in the cloud, behind
+/// the sync client's back (drift for it to find).
+pub async fn delete_object(State(app): State<Arc<App>>, Path(anchor): Path<String>) -> Response {
+    let mut tenant = lock(&app.tenant);
+    let Some(id) = find(&tenant, &anchor).map(|o| o.object_id) else { return not_found(&anchor) };
+    match tenant.cloud_delete(id) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudEdit {
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `PATCH /admin/objects/{anchor}` with `{"attributes": {"displayName": "x", "mail": null}}`:
+/// a change made in the cloud (strings, booleans, integers, lists of strings; null clears).
+pub async fn edit_object(State(app): State<Arc<App>>, Path(anchor): Path<String>, body: Bytes) -> Response {
+    let edit: CloudEdit = match serde_json::from_slice(&body) {
+        Ok(e) => e,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("expected {{\"attributes\": {{...}}}}: {e}")),
+    };
+    let mut attributes = Vec::new();
+    for (key, value) in edit.attributes {
+        let value = match value {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Number(n) if n.is_i64() => Value::Long(n.as_i64().unwrap_or_default()),
+            serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => {
+                Value::StringList(items.into_iter().filter_map(|i| i.as_str().map(String::from)).collect())
+            }
+            other => {
+                return error(StatusCode::BAD_REQUEST, format!("{key}: unsupported value {other}"));
+            }
+        };
+        attributes.push((key, value));
+    }
+    let mut tenant = lock(&app.tenant);
+    let Some(id) = find(&tenant, &anchor).map(|o| o.object_id) else { return not_found(&anchor) };
+    if let Err(e) = tenant.cloud_set_attributes(id, attributes) {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    }
+    match tenant.object(&id) {
+        Some(o) => Json(object_json(&tenant, o)).into_response(),
+        None => not_found(&anchor),
     }
 }
 

@@ -185,6 +185,35 @@ impl Tenant {
         Ok((results, pending.writes))
     }
 
+    /// A change made in the cloud, not by the sync client (an administrator in the portal, or
+    /// another writer): deletes the object. Returns whether it existed.
+    pub fn cloud_delete(&mut self, id: Uuid) -> Result<bool, StoreError> {
+        let mut pending = Pending::default();
+        if !self.delete(id, None, &mut pending).success {
+            return Ok(false);
+        }
+        let changed = pending.dirty.iter().filter_map(|id| self.objects.get(id));
+        self.store.persist(changed, &pending.deleted)?;
+        Ok(true)
+    }
+
+    /// A change made in the cloud: sets (or, with `Value::Null`, clears) attributes of an
+    /// object. Returns whether it exists.
+    pub fn cloud_set_attributes(&mut self, id: Uuid, attributes: Vec<(String, Value)>) -> Result<bool, StoreError> {
+        let Some(mut object) = self.objects.remove(&id) else { return Ok(false) };
+        self.unindex(&object);
+        for (key, value) in attributes {
+            match value {
+                Value::Null => object.attributes.remove(&key.to_ascii_lowercase()),
+                value => object.attributes.insert(key.to_ascii_lowercase(), Attribute { key, value }),
+            };
+        }
+        self.index(&object);
+        self.store.persist([&object], &[])?;
+        self.objects.insert(id, object);
+        Ok(true)
+    }
+
     fn apply(&mut self, change: &ObjectChange, ctx: &ProvisionContext, pending: &mut Pending) -> ObjectResult {
         let mut by_key: HashMap<String, &Property> = HashMap::new();
         let echoed = match change.properties.iter().find(|p| p.key.eq_ignore_ascii_case("SourceAnchor")) {

@@ -134,7 +134,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/{tenant}/oauth2/devicecode", post(oauth::device_code_v1))
         .route("/{tenant}/oauth2/token", post(oauth::token_v1))
         .route("/admin/objects", get(admin::objects))
-        .route("/admin/objects/{anchor}", get(admin::object))
+        .route("/admin/objects/{anchor}", get(admin::object).delete(admin::delete_object).patch(admin::edit_object))
         .route("/admin/verify-password", post(admin::verify_password))
         .route("/admin/stats", get(admin::stats))
         .route("/admin/faults", get(admin::list_faults).post(admin::add_faults).delete(admin::clear_faults))

@@ -48,6 +48,8 @@ pub struct ReconcileSummary {
     pub deletes: u64,
     pub deletes_held: u64,
     pub passwords: u64,
+    /// Objects found deleted or changed in Entra outside this sync (drift repair).
+    pub drift: u64,
     pub errors: u64,
     pub dry_run: bool,
 }

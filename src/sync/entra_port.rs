@@ -74,6 +74,28 @@ pub fn to_sync_object(o: &ExportObject) -> SyncObject {
     s
 }
 
+/// A read-back object in the engine's terms; `None` without a source anchor (not ours).
+fn cloud_object(o: SyncObject) -> Option<CloudObject> {
+    let anchor = o.source_anchor()?.to_string();
+    let cloud_anchor = o.cloud_anchor().map(String::from);
+    let attributes = o.properties.into_iter().filter_map(|(k, v)| engine_value(v).map(|v| (k, v))).collect();
+    Some(CloudObject { object_type: engine_type(o.object_type), anchor, cloud_anchor, attributes })
+}
+
+/// A read-back value in the engine's terms; `None` for values the engine never sends.
+fn engine_value(v: PropertyValue) -> Option<AttrValue> {
+    Some(match v {
+        PropertyValue::String(s) => AttrValue::Str(s),
+        PropertyValue::Bool(b) => AttrValue::Bool(b),
+        PropertyValue::Long(n) => AttrValue::Long(n),
+        PropertyValue::Base64(b) => AttrValue::Bytes(b),
+        PropertyValue::StringList(l) => AttrValue::StrList(l),
+        PropertyValue::Base64List(l) => AttrValue::BytesList(l),
+        PropertyValue::Nil | PropertyValue::EmptyList => AttrValue::Null,
+        _ => return None,
+    })
+}
+
 fn tenant_error(e: SyncError) -> TenantError {
     if e.is_api_incompatible() {
         TenantError::Incompatible(e.to_string())
@@ -140,18 +162,24 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
         Ok(results(&anchors, r))
     }
 
-    async fn read_back(&self) -> Result<Vec<CloudObject>, TenantError> {
-        let r = self.client.read_back(ReadBack::default()).await.map_err(tenant_error)?;
-        Ok(r.objects
-            .iter()
-            .filter_map(|o| {
-                Some(CloudObject {
-                    object_type: engine_type(o.object_type),
-                    anchor: o.source_anchor()?.to_string(),
-                    cloud_anchor: o.cloud_anchor().map(String::from),
-                })
+    async fn read_back(&self, visit: &mut (dyn FnMut(CloudObject) + Send)) -> Result<(), TenantError> {
+        let tally = self
+            .client
+            .read_back_each(ReadBack::default(), &mut |o| {
+                if let Some(object) = cloud_object(o) {
+                    visit(object);
+                }
             })
-            .collect())
+            .await
+            .map_err(tenant_error)?;
+        if tally.skipped_count > 0 {
+            tracing::warn!(
+                skipped = tally.skipped_count,
+                first = ?tally.skipped,
+                "the read-back had objects or values this build cannot read"
+            );
+        }
+        Ok(())
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod anchor;
 pub mod control;
+pub mod drift;
 pub mod entra_port;
 pub mod mapping;
 pub mod model;

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::{Command, Control, EngineEvent, ReconcileSummary};
+use super::drift;
 use super::mapping::{Desired, DirectorySnapshot, DomainInfo, Mapper};
 use super::model::{ExportObject, ObjectType};
 use super::plan::{Action, Plan, PlanInput, plan};
@@ -83,6 +84,10 @@ pub struct Reconciler<T> {
     index: Mutex<HashMap<String, String>>,
     last_usn: Mutex<u64>,
     last_drift_check: Mutex<Option<tokio::time::Instant>>,
+    /// Objects found changed in Entra at the last drift check → what was found (our digest
+    /// and the attributes) and whether it was reported as kept by Entra, to tell a re-export
+    /// that did not stick from a new change.
+    drift_reported: Mutex<HashMap<(ObjectType, String), (String, bool)>>,
 }
 
 impl<T: Tenant> Reconciler<T> {
@@ -116,6 +121,7 @@ impl<T: Tenant> Reconciler<T> {
             index: Mutex::new(HashMap::new()),
             last_usn: Mutex::new(0),
             last_drift_check: Mutex::new(None),
+            drift_reported: Mutex::new(HashMap::new()),
         })
     }
 
@@ -243,7 +249,9 @@ impl<T: Tenant> Reconciler<T> {
             due
         };
         if self.settings.drift_repair && !self.settings.dry_run && drift_due {
-            summary.errors += self.repair_drift().await;
+            let (drifted, errors) = self.repair_drift(&desired, &snap.users).await;
+            summary.drift = drifted;
+            summary.errors += errors;
         }
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
         summary.started_at = started_at;
@@ -534,29 +542,130 @@ impl<T: Tenant> Reconciler<T> {
         failed
     }
 
-    /// Finds objects deleted in Entra behind our back and forgets them, so the next run
-    /// exports them again; returns the number found.
-    async fn repair_drift(&self) -> u64 {
-        let cloud = match self.tenant.read_back().await {
-            Ok(c) => c,
+    /// Reads the tenant back and compares it with what this installation exported: objects
+    /// deleted in Entra are created again (users with their password), objects changed there
+    /// are exported again. An object whose re-export does not stick (Entra keeps its own value)
+    /// is reported once and left alone, so a cloud rule cannot start an endless tug of war.
+    /// Returns how many objects had drifted, and the number of errors.
+    async fn repair_drift(&self, desired: &Desired, users: &[User]) -> (u64, u64) {
+        let store = self.control.store();
+        let exported: HashSet<(ObjectType, String)> = match store.exported() {
+            Ok(rows) => rows
+                .into_iter()
+                .filter(|e| e.last_error.is_none())
+                .filter_map(|e| Some((ObjectType::parse(&e.object_type)?, e.anchor)))
+                .collect(),
             Err(e) => {
-                self.control.report_error("read-back", &e.to_string());
-                return 1;
+                self.control.report_error("state", &e.to_string());
+                return (0, 1);
             }
         };
-        let present: HashSet<(ObjectType, &str)> = cloud.iter().map(|c| (c.object_type, c.anchor.as_str())).collect();
-        let store = self.control.store();
-        let mut drift = 0;
-        for e in store.exported().unwrap_or_default() {
-            let Some(t) = ObjectType::parse(&e.object_type) else { continue };
-            if !present.contains(&(t, e.anchor.as_str())) {
-                drift += 1;
-                tracing::warn!(object = %e.name, anchor = %e.anchor, "missing in Entra: exporting it again");
-                let _ = store.record_event("drift", &e.name, "deleted in Entra outside this sync; exported again");
-                let _ = store.forget_export(&e.object_type, &e.anchor);
+        let wanted: HashMap<(ObjectType, &str), &ExportObject> =
+            desired.objects.iter().map(|o| ((o.object_type, o.anchor.as_str()), o)).collect();
+        // The read-back streams: each object is compared as it is decoded, and only the
+        // findings are kept.
+        let mut seen: HashSet<(ObjectType, String)> = HashSet::with_capacity(exported.len());
+        let mut changed: HashMap<(ObjectType, String), (&ExportObject, Vec<&'static str>)> = HashMap::new();
+        let read = self
+            .tenant
+            .read_back(&mut |cloud| {
+                let key = (cloud.object_type, cloud.anchor.clone());
+                if !exported.contains(&key) {
+                    return;
+                }
+                if let Some(sent) = wanted.get(&(cloud.object_type, cloud.anchor.as_str())) {
+                    let attributes = drift::changed_attributes(sent, &cloud);
+                    if !attributes.is_empty() {
+                        changed.insert(key.clone(), (*sent, attributes));
+                    }
+                }
+                seen.insert(key);
+            })
+            .await;
+        if let Err(e) = read {
+            self.control.report_error("read-back", &e.to_string());
+            return (0, 1);
+        }
+        let mut again: Vec<ExportObject> = Vec::new();
+        let mut recreated_users: HashSet<String> = HashSet::new();
+        let mut drifted = 0;
+        for key in exported.iter().filter(|k| !seen.contains(*k)) {
+            drifted += 1;
+            let name = wanted.get(&(key.0, key.1.as_str())).map_or(key.1.as_str(), |o| o.name.as_str());
+            tracing::warn!(object = %name, anchor = %key.1, "deleted in Entra outside this sync: creating it again");
+            let _ = store.record_event("drift", name, "deleted in Entra outside this sync; created again");
+            match wanted.get(&(key.0, key.1.as_str())) {
+                Some(o) => {
+                    again.push((*o).clone());
+                    if key.0 == ObjectType::User {
+                        recreated_users.insert(key.1.clone());
+                    }
+                }
+                // Not wanted any more: the plan would have deleted it; it is gone already.
+                None => {
+                    let _ = store.forget_export(key.0.as_str(), &key.1);
+                }
             }
         }
-        drift
+        {
+            let mut reported = self.drift_reported.lock().unwrap_or_else(|p| p.into_inner());
+            let previous = std::mem::take(&mut *reported);
+            for (key, (o, attributes)) in changed {
+                drifted += 1;
+                let list = attributes.join(", ");
+                let signature = format!("{}|{list}", o.digest());
+                match previous.get(&key) {
+                    // Reported already: leave it alone while it stays the same.
+                    Some((seen, true)) if *seen == signature => {
+                        reported.insert(key, (signature, true));
+                        continue;
+                    }
+                    // Exported again at the last check, and still different: Entra keeps its value.
+                    Some((seen, false)) if *seen == signature => {
+                        tracing::warn!(object = %o.name, attributes = %list, "Entra keeps a value different from the directory after a re-export; not exporting it again");
+                        let _ = store.record_event(
+                            "drift",
+                            &o.name,
+                            &format!("Entra keeps {list} different from the directory after a re-export; reported, not exported again"),
+                        );
+                        reported.insert(key, (signature, true));
+                        continue;
+                    }
+                    _ => {}
+                }
+                tracing::warn!(object = %o.name, attributes = %list, "changed in Entra outside this sync: exporting it again");
+                let _ = store.record_event(
+                    "drift",
+                    &o.name,
+                    &format!("{list} changed in Entra outside this sync; exported again"),
+                );
+                reported.insert(key, (signature, false));
+                again.push(o.clone());
+            }
+        }
+        let mut errors = 0;
+        // Members before the groups that name them.
+        for phase in [ObjectType::User, ObjectType::Contact, ObjectType::Device, ObjectType::Group] {
+            let objects: Vec<ExportObject> = again.iter().filter(|o| o.object_type == phase).cloned().collect();
+            errors += self.upsert_parallel(objects, Lane::Bulk).await;
+        }
+        // A user created again has no password in Entra: push it again.
+        for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
+            let anchor = source_anchor(&u.id, self.settings.anchor);
+            if recreated_users.contains(&anchor) {
+                let queued = store
+                    .forget_acknowledged(&anchor)
+                    .and_then(|()| store.enqueue_backfill(&anchor, &u.id.sam_account_name, u.key_version, now_us()));
+                if let Err(e) = queued {
+                    errors += 1;
+                    self.control.report_error("state", &e.to_string());
+                }
+            }
+        }
+        if !recreated_users.is_empty() {
+            (self.wake_passwords)();
+        }
+        (drifted, errors)
     }
 
     /// Runs until `shutdown`: a full reconcile at start and every `interval`, at the next

@@ -494,6 +494,15 @@ impl State {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// The user was created again in Entra (it was deleted there), without a password: what
+    /// Entra acknowledged before no longer holds. A deliberate skip still does.
+    pub fn forget_acknowledged(&self, anchor: &str) -> Result<(), StateError> {
+        self.lock()
+            .execute("UPDATE passwords SET acked_kvno = NULL, acked_at = NULL WHERE anchor = ?1", [anchor])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// A push attempt failed; retry after `retry_at` (ms since the epoch).
     pub fn mark_push_failed(&self, anchor: &str, error: &str, retry_at: i64) -> Result<(), StateError> {
         let mut conn = self.lock();

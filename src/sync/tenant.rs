@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::model::{ExportObject, ObjectType};
+use super::model::{AttrValue, ExportObject, ObjectType};
 
 /// What became of one exported object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub struct CloudObject {
     pub object_type: ObjectType,
     pub anchor: String,
     pub cloud_anchor: Option<String>,
+    /// The attributes read back, names as the service spells them (compare them ignoring
+    /// case); the service leaves out empty ones. A group's members are under `member`.
+    pub attributes: Vec<(String, AttrValue)>,
 }
 
 /// The tenant's sync configuration, as far as the engine cares.
@@ -58,6 +61,11 @@ pub trait Tenant: Send + Sync + 'static {
         &self,
         objects: &[(ObjectType, String)],
     ) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
-    /// Everything the tenant holds from directory sync.
-    fn read_back(&self) -> impl Future<Output = Result<Vec<CloudObject>, TenantError>> + Send;
+    /// Everything the tenant holds from directory sync, one object at a time (a tenant can be
+    /// too large to hold at once). `visit` may see an object twice; only a call that returns
+    /// `Ok` has shown every object.
+    fn read_back(
+        &self,
+        visit: &mut (dyn FnMut(CloudObject) + Send),
+    ) -> impl Future<Output = Result<(), TenantError>> + Send;
 }

@@ -114,6 +114,10 @@ impl Emulator {
         self.curl("DELETE", path, None).0
     }
 
+    pub fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.curl("PATCH", path, Some(body))
+    }
+
     /// The emulator's sign-in check for a user (by UPN).
     pub fn verify_password(&self, upn: &str, password: &str) -> bool {
         let (_, v) =

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::error::SyncError;
 use super::retry::parse_retry_after;
 use super::settings::SyncSettings;
-use crate::entra::nbfx::{self, Limits};
+use crate::entra::nbfx::Limits;
 use crate::entra::ops::Operation;
 use crate::entra::soap::{Fault, FaultRules, Reply, ResponseError, read_response};
 
@@ -39,16 +39,24 @@ pub(crate) enum Step<T> {
     Fail(SyncError),
 }
 
+/// What one POST goes to and what it accepts back.
+pub(crate) struct Target<'a> {
+    pub url: &'a str,
+    pub api_action: &'a str,
+    pub tracking_id: Uuid,
+    /// Largest response body read.
+    pub response_limit: usize,
+}
+
 /// Posts one encoded envelope.
 pub(crate) async fn post(
     http: &reqwest::Client,
     settings: &SyncSettings,
-    url: &str,
-    api_action: &str,
-    tracking_id: Uuid,
+    target: Target<'_>,
     body: Bytes,
     now: SystemTime,
 ) -> Result<HttpReply, reqwest::Error> {
+    let Target { url, api_action, tracking_id, response_limit: limit } = target;
     let identity = &settings.identity;
     let mut response = http
         .post(url)
@@ -69,11 +77,12 @@ pub(crate) async fn post(
     let headers = response.headers();
     let content_type = header_text(headers, CONTENT_TYPE.as_str());
     let retry_after = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, now));
-    let limit = settings.max_response_bytes;
-    if response.content_length().is_some_and(|n| n > limit as u64) {
+    let length = response.content_length();
+    if length.is_some_and(|n| n > limit as u64) {
         return Ok(HttpReply { status, content_type, retry_after, body: Err(ResponseError::TooLarge { limit }) });
     }
-    let mut body = Vec::new();
+    // Sized once when the length is known: growing by doubling would hold up to twice a large body.
+    let mut body = Vec::with_capacity(length.unwrap_or(0) as usize);
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > limit {
             return Ok(HttpReply { status, content_type, retry_after, body: Err(ResponseError::TooLarge { limit }) });
@@ -112,11 +121,8 @@ pub(crate) fn interpret<O: Operation>(op: &O, reply: HttpReply, rules: &FaultRul
         Err(e) => return Step::Fail(SyncError::Response(e)),
     };
     let limits = Limits { max_input_bytes: limit, ..Limits::default() };
-    let decoded = if body.is_empty() {
-        Err(ResponseError::Empty)
-    } else {
-        nbfx::decode_with_limits(&body, &limits).map_err(Into::into)
-    };
+    let decoded =
+        if body.is_empty() { Err(ResponseError::Empty) } else { op.decode(&body, &limits).map_err(Into::into) };
     let envelope = match decoded {
         Ok(envelope) => envelope,
         Err(e) if success => return Step::Fail(SyncError::Response(e)),

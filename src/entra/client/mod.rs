@@ -28,8 +28,8 @@ use self::exchange::Step;
 use self::redirect::{Route, redirect_target};
 use crate::entra::ops::{
     Capabilities, CompanyConfiguration, CredentialChange, CredentialResult, FinalizeExport, GetCompanyConfiguration,
-    Operation, ProvisionCredentials, ProvisionObjects, ProvisionVersion, ReadBack, ReadBackResult, ServiceCapabilities,
-    SetCompanyDirsyncFeatures, SyncObject, SyncObjectResult,
+    Operation, ProvisionCredentials, ProvisionObjects, ProvisionVersion, ReadBack, ReadBackEach, ReadBackResult,
+    ReadBackTally, ServiceCapabilities, SetCompanyDirsyncFeatures, SyncObject, SyncObjectResult,
 };
 use crate::entra::soap::{RequestHeader, encode_request, request_envelope};
 
@@ -104,6 +104,16 @@ impl<T: TokenProvider> SyncClient<T> {
 
     pub async fn read_back(&self, request: ReadBack) -> Result<ReadBackResult, SyncError> {
         self.call(&request).await
+    }
+
+    /// Reads every synced object back, handing each to `visit` as it is decoded (memory holds
+    /// one object, not the tenant). After a retried attempt `visit` may see an object again.
+    pub async fn read_back_each(
+        &self,
+        request: ReadBack,
+        visit: &mut (dyn FnMut(SyncObject) + Send),
+    ) -> Result<ReadBackTally, SyncError> {
+        self.call(&ReadBackEach::new(request, visit)).await
     }
 
     /// Password hash sync for one or more users.
@@ -191,17 +201,13 @@ impl<T: TokenProvider> SyncClient<T> {
         // The buffer holds the token (and credentials) and is wiped once reqwest lets go of it.
         let body = Bytes::from_owner(encode_request(envelope).map_err(SyncError::Encode)?);
         tracing::debug!(operation = op.name(), %tracking_id, attempt, url = %route.url, "calling the sync API");
-        let reply = match exchange::post(
-            &self.http,
-            &self.settings,
-            &route.url,
-            op.api_action(),
+        let target = exchange::Target {
+            url: &route.url,
+            api_action: op.api_action(),
             tracking_id,
-            body,
-            self.timer.now(),
-        )
-        .await
-        {
+            response_limit: self.response_limit(op),
+        };
+        let reply = match exchange::post(&self.http, &self.settings, target, body, self.timer.now()).await {
             Ok(reply) => reply,
             Err(e) => return Ok(exchange::transport_failure(&e, &route.url, &self.settings)),
         };
@@ -209,6 +215,10 @@ impl<T: TokenProvider> SyncClient<T> {
         if let (Some(capture), Ok(body)) = (&self.capture, &reply.body) {
             capture.response(call, op.name(), attempt, reply.status, body).await;
         }
-        Ok(exchange::interpret(op, reply, &self.settings.faults, self.settings.max_response_bytes))
+        Ok(exchange::interpret(op, reply, &self.settings.faults, self.response_limit(op)))
+    }
+
+    fn response_limit<O: Operation>(&self, op: &O) -> usize {
+        if op.streams_result() { self.settings.max_streamed_response_bytes } else { self.settings.max_response_bytes }
     }
 }

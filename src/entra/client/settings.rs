@@ -30,6 +30,9 @@ pub struct SyncSettings {
     pub capture_dir: Option<PathBuf>,
     /// Largest response body read.
     pub max_response_bytes: usize,
+    /// Largest body of an operation that decodes its result item by item (the read-back of
+    /// the whole tenant: about 1.9 KB per object).
+    pub max_streamed_response_bytes: usize,
 }
 
 impl SyncSettings {
@@ -48,6 +51,7 @@ impl SyncSettings {
             faults: FaultRules::default(),
             capture_dir: None,
             max_response_bytes: 64 << 20,
+            max_streamed_response_bytes: 1 << 30,
         }
     }
 }

@@ -41,6 +41,11 @@ impl Attribute {
         Attribute { prefix: prefix.into(), name: name.into(), value: value.into() }
     }
 
+    /// `xmlns:prefix="uri"`, or `xmlns="uri"` when `prefix` is `""`.
+    pub fn namespace_declaration(prefix: &str, uri: impl Into<String>) -> Self {
+        if prefix.is_empty() { Attribute::new("", "xmlns", uri) } else { Attribute::new("xmlns", prefix, uri) }
+    }
+
     /// If this attribute declares a namespace, the prefix it declares (`""` for the default
     /// namespace).
     pub fn declared_prefix(&self) -> Option<&str> {
@@ -73,12 +78,7 @@ impl Element {
 
     /// Declares a namespace: `xmlns:prefix="uri"`, or `xmlns="uri"` when `prefix` is `""`.
     pub fn xmlns(mut self, prefix: impl Into<String>, uri: impl Into<String>) -> Self {
-        let prefix = prefix.into();
-        self.attributes.push(if prefix.is_empty() {
-            Attribute::new("", "xmlns", uri)
-        } else {
-            Attribute::new("xmlns", prefix, uri)
-        });
+        self.attributes.push(Attribute::namespace_declaration(&prefix.into(), uri));
         self
     }
 

@@ -22,7 +22,7 @@ mod writer;
 pub use dom::{Attribute, Element, ElementRef, Node, XML_NAMESPACE};
 pub use error::{Location, NbfxError};
 pub use limits::{LimitKind, Limits};
-pub use reader::{decode, decode_with_limits};
+pub use reader::{decode, decode_split, decode_with_limits};
 pub use text::{from_xml, from_xml_ignoring_layout, from_xml_with_limits, to_xml, to_xml_pretty};
 pub use writer::encode;
 

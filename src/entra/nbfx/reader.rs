@@ -27,21 +27,44 @@ pub fn decode_with_limits(input: &[u8], limits: &Limits) -> Result<Element, Nbfx
             at: Location::Byte(0),
         });
     }
-    Reader {
-        input,
-        pos: 0,
-        limits,
-        stack: Vec::new(),
-        scope: PrefixScope::default(),
-        root: None,
-        elements: 0,
-        decoded: 0,
+    Reader::new(input, limits, None).run()
+}
+
+/// Decodes like [`decode_with_limits`], but hands every child element of an element whose local
+/// name is `container` to `each` as soon as it is complete, instead of keeping it in the tree:
+/// memory then holds one item at a time, however many items the document has. Each item
+/// carries the namespace declarations in scope where it stood, so it resolves on its own; the
+/// returned tree is the rest of the document (the container left empty). The element and
+/// decoded-size limits apply to that rest and to each item on its own.
+///
+/// `each` may already have seen items when the document turns out to be malformed further on.
+pub fn decode_split(
+    input: &[u8],
+    limits: &Limits,
+    container: &str,
+    each: &mut dyn FnMut(Element),
+) -> Result<Element, NbfxError> {
+    if input.len() > limits.max_input_bytes {
+        return Err(NbfxError::LimitExceeded {
+            limit: LimitKind::InputSize,
+            max: limits.max_input_bytes,
+            at: Location::Byte(0),
+        });
     }
-    .run()
+    Reader::new(input, limits, Some(Split { container, each })).run()
+}
+
+/// Where a split decode sends the container's children.
+struct Split<'s> {
+    container: &'s str,
+    each: &'s mut dyn FnMut(Element),
 }
 
 struct Open {
     element: Element,
+    /// The element and decoded-size counts before this element began (a split item gives
+    /// them back once handed out).
+    counted_before: (usize, usize),
     /// Still reading the attribute list.
     in_start_tag: bool,
     /// Offset of the element record, for errors about the start tag.
@@ -52,6 +75,7 @@ struct Reader<'a> {
     input: &'a [u8],
     pos: usize,
     limits: &'a Limits,
+    split: Option<Split<'a>>,
     stack: Vec<Open>,
     scope: PrefixScope,
     root: Option<Element>,
@@ -76,7 +100,21 @@ fn is_text_record(record: u8) -> bool {
     (ZERO_TEXT..=QNAME_DICTIONARY_TEXT + 1).contains(&record) && record != 0xA5 && record != 0xA7
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(input: &'a [u8], limits: &'a Limits, split: Option<Split<'a>>) -> Self {
+        Reader {
+            input,
+            pos: 0,
+            limits,
+            split,
+            stack: Vec::new(),
+            scope: PrefixScope::default(),
+            root: None,
+            elements: 0,
+            decoded: 0,
+        }
+    }
+
     fn run(mut self) -> Result<Element, NbfxError> {
         while self.pos < self.input.len() {
             let start = self.pos;
@@ -252,10 +290,11 @@ impl Reader<'_> {
         if self.stack.is_empty() && self.root.is_some() {
             return Err(NbfxError::TrailingData { at: at(start) });
         }
+        let counted_before = (self.elements, self.decoded);
         self.count_element(start)?;
         let (prefix, name) = self.read_element_name(record)?;
         let element = Element { prefix, name, attributes: Vec::new(), children: Vec::new() };
-        self.stack.push(Open { element, in_start_tag: true, start });
+        self.stack.push(Open { element, counted_before, in_start_tag: true, start });
         Ok(())
     }
 
@@ -274,11 +313,21 @@ impl Reader<'_> {
     fn close(&mut self, offset: usize) -> Result<(), NbfxError> {
         let open = self.stack.pop().ok_or(NbfxError::UnbalancedEnd { at: at(offset) })?;
         self.scope.close();
-        self.attach(open.element, offset)
+        self.attach(open.element, offset, open.counted_before)
     }
 
-    /// Hands a finished element to its parent, or makes it the root.
-    fn attach(&mut self, element: Element, offset: usize) -> Result<(), NbfxError> {
+    /// Hands a finished element to its parent (or, when the parent is a split container, to
+    /// the split's receiver), or makes it the root.
+    fn attach(&mut self, element: Element, offset: usize, counted_before: (usize, usize)) -> Result<(), NbfxError> {
+        if let (Some(split), Some(parent)) = (self.split.as_mut(), self.stack.last())
+            && parent.element.name == split.container
+        {
+            let mut element = element;
+            inherit_namespaces(&mut element, &self.stack);
+            (split.each)(element);
+            (self.elements, self.decoded) = counted_before;
+            return Ok(());
+        }
         match self.stack.last_mut() {
             Some(parent) => parent.element.children.push(Node::Element(element)),
             None if self.root.is_none() => self.root = Some(element),
@@ -590,15 +639,85 @@ impl Reader<'_> {
             + template.attributes.iter().map(|a| a.prefix.len() + a.name.len() + a.value.len()).sum::<usize>();
         for _ in 0..count {
             let item_at = self.pos;
+            let counted_before = (self.elements, self.decoded);
             self.count_element(item_at)?;
             self.account(template_size, item_at)?;
             let mut text = String::new();
             self.read_text(value_type, item_at, &mut text)?;
             let mut item = template.clone();
             item.children.push(Node::Text(text));
-            self.attach(item, start)?;
+            self.attach(item, start, counted_before)?;
             debug_assert_eq!(self.pos, item_at + item_size);
         }
         Ok(())
+    }
+}
+
+/// Copies onto `element` the namespace declarations of its open ancestors that it does not
+/// itself (re)declare, innermost first, so that it resolves on its own.
+fn inherit_namespaces(element: &mut Element, ancestors: &[Open]) {
+    for open in ancestors.iter().rev() {
+        for (prefix, uri) in open.element.namespace_declarations() {
+            if !element.namespace_declarations().any(|(p, _)| p == prefix) {
+                element.attributes.push(Attribute::namespace_declaration(prefix, uri));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entra::nbfx::{ElementRef, encode, from_xml};
+
+    const DOC: &str = r#"<r:Result xmlns:r="urn:r" xmlns:i="urn:i"><r:Count>2</r:Count><r:Items>
+        <r:Item i:type="x"><r:Key>one</r:Key></r:Item><r:Item xmlns:r="urn:other"><r:Key>two</r:Key></r:Item>
+        </r:Items></r:Result>"#;
+
+    fn split(input: &[u8], limits: &Limits) -> Result<(Element, Vec<Element>), NbfxError> {
+        let mut items = Vec::new();
+        let rest = decode_split(input, limits, "Items", &mut |item| items.push(item))?;
+        Ok((rest, items))
+    }
+
+    #[test]
+    fn split_items_resolve_on_their_own_and_leave_the_container_empty() {
+        let bytes = encode(&from_xml(DOC).unwrap()).unwrap();
+        let (rest, items) = split(&bytes, &Limits::default()).unwrap();
+        assert_eq!(items.len(), 2);
+        let first = ElementRef::root(&items[0]);
+        assert!(first.is("urn:r", "Item"));
+        assert_eq!(first.attribute("urn:i", "type"), Some("x"));
+        assert_eq!(first.child_text("urn:r", "Key").as_deref(), Some("one"));
+        // The item's own declaration wins over the inherited one of the same prefix.
+        assert!(ElementRef::root(&items[1]).is("urn:other", "Item"));
+        let rest = ElementRef::root(&rest);
+        assert_eq!(rest.child_text("urn:r", "Count").as_deref(), Some("2"));
+        assert_eq!(rest.child("urn:r", "Items").unwrap().children().count(), 0);
+        // Without the split, the same document decodes whole.
+        let whole = decode(&bytes).unwrap();
+        assert_eq!(ElementRef::root(&whole).child("urn:r", "Items").unwrap().children().count(), 2);
+    }
+
+    #[test]
+    fn split_limits_bound_each_item_not_the_number_of_items() {
+        let items: String = (0..50).map(|i| format!("<Item><A>{i}</A><B/></Item>")).collect();
+        let bytes = encode(&from_xml(&format!("<R><Items>{items}</Items></R>")).unwrap()).unwrap();
+        let limits = Limits { max_elements: 10, ..Limits::default() };
+        assert!(matches!(decode_with_limits(&bytes, &limits), Err(NbfxError::LimitExceeded { .. })));
+        let (_, out) = split(&bytes, &limits).unwrap();
+        assert_eq!(out.len(), 50);
+        let big: String = (0..20).map(|i| format!("<A>{i}</A>")).collect();
+        let bytes = encode(&from_xml(&format!("<R><Items><Item>{big}</Item></Items></R>")).unwrap()).unwrap();
+        assert!(matches!(split(&bytes, &limits), Err(NbfxError::LimitExceeded { limit: LimitKind::Elements, .. })));
+    }
+
+    #[test]
+    fn split_reports_malformed_input_after_the_items_it_saw() {
+        let bytes = encode(&from_xml(DOC).unwrap()).unwrap();
+        let mut seen = 0;
+        let cut = decode_split(&bytes[..bytes.len() - 3], &Limits::default(), "Items", &mut |_| seen += 1);
+        assert!(cut.is_err());
+        assert_eq!(seen, 2);
     }
 }

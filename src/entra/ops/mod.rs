@@ -20,12 +20,12 @@ pub use company::{
 pub use credentials::{CredentialChange, CredentialOutcome, CredentialResult, CredentialTarget, ProvisionCredentials};
 pub use objects::{ObjectType, SyncObject, SyncOperation};
 pub use provision::{ProvisionObjects, ProvisionVersion, ResultCode, SyncObjectResult, batches};
-pub use readback::{ReadBack, ReadBackResult};
+pub use readback::{ReadBack, ReadBackEach, ReadBackResult, ReadBackTally};
 pub use values::{AnchorKind, PropertyValue, ReferenceChange, ReferenceOperation};
 
 use std::str::FromStr;
 
-use crate::entra::nbfx::{Element, ElementRef};
+use crate::entra::nbfx::{self, Element, ElementRef, Limits, NbfxError};
 use crate::entra::soap::{ResponseError, SYNC_NS};
 
 /// One operation of the sync API.
@@ -48,6 +48,18 @@ pub trait Operation {
     /// Whether the body carries secrets besides the bearer token (never captured raw).
     fn carries_secret(&self) -> bool {
         false
+    }
+
+    /// Whether [`Operation::decode`] hands the result's items out as they are decoded, so that
+    /// a larger response is acceptable.
+    fn streams_result(&self) -> bool {
+        false
+    }
+
+    /// msbin1 → tree. An operation whose result can be very large overrides this to handle
+    /// its items while they are decoded ([`nbfx::decode_split`]).
+    fn decode(&self, body: &[u8], limits: &Limits) -> Result<Element, NbfxError> {
+        nbfx::decode_with_limits(body, limits)
     }
 
     /// Reads the `{name}Result` element (`None` when the response has none).

@@ -1,11 +1,19 @@
 //! `ReadBackAzureADSyncObjects` and `ReadBackAzureADSyncObjects2` (protocol doc §4.4): the
 //! synced objects as the service holds them. Version 2 leaves out empty attributes.
 
+use std::sync::Mutex;
+
 use super::objects::SyncObject;
 use super::provision::ProvisionVersion;
 use super::{Operation, bool_text, member, operation_element};
-use crate::entra::nbfx::{Element, ElementRef, ns};
+use crate::entra::nbfx::{self, Element, ElementRef, Limits, NbfxError, ns};
 use crate::entra::soap::ResponseError;
+
+/// The element whose children are the objects read back.
+const OBJECTS_CONTAINER: &str = "ResultObjects";
+
+/// How many reasons for skipped objects or values are kept for the log; the rest are counted.
+const SKIPPED_KEPT: usize = 20;
 
 /// Reads every synced object back. There is no known paging (§4.4): `inputCookie` is sent nil.
 #[derive(Debug, Clone, Copy)]
@@ -53,15 +61,89 @@ impl Operation for ReadBack {
             return Ok(out);
         };
         for (index, item) in list.children().enumerate() {
-            match SyncObject::from_element(&item) {
-                Ok((object, skipped)) => {
-                    let name = object.source_anchor().or(object.cloud_anchor()).unwrap_or("?").to_owned();
-                    out.skipped.extend(skipped.into_iter().map(|s| format!("object {name}: {s}")));
-                    out.objects.push(object);
-                }
-                Err(reason) => out.skipped.push(format!("object #{index}: {reason}")),
-            }
+            let (object, skipped) = read_object(&item, index);
+            out.skipped.extend(skipped);
+            out.objects.extend(object);
         }
         Ok(out)
+    }
+}
+
+/// One `AzureADSyncObject`, and what of it could not be read.
+fn read_object(item: &ElementRef<'_>, index: usize) -> (Option<SyncObject>, Vec<String>) {
+    match SyncObject::from_element(item) {
+        Ok((object, skipped)) => {
+            let name = object.source_anchor().or(object.cloud_anchor()).unwrap_or("?").to_owned();
+            let skipped = skipped.into_iter().map(|s| format!("object {name}: {s}")).collect();
+            (Some(object), skipped)
+        }
+        Err(reason) => (None, vec![format!("object #{index}: {reason}")]),
+    }
+}
+
+/// A read-back that hands each object to a visitor as soon as it is decoded, so memory holds
+/// one object at a time instead of the whole tenant (the response for 10,000 objects decodes
+/// to hundreds of MB as a tree).
+///
+/// When a call is retried after a response was cut short, the visitor may see some objects
+/// twice; its findings count only when the call succeeds.
+pub struct ReadBackEach<'v> {
+    request: ReadBack,
+    visit: Mutex<&'v mut (dyn FnMut(SyncObject) + Send)>,
+    tally: Mutex<ReadBackTally>,
+}
+
+/// What a streamed read-back saw (in the attempt that succeeded).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadBackTally {
+    pub objects: u64,
+    /// Objects or values that could not be read: the first few reasons, and how many in all.
+    pub skipped: Vec<String>,
+    pub skipped_count: u64,
+}
+
+impl<'v> ReadBackEach<'v> {
+    pub fn new(request: ReadBack, visit: &'v mut (dyn FnMut(SyncObject) + Send)) -> Self {
+        ReadBackEach { request, visit: Mutex::new(visit), tally: Mutex::new(ReadBackTally::default()) }
+    }
+}
+
+impl Operation for ReadBackEach<'_> {
+    type Output = ReadBackTally;
+
+    fn name(&self) -> &'static str {
+        self.request.name()
+    }
+
+    fn body(&self) -> Element {
+        self.request.body()
+    }
+
+    fn streams_result(&self) -> bool {
+        true
+    }
+
+    fn decode(&self, body: &[u8], limits: &Limits) -> Result<Element, NbfxError> {
+        let mut visit = self.visit.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tally = ReadBackTally::default();
+        let mut index = 0;
+        let rest = nbfx::decode_split(body, limits, OBJECTS_CONTAINER, &mut |item| {
+            let (object, skipped) = read_object(&item.view(), index);
+            index += 1;
+            tally.skipped_count += skipped.len() as u64;
+            let room = SKIPPED_KEPT.saturating_sub(tally.skipped.len());
+            tally.skipped.extend(skipped.into_iter().take(room));
+            if let Some(object) = object {
+                tally.objects += 1;
+                visit(object);
+            }
+        });
+        *self.tally.lock().unwrap_or_else(|p| p.into_inner()) = tally;
+        rest
+    }
+
+    fn parse(&self, _result: Option<ElementRef<'_>>) -> Result<Self::Output, ResponseError> {
+        // The objects went to the visitor during decoding; what is left of the result is empty.
+        Ok(std::mem::take(&mut *self.tally.lock().unwrap_or_else(|p| p.into_inner())))
     }
 }

@@ -257,6 +257,20 @@ fn read_back_objects_with_odd_values() {
     assert_eq!(result.skipped.len(), 2, "{:?}", result.skipped);
     assert!(result.skipped[0].contains("Odd") && result.skipped[0].contains("kZj7niGua0Gz92mIDCl+Tw=="));
     assert!(result.skipped[1].contains("PublicFolder"));
+    // The streamed read-back (each object handed out while decoding) sees the same objects,
+    // in order, with the same skipped values, and leaves an empty result behind.
+    let mut streamed = Vec::new();
+    let mut visit = |o: SyncObject| streamed.push(o);
+    let op = ReadBackEach::new(ReadBack::default(), &mut visit);
+    let envelope = op.decode(&bytes, &crate::entra::nbfx::Limits::default()).expect("decodes");
+    let tally = match crate::entra::soap::read_response(&envelope, op.name()).expect("a response") {
+        crate::entra::soap::Reply::Result(r) => op.parse(r).expect("parses"),
+        crate::entra::soap::Reply::Fault(f) => panic!("fault {f:?}"),
+    };
+    drop(op);
+    assert_eq!(streamed, result.objects);
+    assert_eq!((tally.objects, tally.skipped_count), (2, 2));
+    assert_eq!(tally.skipped, result.skipped);
 }
 
 #[test]
