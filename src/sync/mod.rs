@@ -13,3 +13,4 @@ pub mod scope;
 pub mod settings;
 pub mod state;
 pub mod tenant;
+pub mod writeback;
