@@ -299,3 +299,33 @@ fn the_consistency_guid_write_back_only_fills_an_empty_value_of_a_user() {
     assert_eq!(objects["fresh"]["sourceAnchor"].as_str(), Some(STANDARD.encode(fresh).as_str()));
     assert_eq!(objects["keeper"]["sourceAnchor"].as_str(), Some(STANDARD.encode(own).as_str()));
 }
+
+/// The daemon's way to the writer: on the sam.ldb thread, next to the read-only connection
+/// (libldb shares one tdb handle per file between them), opened on first use.
+#[test]
+fn the_sam_ldb_thread_serves_reads_and_the_writer_alike() {
+    use samba_entra_sync::samba::directory::find_user;
+    use samba_entra_sync::samba::{ConsistencyGuidWrite, LdbHandle};
+
+    let dc = Dc::new();
+    dc.create_user("gina", "G1na!Pass-1");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let ldb = LdbHandle::open(&dc.sam_ldb()).await.expect("open");
+        let read = |ldb: &LdbHandle| {
+            let ldb = ldb.clone();
+            async move { ldb.call(|c| find_user(c, "gina", false)).await.expect("read").expect("gina") }
+        };
+        let before = read(&ldb).await;
+        assert_eq!(before.id.consistency_guid, None);
+        let (dn, guid) = (before.id.dn.clone(), before.id.object_guid);
+        let written = ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await.expect("write");
+        assert_eq!(written, ConsistencyGuidWrite::Written);
+        // The read-only connection sees the committed value at once.
+        assert_eq!(read(&ldb).await.id.consistency_guid, Some(guid.to_vec()));
+        let dn = before.id.dn.clone();
+        let again = ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await.expect("write again");
+        assert_eq!(again, ConsistencyGuidWrite::AlreadySet);
+    });
+    assert_eq!(dc.ldbsearch_values("(sAMAccountName=gina)", "mS-DS-ConsistencyGuid").len(), 1);
+}
