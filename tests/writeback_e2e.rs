@@ -71,6 +71,13 @@ fn writes(s: &Stack) -> u64 {
     s.emu.stats()["writes"].as_u64().unwrap_or(0)
 }
 
+/// Object exports (not password pushes) the emulator has received.
+fn provision_calls(s: &Stack) -> u64 {
+    let calls = &s.emu.stats()["calls"];
+    calls["ProvisionAzureADSyncObjects"].as_u64().unwrap_or(0)
+        + calls["ProvisionAzureADSyncObjects2"].as_u64().unwrap_or(0)
+}
+
 /// Lets the initial password pushes (one per user) finish, so later write counts are stable.
 fn wait_passwords(s: &Stack) {
     let t0 = std::time::Instant::now();
@@ -92,6 +99,8 @@ fn write_back_fills_empty_consistency_guids_of_users_only_and_keeps_the_anchor()
         &[],
     );
     s.wait_full_runs(1, RUN_TIMEOUT);
+    let exports = provision_calls(&s);
+    assert!(exports > 0, "nothing was exported");
     let alice_guid = object_guid(&s.dc, "alice");
     assert_eq!(consistency_guid(&s.dc, "alice"), vec![alice_guid.clone()], "alice's objectGUID was not written back");
     // The anchor Entra knows is the one it had before the write: still the objectGUID's.
@@ -105,7 +114,8 @@ fn write_back_fills_empty_consistency_guids_of_users_only_and_keeps_the_anchor()
     assert!(consistency_guid(&s.dc, "staff").is_empty(), "the group got a consistency GUID");
     assert!(consistency_guid(&s.dc, "PC1$").is_empty(), "the computer got a consistency GUID");
 
-    // A second reconcile: nothing to write, in AD or in Entra.
+    // The write moved alice's uSNChanged, so the change poll ran a delta: it found nothing to send.
+    // And a second full reconcile: nothing to write, in AD or in Entra.
     wait_passwords(&s);
     std::thread::sleep(Duration::from_secs(2));
     let (w, alice_usn) = (writes(&s), usn_changed(&s.dc, "alice"));
@@ -113,6 +123,7 @@ fn write_back_fills_empty_consistency_guids_of_users_only_and_keeps_the_anchor()
     assert_eq!(writes(&s), w, "the reconcile after the write-back sent writes to Entra");
     assert_eq!(usn_changed(&s.dc, "alice"), alice_usn, "alice was written again");
     assert_eq!(anchor(&s, "User", "alice"), STANDARD.encode(&alice_guid));
+    assert_eq!(provision_calls(&s), exports, "objects were exported again after the write-back");
     assert!(!s.daemon.logs().contains("writing back mS-DS-ConsistencyGuid failed"), "{}", s.daemon.logs());
 }
 
