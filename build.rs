@@ -21,7 +21,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     let mut include_paths = Vec::new();
-    for (lib, min) in [("ldb", "2.0"), ("talloc", "2.0"), ("samba-hostconfig", "0")] {
+    for (lib, min) in [("ldb", "2.0"), ("talloc", "2.0"), ("samba-hostconfig", "0"), ("samdb", "0")] {
         match pkg_config::Config::new().atleast_version(min).probe(lib) {
             Ok(found) => include_paths.extend(found.include_paths),
             Err(e) => fail(&format!("pkg-config cannot find {lib} ({})", e.to_string().lines().next().unwrap_or(""))),
@@ -31,14 +31,14 @@ fn main() {
     let mut builder = bindgen::Builder::default()
         .header("src/samba/wrapper.h")
         .allowlist_function(
-            "ldb_(init|connect|search|set_opaque|errstring|strerror|msg_find_element|dn_get_linearized|dn_new|get_default_basedn|get_root_basedn|binary_encode_string|set_flags|set_debug)",
+            "ldb_(init|connect|search|set_opaque|errstring|strerror|msg_find_element|dn_get_linearized|dn_new|get_default_basedn|get_root_basedn|binary_encode_string|set_flags|set_debug|modify|msg_new|msg_add_empty|msg_element_add_value|transaction_start|transaction_commit|transaction_cancel)",
         )
         .allowlist_function("talloc_named_const|_talloc_free")
         .blocklist_function("samba_entra_sync_ldb_log")
-        .allowlist_function("loadparm_init_global|samba_entra_sync_ldb_route_debug|samba_entra_sync_ldb_search_each")
+        .allowlist_function("loadparm_init_global|samba_entra_sync_ldb_route_debug|samba_entra_sync_ldb_search_each|system_session")
         .allowlist_type("ldb_(context|message|message_element|val|dn|scope)|samba_entra_sync_entry_fn")
-        .allowlist_var("LDB_(SUCCESS|SCOPE_.*|FLG_.*|ERR_.*)")
-        .opaque_type("ldb_context|ldb_dn|tevent_context|loadparm_context")
+        .allowlist_var("LDB_(SUCCESS|SCOPE_.*|FLG_.*|ERR_.*|FLAG_MOD_ADD)")
+        .opaque_type("ldb_context|ldb_dn|tevent_context|loadparm_context|auth_session_info")
         .newtype_enum("ldb_scope")
         .default_macro_constant_type(bindgen::MacroTypeVariation::Signed)
         .layout_tests(false)

@@ -312,6 +312,7 @@ async fn build_engine(
             drift_repair: true,
             // SyncNow and expiry runs in between skip the read-back.
             drift_interval: config.sync.drift_check_interval,
+            write_back_consistency_guid: config.sync.write_back_consistency_guid,
         },
         port,
         budget,

@@ -224,3 +224,108 @@ fn running_dc_password_changes_are_read() {
     dc.stop();
     assert!(!dc.is_running());
 }
+
+/// The one write the daemon can make: mS-DS-ConsistencyGuid := objectGUID, for users whose
+/// consistency GUID is empty, never anything else. Read back with Samba's own ldbsearch.
+#[test]
+fn the_consistency_guid_write_back_only_fills_an_empty_value_of_a_user() {
+    use samba_entra_sync::samba::{ConsistencyGuidWrite, LdbError, LdbWriter};
+
+    let dc = Dc::new();
+    dc.create_user("fresh", "Fr3sh!Pass-1");
+    dc.create_user("keeper", "K33per!Pass-1");
+    dc.samba_tool(&["group", "add", "staff"]);
+    dc.samba_tool(&["computer", "create", "PC7"]);
+    let own = [0xC0u8; 16];
+    dc.ldbmodify(&format!(
+        "dn: CN=keeper,CN=Users,DC=lab,DC=test\nchangetype: modify\nadd: mS-DS-ConsistencyGuid\nmS-DS-ConsistencyGuid:: {}\n",
+        STANDARD.encode(own)
+    ));
+    let guid = |filter: &str| -> [u8; 16] {
+        let text = dc.ldbsearch_values(filter, "objectGUID");
+        let s = String::from_utf8_lossy(text.first().unwrap_or_else(|| panic!("no objectGUID for {filter}")));
+        guid_bytes(&s).try_into().expect("16 bytes")
+    };
+    let cg = |filter: &str| dc.ldbsearch_values(filter, "mS-DS-ConsistencyGuid");
+    let fresh = guid("(sAMAccountName=fresh)");
+    let fresh_dn = "CN=fresh,CN=Users,DC=lab,DC=test";
+    assert!(cg("(sAMAccountName=fresh)").is_empty());
+
+    let w = LdbWriter::open(&dc.sam_ldb()).expect("writable connection");
+    // A value that is not the object's own objectGUID is refused, and nothing is written.
+    let refused = w.set_consistency_guid(fresh_dn, &[0x11; 16]);
+    assert!(matches!(refused, Err(LdbError::WriteRefused { .. })), "{refused:?}");
+    assert!(cg("(sAMAccountName=fresh)").is_empty());
+
+    assert_eq!(w.set_consistency_guid(fresh_dn, &fresh).expect("write"), ConsistencyGuidWrite::Written);
+    assert_eq!(cg("(sAMAccountName=fresh)"), vec![fresh.to_vec()]);
+    // A second write finds it set and leaves it (also through the <GUID=...> form of the DN).
+    let by_guid =
+        format!("<GUID={}>", String::from_utf8_lossy(&dc.ldbsearch_values("(sAMAccountName=fresh)", "objectGUID")[0]));
+    assert_eq!(w.set_consistency_guid(&by_guid, &fresh).expect("rewrite"), ConsistencyGuidWrite::AlreadySet);
+
+    // A user that had its own consistency GUID keeps it.
+    let keeper = guid("(sAMAccountName=keeper)");
+    let keeper_dn = "CN=keeper,CN=Users,DC=lab,DC=test";
+    assert_eq!(w.set_consistency_guid(keeper_dn, &keeper).expect("keeper"), ConsistencyGuidWrite::AlreadySet);
+    assert_eq!(cg("(sAMAccountName=keeper)"), vec![own.to_vec()]);
+
+    // Groups and computers are never written.
+    for (filter, dn) in [
+        ("(sAMAccountName=staff)", "CN=staff,CN=Users,DC=lab,DC=test"),
+        ("(sAMAccountName=PC7$)", "CN=PC7,CN=Computers,DC=lab,DC=test"),
+    ] {
+        let r = w.set_consistency_guid(dn, &guid(filter));
+        assert!(matches!(r, Err(LdbError::WriteRefused { .. })), "{dn}: {r:?}");
+        assert!(cg(filter).is_empty(), "{dn} was written");
+    }
+    let gone = w.set_consistency_guid("CN=nobody,CN=Users,DC=lab,DC=test", &fresh).expect("missing object");
+    assert_eq!(gone, ConsistencyGuidWrite::NoSuchObject);
+    drop(w);
+    // With the consistency anchor, the written user's anchor is what it was (its objectGUID) and
+    // the keeper's is its own value.
+    let sam = dc.sam_ldb();
+    let out = common::cli(&[
+        "directory",
+        "dump",
+        "--json",
+        "--source-anchor",
+        "ms-DS-ConsistencyGuid",
+        "--sam-ldb",
+        sam.to_str().unwrap_or_default(),
+    ]);
+    assert!(out.status.success(), "dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    let objects = by_name(&serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("dump JSON"));
+    assert_eq!(objects["fresh"]["sourceAnchor"].as_str(), Some(STANDARD.encode(fresh).as_str()));
+    assert_eq!(objects["keeper"]["sourceAnchor"].as_str(), Some(STANDARD.encode(own).as_str()));
+}
+
+/// The daemon's way to the writer: on the sam.ldb thread, next to the read-only connection
+/// (libldb shares one tdb handle per file between them), opened on first use.
+#[test]
+fn the_sam_ldb_thread_serves_reads_and_the_writer_alike() {
+    use samba_entra_sync::samba::directory::find_user;
+    use samba_entra_sync::samba::{ConsistencyGuidWrite, LdbHandle};
+
+    let dc = Dc::new();
+    dc.create_user("gina", "G1na!Pass-1");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let ldb = LdbHandle::open(&dc.sam_ldb()).await.expect("open");
+        let read = |ldb: &LdbHandle| {
+            let ldb = ldb.clone();
+            async move { ldb.call(|c| find_user(c, "gina", false)).await.expect("read").expect("gina") }
+        };
+        let before = read(&ldb).await;
+        assert_eq!(before.id.consistency_guid, None);
+        let (dn, guid) = (before.id.dn.clone(), before.id.object_guid);
+        let written = ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await.expect("write");
+        assert_eq!(written, ConsistencyGuidWrite::Written);
+        // The read-only connection sees the committed value at once.
+        assert_eq!(read(&ldb).await.id.consistency_guid, Some(guid.to_vec()));
+        let dn = before.id.dn.clone();
+        let again = ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await.expect("write again");
+        assert_eq!(again, ConsistencyGuidWrite::AlreadySet);
+    });
+    assert_eq!(dc.ldbsearch_values("(sAMAccountName=gina)", "mS-DS-ConsistencyGuid").len(), 1);
+}

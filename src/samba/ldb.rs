@@ -4,6 +4,11 @@
 //! owns a connection ([`LdbHandle::open`] starts it). Everyone else sends that thread closures
 //! through [`LdbHandle::call`] and awaits the answer. This file is the only place in the
 //! project with `unsafe`.
+//!
+//! The daemon's connection is read-only. The one write it ever makes (the optional write-back
+//! of mS-DS-ConsistencyGuid) goes through a separate [`LdbWriter`], opened on the same thread
+//! only when that write-back is enabled: libldb shares one tdb handle per file between the
+//! connections of a process, so both must be used from one thread.
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::io::Read;
@@ -42,6 +47,10 @@ pub enum LdbError {
     Search { code: i32, message: String },
     #[error("invalid search input: {0}")]
     InvalidInput(String),
+    #[error("writing {dn} in sam.ldb failed ({code}): {message}")]
+    Write { dn: String, code: i32, message: String },
+    #[error("refusing to write mS-DS-ConsistencyGuid of {dn}: {reason}")]
+    WriteRefused { dn: String, reason: String },
     #[error("the sam.ldb reader thread has stopped")]
     ThreadGone,
     #[error("the sam.ldb reader thread panicked while serving a request")]
@@ -119,6 +128,12 @@ impl LdbConnection {
     /// Opens `path` read-only through the samba_dsdb module stack, so secret attributes come
     /// back decrypted. Checks first what would make libldb abort the process.
     pub fn open(path: &Path) -> Result<Self, LdbError> {
+        Self::connect(path, ffi::LDB_FLG_RDONLY as u32)
+    }
+
+    /// Opens `path` through the samba_dsdb module stack with `access_flags` (LDB_FLG_RDONLY, or
+    /// 0 for [`LdbWriter`]), after the same preflight checks either way.
+    fn connect(path: &Path, access_flags: u32) -> Result<Self, LdbError> {
         preflight(path)?;
         let url = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| LdbError::InvalidInput("the sam.ldb path contains a NUL byte".into()))?;
@@ -144,7 +159,21 @@ impl LdbConnection {
         }
         // SAFETY: `ldb` is valid; the name is a static C string; `lp` outlives the connection.
         unsafe { ffi::ldb_set_opaque(conn.ldb, c"loadparm".as_ptr(), lp.cast()) };
-        let flags = (ffi::LDB_FLG_RDONLY | ffi::LDB_FLG_DONT_CREATE_DB | ffi::LDB_FLG_NOMMAP) as u32;
+        if access_flags & ffi::LDB_FLG_RDONLY as u32 == 0 {
+            // Samba's modules check a modify against the connection's session; without one it
+            // counts as anonymous (see wrapper.h). The writer acts as the local system, as
+            // samba-tool and ldbmodify on sam.ldb do.
+            // SAFETY: `lp` is the process-wide loadparm context; system_session returns a
+            // process-wide session (or NULL) that is never freed.
+            let session = unsafe { ffi::system_session(lp) };
+            if session.is_null() {
+                return Err(connect_error(path, "cannot make Samba's system session"));
+            }
+            // SAFETY: `ldb` is valid; the name is a static C string; `session` lives as long
+            // as the process.
+            unsafe { ffi::ldb_set_opaque(conn.ldb, c"sessionInfo".as_ptr(), session.cast()) };
+        }
+        let flags = access_flags | (ffi::LDB_FLG_DONT_CREATE_DB | ffi::LDB_FLG_NOMMAP) as u32;
         // SAFETY: `ldb` and `url` are valid for the call; NULL options are allowed.
         let rc = unsafe { ffi::ldb_connect(conn.ldb, url.as_ptr(), flags, ptr::null_mut()) };
         if rc != ffi::LDB_SUCCESS {
@@ -267,6 +296,160 @@ impl LdbConnection {
             return Err(LdbError::Search { code: rc, message: self.errstring() });
         }
         Ok(())
+    }
+}
+
+/// The attribute the write-back sets, and the only one [`LdbWriter`] ever writes.
+const CONSISTENCY_GUID: &CStr = c"mS-DS-ConsistencyGuid";
+
+/// What [`LdbWriter::set_consistency_guid`] found and did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsistencyGuidWrite {
+    /// The attribute was empty and now holds the objectGUID.
+    Written,
+    /// The attribute already had a value, which was left as it is.
+    AlreadySet,
+    /// No object has this DN (any more): renamed, moved or deleted since it was read.
+    NoSuchObject,
+}
+
+/// A writable connection to sam.ldb, separate from the daemon's read-only one and used only for
+/// the consistency GUID write-back. It offers that one write and nothing else. Not `Send`: it
+/// lives on the sam.ldb thread next to the reader (see [`LdbHandle::call_writer`]).
+pub struct LdbWriter {
+    conn: LdbConnection,
+}
+
+impl LdbWriter {
+    /// Opens `path` read-write through the same module stack and checks as the reader. Writes go
+    /// through Samba's modules (replication metadata, USNs) and tdb's locks, which is safe while
+    /// samba runs: its own processes write the same way.
+    pub fn open(path: &Path) -> Result<Self, LdbError> {
+        Ok(LdbWriter { conn: LdbConnection::connect(path, 0)? })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.conn.path()
+    }
+
+    /// Writes `object_guid` into the empty mS-DS-ConsistencyGuid of the user at `dn`, whose
+    /// objectGUID it must be (what Entra Connect writes back, so the anchor survives a move to
+    /// another forest). Never overwrites: inside one transaction it re-reads the object and
+    /// leaves a value that is already there alone; the modify itself is an add, which AD refuses
+    /// for a single-valued attribute that has a value. Refuses anything but a user (computers
+    /// included) and a value that is not the object's own objectGUID.
+    pub fn set_consistency_guid(&self, dn: &str, object_guid: &[u8; 16]) -> Result<ConsistencyGuidWrite, LdbError> {
+        let refuse = |reason: &str| LdbError::WriteRefused { dn: dn.to_string(), reason: reason.to_string() };
+        let txn = Transaction::start(&self.conn, dn)?;
+        let attrs = ["objectClass", "objectGUID", "mS-DS-ConsistencyGuid"];
+        let found = self.conn.search(&Base::Dn(dn.to_string()), Scope::Base, "(objectClass=*)", &attrs)?;
+        let Some(entry) = found.first() else {
+            return Ok(ConsistencyGuidWrite::NoSuchObject);
+        };
+        let class = |c: &str| entry.values("objectClass").any(|v| v.eq_ignore_ascii_case(c.as_bytes()));
+        if !class("user") || class("computer") {
+            return Err(refuse("it is not a user, and only users get their consistency GUID written back"));
+        }
+        if entry.first("objectGUID") != Some(&object_guid[..]) {
+            return Err(refuse("the value to write is not its objectGUID"));
+        }
+        if entry.first("mS-DS-ConsistencyGuid").is_some_and(|v| !v.is_empty()) {
+            return Ok(ConsistencyGuidWrite::AlreadySet);
+        }
+        // The DN as stored: the one given may be a <GUID=...> form or differ in case.
+        self.add_value(&entry.dn, CONSISTENCY_GUID, object_guid)?;
+        txn.commit()?;
+        Ok(ConsistencyGuidWrite::Written)
+    }
+
+    /// One ldb modify that adds `value` to `attr` of `dn` (LDB_FLAG_MOD_ADD).
+    fn add_value(&self, dn: &str, attr: &CStr, value: &[u8]) -> Result<(), LdbError> {
+        let fail = |message: &str| LdbError::Write { dn: dn.to_string(), code: -1, message: message.to_string() };
+        let dn_c = CString::new(dn).map_err(|_| LdbError::InvalidInput("DN contains a NUL byte".into()))?;
+        let tmp = TallocScope::new(self.conn.mem)?;
+        // SAFETY: `tmp` is a live talloc context; the message is freed with it.
+        let msg = unsafe { ffi::ldb_msg_new(tmp.ptr) };
+        if msg.is_null() {
+            return Err(fail("out of memory"));
+        }
+        // SAFETY: `msg` and `ldb` are valid; ldb copies the string into a DN owned by `msg`.
+        let parsed = unsafe { ffi::ldb_dn_new(msg.cast(), self.conn.ldb, dn_c.as_ptr()) };
+        if parsed.is_null() {
+            return Err(fail("cannot parse the DN"));
+        }
+        // SAFETY: `msg` is a valid message that nobody else references yet.
+        unsafe { (*msg).dn = parsed };
+        let mut el: *mut ffi::ldb_message_element = ptr::null_mut();
+        // SAFETY: `msg` is valid, `attr` is NUL-terminated (ldb copies it), `el` receives a pointer
+        // into `msg`'s elements.
+        let rc = unsafe { ffi::ldb_msg_add_empty(msg, attr.as_ptr(), ffi::LDB_FLAG_MOD_ADD, &mut el) };
+        if rc != ffi::LDB_SUCCESS || el.is_null() {
+            return Err(fail("out of memory"));
+        }
+        // The message keeps a pointer to the value: copy it into talloc memory under `msg`, so it
+        // lives exactly as long as the message, whatever the modules do with it.
+        // SAFETY: `msg` is a live talloc context; asks for `value.len()` bytes.
+        let data = unsafe { ffi::talloc_named_const(msg.cast(), value.len(), c"samba-entra-sync value".as_ptr()) };
+        if data.is_null() {
+            return Err(fail("out of memory"));
+        }
+        // SAFETY: `data` has room for `value.len()` bytes and does not overlap `value`.
+        unsafe { ptr::copy_nonoverlapping(value.as_ptr(), data.cast::<u8>(), value.len()) };
+        let val = ffi::ldb_val { data: data.cast(), length: value.len() };
+        // SAFETY: `el` is the element just added to `msg`; ldb copies the ldb_val struct (its
+        // data pointer stays ours, under `msg`).
+        let rc = unsafe { ffi::ldb_msg_element_add_value(msg.cast(), el, &val) };
+        if rc != ffi::LDB_SUCCESS {
+            return Err(fail("out of memory"));
+        }
+        // SAFETY: `ldb` and `msg` are valid for the call; ldb_modify waits for the request to end.
+        let rc = unsafe { ffi::ldb_modify(self.conn.ldb, msg) };
+        if rc != ffi::LDB_SUCCESS {
+            return Err(LdbError::Write { dn: dn.to_string(), code: rc, message: self.conn.errstring() });
+        }
+        Ok(())
+    }
+}
+
+/// An ldb transaction, cancelled on drop unless committed: every early return (a refusal, a
+/// failed search or modify) leaves sam.ldb untouched and the transaction closed.
+struct Transaction<'a> {
+    conn: &'a LdbConnection,
+    dn: &'a str,
+    open: bool,
+}
+
+impl<'a> Transaction<'a> {
+    fn start(conn: &'a LdbConnection, dn: &'a str) -> Result<Self, LdbError> {
+        // SAFETY: `ldb` is valid; a transaction on this connection is ended by commit or drop.
+        let rc = unsafe { ffi::ldb_transaction_start(conn.ldb) };
+        if rc != ffi::LDB_SUCCESS {
+            return Err(LdbError::Write { dn: dn.to_string(), code: rc, message: conn.errstring() });
+        }
+        Ok(Transaction { conn, dn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), LdbError> {
+        // A failed commit has already been cancelled by libldb: never cancel it twice.
+        self.open = false;
+        // SAFETY: `ldb` is valid and this transaction is open.
+        let rc = unsafe { ffi::ldb_transaction_commit(self.conn.ldb) };
+        if rc != ffi::LDB_SUCCESS {
+            return Err(LdbError::Write { dn: self.dn.to_string(), code: rc, message: self.conn.errstring() });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // SAFETY: `ldb` is valid and this transaction is still open.
+            let rc = unsafe { ffi::ldb_transaction_cancel(self.conn.ldb) };
+            if rc != ffi::LDB_SUCCESS {
+                tracing::warn!(dn = %self.dn, "cancelling an ldb transaction failed: {}", self.conn.errstring());
+            }
+        }
     }
 }
 
@@ -441,7 +624,13 @@ unsafe extern "C" fn samba_entra_sync_ldb_log(level: i32, message: *const c_char
     }
 }
 
-type Job = Box<dyn FnOnce(&mut LdbConnection) + Send>;
+/// What the owner thread holds: the read-only connection, and the writer once asked for.
+struct Owner {
+    reader: LdbConnection,
+    writer: Option<LdbWriter>,
+}
+
+type Job = Box<dyn FnOnce(&mut Owner) + Send>;
 
 /// A cheap, cloneable, `Send` handle to the thread that owns the sam.ldb connection.
 #[derive(Clone)]
@@ -459,10 +648,10 @@ impl LdbHandle {
         std::thread::Builder::new()
             .name("sam.ldb".into())
             .spawn(move || {
-                let mut conn = match LdbConnection::open(&thread_path) {
-                    Ok(c) => {
+                let mut owner = match LdbConnection::open(&thread_path) {
+                    Ok(reader) => {
                         let _ = ready_tx.send(Ok(()));
-                        c
+                        Owner { reader, writer: None }
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -471,7 +660,7 @@ impl LdbHandle {
                 };
                 while let Some(job) = rx.blocking_recv() {
                     // A panicking job must not take the connection's thread down with it.
-                    let _ = catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+                    let _ = catch_unwind(AssertUnwindSafe(|| job(&mut owner)));
                 }
             })
             .map_err(|_| LdbError::ThreadGone)?;
@@ -490,9 +679,40 @@ impl LdbHandle {
         F: FnOnce(&mut LdbConnection) -> Result<R, LdbError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
+        let job: Job = Box::new(move |owner| {
+            let _ = tx.send(f(&mut owner.reader));
         });
+        self.run(job, rx).await
+    }
+
+    /// Runs `f` on the owner thread with the writable connection, opened there on first use and
+    /// kept (opening loads the schema: a few hundred ms). Only the consistency GUID write-back
+    /// calls this, so a daemon without it never opens sam.ldb for writing. A failed open is
+    /// returned and tried again on the next call.
+    pub async fn call_writer<R, F>(&self, f: F) -> Result<R, LdbError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&LdbWriter) -> Result<R, LdbError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |owner| {
+            if owner.writer.is_none() {
+                match LdbWriter::open(owner.reader.path()) {
+                    Ok(w) => owner.writer = Some(w),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if let Some(w) = &owner.writer {
+                let _ = tx.send(f(w));
+            }
+        });
+        self.run(job, rx).await
+    }
+
+    async fn run<R>(&self, job: Job, rx: oneshot::Receiver<Result<R, LdbError>>) -> Result<R, LdbError> {
         self.jobs.send(job).map_err(|_| LdbError::ThreadGone)?;
         match rx.await {
             Ok(r) => r,

@@ -13,4 +13,4 @@ pub mod ldb;
 pub mod values;
 
 pub use directory::{Computer, Contact, DirectoryObject, Group, NtHash, User};
-pub use ldb::{LdbError, LdbHandle};
+pub use ldb::{ConsistencyGuidWrite, LdbError, LdbHandle, LdbWriter};

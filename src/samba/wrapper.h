@@ -12,6 +12,13 @@
 struct loadparm_context;
 struct loadparm_context *loadparm_init_global(bool load_default);
 
+/* From libsamdb (samba/session.h): the process-wide SYSTEM session. Only the writable
+ * connection gets it as its "sessionInfo" opaque: without a session, Samba's acl and samldb
+ * modules treat a modify as coming from an anonymous user (and the acl module crashes on the
+ * missing token). Reads need none. */
+struct auth_session_info;
+struct auth_session_info *system_session(struct loadparm_context *lp_ctx);
+
 /* shim.c: route libldb's debug messages to samba_entra_sync_ldb_log (in Rust). */
 int samba_entra_sync_ldb_route_debug(struct ldb_context *ldb);
 void samba_entra_sync_ldb_log(int level, const char *message);

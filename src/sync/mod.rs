@@ -14,3 +14,4 @@ pub mod scope;
 pub mod settings;
 pub mod state;
 pub mod tenant;
+pub mod writeback;

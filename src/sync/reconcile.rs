@@ -26,6 +26,7 @@ use super::scheduler::{Lane, WriteBudget};
 use super::scope::Scope;
 use super::state::{ExportedObject, StateError, now_ms, now_us};
 use super::tenant::{Tenant, TenantError};
+use super::writeback;
 use crate::samba::directory::{self, ReadOptions, User};
 use crate::samba::values::filetime_to_unix;
 use crate::samba::{LdbError, LdbHandle};
@@ -58,6 +59,8 @@ pub struct ReconcileSettings {
     /// ...at most once per this period: the read-back returns the whole tenant in one response
     /// (hundreds of MB for 10,000 objects), too heavy for every SyncNow or expiry run.
     pub drift_interval: Duration,
+    /// Write the objectGUID into an empty mS-DS-ConsistencyGuid of exported users.
+    pub write_back_consistency_guid: bool,
 }
 
 /// A user whose password Entra has not acknowledged in its current version.
@@ -236,6 +239,10 @@ impl<T: Tenant> Reconciler<T> {
         let pending = self.pending_passwords(&snap.users)?;
         let plan = self.make_plan(&desired, &pending, &untrusted)?;
         let mut summary = self.apply(&plan, &desired, &pending).await;
+        let s = &self.settings;
+        if writeback::applies(s.write_back_consistency_guid, s.anchor, s.dry_run) {
+            summary.errors += writeback::write_back(&self.ldb, &self.control, s.anchor, &snap.users).await;
+        }
         if plan.count(Action::Delete) > 0 {
             // The approval covered the deletes that were held; new ones need a new approval.
             self.deletes_approved.store(false, Ordering::SeqCst);

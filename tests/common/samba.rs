@@ -240,6 +240,24 @@ impl Dc {
         let _ = fs::remove_file(file);
     }
 
+    /// The values of `attr` (base64 ones decoded) of the objects matching `filter`, read by
+    /// Samba's own ldbsearch: an independent check of what our code wrote or read.
+    pub fn ldbsearch_values(&self, filter: &str, attr: &str) -> Vec<Vec<u8>> {
+        use base64::Engine;
+        let out = run(Command::new("ldbsearch").arg("-H").arg(self.sam_ldb()).args([filter, attr]));
+        let (plain, encoded) = (format!("{attr}: "), format!("{attr}:: "));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                if let Some(v) = l.strip_prefix(&encoded) {
+                    Some(base64::engine::general_purpose::STANDARD.decode(v.trim()).expect("base64 value"))
+                } else {
+                    l.strip_prefix(&plain).map(|v| v.as_bytes().to_vec())
+                }
+            })
+            .collect()
+    }
+
     pub fn ldbmodify(&self, ldif: &str) {
         let file = self.dir.path().join("modify.ldif");
         fs::write(&file, ldif).expect("ldif");

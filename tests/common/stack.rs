@@ -374,6 +374,28 @@ impl Stack {
         let daemon = Daemon::start(&dc, &emu, &bus, extra_sync);
         Stack { daemon, dc, emu, bus }
     }
+
+    /// How many full reconciles the daemon has finished (it logs one line per full run).
+    pub fn full_runs(&self) -> usize {
+        self.daemon.logs().lines().filter(|l| l.contains("reconcile finished")).count()
+    }
+
+    /// Waits until the daemon has finished `n` full reconciles.
+    pub fn wait_full_runs(&self, n: usize, timeout: Duration) {
+        let t0 = Instant::now();
+        while self.full_runs() < n {
+            assert!(t0.elapsed() < timeout, "no full reconcile #{n} within {timeout:?}:\n{}", self.daemon.logs());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `samba-entra-sync sync` through the daemon (SyncNow over D-Bus), then waits for that run.
+    pub fn reconcile(&self, timeout: Duration) {
+        let before = self.full_runs();
+        let out = Command::new(super::bin()).args(["sync", "--bus", self.bus.address()]).output().expect("sync");
+        assert!(out.status.success(), "sync: {}", String::from_utf8_lossy(&out.stderr));
+        self.wait_full_runs(before + 1, timeout);
+    }
 }
 
 /// The emulator's timestamps ("2026-11-23T20:53:24.806Z") as ms since the epoch.

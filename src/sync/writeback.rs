@@ -1,0 +1,184 @@
+//! The consistency GUID write-back (`sync.write_back_consistency_guid`): what Entra Connect does
+//! with the mS-DS-ConsistencyGuid anchor. A synced user whose consistency GUID is still empty
+//! is anchored on its objectGUID; writing those bytes into mS-DS-ConsistencyGuid keeps the
+//! anchor (see [`source_anchor`]) and lets it travel with the user to another forest (ADMT
+//! copies the attribute, not the objectGUID). Users only, as Entra Connect: groups, devices and
+//! contacts are never written.
+//!
+//! It runs after a full reconcile's exports, for every user this installation has exported
+//! successfully (so users exported before the option was turned on get it too), and it is the
+//! only write the daemon makes to AD. A failure is reported and never stops the run.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::anchor::{AnchorAttribute, source_anchor};
+use super::control::Control;
+use super::model::ObjectType;
+use super::state::ExportedObject;
+use crate::samba::directory::User;
+use crate::samba::{ConsistencyGuidWrite, LdbError, LdbHandle};
+
+/// A user whose mS-DS-ConsistencyGuid is to be set to its objectGUID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub dn: String,
+    pub name: String,
+    pub object_guid: [u8; 16],
+}
+
+/// Whether the write-back applies at all: asked for, with the consistency anchor, and not a
+/// dry run (which must change nothing anywhere).
+pub fn applies(enabled: bool, anchor: AnchorAttribute, dry_run: bool) -> bool {
+    enabled && anchor == AnchorAttribute::ConsistencyGuid && !dry_run
+}
+
+/// The users to write back: an empty consistency GUID, and exported as a User under the anchor
+/// they have now (their objectGUID's) without a pending error.
+pub fn candidates(users: &[User], exported: &[ExportedObject], anchor: AnchorAttribute) -> Vec<Candidate> {
+    if anchor != AnchorAttribute::ConsistencyGuid {
+        return Vec::new();
+    }
+    let user_type = ObjectType::User.as_str();
+    let synced: std::collections::HashSet<&str> = exported
+        .iter()
+        .filter(|e| e.object_type == user_type && e.last_error.is_none())
+        .map(|e| e.anchor.as_str())
+        .collect();
+    users
+        .iter()
+        .filter(|u| u.id.consistency_guid.is_none())
+        // The anchor must not change by the write: it is the objectGUID's already.
+        .filter(|u| source_anchor(&u.id, anchor) == STANDARD.encode(u.id.object_guid))
+        .filter(|u| synced.contains(source_anchor(&u.id, anchor).as_str()))
+        .map(|u| Candidate { dn: u.id.dn.clone(), name: u.id.sam_account_name.clone(), object_guid: u.id.object_guid })
+        .collect()
+}
+
+/// Writes back every candidate among `users`; returns the number of failures (each reported).
+/// One ldb call per user, so password reads on the same sam.ldb thread are never held up by
+/// a long batch.
+pub async fn write_back(ldb: &LdbHandle, control: &Control, anchor: AnchorAttribute, users: &[User]) -> u64 {
+    let exported = match control.store().exported() {
+        Ok(e) => e,
+        Err(e) => {
+            control.report_error("write-back", &format!("cannot read the exported objects: {e}"));
+            return 1;
+        }
+    };
+    let (mut written, mut failed) = (0u64, 0u64);
+    for c in candidates(users, &exported, anchor) {
+        let (dn, guid) = (c.dn.clone(), c.object_guid);
+        match ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await {
+            Ok(ConsistencyGuidWrite::Written) => {
+                written += 1;
+                tracing::debug!(user = %c.name, "wrote its objectGUID into mS-DS-ConsistencyGuid");
+            }
+            // Set (or renamed, moved, deleted) since the read: nothing to do; a renamed user is
+            // found under its new DN by the next full run.
+            Ok(ConsistencyGuidWrite::AlreadySet | ConsistencyGuidWrite::NoSuchObject) => {}
+            Err(e) => {
+                failed += 1;
+                control.report_error(&c.name, &format!("writing back mS-DS-ConsistencyGuid failed: {e}"));
+                if !matches!(e, LdbError::Write { .. } | LdbError::WriteRefused { .. } | LdbError::Search { .. }) {
+                    // Not about this user (sam.ldb cannot be opened for writing, the thread is
+                    // gone): every other user would fail alike.
+                    break;
+                }
+            }
+        }
+    }
+    if written > 0 {
+        tracing::info!(users = written, "wrote the objectGUID into mS-DS-ConsistencyGuid");
+        let message = format!("mS-DS-ConsistencyGuid set to the objectGUID of {written} users");
+        if let Err(e) = control.store().record_event("write-back", "mS-DS-ConsistencyGuid", &message) {
+            tracing::warn!("cannot record the write-back in the state DB: {e}");
+        }
+    }
+    failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samba::directory::Identity;
+
+    fn user(name: &str, guid: u8, cg: Option<Vec<u8>>) -> User {
+        User {
+            id: Identity {
+                dn: format!("CN={name},CN=Users,DC=lab,DC=test"),
+                sam_account_name: name.into(),
+                object_guid: [guid; 16],
+                object_sid: vec![],
+                consistency_guid: cg,
+                usn_changed: 0,
+                usn_created: 0,
+                admin_count: false,
+                critical_system_object: false,
+                common_name: None,
+                display_name: None,
+                description: None,
+            },
+            user_principal_name: None,
+            user_account_control: 512,
+            pwd_last_set: 1,
+            account_expires: 0,
+            key_version: 1,
+            text: Default::default(),
+            nt_hash: None,
+        }
+    }
+
+    fn exported(object_type: ObjectType, guid: [u8; 16], error: Option<&str>) -> ExportedObject {
+        ExportedObject {
+            object_type: object_type.as_str().into(),
+            anchor: STANDARD.encode(guid),
+            dn: String::new(),
+            name: String::new(),
+            digest: String::new(),
+            cloud_anchor: None,
+            exported_at: 0,
+            last_error: error.map(String::from),
+        }
+    }
+
+    #[test]
+    fn only_synced_users_with_an_empty_consistency_guid_are_written() {
+        let users = vec![
+            user("fresh", 1, None),
+            user("keeper", 2, Some(vec![9; 16])),
+            user("refused", 3, None),
+            user("unsynced", 4, None),
+            // Exported as a group under the same anchor bytes: not a user export.
+            user("grouplike", 5, None),
+        ];
+        let state = vec![
+            exported(ObjectType::User, [1; 16], None),
+            exported(ObjectType::User, [9; 16], None),
+            exported(ObjectType::User, [3; 16], Some("refused by Entra")),
+            exported(ObjectType::Group, [5; 16], None),
+        ];
+        let got = candidates(&users, &state, AnchorAttribute::ConsistencyGuid);
+        assert_eq!(
+            got,
+            vec![Candidate {
+                dn: "CN=fresh,CN=Users,DC=lab,DC=test".into(),
+                name: "fresh".into(),
+                object_guid: [1; 16]
+            }]
+        );
+        // Once written, the same user (now with its consistency GUID) is no candidate.
+        let written = vec![user("fresh", 1, Some(vec![1; 16]))];
+        assert!(candidates(&written, &state, AnchorAttribute::ConsistencyGuid).is_empty());
+        // With the objectGUID anchor nothing is written back.
+        assert!(candidates(&users, &state, AnchorAttribute::ObjectGuid).is_empty());
+    }
+
+    #[test]
+    fn it_applies_only_when_asked_for_with_the_consistency_anchor_and_not_in_a_dry_run() {
+        assert!(applies(true, AnchorAttribute::ConsistencyGuid, false));
+        assert!(!applies(false, AnchorAttribute::ConsistencyGuid, false));
+        assert!(!applies(true, AnchorAttribute::ObjectGuid, false));
+        assert!(!applies(true, AnchorAttribute::ConsistencyGuid, true));
+    }
+}
