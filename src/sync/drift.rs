@@ -24,7 +24,7 @@ pub fn changed_attributes(sent: &ExportObject, cloud: &CloudObject) -> Vec<&'sta
         .attributes
         .iter()
         .filter(|(name, value)| canonical(value) != in_cloud(name))
-        .map(|(name, _)| *name)
+        .map(|(name, _)| name)
         .collect();
     if let Some(members) = &sent.members {
         let sent_members = canonical(&AttrValue::StrList(members.clone()));
@@ -53,13 +53,12 @@ fn canonical(value: &AttrValue) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::sync::model::ObjectType;
 
     fn sent() -> ExportObject {
-        let mut attributes = BTreeMap::new();
+        let mut attributes = crate::sync::model::Attributes::default();
         attributes.insert("displayName", AttrValue::Str("Zoe".into()));
         attributes.insert("accountEnabled", AttrValue::Bool(true));
         attributes.insert("proxyAddresses", AttrValue::StrList(vec!["SMTP:a@x".into(), "smtp:b@x".into()]));

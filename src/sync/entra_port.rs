@@ -64,8 +64,8 @@ fn wire_value(v: &AttrValue) -> PropertyValue {
 /// members as the full list of member anchors (replacement semantics).
 pub fn to_sync_object(o: &ExportObject) -> SyncObject {
     let mut s = SyncObject::new(wire_type(o.object_type), SyncOperation::Set);
-    for (k, v) in &o.attributes {
-        s = s.with(*k, wire_value(v));
+    for (k, v) in o.attributes.iter() {
+        s = s.with(k, wire_value(v));
     }
     if let Some(members) = &o.members {
         let v = if members.is_empty() { PropertyValue::EmptyList } else { PropertyValue::StringList(members.clone()) };
@@ -148,8 +148,8 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
         self.client.set_company_dirsync_features(mask).await.map_err(tenant_error)
     }
 
-    async fn upsert(&self, objects: &[ExportObject]) -> Result<Vec<ExportResult>, TenantError> {
-        let wire: Vec<SyncObject> = objects.iter().map(to_sync_object).collect();
+    async fn upsert(&self, objects: &[&ExportObject]) -> Result<Vec<ExportResult>, TenantError> {
+        let wire: Vec<SyncObject> = objects.iter().map(|o| to_sync_object(o)).collect();
         let anchors: Vec<String> = objects.iter().map(|o| o.anchor.clone()).collect();
         let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(tenant_error)?;
         Ok(results(&anchors, r))

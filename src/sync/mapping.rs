@@ -4,10 +4,10 @@
 //! carrying a hybrid-join userCertificate). Group members and managers are expressed as the
 //! anchors of in-scope objects; references to anything out of scope are dropped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::anchor::{AnchorAttribute, source_anchor};
-use super::model::{AttrValue, ExportObject, ObjectType};
+use super::model::{AttrValue, Attributes, ExportObject, ObjectType};
 use super::scope::Scope;
 use crate::samba::directory::{Computer, Contact, Group, Identity, User};
 use crate::samba::values::filetime_to_unix;
@@ -91,7 +91,7 @@ const USER_TEXT_MAP: &[(&str, &str)] = &[
 ];
 
 impl Mapper<'_> {
-    fn common(&self, id: &Identity, attrs: &mut BTreeMap<&'static str, AttrValue>) {
+    fn common(&self, id: &Identity, attrs: &mut Attributes) {
         attrs.insert("SourceAnchor", AttrValue::Str(source_anchor(id, self.anchor)));
         attrs.insert("onPremisesSamAccountName", AttrValue::Str(id.sam_account_name.clone()));
         attrs.insert("onPremisesDistinguishedName", AttrValue::Str(id.dn.clone()));
@@ -107,7 +107,7 @@ impl Mapper<'_> {
     }
 
     pub fn user(&self, u: &User, index: &HashMap<String, String>) -> ExportObject {
-        let mut a = BTreeMap::new();
+        let mut a = Attributes::default();
         self.common(&u.id, &mut a);
         a.insert("netBiosName", AttrValue::Str(self.domain.netbios_name.clone()));
         a.insert("accountEnabled", AttrValue::Bool(!u.disabled() && !self.expired(u.account_expires)));
@@ -133,7 +133,7 @@ impl Mapper<'_> {
     }
 
     pub fn group(&self, g: &Group, index: &HashMap<String, String>) -> ExportObject {
-        let mut a = BTreeMap::new();
+        let mut a = Attributes::default();
         self.common(&g.id, &mut a);
         let display = g.id.display_name.clone().unwrap_or_else(|| g.id.sam_account_name.clone());
         a.insert("displayName", AttrValue::Str(display));
@@ -156,7 +156,7 @@ impl Mapper<'_> {
     }
 
     pub fn device(&self, c: &Computer) -> ExportObject {
-        let mut a = BTreeMap::new();
+        let mut a = Attributes::default();
         self.common(&c.id, &mut a);
         let name = c.id.sam_account_name.trim_end_matches('$').to_string();
         a.insert("deviceId", AttrValue::Bytes(c.id.object_guid.to_vec()));
@@ -177,7 +177,7 @@ impl Mapper<'_> {
     }
 
     pub fn contact(&self, c: &Contact) -> ExportObject {
-        let mut a = BTreeMap::new();
+        let mut a = Attributes::default();
         a.insert("SourceAnchor", AttrValue::Str(source_anchor(&c.id, self.anchor)));
         a.insert("onPremisesDistinguishedName", AttrValue::Str(c.id.dn.clone()));
         a.insert("dnsDomainName", AttrValue::Str(self.domain.dns_name.clone()));

@@ -72,6 +72,11 @@ pub struct PasswordSettings {
     pub push_temporary: bool,
     pub commit_poll: Duration,
     pub commit_timeout: Duration,
+    /// How long a committed change rests before it is read for its push. Administrators'
+    /// tools (samba-tool over LDAP, ADUC) set a temporary password in two modifies: the
+    /// password, then pwdLastSet=0. Read at once, the password would look final and a
+    /// temporary password would reach Entra.
+    pub settle: Duration,
     /// The safety net's highestCommittedUSN poll.
     pub change_poll: Duration,
     /// Pushes in flight at once.
@@ -85,6 +90,7 @@ impl Default for PasswordSettings {
             push_temporary: false,
             commit_poll: Duration::from_millis(15),
             commit_timeout: Duration::from_secs(12),
+            settle: Duration::from_millis(100),
             change_poll: Duration::from_millis(500),
             parallel: 4,
         }
@@ -218,6 +224,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 && baseline.is_none_or(|b| kvno > b)
             {
                 tracing::debug!(account = %n.account, kvno, "password change committed");
+                tokio::time::sleep(self.settings.settle).await;
                 // Not queued (state DB full): the safety net retries the same USN window.
                 let _ = self.enqueue(&anchor, &n.account, kvno, n.noticed_at_us);
                 return;

@@ -231,7 +231,7 @@ mod tests {
             anchor: format!("{name}="),
             dn: format!("CN={name}"),
             name: name.into(),
-            attributes: BTreeMap::new(),
+            attributes: Default::default(),
             members: members.map(|m| m.iter().map(|x| format!("{x}=")).collect()),
         }
     }

@@ -12,7 +12,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures_util::{StreamExt, stream};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -247,6 +248,14 @@ impl<T: Tenant> Reconciler<T> {
             // The approval covered the deletes that were held; new ones need a new approval.
             self.deletes_approved.store(false, Ordering::SeqCst);
         }
+        // The read-back below is the run's largest allocation: let go of what is done first.
+        let key_versions: HashMap<String, (String, u32)> = snap
+            .users
+            .iter()
+            .filter(|u| self.scope.user(u).is_ok())
+            .map(|u| (source_anchor(&u.id, self.settings.anchor), (u.id.sam_account_name.clone(), u.key_version)))
+            .collect();
+        drop((snap, plan, pending));
         let drift_due = {
             let mut last = self.last_drift_check.lock().unwrap_or_else(|p| p.into_inner());
             let due = last.is_none_or(|t| t.elapsed() >= self.settings.drift_interval);
@@ -256,7 +265,7 @@ impl<T: Tenant> Reconciler<T> {
             due
         };
         if self.settings.drift_repair && !self.settings.dry_run && drift_due {
-            let (drifted, errors) = self.repair_drift(&desired, &snap.users).await;
+            let (drifted, errors) = self.repair_drift(&desired, &key_versions).await;
             summary.drift = drifted;
             summary.errors += errors;
         }
@@ -364,7 +373,7 @@ impl<T: Tenant> Reconciler<T> {
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let object = self.mapper().user(&user, &index);
-        let (ok, _) = self.upsert_chunk(std::slice::from_ref(&object), Lane::Urgent).await?;
+        let (ok, _) = self.upsert_chunk(&[&object], Lane::Urgent).await?;
         if ok > 0 {
             // The push that found the user missing is waiting out a back-off: make it due now.
             self.control.store().enqueue_push(&object.anchor, &user.id.sam_account_name, user.key_version, now_us())?;
@@ -393,7 +402,7 @@ impl<T: Tenant> Reconciler<T> {
         }
     }
 
-    async fn upsert_chunk(&self, chunk: &[ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
+    async fn upsert_chunk(&self, chunk: &[&ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
         self.budget.acquire(lane, chunk.len() as u32).await;
         let results = self.tenant.upsert(chunk).await?;
         let store = self.control.store();
@@ -463,25 +472,23 @@ impl<T: Tenant> Reconciler<T> {
             updates.contains(&(o.object_type, o.anchor.as_str()))
                 && o.get("accountEnabled") == Some(&super::model::AttrValue::Bool(false))
         };
-        let urgent: Vec<ExportObject> = upserts.iter().filter(|o| disabling(o)).map(|o| (*o).clone()).collect();
-        summary.errors += self.upsert_parallel(urgent, Lane::Urgent).await;
+        let urgent: Vec<&ExportObject> = upserts.iter().copied().filter(|o| disabling(o)).collect();
+        summary.errors += self.upsert_parallel(&urgent, Lane::Urgent).await;
         for phase in [ObjectType::User, ObjectType::Contact, ObjectType::Device] {
-            let objects: Vec<ExportObject> =
-                upserts.iter().filter(|o| o.object_type == phase && !disabling(o)).map(|o| (*o).clone()).collect();
-            summary.errors += self.upsert_parallel(objects, Lane::Bulk).await;
+            let objects: Vec<&ExportObject> =
+                upserts.iter().copied().filter(|o| o.object_type == phase && !disabling(o)).collect();
+            summary.errors += self.upsert_parallel(&objects, Lane::Bulk).await;
         }
         // Groups in plan order, a wave at a time, so members exist before the groups naming
         // them; groups refused (e.g. a member not resolvable yet) get one more try at the end.
-        let groups: Vec<ExportObject> =
-            upserts.iter().filter(|o| o.object_type == ObjectType::Group).map(|o| (*o).clone()).collect();
         let mut failed_groups = Vec::new();
-        for g in groups {
-            if self.upsert_parallel(vec![g.clone()], Lane::Bulk).await > 0 {
+        for g in upserts.iter().copied().filter(|o| o.object_type == ObjectType::Group) {
+            if self.upsert_parallel(&[g], Lane::Bulk).await > 0 {
                 failed_groups.push(g);
             }
         }
         if !failed_groups.is_empty() {
-            summary.errors += self.upsert_parallel(failed_groups, Lane::Bulk).await;
+            summary.errors += self.upsert_parallel(&failed_groups, Lane::Bulk).await;
         }
         // Passwords: into the durable outbox; the password path pushes them (urgent lane).
         let wanted: HashSet<&str> =
@@ -528,19 +535,19 @@ impl<T: Tenant> Reconciler<T> {
     }
 
     /// Upserts objects in chunks, `parallel_calls` at a time; returns the number of failures.
-    async fn upsert_parallel(&self, objects: Vec<ExportObject>, lane: Lane) -> u64 {
-        let chunks: Vec<Vec<ExportObject>> =
-            objects.chunks(self.settings.objects_per_call.max(1)).map(<[ExportObject]>::to_vec).collect();
-        let results: Vec<Result<(u64, u64), ReconcileError>> = stream::iter(chunks)
-            .map(|chunk| async move { self.upsert_chunk(&chunk, lane).await })
-            .buffer_unordered(self.settings.parallel_calls.max(1))
-            .collect()
-            .await;
+    async fn upsert_parallel(&self, objects: &[&ExportObject], lane: Lane) -> u64 {
+        let mut chunks = objects.chunks(self.settings.objects_per_call.max(1));
+        let mut running = FuturesUnordered::new();
         let mut failed = 0;
-        for r in results {
-            match r {
-                Ok((_, f)) => failed += f,
-                Err(e) => {
+        loop {
+            while running.len() < self.settings.parallel_calls.max(1) {
+                let Some(chunk) = chunks.next() else { break };
+                running.push(self.upsert_chunk(chunk, lane));
+            }
+            match running.next().await {
+                None => break,
+                Some(Ok((_, f))) => failed += f,
+                Some(Err(e)) => {
                     failed += 1;
                     self.control.report_error("export", &e.to_string());
                 }
@@ -554,7 +561,8 @@ impl<T: Tenant> Reconciler<T> {
     /// are exported again. An object whose re-export does not stick (Entra keeps its own value)
     /// is reported once and left alone, so a cloud rule cannot start an endless tug of war.
     /// Returns how many objects had drifted, and the number of errors.
-    async fn repair_drift(&self, desired: &Desired, users: &[User]) -> (u64, u64) {
+    /// `key_versions`: anchor → (account, key version) of the users in scope.
+    async fn repair_drift(&self, desired: &Desired, key_versions: &HashMap<String, (String, u32)>) -> (u64, u64) {
         let store = self.control.store();
         let exported: HashSet<(ObjectType, String)> = match store.exported() {
             Ok(rows) => rows
@@ -593,7 +601,7 @@ impl<T: Tenant> Reconciler<T> {
             self.control.report_error("read-back", &e.to_string());
             return (0, 1);
         }
-        let mut again: Vec<ExportObject> = Vec::new();
+        let mut again: Vec<&ExportObject> = Vec::new();
         let mut recreated_users: HashSet<String> = HashSet::new();
         let mut drifted = 0;
         for key in exported.iter().filter(|k| !seen.contains(*k)) {
@@ -603,7 +611,7 @@ impl<T: Tenant> Reconciler<T> {
             let _ = store.record_event("drift", name, "deleted in Entra outside this sync; created again");
             match wanted.get(&(key.0, key.1.as_str())) {
                 Some(o) => {
-                    again.push((*o).clone());
+                    again.push(*o);
                     if key.0 == ObjectType::User {
                         recreated_users.insert(key.1.clone());
                     }
@@ -647,26 +655,24 @@ impl<T: Tenant> Reconciler<T> {
                     &format!("{list} changed in Entra outside this sync; exported again"),
                 );
                 reported.insert(key, (signature, false));
-                again.push(o.clone());
+                again.push(o);
             }
         }
         let mut errors = 0;
         // Members before the groups that name them.
         for phase in [ObjectType::User, ObjectType::Contact, ObjectType::Device, ObjectType::Group] {
-            let objects: Vec<ExportObject> = again.iter().filter(|o| o.object_type == phase).cloned().collect();
-            errors += self.upsert_parallel(objects, Lane::Bulk).await;
+            let objects: Vec<&ExportObject> = again.iter().copied().filter(|o| o.object_type == phase).collect();
+            errors += self.upsert_parallel(&objects, Lane::Bulk).await;
         }
         // A user created again has no password in Entra: push it again.
-        for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
-            let anchor = source_anchor(&u.id, self.settings.anchor);
-            if recreated_users.contains(&anchor) {
-                let queued = store
-                    .forget_acknowledged(&anchor)
-                    .and_then(|()| store.enqueue_backfill(&anchor, &u.id.sam_account_name, u.key_version, now_us()));
-                if let Err(e) = queued {
-                    errors += 1;
-                    self.control.report_error("state", &e.to_string());
-                }
+        for anchor in &recreated_users {
+            let Some((account, kvno)) = key_versions.get(anchor) else { continue };
+            let queued = store
+                .forget_acknowledged(anchor)
+                .and_then(|()| store.enqueue_backfill(anchor, account, *kvno, now_us()));
+            if let Err(e) = queued {
+                errors += 1;
+                self.control.report_error("state", &e.to_string());
             }
         }
         if !recreated_users.is_empty() {

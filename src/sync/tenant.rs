@@ -55,7 +55,7 @@ pub trait Tenant: Send + Sync + 'static {
     /// Turns on the password hash sync feature bit (keeping the others).
     fn enable_password_sync(&self, features: i64) -> impl Future<Output = Result<(), TenantError>> + Send;
     /// Creates or updates objects (Set: an upsert), one result per object, in order.
-    fn upsert(&self, objects: &[ExportObject]) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
+    fn upsert(&self, objects: &[&ExportObject]) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
     /// Deletes objects by anchor.
     fn delete(
         &self,
