@@ -75,7 +75,8 @@ pub struct PasswordSettings {
     /// How long a committed change rests before it is read for its push. Administrators'
     /// tools (samba-tool over LDAP, ADUC) set a temporary password in two modifies: the
     /// password, then pwdLastSet=0. Read at once, the password would look final and a
-    /// temporary password would reach Entra.
+    /// temporary password would reach Entra. Measured with samba-tool: the second commit
+    /// follows within 1 ms of the first being seen, and up to about 15 ms on a loaded machine.
     pub settle: Duration,
     /// The safety net's highestCommittedUSN poll.
     pub change_poll: Duration,
@@ -90,7 +91,7 @@ impl Default for PasswordSettings {
             push_temporary: false,
             commit_poll: Duration::from_millis(15),
             commit_timeout: Duration::from_secs(12),
-            settle: Duration::from_millis(100),
+            settle: Duration::from_millis(50),
             change_poll: Duration::from_millis(500),
             parallel: 4,
         }
