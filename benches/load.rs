@@ -6,7 +6,9 @@
 //! 2. A full reconcile of a 50,000-user domain (USERS=N to change): the daemon's time until the
 //!    emulator holds every user and every password, and its peak RSS (VmHWM).
 //!
-//! Run: `cargo bench --bench load` (`LOAD_ONLY=changes` or `LOAD_ONLY=domain` for one part).
+//! Run: `cargo bench --bench load` (`LOAD_ONLY=changes` or `LOAD_ONLY=domain` for one part). CI
+//! runs it as `SAMBA_ENTRA_SYNC_BIN=target/release/samba-entra-sync cargo test --bench load`: the
+//! harness from the debug test build, measuring the release binary that the .deb packages.
 //! Each part prints a `RELIABILITY|...` line for scripts/reliability.sh.
 
 #[path = "../tests/common/mod.rs"]
@@ -233,6 +235,8 @@ fn domain_reconcile(users: usize) -> bool {
 }
 
 fn main() {
+    // The figures are those of this binary (CI points SAMBA_ENTRA_SYNC_BIN at its release build).
+    println!("daemon and emulator: {}", common::bin().display());
     let only = std::env::var("LOAD_ONLY").unwrap_or_default();
     let mut ok = true;
     if only.is_empty() || only == "changes" {
