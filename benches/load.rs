@@ -223,8 +223,9 @@ fn domain_reconcile(users: usize) -> bool {
     for line in errors.lines() {
         println!("{users}-user domain: the daemon reported {line}");
     }
+    let reported: String = errors.lines().map(|l| format!("; reported {}", l.replace('|', "/"))).collect();
     println!(
-        "RELIABILITY|load: full reconcile of a {users}-user domain|{users} users + passwords|none|{}: {:.0} s, peak RSS {rss:.0} MiB|{lost}",
+        "RELIABILITY|load: full reconcile of a {users}-user domain|{users} users + passwords|none|{}: {:.0} s, peak RSS {rss:.0} MiB{reported}|{lost}",
         if lost == 0 { "pass" } else { "FAIL" },
         total.as_secs_f64()
     );
