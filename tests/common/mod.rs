@@ -11,6 +11,11 @@ use std::process::{Command, Output};
 
 /// The project's binary, built by cargo for integration tests.
 pub fn bin() -> PathBuf {
+    // SAMBA_ENTRA_SYNC_BIN runs the harness against another build of the binary: CI runs the
+    // load bench's harness from its debug test build against the release binary it packages.
+    if let Some(path) = std::env::var_os("SAMBA_ENTRA_SYNC_BIN") {
+        return PathBuf::from(path);
+    }
     // Set by cargo for integration tests; benches fall back to the build directory.
     option_env!("CARGO_BIN_EXE_samba-entra-sync")
         .map(PathBuf::from)
