@@ -71,6 +71,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     // 2: the initial sync's password pushes (backfill) queue behind live changes.
     "ALTER TABLE outbox ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0;",
+    // 3: the pusher asks for the few pushes due next, in order, tens of thousands of times during
+    // an initial sync: without these, each ask sorted the whole outbox (quadratic in its size).
+    "CREATE INDEX outbox_by_order ON outbox(backfill, noticed_at);
+    CREATE INDEX outbox_by_retry ON outbox(next_attempt_at);",
 ];
 
 /// How many recent events (errors, warnings) are kept.
