@@ -55,10 +55,11 @@ pub struct ReconcileSettings {
     pub dry_run: bool,
     pub objects_per_call: usize,
     pub parallel_calls: usize,
-    /// Compare the tenant's read-back with the state on full runs...
+    /// Compare the tenant's read-back with what we export on full runs...
     pub drift_repair: bool,
-    /// ...at most once per this period: the read-back returns the whole tenant in one response
-    /// (hundreds of MB for 10,000 objects), too heavy for every SyncNow or expiry run.
+    /// ...at most once per this period (`sync.drift_check_interval`): the read-back returns the
+    /// whole tenant in one response (about 19 MB for 11,000 objects), too much for every
+    /// SyncNow or expiry run.
     pub drift_interval: Duration,
     /// Write the objectGUID into an empty mS-DS-ConsistencyGuid of exported users.
     pub write_back_consistency_guid: bool,
