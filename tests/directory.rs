@@ -225,11 +225,21 @@ fn running_dc_password_changes_are_read() {
     assert!(!dc.is_running());
 }
 
+/// Tests that open sam.ldb in this process take turns: libldb and Samba's modules keep
+/// process-wide state (the loaded schema, talloc stack frames) that two threads must not use at
+/// once (seen: "Bad talloc magic value" from schema_load.c). The daemon has one sam.ldb thread.
+static IN_PROCESS_LDB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn in_process_ldb() -> std::sync::MutexGuard<'static, ()> {
+    IN_PROCESS_LDB.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The one write the daemon can make: mS-DS-ConsistencyGuid := objectGUID, for users whose
 /// consistency GUID is empty, never anything else. Read back with Samba's own ldbsearch.
 #[test]
 fn the_consistency_guid_write_back_only_fills_an_empty_value_of_a_user() {
     use samba_entra_sync::samba::{ConsistencyGuidWrite, LdbError, LdbWriter};
+    let _turn = in_process_ldb();
 
     let dc = Dc::new();
     dc.create_user("fresh", "Fr3sh!Pass-1");
@@ -306,6 +316,7 @@ fn the_consistency_guid_write_back_only_fills_an_empty_value_of_a_user() {
 fn the_sam_ldb_thread_serves_reads_and_the_writer_alike() {
     use samba_entra_sync::samba::directory::find_user;
     use samba_entra_sync::samba::{ConsistencyGuidWrite, LdbHandle};
+    let _turn = in_process_ldb();
 
     let dc = Dc::new();
     dc.create_user("gina", "G1na!Pass-1");
