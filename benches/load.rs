@@ -23,7 +23,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use common::bus::PrivateBus;
 use common::fixture::{Shape, populate, user_name, users_ldif};
-use common::samba::{ADMIN_PASSWORD, DOMAIN_DN, Dc};
+use common::samba::{DOMAIN_DN, Dc};
 use common::stack::{Daemon, Emulator, Stack, parse_rfc3339_ms};
 
 const CHANGERS: usize = 10;
@@ -58,16 +58,7 @@ fn changer(dc: &Dc, users: std::ops::Range<usize>) -> Vec<(usize, String)> {
     }
     let file = dc.dir().join(format!("changer-{}.ldif", set[0].0));
     std::fs::write(&file, ldif).expect("ldif");
-    let out = Command::new("ip")
-        .args(["netns", "exec", dc.netns().expect("running"), "ldapmodify", "-H", "ldaps://127.0.0.1", "-x", "-D"])
-        .arg("Administrator@lab.test")
-        .arg("-w")
-        .arg(ADMIN_PASSWORD)
-        .arg("-f")
-        .arg(&file)
-        .env("LDAPTLS_REQCERT", "never")
-        .output()
-        .expect("ldapmodify");
+    let out = dc.ldapmodify_file(&file);
     assert!(out.status.success(), "ldapmodify: {}", String::from_utf8_lossy(&out.stderr));
     set
 }

@@ -27,15 +27,6 @@ fn by_name(objects: &[Value]) -> HashMap<String, Value> {
     objects.iter().map(|o| (o["sAMAccountName"].as_str().unwrap_or_default().to_string(), o.clone())).collect()
 }
 
-/// objectGUID string → the 16 bytes as AD stores them (first three groups little-endian).
-fn guid_bytes(s: &str) -> Vec<u8> {
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    let b: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
-    let mut out = vec![b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6]];
-    out.extend_from_slice(&b[8..]);
-    out
-}
-
 /// objectGUID as Samba's own ldbsearch prints it.
 fn ldbsearch_guid(dc: &Dc, name: &str) -> String {
     let out = Command::new("ldbsearch")
@@ -76,7 +67,7 @@ fn nt_hashes_and_anchors_match_independent_computation() {
         // with Samba's own rendering.
         let guid = ldbsearch_guid(&dc, name);
         assert_eq!(u["objectGUID"].as_str(), Some(guid.as_str()));
-        assert_eq!(u["sourceAnchor"].as_str(), Some(STANDARD.encode(guid_bytes(&guid)).as_str()));
+        assert_eq!(u["sourceAnchor"].as_str(), Some(STANDARD.encode(common::guid_bytes(&guid)).as_str()));
         assert!(u["msDS-KeyVersionNumber"].as_u64().unwrap_or(0) >= 1);
     }
     // Without --show-nt-hash no hash appears at all.
@@ -254,7 +245,7 @@ fn the_consistency_guid_write_back_only_fills_an_empty_value_of_a_user() {
     let guid = |filter: &str| -> [u8; 16] {
         let text = dc.ldbsearch_values(filter, "objectGUID");
         let s = String::from_utf8_lossy(text.first().unwrap_or_else(|| panic!("no objectGUID for {filter}")));
-        guid_bytes(&s).try_into().expect("16 bytes")
+        common::guid_bytes(&s).try_into().expect("16 bytes")
     };
     let cg = |filter: &str| dc.ldbsearch_values(filter, "mS-DS-ConsistencyGuid");
     let fresh = guid("(sAMAccountName=fresh)");

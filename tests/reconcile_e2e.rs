@@ -86,20 +86,8 @@ fn critical_objects(dc: &Dc) -> BTreeSet<String> {
         .collect()
 }
 
-/// The 16 bytes of a GUID string as AD stores them (first three fields little-endian).
-fn guid_bytes(s: &str) -> Vec<u8> {
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    let raw: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex")).collect();
-    let mut out = Vec::with_capacity(16);
-    out.extend(raw[0..4].iter().rev());
-    out.extend(raw[4..6].iter().rev());
-    out.extend(raw[6..8].iter().rev());
-    out.extend(&raw[8..16]);
-    out
-}
-
 fn anchor_of(o: &Value) -> String {
-    STANDARD.encode(guid_bytes(o["objectGUID"].as_str().expect("objectGUID")))
+    STANDARD.encode(common::guid_bytes(o["objectGUID"].as_str().expect("objectGUID")))
 }
 
 fn rid(o: &Value) -> u64 {
@@ -233,7 +221,7 @@ fn expected(objects: &[Value], critical: &BTreeSet<String>) -> Tenant {
             }
             Some("computer") => {
                 a.insert("displayname".into(), one(sam.trim_end_matches('$')));
-                let guid = guid_bytes(o["objectGUID"].as_str().unwrap_or(""));
+                let guid = common::guid_bytes(o["objectGUID"].as_str().unwrap_or(""));
                 a.insert("deviceid".into(), one(STANDARD.encode(guid)));
                 a.insert("accountenabled".into(), one((uac & 2 == 0).to_string()));
                 a.insert("deviceostype".into(), text(o, "operatingSystem").map(V::One));

@@ -30,21 +30,9 @@ fn prepare(dc: &Dc) {
     dc.samba_tool(&["computer", "create", "PC1"]);
 }
 
-/// The 16 bytes of a GUID string as AD stores them (first three fields little-endian).
-fn guid_bytes(s: &str) -> Vec<u8> {
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    let raw: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex")).collect();
-    let mut out = Vec::with_capacity(16);
-    out.extend(raw[0..4].iter().rev());
-    out.extend(raw[4..6].iter().rev());
-    out.extend(raw[6..8].iter().rev());
-    out.extend(&raw[8..16]);
-    out
-}
-
 fn object_guid(dc: &Dc, name: &str) -> Vec<u8> {
     let v = dc.ldbsearch_values(&format!("(sAMAccountName={name})"), "objectGUID");
-    guid_bytes(&String::from_utf8_lossy(v.first().unwrap_or_else(|| panic!("no objectGUID for {name}"))))
+    common::guid_bytes(&String::from_utf8_lossy(v.first().unwrap_or_else(|| panic!("no objectGUID for {name}"))))
 }
 
 fn consistency_guid(dc: &Dc, name: &str) -> Vec<Vec<u8>> {

@@ -43,7 +43,7 @@ impl fmt::Debug for NtHash {
 }
 
 /// The identity every synced object has.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identity {
     pub dn: String,
     pub sam_account_name: String,

@@ -52,20 +52,7 @@ mod tests {
     use super::*;
 
     fn id(guid: [u8; 16], cg: Option<Vec<u8>>) -> Identity {
-        Identity {
-            dn: String::new(),
-            sam_account_name: "x".into(),
-            object_guid: guid,
-            object_sid: vec![],
-            consistency_guid: cg,
-            usn_changed: 0,
-            usn_created: 0,
-            admin_count: false,
-            critical_system_object: false,
-            common_name: None,
-            display_name: None,
-            description: None,
-        }
+        Identity { sam_account_name: "x".into(), object_guid: guid, consistency_guid: cg, ..Default::default() }
     }
 
     #[test]

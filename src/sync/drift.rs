@@ -35,6 +35,27 @@ pub fn changed_attributes(sent: &ExportObject, cloud: &CloudObject) -> Vec<&'sta
     changed
 }
 
+/// What to do about an object found changed in Entra.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Response {
+    /// A new finding: export the object again.
+    ExportAgain,
+    /// The same finding as at the last check, after a re-export: Entra keeps its value. Report it.
+    ReportKept,
+    /// Reported already and unchanged: leave it alone.
+    LeaveAlone,
+}
+
+/// The response to a finding (`signature`: our digest and the attributes that differ), given
+/// the last check's finding for the same object and whether that one was reported as kept.
+pub fn respond(previous: Option<&(String, bool)>, signature: &str) -> Response {
+    match previous {
+        Some((seen, true)) if seen == signature => Response::LeaveAlone,
+        Some((seen, false)) if seen == signature => Response::ReportKept,
+        _ => Response::ExportAgain,
+    }
+}
+
 /// A value as sorted texts; `None` when empty (what the service leaves out).
 fn canonical(value: &AttrValue) -> Option<Vec<String>> {
     let mut texts = match value {
@@ -91,6 +112,16 @@ mod tests {
             ("ProxyAddresses", AttrValue::StrList(vec!["smtp:b@x".into(), "SMTP:a@x".into()])),
             ("CloudMastered", AttrValue::Bool(false)),
         ]
+    }
+
+    #[test]
+    fn a_finding_is_exported_again_once_then_reported_once_then_left_alone() {
+        assert_eq!(respond(None, "d|mail"), Response::ExportAgain);
+        assert_eq!(respond(Some(&("d|mail".into(), false)), "d|mail"), Response::ReportKept);
+        assert_eq!(respond(Some(&("d|mail".into(), true)), "d|mail"), Response::LeaveAlone);
+        // A change on either side (our value, or which attributes differ) is a new finding.
+        assert_eq!(respond(Some(&("d|mail".into(), true)), "e|mail"), Response::ExportAgain);
+        assert_eq!(respond(Some(&("d|mail".into(), false)), "d|mail, sn"), Response::ExportAgain);
     }
 
     #[test]

@@ -251,14 +251,8 @@ mod tests {
             sam_account_name: name.into(),
             object_guid: [guid; 16],
             object_sid: sid,
-            consistency_guid: None,
-            usn_changed: 0,
-            usn_created: 0,
-            admin_count: false,
-            critical_system_object: false,
             common_name: Some(name.into()),
-            display_name: None,
-            description: None,
+            ..Default::default()
         }
     }
 

@@ -630,33 +630,24 @@ impl<T: Tenant> Reconciler<T> {
                 drifted += 1;
                 let list = attributes.join(", ");
                 let signature = format!("{}|{list}", o.digest());
-                match previous.get(&key) {
-                    // Reported already: leave it alone while it stays the same.
-                    Some((seen, true)) if *seen == signature => {
-                        reported.insert(key, (signature, true));
-                        continue;
-                    }
-                    // Exported again at the last check, and still different: Entra keeps its value.
-                    Some((seen, false)) if *seen == signature => {
+                let response = drift::respond(previous.get(&key), &signature);
+                reported.insert(key, (signature, response != drift::Response::ExportAgain));
+                match response {
+                    drift::Response::LeaveAlone => {}
+                    drift::Response::ReportKept => {
                         tracing::warn!(object = %o.name, attributes = %list, "Entra keeps a value different from the directory after a re-export; not exporting it again");
-                        let _ = store.record_event(
-                            "drift",
-                            &o.name,
-                            &format!("Entra keeps {list} different from the directory after a re-export; reported, not exported again"),
+                        let message = format!(
+                            "Entra keeps {list} different from the directory after a re-export; reported, not exported again"
                         );
-                        reported.insert(key, (signature, true));
-                        continue;
+                        let _ = store.record_event("drift", &o.name, &message);
                     }
-                    _ => {}
+                    drift::Response::ExportAgain => {
+                        tracing::warn!(object = %o.name, attributes = %list, "changed in Entra outside this sync: exporting it again");
+                        let message = format!("{list} changed in Entra outside this sync; exported again");
+                        let _ = store.record_event("drift", &o.name, &message);
+                        again.push(o);
+                    }
                 }
-                tracing::warn!(object = %o.name, attributes = %list, "changed in Entra outside this sync: exporting it again");
-                let _ = store.record_event(
-                    "drift",
-                    &o.name,
-                    &format!("{list} changed in Entra outside this sync; exported again"),
-                );
-                reported.insert(key, (signature, false));
-                again.push(o);
             }
         }
         let mut errors = 0;

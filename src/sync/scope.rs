@@ -140,14 +140,7 @@ mod tests {
             sam_account_name: name.into(),
             object_guid: [1; 16],
             object_sid: sid,
-            consistency_guid: None,
-            usn_changed: 0,
-            usn_created: 0,
-            admin_count: false,
-            critical_system_object: false,
-            common_name: None,
-            display_name: None,
-            description: None,
+            ..Default::default()
         }
     }
 

@@ -22,6 +22,19 @@ pub fn bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/samba-entra-sync"))
 }
 
+/// The 16 bytes of a GUID in its text form (`8-4-4-4-12`, as ldbsearch and `directory dump`
+/// print it): the first three groups little-endian, as AD stores objectGUID.
+pub fn guid_bytes(text: &str) -> Vec<u8> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    let raw: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex GUID")).collect();
+    let mut out = Vec::with_capacity(16);
+    out.extend(raw[0..4].iter().rev());
+    out.extend(raw[4..6].iter().rev());
+    out.extend(raw[6..8].iter().rev());
+    out.extend(&raw[8..16]);
+    out
+}
+
 /// Runs the binary with `args` and returns its output.
 pub fn cli(args: &[&str]) -> Output {
     Command::new(bin()).args(args).output().expect("run samba-entra-sync")

@@ -387,19 +387,24 @@ impl Dc {
         );
         let file = self.dir.path().join(format!("reset-{}.ldif", NEXT_LDIF.fetch_add(1, Ordering::SeqCst)));
         fs::write(&file, ldif).expect("ldif");
-        let r = self.running.as_ref().expect("samba must run for an LDAP reset");
-        let out = Command::new("ip")
+        let out = self.ldapmodify_file(&file);
+        let _ = fs::remove_file(&file);
+        out
+    }
+
+    /// Applies an LDIF file as Administrator over ldaps, inside the DC's namespace.
+    pub fn ldapmodify_file(&self, file: &Path) -> Output {
+        let r = self.running.as_ref().expect("samba must run for ldapmodify");
+        Command::new("ip")
             .args(["netns", "exec", &r.netns, "ldapmodify", "-H", "ldaps://127.0.0.1", "-x", "-D"])
             .arg(format!("Administrator@{}", REALM.to_lowercase()))
             .arg("-w")
             .arg(ADMIN_PASSWORD)
             .arg("-f")
-            .arg(&file)
+            .arg(file)
             .env("LDAPTLS_REQCERT", "never")
             .output()
-            .expect("ldapmodify");
-        let _ = fs::remove_file(&file);
-        out
+            .expect("ldapmodify")
     }
 
     /// User-initiated change through kpasswd (Kerberos change-password protocol).
