@@ -17,7 +17,10 @@ use serde_json::Value;
 
 use common::fixture::{self, Shape};
 use common::samba::{DOMAIN_DN, Dc};
-use common::stack::Stack;
+use common::stack::{Stack, tail};
+
+/// How long one full reconcile of the test domain may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
 const SHAPE: Shape = Shape { users: 1000, groups: 100, computers: 50, members_per_group: 20 };
 
@@ -27,40 +30,14 @@ fn domain() -> Dc {
 
 fn stack(extra_sync: &str) -> Stack {
     let s = Stack::start_on(domain(), extra_sync, &[]);
-    wait_full_runs(&s, 1, Duration::from_secs(300));
+    s.wait_full_runs(1, RUN_TIMEOUT);
     s
-}
-
-/// How many full reconciles the daemon has finished (it logs one line per full run).
-fn full_runs(s: &Stack) -> usize {
-    s.daemon.logs().lines().filter(|l| l.contains("reconcile finished")).count()
-}
-
-fn wait_full_runs(s: &Stack, n: usize, timeout: Duration) {
-    let t0 = Instant::now();
-    while full_runs(s) < n {
-        assert!(t0.elapsed() < timeout, "no full reconcile #{n} within {timeout:?}:\n{}", tail(&s.daemon.logs()));
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn tail(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(60)..].join("\n")
-}
-
-/// `samba-entra-sync sync` through the daemon (SyncNow over D-Bus), then waits for that run.
-fn reconcile(s: &Stack) {
-    let before = full_runs(s);
-    let out = Command::new(common::bin()).args(["sync", "--bus", s.bus.address()]).output().expect("sync");
-    assert!(out.status.success(), "sync: {}", String::from_utf8_lossy(&out.stderr));
-    wait_full_runs(s, before + 1, Duration::from_secs(300));
 }
 
 /// Lets the daemon's change poll and delta run settle, then reconciles in full.
 fn settle_and_reconcile(s: &Stack) {
     std::thread::sleep(Duration::from_secs(2));
-    reconcile(s);
+    s.reconcile(RUN_TIMEOUT);
 }
 
 fn dump(dc: &Dc) -> Vec<Value> {
@@ -301,16 +278,6 @@ fn group_by_name(s: &Stack, name: &str) -> Option<Value> {
     s.emu.objects("Group").into_iter().find(|o| o["attributes"]["onPremisesSamAccountName"] == name)
 }
 
-fn writes(s: &Stack) -> u64 {
-    s.emu.stats()["writes"].as_u64().unwrap_or(0)
-}
-
-fn provision_calls(s: &Stack) -> u64 {
-    let calls = &s.emu.stats()["calls"];
-    calls["ProvisionAzureADSyncObjects"].as_u64().unwrap_or(0)
-        + calls["ProvisionAzureADSyncObjects2"].as_u64().unwrap_or(0)
-}
-
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let t0 = Instant::now();
     while !done() {
@@ -334,10 +301,10 @@ fn the_tenant_equals_the_directory_and_a_second_reconcile_writes_nothing() {
         s.emu.stats()["credentials"].as_u64() == Some(SHAPE.users as u64)
     });
     std::thread::sleep(Duration::from_secs(1));
-    let (w, calls) = (writes(&s), provision_calls(&s));
-    reconcile(&s);
-    assert_eq!(writes(&s), w, "a no-change reconcile changed the tenant");
-    assert_eq!(provision_calls(&s), calls, "a no-change reconcile sent provisioning calls");
+    let (w, calls) = (s.emu.writes(), s.emu.provision_calls());
+    s.reconcile(RUN_TIMEOUT);
+    assert_eq!(s.emu.writes(), w, "a no-change reconcile changed the tenant");
+    assert_eq!(s.emu.provision_calls(), calls, "a no-change reconcile sent provisioning calls");
     assert_tenant_matches(&s);
 }
 
@@ -404,13 +371,13 @@ fn deleting_600_users_is_held_until_approved() {
     let status: Value = serde_json::from_slice(&status.stdout).expect("status JSON");
     assert_eq!(status["held_deletes"].as_u64().or(status["heldDeletes"].as_u64()), Some(600), "{status}");
     // Another reconcile still holds them.
-    reconcile(&s);
+    s.reconcile(RUN_TIMEOUT);
     assert_eq!(s.emu.objects("User").len(), 1000);
-    let before = full_runs(&s);
+    let before = s.full_runs();
     let out =
         Command::new(common::bin()).args(["approve-deletes", "--bus", s.bus.address()]).output().expect("approve");
     assert!(out.status.success(), "approve-deletes: {}", String::from_utf8_lossy(&out.stderr));
-    wait_full_runs(&s, before + 1, Duration::from_secs(300));
+    s.wait_full_runs(before + 1, RUN_TIMEOUT);
     assert_eq!(s.emu.objects("User").len(), 400, "approved deletes were not carried out");
     assert_tenant_matches(&s);
 }
@@ -423,7 +390,7 @@ fn an_emptied_scope_deletes_nothing() {
     let config = config.replace("[state]", "[sync.scope]\nuser_filter = \"(description=matches-nobody)\"\n[state]");
     std::fs::write(&s.daemon.config, config).expect("config");
     s.daemon.restart();
-    wait_full_runs(&s, 2, Duration::from_secs(300));
+    s.wait_full_runs(2, RUN_TIMEOUT);
     assert_eq!(s.emu.objects("User").len(), 1000, "an empty scope deleted users");
     assert!(
         s.emu.objects("Group").len() >= SHAPE.groups,
@@ -444,7 +411,7 @@ fn an_account_expires_at_its_exact_time_without_a_sync() {
     // Before the time passes the account stays enabled (the delta run saw the change).
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(user_by_name(&s, &name).expect("user")["attributes"]["accountEnabled"], true);
-    let runs = full_runs(&s);
+    let runs = s.full_runs();
     wait_until("the expired account is disabled", Duration::from_secs(60), || {
         user_by_name(&s, &name).expect("user")["attributes"]["accountEnabled"] == false
     });
@@ -452,7 +419,7 @@ fn an_account_expires_at_its_exact_time_without_a_sync() {
     assert!(late <= 4, "disabled {late} s after the expiry time (expected about 1 s)");
     // No reconcile loop afterwards: one timer run, then quiet.
     std::thread::sleep(Duration::from_secs(5));
-    assert!(full_runs(&s) <= runs + 1, "full reconciles keep running after the expiry: {} more", full_runs(&s) - runs);
+    assert!(s.full_runs() <= runs + 1, "full reconciles keep running after the expiry: {} more", s.full_runs() - runs);
 }
 
 #[test]
@@ -475,7 +442,7 @@ fn drift_in_the_tenant_is_repaired_and_a_value_entra_keeps_is_reported_not_fough
     assert!(user_by_name(&s, &fixture::user_name(3)).is_none());
 
     std::thread::sleep(Duration::from_millis(1100));
-    reconcile(&s);
+    s.reconcile(RUN_TIMEOUT);
     // Deleted objects are back (with new object ids), the user with its password hash; the
     // edited user has its directory values again.
     let back = user_by_name(&s, &fixture::user_name(3)).expect("user 3 created again");
@@ -498,9 +465,9 @@ fn drift_in_the_tenant_is_repaired_and_a_value_entra_keeps_is_reported_not_fough
     let (code, _) = s.emu.patch(&format!("/admin/objects/{}", cloud_anchor(&edited)), &edit);
     assert_eq!(code, 200);
     std::thread::sleep(Duration::from_millis(1100));
-    let w = writes(&s);
-    reconcile(&s);
-    assert_eq!(writes(&s), w, "the value Entra keeps was exported again");
+    let w = s.emu.writes();
+    s.reconcile(RUN_TIMEOUT);
+    assert_eq!(s.emu.writes(), w, "the value Entra keeps was exported again");
     let logs = s.daemon.logs();
     assert_eq!(logs.matches("Entra keeps a value different from the directory").count(), 1, "{}", tail(&logs));
     assert_eq!(
@@ -520,7 +487,7 @@ fn kill_9_during_a_reconcile_then_a_restart_leaves_no_duplicates_and_nothing_mis
     assert!(partial < 1000, "the whole export finished before the kill ({partial} users)");
     s.emu.clear_faults();
     s.daemon.restart();
-    wait_full_runs(&s, 1, Duration::from_secs(300));
+    s.wait_full_runs(1, RUN_TIMEOUT);
     assert_tenant_matches(&s);
     // Every password arrived too.
     for i in [0, 499, 999] {

@@ -55,17 +55,6 @@ fn anchor(s: &Stack, object_type: &str, name: &str) -> String {
     found[0]["sourceAnchor"].as_str().unwrap_or_default().to_string()
 }
 
-fn writes(s: &Stack) -> u64 {
-    s.emu.stats()["writes"].as_u64().unwrap_or(0)
-}
-
-/// Object exports (not password pushes) the emulator has received.
-fn provision_calls(s: &Stack) -> u64 {
-    let calls = &s.emu.stats()["calls"];
-    calls["ProvisionAzureADSyncObjects"].as_u64().unwrap_or(0)
-        + calls["ProvisionAzureADSyncObjects2"].as_u64().unwrap_or(0)
-}
-
 /// Lets the initial password pushes (one per user) finish, so later write counts are stable.
 fn wait_passwords(s: &Stack) {
     let t0 = std::time::Instant::now();
@@ -87,7 +76,7 @@ fn write_back_fills_empty_consistency_guids_of_users_only_and_keeps_the_anchor()
         &[],
     );
     s.wait_full_runs(1, RUN_TIMEOUT);
-    let exports = provision_calls(&s);
+    let exports = s.emu.provision_calls();
     assert!(exports > 0, "nothing was exported");
     let alice_guid = object_guid(&s.dc, "alice");
     assert_eq!(consistency_guid(&s.dc, "alice"), vec![alice_guid.clone()], "alice's objectGUID was not written back");
@@ -106,12 +95,12 @@ fn write_back_fills_empty_consistency_guids_of_users_only_and_keeps_the_anchor()
     // And a second full reconcile: nothing to write, in AD or in Entra.
     wait_passwords(&s);
     std::thread::sleep(Duration::from_secs(2));
-    let (w, alice_usn) = (writes(&s), usn_changed(&s.dc, "alice"));
+    let (w, alice_usn) = (s.emu.writes(), usn_changed(&s.dc, "alice"));
     s.reconcile(RUN_TIMEOUT);
-    assert_eq!(writes(&s), w, "the reconcile after the write-back sent writes to Entra");
+    assert_eq!(s.emu.writes(), w, "the reconcile after the write-back sent writes to Entra");
     assert_eq!(usn_changed(&s.dc, "alice"), alice_usn, "alice was written again");
     assert_eq!(anchor(&s, "User", "alice"), STANDARD.encode(&alice_guid));
-    assert_eq!(provision_calls(&s), exports, "objects were exported again after the write-back");
+    assert_eq!(s.emu.provision_calls(), exports, "objects were exported again after the write-back");
     assert!(!s.daemon.logs().contains("writing back mS-DS-ConsistencyGuid failed"), "{}", s.daemon.logs());
 }
 

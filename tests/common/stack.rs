@@ -145,6 +145,18 @@ impl Emulator {
         self.get("/admin/stats")
     }
 
+    /// Objects and credentials that changed the tenant.
+    pub fn writes(&self) -> u64 {
+        self.stats()["writes"].as_u64().unwrap_or(0)
+    }
+
+    /// Object exports (not password pushes) received.
+    pub fn provision_calls(&self) -> u64 {
+        let calls = &self.stats()["calls"];
+        calls["ProvisionAzureADSyncObjects"].as_u64().unwrap_or(0)
+            + calls["ProvisionAzureADSyncObjects2"].as_u64().unwrap_or(0)
+    }
+
     pub fn fault(&self, fault: Value) {
         let (code, body) = self.post("/admin/faults", &fault);
         assert!((200..300).contains(&code), "fault refused: {code} {body}");
@@ -384,7 +396,11 @@ impl Stack {
     pub fn wait_full_runs(&self, n: usize, timeout: Duration) {
         let t0 = Instant::now();
         while self.full_runs() < n {
-            assert!(t0.elapsed() < timeout, "no full reconcile #{n} within {timeout:?}:\n{}", self.daemon.logs());
+            assert!(
+                t0.elapsed() < timeout,
+                "no full reconcile #{n} within {timeout:?}:\n{}",
+                tail(&self.daemon.logs())
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -396,6 +412,12 @@ impl Stack {
         assert!(out.status.success(), "sync: {}", String::from_utf8_lossy(&out.stderr));
         self.wait_full_runs(before + 1, timeout);
     }
+}
+
+/// The last 60 lines of a log, for assertion messages.
+pub fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
 /// The emulator's timestamps ("2026-11-23T20:53:24.806Z") as ms since the epoch.
