@@ -22,12 +22,14 @@ use crate::samba::LdbHandle;
 use crate::sync::anchor::AnchorAttribute;
 use crate::sync::control::{Control, ControlInbox, EngineState};
 use crate::sync::entra_port::EntraPort;
+use crate::sync::gate::TenantGate;
 use crate::sync::passwords::{PasswordPath, PasswordSettings};
 use crate::sync::reconcile::{ReconcileError, ReconcileSettings, Reconciler};
 use crate::sync::scheduler::WriteBudget;
 use crate::sync::scope::Scope;
 use crate::sync::settings::auth_settings;
 use crate::sync::state::State;
+use crate::sync::tenant::{SIGN_IN_FIX, TenantError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -69,11 +71,18 @@ fn check_private(path: &Path, what: &str) -> Result<(), DaemonError> {
 
 pub fn load_config(path: &Path) -> Result<Config, DaemonError> {
     let c = Config::load(path).map_err(|e| DaemonError::Config(e.to_string()))?;
+    load_config_checks(&c)?;
+    Ok(c)
+}
+
+/// The checks the daemon makes of a parsed config before it uses it (secrets not readable by
+/// others).
+pub(crate) fn load_config_checks(c: &Config) -> Result<(), DaemonError> {
     check_private(&c.entra.auth.token_cache, "the token cache")?;
     if let crate::config::AuthMethodConfig::Certificate { private_key, .. } = &c.entra.auth.method {
         check_private(private_key, "the private key")?;
     }
-    Ok(c)
+    Ok(())
 }
 
 type Port = EntraPort<TokenSource>;
@@ -109,7 +118,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
             let source = source.clone();
             Box::pin(async move {
                 let r = source.read().await.clone().ok_or("the engine is not running")?;
-                let plan = r.plan().await.map_err(|e| e.to_string())?;
+                let plan = r.plan(false).await.map_err(|e| e.to_string())?;
                 serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())
             })
         });
@@ -119,20 +128,14 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
         .await
         .map_err(|e| DaemonError::Startup(format!("cannot take the bus name io.github.SambaEntraSync1: {e}")))?;
 
+    // The first engine is built here: a config that cannot build one is a start-up failure.
+    let mut next = Some(build_engine(&config, &base.ldb, &control).await?);
     let mut first = true;
     loop {
         let engine_stop = shutdown.child_token();
-        let engine = match start_engine(&config, &base, engine_stop.clone()).await {
-            Ok(e) => e,
-            Err(e) if first => return Err(e),
-            Err(e) => {
-                tracing::error!("the engine did not restart after the reload: {e}");
-                control.set_state(EngineState::Degraded);
-                control.report_error("reload", &e.to_string());
-                None
-            }
-        };
-        *plan_source.write().await = engine.as_ref().map(|(r, _)| r.clone());
+        let Some(built) = next.take() else { break };
+        let engine = start_engine(built, &config, &base, engine_stop.clone(), first).await?;
+        *plan_source.write().await = Some(engine.0.clone());
         notify(&[sd_notify::NotifyState::Ready]);
         if first {
             tracing::info!("samba-entra-sync is ready");
@@ -143,18 +146,19 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
             tokio::select! {
                 _ = sigterm.recv() => break false,
                 _ = sigint.recv() => break false,
-                _ = sighup.recv() => match load_config(&config_path) {
-                    Ok(new) => {
-                        if new.samba != config.samba || new.state != config.state || new.dbus != config.dbus {
-                            tracing::warn!("[samba], [state] and [dbus] changes take effect at the next restart");
-                        }
+                _ = sighup.recv() => match reload_engine(&config_path, &config, &base).await {
+                    Ok((new, built)) => {
                         tracing::info!("config reloaded; restarting the engine");
+                        control.set_reload_error(None);
                         config = new;
+                        next = Some(built);
                         break true;
                     }
+                    // The old engine keeps running: a reload never stops password sync.
                     Err(e) => {
-                        tracing::error!("config reload refused, keeping the old config: {e}");
-                        control.report_error("reload", &format!("refused, the old config stays: {e}"));
+                        tracing::error!("config reload refused, the running config stays in force: {e}");
+                        control.report_error("reload", &format!("refused, the running config stays in force: {e}"));
+                        control.set_reload_error(Some(e.to_string()));
                     }
                 },
             }
@@ -177,16 +181,26 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// A SIGHUP: the new config, and an engine built from it, before anything of the running
+/// engine is stopped (a config that parses but cannot build an engine is refused whole).
+async fn reload_engine(path: &Path, running: &Config, base: &Base) -> Result<(Config, Built), DaemonError> {
+    let new = load_config(path)?;
+    if new.samba != running.samba || new.state != running.state || new.dbus != running.dbus {
+        tracing::warn!("[samba], [state] and [dbus] changes take effect at the next restart");
+    }
+    let built = build_engine(&new, &base.ldb, &base.control).await?;
+    Ok((new, built))
+}
+
 type PlanFn = crate::bus::service::PlanFn;
-type Engine = Option<(Arc<Reconciler<Port>>, tokio::task::JoinSet<()>)>;
+type Engine = (Arc<Reconciler<Port>>, tokio::task::JoinSet<()>);
 
 async fn stop_engine(token: &CancellationToken, engine: Engine) {
     token.cancel();
-    if let Some((_, mut tasks)) = engine {
-        let all = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(5), all).await.is_err() {
-            tracing::warn!("engine tasks did not stop within 5 s");
-        }
+    let (_, mut tasks) = engine;
+    let all = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), all).await.is_err() {
+        tracing::warn!("engine tasks did not stop within 5 s");
     }
 }
 
@@ -228,7 +242,7 @@ async fn watchdog(ldb: LdbHandle, control: Control) {
 }
 
 /// The gid of a Unix group, from /etc/group (the admin group is a local group).
-fn group_id(name: &str) -> Option<u32> {
+pub(crate) fn group_id(name: &str) -> Option<u32> {
     let text = std::fs::read_to_string("/etc/group").ok()?;
     text.lines().find_map(|l| {
         let mut f = l.split(':');
@@ -253,15 +267,20 @@ pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEng
     let (control, _inbox) = Control::new(store);
     let mut config = config.clone();
     config.sync.dry_run |= dry_run;
-    let (reconciler, passwords) = build_engine(&config, &ldb, &control).await?;
-    Ok(OfflineEngine { control, reconciler, passwords })
+    let built = build_engine(&config, &ldb, &control).await?;
+    // The CLI checks the tenant itself before it writes (`sync --config`).
+    built.gate.open();
+    Ok(OfflineEngine { control, reconciler: built.reconciler, passwords: built.passwords })
 }
 
-async fn build_engine(
-    config: &Config,
-    ldb: &LdbHandle,
-    control: &Control,
-) -> Result<(Arc<Reconciler<Port>>, PasswordPath<Port>), DaemonError> {
+/// An engine built from a config, not started yet.
+struct Built {
+    reconciler: Arc<Reconciler<Port>>,
+    passwords: PasswordPath<Port>,
+    gate: TenantGate,
+}
+
+async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Result<Built, DaemonError> {
     let anchor = AnchorAttribute::parse(&config.sync.source_anchor).unwrap_or_default();
     let http = http_client(&HttpSettings {
         ca_file: config.entra.ca_file.clone(),
@@ -283,6 +302,7 @@ async fn build_engine(
     ));
     let port = Arc::new(EntraPort::new(client, budget.clone()));
     let scope = Arc::new(Scope::from_config(&config.sync.scope));
+    let gate = TenantGate::default();
     let path = PasswordPath::new(
         ldb.clone(),
         control.clone(),
@@ -292,9 +312,11 @@ async fn build_engine(
             push_temporary: config.sync.push_temporary_passwords,
             change_poll: config.sync.change_poll,
             parallel: config.sync.parallel_calls as usize,
+            dry_run: config.sync.dry_run,
             ..Default::default()
         },
         port.clone(),
+        gate.clone(),
     );
     let wake_path = path.clone();
     let reconciler = Reconciler::new(
@@ -313,22 +335,31 @@ async fn build_engine(
             // SyncNow and expiry runs in between skip the read-back.
             drift_interval: config.sync.drift_check_interval,
             write_back_consistency_guid: config.sync.write_back_consistency_guid,
+            push_temporary: config.sync.push_temporary_passwords,
         },
         port,
         budget,
+        gate.clone(),
         Arc::new(move || wake_path.wake()),
     )
     .await
     .map_err(|e| DaemonError::Startup(e.to_string()))?;
-    Ok((Arc::new(reconciler), path))
+    Ok(Built { reconciler: Arc::new(reconciler), passwords: path, gate })
 }
 
-/// Builds the Entra side and starts the password path and the reconciler.
-async fn start_engine(config: &Config, base: &Base, stop: CancellationToken) -> Result<Engine, DaemonError> {
-    let control = base.control.clone();
-    let (reconciler, path) = build_engine(config, &base.ldb, &control).await?;
+/// What one round of the tenant checks found.
+enum TenantCheck {
+    Passed,
+    /// The tenant's anchor attribute differs from ours: nothing may be written, ever.
+    AnchorMismatch(String),
+    /// The API answered in a way this build does not understand.
+    Incompatible(String),
+    /// Worth trying again (unreachable, refused sign-in, a fault).
+    Failed(String),
+}
 
-    // The compatibility probe: an API this build does not understand stops all sending.
+/// The API compatibility probe, then the anchor attribute and the company configuration.
+async fn check_tenant(reconciler: &Reconciler<Port>, config: &Config, control: &Control) -> TenantCheck {
     match reconciler.tenant().client().probe().await {
         Ok(ApiCompatibility::Compatible { configuration, .. }) => {
             control.set_api_compatibility(&format!(
@@ -339,35 +370,110 @@ async fn start_engine(config: &Config, base: &Base, stop: CancellationToken) -> 
         }
         Ok(ApiCompatibility::Incompatible { reason }) => {
             control.set_api_compatibility(&format!("incompatible: {reason}"));
-            control.set_state(EngineState::ApiIncompatible);
-            control.report_error("api", &reason);
-            tracing::error!("the sync API is incompatible with this build; nothing is sent: {reason}");
-            return Ok(None);
+            return TenantCheck::Incompatible(reason);
         }
         Err(e) => {
             control.set_api_compatibility(&format!("unknown: {e}"));
-            control.report_error("api", &e.to_string());
-            control.set_state(EngineState::Degraded);
-            tracing::warn!("cannot probe the sync API yet (will retry through normal operation): {e}");
+            let fix = if e.needs_sign_in() { format!("; {SIGN_IN_FIX}") } else { String::new() };
+            return TenantCheck::Failed(format!("cannot check the tenant yet: {e}{fix}"));
         }
     }
-
     match reconciler.check_tenant().await {
-        Err(e @ ReconcileError::AnchorMismatch { .. }) => return Err(DaemonError::Config(e.to_string())),
-        Err(e) => {
-            control.report_error("tenant", &e.to_string());
-            control.set_state(EngineState::Degraded);
+        Ok(()) => TenantCheck::Passed,
+        Err(e @ ReconcileError::AnchorMismatch { .. }) => TenantCheck::AnchorMismatch(e.to_string()),
+        Err(ReconcileError::Tenant(TenantError::SignIn(m))) => {
+            TenantCheck::Failed(format!("cannot check the tenant: {m}; {SIGN_IN_FIX}"))
         }
-        Ok(()) => {
-            if control.state() == EngineState::Starting {
-                control.set_state(EngineState::Running);
-            }
+        Err(e) => TenantCheck::Failed(format!("cannot check the tenant yet: {e}")),
+    }
+}
+
+/// Acts on one round of the tenant checks: opens the gate when they passed, or records why
+/// not and returns how long to wait before the next round.
+fn settle_check(
+    check: TenantCheck,
+    reconciler: &Reconciler<Port>,
+    control: &Control,
+    failures: u32,
+) -> Option<Duration> {
+    match check {
+        TenantCheck::Passed => {
+            control.clear_problem("tenant");
+            control.set_state(EngineState::Running);
+            reconciler.gate().open();
+            None
+        }
+        TenantCheck::AnchorMismatch(m) => {
+            control.set_problem("tenant", &m);
+            Some(Duration::from_secs(300))
+        }
+        TenantCheck::Incompatible(reason) => {
+            control.set_state(EngineState::ApiIncompatible);
+            control.report_error("api", &reason);
+            tracing::error!("the sync API is incompatible with this build; nothing is sent: {reason}");
+            Some(Duration::from_secs(600))
+        }
+        TenantCheck::Failed(m) => {
+            control.report_error("tenant", &m);
+            control.set_problem("tenant", &format!("{m} (nothing is sent until the tenant can be checked)"));
+            // About 1 s, doubling, at most a minute apart.
+            Some(Duration::from_millis(1_000u64 << failures.min(6)).min(Duration::from_secs(60)))
         }
     }
+}
 
+/// Repeats the tenant checks until they pass (see [`settle_check`]).
+async fn tenant_checks(
+    reconciler: Arc<Reconciler<Port>>,
+    config: Config,
+    control: Control,
+    first_wait: Duration,
+    stop: CancellationToken,
+) {
+    let mut wait = first_wait;
+    for failures in 1.. {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let check = check_tenant(&reconciler, &config, &control).await;
+        match settle_check(check, &reconciler, &control, failures) {
+            None => {
+                tracing::info!("the tenant's checks passed; syncing");
+                return;
+            }
+            Some(next) => wait = next,
+        }
+    }
+}
+
+/// Starts the password path and the reconciler of a built engine, and the tenant checks that
+/// open its gate. At the first start, a tenant whose anchor attribute differs from ours stops
+/// the daemon (exit 2) with the reason.
+async fn start_engine(
+    built: Built,
+    config: &Config,
+    base: &Base,
+    stop: CancellationToken,
+    first_start: bool,
+) -> Result<Engine, DaemonError> {
+    let control = base.control.clone();
+    control.set_dry_run(config.sync.dry_run);
+    if config.sync.dry_run {
+        tracing::warn!("sync.dry_run is on: changes are seen and reported, nothing is sent to Entra");
+    }
+    let Built { reconciler, passwords, .. } = built;
+    let first = check_tenant(&reconciler, config, &control).await;
+    if let (true, TenantCheck::AnchorMismatch(m)) = (first_start, &first) {
+        return Err(DaemonError::Config(m.clone()));
+    }
     // The inboxes outlive an engine: a reload hands them to the next one.
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(path.run(base.inbox.notices.clone(), stop.clone()));
+    // Settled at once, so `status` tells the truth as soon as READY is sent.
+    if let Some(wait) = settle_check(first, &reconciler, &control, 0) {
+        tasks.spawn(tenant_checks(reconciler.clone(), config.clone(), control.clone(), wait, stop.clone()));
+    }
+    tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));
     tasks.spawn(reconciler.clone().run(base.inbox.commands.clone(), control.watch_directory_usn(), stop));
-    Ok(Some((reconciler, tasks)))
+    Ok((reconciler, tasks))
 }

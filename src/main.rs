@@ -28,7 +28,7 @@ enum Command {
     /// safety rules hold back.
     Plan(cli::engine::PlanArgs),
     /// Release deletes held back by the deletion threshold (asks the running daemon).
-    ApproveDeletes(cli::daemon_client::SimpleArgs),
+    ApproveDeletes(cli::daemon_client::ApproveArgs),
     /// Validate a config file; every error names its key.
     CheckConfig(cli::config::CheckConfigArgs),
     /// Run the local Entra sync-endpoint emulator (sign-in, sync API, admin API).

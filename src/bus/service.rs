@@ -137,14 +137,31 @@ impl Service {
         (self.plan)().await.map_err(fdo::Error::Failed)
     }
 
-    /// Releases deletes held back by the deletion threshold. Root only.
+    /// Releases the deletes held back by the deletion threshold now, once (the next full run),
+    /// within 24 hours. Fails, arming nothing, when nothing approvable is held. Root only.
     async fn approve_deletes(
         &self,
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<()> {
         self.authorize(&hdr, conn, Access::Root).await?;
-        self.control.command(Command::ApproveDeletes).map_err(|e| fdo::Error::Failed(e.to_string()))
+        self.control.approve_deletes(None).map(|_| ()).map_err(fdo::Error::Failed)
+    }
+
+    /// Like ApproveDeletes, for the held set named by `digest` (as `plan` and `status` show it;
+    /// empty: the set held now); answers what was released. Root only.
+    async fn approve_held_deletes(
+        &self,
+        digest: String,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<String> {
+        self.authorize(&hdr, conn, Access::Root).await?;
+        if digest.len() > 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(fdo::Error::InvalidArgs("the digest is a short hexadecimal string, as `plan` shows it".into()));
+        }
+        let digest = Some(digest.as_str()).filter(|d| !d.is_empty());
+        self.control.approve_deletes(digest).map(|a| a.message()).map_err(fdo::Error::Failed)
     }
 
     #[zbus(signal)]

@@ -55,6 +55,9 @@ fn bus_failure(e: zbus::Error) -> Failure {
         Failure::runtime(
             "the samba-entra-sync daemon is not running (nobody owns io.github.SambaEntraSync1 on this bus)",
         )
+    } else if let Some((_, message)) = text.split_once("Error.Failed: ") {
+        // The daemon's own sentence (e.g. why nothing was approved).
+        Failure::runtime(message.to_string())
     } else if text.contains("AccessDenied") {
         Failure::runtime(format!("the daemon refused the call: {text}"))
     } else {
@@ -80,6 +83,20 @@ pub fn status(args: &StatusArgs) -> CliResult {
     }
     let s = |k: &str| json.get(k).map(show).unwrap_or_else(|| "-".into());
     println!("state:                 {}", s("state"));
+    if let Some(reasons) = json.get("degradedReasons").and_then(Json::as_array).filter(|a| !a.is_empty()) {
+        for r in reasons {
+            println!("  because:             {}", show(r));
+        }
+    }
+    if json.get("dryRun").and_then(Json::as_bool) == Some(true) {
+        println!(
+            "dry run:               on (sync.dry_run): nothing is sent to Entra; {} password pushes held back",
+            s("dryRunPasswordsHeld")
+        );
+    }
+    if let Some(e) = json.get("reloadError").filter(|v| !v.is_null()) {
+        println!("last reload refused:   {} (the running config stays in force)", show(e));
+    }
     println!("API compatibility:     {}", s("apiCompatibility"));
     println!("password queue depth:  {}", s("queueDepth"));
     println!("passwords synced:      {} (failed attempts: {})", s("pushesAcknowledged"), s("pushesFailed"));
@@ -90,7 +107,14 @@ pub fn status(args: &StatusArgs) -> CliResult {
         s("passwordLatencySamples")
     );
     println!("exported objects:      {}", s("exportedObjects"));
-    println!("held deletes:          {}", s("heldDeletes"));
+    match json.get("heldDeletesDigest").filter(|v| !v.is_null()) {
+        Some(d) => println!(
+            "held deletes:          {} (release the threshold's with `approve-deletes --digest {}`)",
+            s("heldDeletes"),
+            show(d)
+        ),
+        None => println!("held deletes:          {}", s("heldDeletes")),
+    }
     match json.get("lastReconcile") {
         Some(r) => println!(
             "last reconcile:        {} ({} creates, {} updates, {} deletes, {} held, {} errors)",
@@ -164,9 +188,20 @@ pub struct SimpleArgs {
     pub bus: BusArgs,
 }
 
-pub fn approve_deletes(args: &SimpleArgs) -> CliResult {
-    with_daemon(&args.bus, async |p| p.approve_deletes().await.map_err(Into::into))?;
-    println!("Held deletes released; they are sent with the next reconcile.");
+#[derive(clap::Args, Debug)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub bus: BusArgs,
+    /// Approve only this held set (the digest `plan` and `status` show); without it, the set
+    /// held now.
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<String>,
+}
+
+pub fn approve_deletes(args: &ApproveArgs) -> CliResult {
+    let digest = args.digest.clone().unwrap_or_default();
+    let message = with_daemon(&args.bus, async move |p| p.approve_held_deletes(digest).await.map_err(Into::into))?;
+    println!("{message}");
     Ok(())
 }
 

@@ -33,6 +33,10 @@ pub struct PlanArgs {
     pub config: PathBuf,
     #[arg(long)]
     pub json: bool,
+    /// Read the tenant back first, so objects Entra already holds show as matches, not creates
+    /// (always done while the state DB holds no export yet).
+    #[arg(long)]
+    pub read_back: bool,
 }
 
 /// What a reconcile would send now, computed in this process from sam.ldb and the state DB.
@@ -40,21 +44,23 @@ pub fn plan(args: &PlanArgs) -> CliResult {
     let config = daemon::load_config(&args.config).map_err(failure)?;
     let plan = super::runtime()?.block_on(async {
         let engine = daemon::offline_engine(&config, true).await.map_err(failure)?;
-        engine.reconciler.plan().await.map_err(Failure::runtime)
+        engine.reconciler.plan(args.read_back).await.map_err(Failure::runtime)
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
         return Ok(());
     }
     println!(
-        "{} creates, {} updates, {} password pushes, {} deletes; {} deletes held back",
+        "{} creates, {} updates, {} password pushes, {} deletes; {} deletes held back; {} refused by the tenant{}",
         plan.count(Action::Create),
         plan.count(Action::Update),
         plan.count(Action::Password),
         plan.count(Action::Delete),
-        plan.held.len()
+        plan.held.len(),
+        plan.refused.len(),
+        if plan.read_back { " (the tenant was read back)" } else { "" }
     );
-    for op in plan.operations.iter().chain(&plan.held) {
+    for op in plan.operations.iter().chain(&plan.held).chain(&plan.refused) {
         println!(
             "{:<9} {:<8} {:<30} {:<26} {}",
             format!("{:?}", op.action).to_lowercase(),
@@ -66,6 +72,9 @@ pub fn plan(args: &PlanArgs) -> CliResult {
     }
     for w in &plan.warnings {
         println!("warning: {w}");
+    }
+    if let Some(digest) = &plan.held_digest {
+        println!("to release the deletes held by the threshold: samba-entra-sync approve-deletes --digest {digest}");
     }
     Ok(())
 }

@@ -26,7 +26,6 @@ pub struct PasswordNotice {
 #[derive(Debug)]
 pub enum Command {
     SyncNow,
-    ApproveDeletes,
     /// Export this user's object now (a password push found it missing in Entra).
     ExportUser(String),
 }
@@ -90,6 +89,17 @@ struct Live {
     next_expiry_ms: AtomicU64,
     api: Mutex<String>,
     last_error: Mutex<Option<String>>,
+    /// What the engine was set to (starting, running, stopping...); problems turn a running
+    /// engine into a degraded one until they clear.
+    base_state: Mutex<Option<EngineState>>,
+    /// Conditions an administrator must fix, by area ("tenant", "push", "reconcile"): the
+    /// sentence says what is wrong and the command that fixes it.
+    problems: Mutex<std::collections::BTreeMap<&'static str, String>>,
+    dry_run: std::sync::atomic::AtomicBool,
+    /// Password pushes a dry run held back (it sends nothing).
+    dry_run_passwords: AtomicU64,
+    /// The last refused reload, while the old config stays in force.
+    reload_error: Mutex<Option<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +182,14 @@ impl Control {
         self.commands.send(c).map_err(|_| NoticeError::Stopped)
     }
 
+    /// `approve-deletes`: approves the held set (the one named by `digest`, when given) and asks
+    /// for the full reconcile that sends it.
+    pub fn approve_deletes(&self, digest: Option<&str>) -> Result<super::approval::Approved, String> {
+        let approved = super::approval::approve(&self.store, digest, now_ms()).map_err(|e| e.to_string())?;
+        self.command(Command::SyncNow).map_err(|e| e.to_string())?;
+        Ok(approved)
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.events.subscribe()
     }
@@ -189,8 +207,68 @@ impl Control {
         let _ = self.events.send(e);
     }
 
+    /// Sets what the engine is doing (starting, running, stopping, api-incompatible); the state
+    /// shown is `degraded` instead of running while a problem is recorded.
     pub fn set_state(&self, s: EngineState) {
-        self.state_tx.send_replace(s);
+        *self.live.base_state.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+        self.publish_state();
+    }
+
+    /// Records a condition an administrator must fix (`message` says what and how); the engine
+    /// is `degraded` until every such condition has cleared.
+    pub fn set_problem(&self, area: &'static str, message: &str) {
+        let changed = self
+            .live
+            .problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(area, message.to_string())
+            .is_none_or(|old| old != message);
+        if changed {
+            tracing::warn!(area, "degraded: {message}");
+        }
+        self.publish_state();
+    }
+
+    /// The condition recorded for `area` is over (the next success came).
+    pub fn clear_problem(&self, area: &'static str) {
+        if self.live.problems.lock().unwrap_or_else(|p| p.into_inner()).remove(area).is_some() {
+            tracing::info!(area, "recovered");
+            self.publish_state();
+        }
+    }
+
+    pub fn has_problem(&self, area: &'static str) -> bool {
+        self.live.problems.lock().unwrap_or_else(|p| p.into_inner()).contains_key(area)
+    }
+
+    fn publish_state(&self) {
+        let base = self.live.base_state.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or(EngineState::Starting);
+        let troubled = !self.live.problems.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+        let shown = match base {
+            EngineState::Running | EngineState::Starting if troubled => EngineState::Degraded,
+            other => other,
+        };
+        self.state_tx.send_if_modified(|v| {
+            let changed = *v != shown;
+            *v = shown;
+            changed
+        });
+    }
+
+    /// The engine runs with `sync.dry_run`: nothing is sent, `status` says so.
+    pub fn set_dry_run(&self, on: bool) {
+        self.live.dry_run.store(on, Ordering::Relaxed);
+    }
+
+    /// A dry run held back a password push it would have sent.
+    pub fn dry_run_password(&self) {
+        self.live.dry_run_passwords.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A reload was refused (`None`: the last reload took effect).
+    pub fn set_reload_error(&self, error: Option<String>) {
+        *self.live.reload_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
     }
 
     pub fn state(&self) -> EngineState {
@@ -251,8 +329,21 @@ impl Control {
         let recent = self.store.recent_events(10)?;
         let last = self.live.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let next = self.live.next_reconcile_ms.load(Ordering::Relaxed);
+        let problems: Vec<String> = self
+            .live
+            .problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(area, m)| format!("{area}: {m}"))
+            .collect();
         Ok(StatusReport {
             state: self.state().as_str().to_string(),
+            degraded_reasons: problems,
+            dry_run: self.live.dry_run.load(Ordering::Relaxed),
+            dry_run_passwords_held: self.live.dry_run_passwords.load(Ordering::Relaxed),
+            held_deletes_digest: super::approval::current_digest(&self.store)?,
+            reload_error: self.live.reload_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             queue_depth: self.store.outbox_len()? as u64,
             exported_objects: self.store.exported_count()? as u64,
             held_deletes: self.store.held_deletes()?.len() as u64,
@@ -280,6 +371,16 @@ impl Control {
 #[serde(rename_all = "camelCase")]
 pub struct StatusReport {
     pub state: String,
+    /// Why the state is `degraded`, each with the command that fixes it.
+    pub degraded_reasons: Vec<String>,
+    /// `sync.dry_run`: nothing is sent to Entra.
+    pub dry_run: bool,
+    /// Password pushes the dry run did not send.
+    pub dry_run_passwords_held: u64,
+    /// The digest of the held deletes `approve-deletes` can release.
+    pub held_deletes_digest: Option<String>,
+    /// A refused reload's error (the previous config stays in force).
+    pub reload_error: Option<String>,
     pub queue_depth: u64,
     pub exported_objects: u64,
     pub held_deletes: u64,
@@ -330,6 +431,28 @@ mod tests {
         assert_eq!(got.as_deref(), Some("*)(objectClass=*"));
         let s = c.status().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((s.state.as_str(), s.notices, s.queue_depth), ("starting", 1, 0));
+    }
+
+    #[test]
+    fn the_state_follows_problems() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let (c, _inbox) = Control::new(store);
+        c.set_state(EngineState::Running);
+        c.set_problem("push", "the sign-in was refused; run `samba-entra-sync login`");
+        c.set_problem("tenant", "cannot reach Entra");
+        assert_eq!(c.state(), EngineState::Degraded);
+        let s = c.status().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.degraded_reasons.len(), 2);
+        assert!(s.degraded_reasons[0].starts_with("push: "), "{:?}", s.degraded_reasons);
+        c.clear_problem("push");
+        assert_eq!(c.state(), EngineState::Degraded, "one problem is left");
+        c.clear_problem("tenant");
+        assert_eq!(c.state(), EngineState::Running);
+        // Stopping wins over problems; api-incompatible is its own state.
+        c.set_problem("push", "x");
+        c.set_state(EngineState::Stopping);
+        assert_eq!(c.state(), EngineState::Stopping);
     }
 
     #[test]

@@ -99,6 +99,8 @@ fn engine_value(v: PropertyValue) -> Option<AttrValue> {
 fn tenant_error(e: SyncError) -> TenantError {
     if e.is_api_incompatible() {
         TenantError::Incompatible(e.to_string())
+    } else if e.needs_sign_in() {
+        TenantError::SignIn(e.to_string())
     } else if e.is_transient() {
         TenantError::Transient { message: e.to_string(), retry_after: e.retry_after() }
     } else {
@@ -205,6 +207,7 @@ impl<T: TokenProvider + 'static> CredentialPusher for EntraPort<T> {
                 None => PushOutcome::Retry { error: "the service returned no result".into(), after: None },
             },
             Err(e) if e.is_transient() => PushOutcome::Retry { error: e.to_string(), after: e.retry_after() },
+            Err(e) if e.needs_sign_in() => PushOutcome::SignIn { error: e.to_string() },
             Err(e) => PushOutcome::Failed { error: e.to_string() },
         }
     }

@@ -1,9 +1,11 @@
 //! The engine: joins the directory (`samba`) and the wire (`entra`).
 
 pub mod anchor;
+pub mod approval;
 pub mod control;
 pub mod drift;
 pub mod entra_port;
+pub mod gate;
 pub mod mapping;
 pub mod model;
 pub mod passwords;

@@ -23,8 +23,10 @@ use zeroize::Zeroizing;
 
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
+use super::gate::TenantGate;
 use super::scope::Scope;
 use super::state::{OutboxItem, now_ms, now_us};
+use super::tenant::SIGN_IN_FIX;
 use crate::entra::credential::credential_data;
 use crate::samba::LdbHandle;
 use crate::samba::directory::{self, User};
@@ -53,9 +55,15 @@ pub enum PushOutcome {
         error: String,
         after: Option<Duration>,
     },
-    /// Refused for a reason that needs a person (access denied, a rejected credential); retried
-    /// slowly so that a fixed configuration recovers by itself.
+    /// Refused for a reason that needs a person (a rejected credential); retried slowly so
+    /// that a fixed configuration recovers by itself.
     Failed {
+        error: String,
+    },
+    /// The sign-in was refused (revoked, expired, no sync role): every push fails until a
+    /// person signs in again; retried at the back-off's cap, so the first push after the fix
+    /// goes through within a minute.
+    SignIn {
         error: String,
     },
 }
@@ -82,6 +90,8 @@ pub struct PasswordSettings {
     pub change_poll: Duration,
     /// Pushes in flight at once.
     pub parallel: usize,
+    /// `sync.dry_run`: changes are seen and reported, never sent.
+    pub dry_run: bool,
 }
 
 impl Default for PasswordSettings {
@@ -94,6 +104,7 @@ impl Default for PasswordSettings {
             settle: Duration::from_millis(50),
             change_poll: Duration::from_millis(500),
             parallel: 4,
+            dry_run: false,
         }
     }
 }
@@ -107,6 +118,7 @@ pub struct PasswordPath<P> {
     settings: PasswordSettings,
     pusher: Arc<P>,
     wake: Arc<Notify>,
+    gate: TenantGate,
 }
 
 impl<P> Clone for PasswordPath<P> {
@@ -118,6 +130,7 @@ impl<P> Clone for PasswordPath<P> {
             settings: self.settings.clone(),
             pusher: self.pusher.clone(),
             wake: self.wake.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
@@ -129,8 +142,9 @@ impl<P: CredentialPusher> PasswordPath<P> {
         scope: Arc<Scope>,
         settings: PasswordSettings,
         pusher: Arc<P>,
+        gate: TenantGate,
     ) -> Self {
-        PasswordPath { ldb, control, scope, settings, pusher, wake: Arc::new(Notify::new()) }
+        PasswordPath { ldb, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate }
     }
 
     /// Runs the notice watcher, the safety net and the pusher until `shutdown`.
@@ -142,13 +156,18 @@ impl<P: CredentialPusher> PasswordPath<P> {
         let mut tasks = JoinSet::new();
         tasks.spawn(self.clone().watch_notices(notices, shutdown.clone()));
         tasks.spawn(self.clone().safety_net(shutdown.clone()));
-        tasks.spawn(self.clone().pusher(shutdown.clone()));
+        if !self.settings.dry_run {
+            tasks.spawn(self.clone().pusher(shutdown.clone()));
+        }
         while tasks.join_next().await.is_some() {}
     }
 
     /// Pushes everything in the outbox now, without the long-running loops (for `sync` run in
     /// the CLI). Items that fail stay queued for the daemon.
     pub async fn drain(&self) -> usize {
+        if self.settings.dry_run {
+            return 0;
+        }
         let items = self.control.store().outbox().unwrap_or_default();
         let n = items.len();
         for item in items {
@@ -237,6 +256,13 @@ impl<P: CredentialPusher> PasswordPath<P> {
     /// Queues a push in the durable outbox; false when the state DB refused it (disk full...),
     /// so the safety net keeps the change in its window and queues it again later.
     fn enqueue(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) -> bool {
+        if self.settings.dry_run {
+            // Nothing is queued, so nothing can be sent later by mistake; the first run without
+            // dry_run finds the change by its key version.
+            tracing::info!(account, anchor, kvno, "dry run: would push this password change; nothing is sent");
+            self.control.dry_run_password();
+            return true;
+        }
         match self.control.store().enqueue_push(anchor, account, kvno, noticed_at_us) {
             Ok(true) => {
                 self.wake.notify_one();
@@ -286,6 +312,14 @@ impl<P: CredentialPusher> PasswordPath<P> {
                     let mut all_queued = true;
                     for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
                         let anchor = source_anchor(&u.id, self.settings.anchor);
+                        // "Must change at next logon" cleared without a new password: the key
+                        // version skipped as temporary is a normal password now.
+                        if !u.must_change_password()
+                            && !self.settings.dry_run
+                            && let Err(e) = store.release_temporary_skip(&anchor)
+                        {
+                            self.control.report_error("state", &e.to_string());
+                        }
                         all_queued &= self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
                     }
                     // A change that could not be queued must not fall behind the watermark:
@@ -306,6 +340,11 @@ impl<P: CredentialPusher> PasswordPath<P> {
     // ---- 3. the pusher ----
 
     async fn pusher(self, shutdown: CancellationToken) {
+        // Nothing is sent before the tenant's checks have passed; changes wait in the outbox.
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = self.gate.wait_open() => {}
+        }
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut backfill: HashSet<String> = HashSet::new();
         let mut running: JoinSet<String> = JoinSet::new();
@@ -401,7 +440,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
         let temporary = user.must_change_password();
         if temporary && !self.settings.push_temporary {
             let why = "a temporary password (must change at next logon) stays on-premises";
-            let _ = store.mark_skipped(&item.anchor, &item.account, kvno, why);
+            let _ = store.mark_temporary_skipped(&item.anchor, &item.account, kvno, why);
             return;
         }
         let Some(hash) = user.nt_hash.as_ref() else {
@@ -424,6 +463,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 if let Err(e) = store.mark_acked(&item.anchor, kvno, latency) {
                     self.control.report_error("state", &e.to_string());
                 }
+                self.control.clear_problem("push");
                 tracing::info!(account = %item.account, anchor = %item.anchor, kvno, latency_ms = latency as f64 / 1000.0, "password synced");
                 self.control
                     .emit(EngineEvent::PasswordSynced { account: item.account.clone(), latency_us: latency as u64 });
@@ -443,15 +483,23 @@ impl<P: CredentialPusher> PasswordPath<P> {
             PushOutcome::Failed { error } => {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
-                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + 300_000);
+                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
+            }
+            PushOutcome::SignIn { error } => {
+                self.control.push_failed();
+                self.control.report_error(&item.account, &format!("password push refused: {error}"));
+                self.control.set_problem("push", &format!("password pushes fail: {error}; {SIGN_IN_FIX}"));
+                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
             }
         }
     }
 }
 
-/// Exponential backoff with jitter: 250 ms, 500 ms, 1 s ... capped at 60 s.
-fn backoff_ms(attempts: u32) -> i64 {
-    let base = 250i64.saturating_mul(1 << attempts.min(8)).min(60_000);
+/// The pause before the next try of one push, whatever the reason it failed: about 1 s,
+/// doubling with each failed attempt, with jitter, capped at 60 s (so a push that keeps failing
+/// is still tried every minute, never parked for longer). `Retry-After` wins where given.
+pub(crate) fn backoff_ms(attempts: u32) -> i64 {
+    let base = 1_000i64.saturating_mul(1 << attempts.min(6)).min(60_000);
     let mut b = [0u8; 2];
     let jitter = if getrandom::fill(&mut b).is_ok() { i64::from(u16::from_le_bytes(b)) % (base / 5 + 1) } else { 0 };
     base - base / 10 + jitter
@@ -480,8 +528,9 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_caps() {
-        assert!((225..=300).contains(&backoff_ms(0)));
-        assert!((900..=1200).contains(&backoff_ms(2)));
-        assert!(backoff_ms(30) <= 66_000);
+        assert!((900..=1_100).contains(&backoff_ms(0)));
+        assert!((3_600..=4_400).contains(&backoff_ms(2)));
+        assert!((54_000..=66_000).contains(&backoff_ms(6)));
+        assert!((54_000..=66_000).contains(&backoff_ms(30)));
     }
 }

@@ -31,6 +31,10 @@ pub struct Operation {
     pub anchor: String,
     pub name: String,
     pub reason: String,
+    /// A held delete that `approve-deletes` can release (held by the deletion threshold, not by
+    /// a scope guard).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approvable: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -40,6 +44,17 @@ pub struct Plan {
     pub operations: Vec<Operation>,
     /// Deletes held back by a safety rule, with the rule in `reason`.
     pub held: Vec<Operation>,
+    /// The digest of the held deletes an approval can release (`approve-deletes --digest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_digest: Option<String>,
+    /// Objects the tenant will refuse (known from reading it back), with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Operation>,
+    /// Whether the plan looked at what the tenant holds (a first run, or `plan --read-back`).
+    pub read_back: bool,
+    /// Deletes over the threshold released by an administrator's approval.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approval_used: bool,
     pub warnings: Vec<String>,
 }
 
@@ -56,8 +71,12 @@ pub struct PlanInput<'a> {
     pub passwords: &'a [(String, String)],
     pub deletion_threshold: u32,
     pub deletion_threshold_percent: u32,
-    /// `approve-deletes` was given for the deletes currently held.
-    pub deletes_approved: bool,
+    /// The deletes an administrator approved (`approve-deletes`): deletes over the threshold
+    /// go ahead only when every one of them is in this set.
+    pub approved: &'a HashSet<(ObjectType, String)>,
+    /// What the tenant holds (anchor → type), when it was read back: objects not exported by
+    /// this installation are then told apart as matches of existing cloud objects or creates.
+    pub cloud: Option<&'a HashMap<String, ObjectType>>,
     /// Object types whose directory read cannot be trusted for deletes (a base DN is missing),
     /// with the reason.
     pub untrusted: &'a HashMap<ObjectType, String>,
@@ -84,7 +103,27 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut upserts: Vec<(&ExportObject, Operation)> = Vec::new();
     for o in &input.desired.objects {
         let op = match exported.get(&(o.object_type, o.anchor.as_str())) {
-            None => Some((Action::Create, "not in Entra yet".to_string())),
+            None => match input.cloud.map(|c| c.get(&o.anchor)) {
+                None => Some((Action::Create, "not in Entra yet".to_string())),
+                Some(None) => Some((Action::Create, "Entra has no object with this source anchor: created".into())),
+                Some(Some(t)) if *t == o.object_type => Some((
+                    Action::Update,
+                    "matches an existing object in Entra (same source anchor): updated in place, not created".into(),
+                )),
+                Some(Some(t)) => {
+                    out.refused.push(Operation {
+                        action: Action::Create,
+                        object_type: o.object_type,
+                        anchor: o.anchor.clone(),
+                        name: o.name.clone(),
+                        reason: format!(
+                            "refused: Entra holds a {t} with this source anchor; an anchor names one object of one type"
+                        ),
+                        approvable: false,
+                    });
+                    None
+                }
+            },
             Some(e) if e.digest != o.digest() => {
                 Some((Action::Update, "attributes changed since the last export".into()))
             }
@@ -98,6 +137,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 anchor: o.anchor.clone(),
                 name: o.name.clone(),
                 reason,
+                approvable: false,
             };
             upserts.push((o, op));
         }
@@ -118,6 +158,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         anchor,
         name,
         reason: "the directory holds a newer password than Entra acknowledged".into(),
+        approvable: false,
     }));
 
     // Deletes: only what we exported, only what the directory no longer has.
@@ -135,6 +176,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 anchor: e.anchor.clone(),
                 name: e.name.clone(),
                 reason: "no longer in the directory or in scope".into(),
+                approvable: false,
             })
         })
         .collect();
@@ -153,7 +195,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             *per_type.entry(t).or_default() += 1;
         }
     }
-    let mut allowed = Vec::new();
+    let mut allowed: Vec<Operation> = Vec::new();
     for mut d in deletes {
         if let Some(why) = input.untrusted.get(&d.object_type) {
             d.reason = format!("held: {why}");
@@ -170,7 +212,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let over_count = input.deletion_threshold > 0 && allowed.len() > input.deletion_threshold as usize;
     let over_percent =
         input.deletion_threshold_percent > 0 && allowed.len() * 100 > total * input.deletion_threshold_percent as usize;
-    if (over_count || over_percent) && !input.deletes_approved {
+    let approved =
+        !allowed.is_empty() && allowed.iter().all(|d| input.approved.contains(&(d.object_type, d.anchor.clone())));
+    if (over_count || over_percent) && !approved {
         out.warnings.push(format!(
             "{} deletes exceed the deletion threshold ({} objects or {} %): held until `samba-entra-sync approve-deletes`",
             allowed.len(),
@@ -179,15 +223,41 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         ));
         for mut d in allowed {
             d.reason = "held: over the deletion threshold".into();
+            d.approvable = true;
             out.held.push(d);
         }
     } else {
+        if over_count || over_percent {
+            out.approval_used = true;
+            for d in &mut allowed {
+                d.reason = format!("{}; over the deletion threshold, approved by approve-deletes", d.reason);
+            }
+        }
         out.operations.extend(allowed);
     }
-    if !out.held.is_empty() && out.warnings.is_empty() {
-        out.warnings.push(format!("{} deletes held back by the scope guards", out.held.len()));
+    let guarded = out.held.iter().filter(|h| !h.approvable).count();
+    if guarded > 0 {
+        out.warnings.push(format!(
+            "{guarded} deletes held back by the scope guards (approve-deletes cannot release them: fix the scope)"
+        ));
+    }
+    let approvable: Vec<(ObjectType, &str)> =
+        out.held.iter().filter(|h| h.approvable).map(|h| (h.object_type, h.anchor.as_str())).collect();
+    if !approvable.is_empty() {
+        out.held_digest = Some(held_digest(approvable));
     }
     out
+}
+
+/// A short, order-independent name of a set of deletes: what `approve-deletes --digest` names,
+/// so an approval can only ever release the set the administrator looked at.
+pub fn held_digest<'a>(objects: impl IntoIterator<Item = (ObjectType, &'a str)>) -> String {
+    use sha2::Digest;
+    let mut lines: Vec<String> = objects.into_iter().map(|(t, a)| format!("{t}\t{a}\n")).collect();
+    lines.sort();
+    lines.dedup();
+    let hash = sha2::Sha256::digest(lines.concat().as_bytes());
+    hex::encode(&hash[..8])
 }
 
 /// Groups after the groups they contain (members must exist in Entra before a group names
@@ -250,6 +320,20 @@ mod tests {
     }
 
     fn run(desired: Vec<ExportObject>, exported: &[ExportedObject], approved: bool) -> Plan {
+        let everything: HashSet<(ObjectType, String)> = exported
+            .iter()
+            .filter_map(|e| Some((ObjectType::parse(&e.object_type)?, e.anchor.clone())))
+            .filter(|_| approved)
+            .collect();
+        run_with(desired, exported, &everything, None)
+    }
+
+    fn run_with(
+        desired: Vec<ExportObject>,
+        exported: &[ExportedObject],
+        approved: &HashSet<(ObjectType, String)>,
+        cloud: Option<&HashMap<String, ObjectType>>,
+    ) -> Plan {
         let d = Desired { objects: desired, ..Default::default() };
         let untrusted = HashMap::new();
         plan(&PlanInput {
@@ -258,7 +342,8 @@ mod tests {
             passwords: &[("u1=".into(), "u1".into())],
             deletion_threshold: 2,
             deletion_threshold_percent: 0,
-            deletes_approved: approved,
+            approved,
+            cloud,
             untrusted: &untrusted,
         })
     }
@@ -311,8 +396,38 @@ mod tests {
         let p = run(vec![keep.clone()], &state, false);
         assert_eq!((p.count(Action::Delete), p.held.len()), (0, 3));
         assert!(p.warnings[0].contains("deletion threshold"));
-        let p = run(vec![keep], &state, true);
-        assert_eq!((p.count(Action::Delete), p.held.len()), (3, 0));
+        assert!(p.held.iter().all(|h| h.approvable));
+        let digest = p.held_digest.clone().unwrap_or_default();
+        assert_eq!(digest.len(), 16);
+        let p = run(vec![keep.clone()], &state, true);
+        assert_eq!((p.count(Action::Delete), p.held.len(), p.approval_used), (3, 0, true));
+        // An approval of the first two releases nothing when a third is due as well...
+        let two: HashSet<(ObjectType, String)> =
+            ["x0=", "x1="].iter().map(|a| (ObjectType::User, a.to_string())).collect();
+        let p = run_with(vec![keep.clone()], &state, &two, None);
+        assert_eq!((p.count(Action::Delete), p.held.len()), (0, 3));
+        assert_ne!(p.held_digest.as_deref(), Some(""));
+        // ...and the digest names the set, whatever the order.
+        let reversed = held_digest(p.held.iter().rev().map(|h| (h.object_type, h.anchor.as_str())));
+        assert_eq!(Some(reversed), p.held_digest);
+        assert_eq!(Some(digest), p.held_digest);
+    }
+
+    #[test]
+    fn a_read_back_tells_matches_from_creates_and_refusals() {
+        let cloud: HashMap<String, ObjectType> =
+            [("u1=".to_string(), ObjectType::User), ("pc=".to_string(), ObjectType::User)].into_iter().collect();
+        let desired = vec![
+            obj(ObjectType::User, "u1", None),
+            obj(ObjectType::User, "u2", None),
+            obj(ObjectType::Device, "pc", None),
+        ];
+        let p = run_with(desired, &[], &HashSet::new(), Some(&cloud));
+        let seq: Vec<(Action, &str)> = p.operations.iter().map(|o| (o.action, o.name.as_str())).collect();
+        assert_eq!(seq, vec![(Action::Update, "u1"), (Action::Create, "u2"), (Action::Password, "u1")]);
+        assert!(p.operations[0].reason.contains("matches an existing object"));
+        assert_eq!(p.refused.len(), 1);
+        assert!(p.refused[0].reason.contains("Entra holds a User"), "{}", p.refused[0].reason);
     }
 
     #[test]
@@ -323,6 +438,8 @@ mod tests {
         assert_eq!(p.count(Action::Delete), 0);
         assert_eq!(p.held.len(), 1);
         assert!(p.held[0].reason.contains("no User objects"));
+        assert!(!p.held[0].approvable, "a scope guard's hold cannot be approved");
+        assert_eq!(p.held_digest, None);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -18,15 +17,17 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::anchor::{AnchorAttribute, source_anchor};
+use super::approval;
 use super::control::{Command, Control, EngineEvent, ReconcileSummary};
 use super::drift;
+use super::gate::TenantGate;
 use super::mapping::{Desired, DirectorySnapshot, DomainInfo, Mapper};
 use super::model::{ExportObject, ObjectType};
 use super::plan::{Action, Plan, PlanInput, plan};
 use super::scheduler::{Lane, WriteBudget};
 use super::scope::Scope;
-use super::state::{ExportedObject, StateError, now_ms, now_us};
-use super::tenant::{Tenant, TenantError};
+use super::state::{ExportedObject, HeldDelete, StateError, now_ms, now_us};
+use super::tenant::{SIGN_IN_FIX, Tenant, TenantError};
 use super::writeback;
 use crate::samba::directory::{self, ReadOptions, User};
 use crate::samba::values::filetime_to_unix;
@@ -63,6 +64,8 @@ pub struct ReconcileSettings {
     pub drift_interval: Duration,
     /// Write the objectGUID into an empty mS-DS-ConsistencyGuid of exported users.
     pub write_back_consistency_guid: bool,
+    /// Push hashes of users who must change their password at next logon.
+    pub push_temporary: bool,
 }
 
 /// A user whose password Entra has not acknowledged in its current version.
@@ -72,6 +75,8 @@ struct PendingPassword {
     name: String,
     kvno: u32,
     changed_at_us: i64,
+    /// Skipped before as a temporary password that has since become a normal one.
+    no_longer_temporary: bool,
 }
 
 pub struct Reconciler<T> {
@@ -82,7 +87,7 @@ pub struct Reconciler<T> {
     tenant: Arc<T>,
     budget: Arc<WriteBudget>,
     domain: DomainInfo,
-    deletes_approved: AtomicBool,
+    gate: TenantGate,
     wake_passwords: Arc<dyn Fn() + Send + Sync>,
     /// DN → anchor of every in-scope object of the last full read: delta runs need it to turn
     /// member DNs into anchors without reading the whole domain.
@@ -104,6 +109,7 @@ impl<T: Tenant> Reconciler<T> {
         settings: ReconcileSettings,
         tenant: Arc<T>,
         budget: Arc<WriteBudget>,
+        gate: TenantGate,
         wake_passwords: Arc<dyn Fn() + Send + Sync>,
     ) -> Result<Self, ReconcileError> {
         let domain = ldb
@@ -121,7 +127,7 @@ impl<T: Tenant> Reconciler<T> {
             tenant,
             budget,
             domain,
-            deletes_approved: AtomicBool::new(false),
+            gate,
             wake_passwords,
             index: Mutex::new(HashMap::new()),
             last_usn: Mutex::new(0),
@@ -134,8 +140,13 @@ impl<T: Tenant> Reconciler<T> {
         &self.tenant
     }
 
+    pub fn gate(&self) -> &TenantGate {
+        &self.gate
+    }
+
     /// Refuses a tenant whose anchor attribute differs from ours, and turns on password hash
-    /// sync when it is off. Call once before the first run.
+    /// sync when it is off (a dry run only says it would). Nothing is written to the tenant
+    /// before this has passed: see [`TenantGate`].
     pub async fn check_tenant(&self) -> Result<(), ReconcileError> {
         let cfg = self.tenant.configuration().await?;
         if let Some(t) = cfg.anchor_attribute.as_deref().filter(|t| !t.is_empty())
@@ -146,9 +157,13 @@ impl<T: Tenant> Reconciler<T> {
                 ours: self.settings.anchor.tenant_name().to_string(),
             });
         }
-        if !cfg.password_sync_enabled && !self.settings.dry_run {
-            tracing::info!("turning on password hash sync in the tenant");
-            self.tenant.enable_password_sync(cfg.features).await?;
+        if !cfg.password_sync_enabled {
+            if self.settings.dry_run {
+                tracing::info!("dry run: would turn on password hash sync in the tenant; nothing is sent");
+            } else {
+                tracing::info!("turning on password hash sync in the tenant");
+                self.tenant.enable_password_sync(cfg.features).await?;
+            }
         }
         Ok(())
     }
@@ -194,22 +209,47 @@ impl<T: Tenant> Reconciler<T> {
             .filter(|u| self.scope.user(u).is_ok())
             .filter_map(|u| {
                 let anchor = source_anchor(&u.id, self.settings.anchor);
-                (handled.get(&anchor).copied().unwrap_or(0) < u.key_version).then(|| PendingPassword {
+                let h = handled.get(&anchor).copied().unwrap_or_default();
+                let temporary = u.must_change_password();
+                (h.key_version(temporary) < u.key_version).then(|| PendingPassword {
                     anchor,
                     name: u.id.sam_account_name.clone(),
                     kvno: u.key_version,
                     changed_at_us: now_us(),
+                    no_longer_temporary: h.skipped_temporary && !temporary,
                 })
             })
             .collect())
     }
 
-    /// What a full reconcile would do now.
-    pub async fn plan(&self) -> Result<Plan, ReconcileError> {
+    /// What a full reconcile would do now. With `read_back` (and always while this installation
+    /// has exported nothing yet) the plan reads the tenant, so objects Entra already holds show
+    /// as matches, not creates.
+    pub async fn plan(&self, read_back: bool) -> Result<Plan, ReconcileError> {
         let (snap, untrusted, _) = self.snapshot(None).await?;
         let desired = self.mapper().map(&snap);
         let pending = self.pending_passwords(&snap.users)?;
-        self.make_plan(&desired, &pending, &untrusted)
+        drop(snap);
+        let mut cloud = None;
+        let mut warning = None;
+        if read_back || self.control.store().exported_count()? == 0 {
+            let mut held: HashMap<String, ObjectType> = HashMap::new();
+            match self
+                .tenant
+                .read_back(&mut |o| {
+                    held.insert(o.anchor, o.object_type);
+                })
+                .await
+            {
+                Ok(()) => cloud = Some(held),
+                Err(e) => {
+                    warning = Some(format!("cannot read the tenant back ({e}): a create may turn out to be a match"))
+                }
+            }
+        }
+        let mut plan = self.make_plan(&desired, &pending, &untrusted, cloud.as_ref(), now_ms())?;
+        plan.warnings.extend(warning);
+        Ok(plan)
     }
 
     fn make_plan(
@@ -217,18 +257,25 @@ impl<T: Tenant> Reconciler<T> {
         desired: &Desired,
         pending: &[PendingPassword],
         untrusted: &HashMap<ObjectType, String>,
+        cloud: Option<&HashMap<String, ObjectType>>,
+        now: i64,
     ) -> Result<Plan, ReconcileError> {
-        let exported = self.control.store().exported()?;
+        let store = self.control.store();
+        let exported = store.exported()?;
+        let approved = approval::approved_set(store, now)?;
         let passwords: Vec<(String, String)> = pending.iter().map(|p| (p.anchor.clone(), p.name.clone())).collect();
-        Ok(plan(&PlanInput {
+        let mut plan = plan(&PlanInput {
             desired,
             exported: &exported,
             passwords: &passwords,
             deletion_threshold: self.settings.deletion_threshold,
             deletion_threshold_percent: self.settings.deletion_threshold_percent,
-            deletes_approved: self.deletes_approved.load(Ordering::SeqCst),
+            approved: &approved,
+            cloud,
             untrusted,
-        }))
+        });
+        plan.read_back = cloud.is_some();
+        Ok(plan)
     }
 
     /// A full reconcile: read everything, plan, apply, repair drift.
@@ -239,15 +286,31 @@ impl<T: Tenant> Reconciler<T> {
         *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
             desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
         let pending = self.pending_passwords(&snap.users)?;
-        let plan = self.make_plan(&desired, &pending, &untrusted)?;
+        let plan = self.make_plan(&desired, &pending, &untrusted, None, started_at)?;
         let mut summary = self.apply(&plan, &desired, &pending).await;
+        if !self.settings.dry_run {
+            // What is held now replaces what was held; an approval is good for this one run.
+            let store = self.control.store();
+            let held: Vec<HeldDelete> = plan
+                .held
+                .iter()
+                .map(|h| HeldDelete {
+                    object_type: h.object_type.as_str().to_string(),
+                    anchor: h.anchor.clone(),
+                    name: h.name.clone(),
+                    reason: h.reason.clone(),
+                    approvable: h.approvable,
+                    held_since: started_at,
+                })
+                .collect();
+            if let Err(e) = store.replace_held_deletes(&held).and_then(|()| store.consume_delete_approval(started_at)) {
+                summary.errors += 1;
+                self.control.report_error("state", &e.to_string());
+            }
+        }
         let s = &self.settings;
         if writeback::applies(s.write_back_consistency_guid, s.anchor, s.dry_run) {
             summary.errors += writeback::write_back(&self.ldb, &self.control, s.anchor, &snap.users).await;
-        }
-        if plan.count(Action::Delete) > 0 {
-            // The approval covered the deletes that were held; new ones need a new approval.
-            self.deletes_approved.store(false, Ordering::SeqCst);
         }
         // The read-back below is the run's largest allocation: let go of what is done first.
         let key_versions: HashMap<String, (String, u32)> = snap
@@ -347,7 +410,8 @@ impl<T: Tenant> Reconciler<T> {
             passwords: &[],
             deletion_threshold: 0,
             deletion_threshold_percent: 0,
-            deletes_approved: false,
+            approved: &HashSet::new(),
+            cloud: None,
             untrusted: &HashMap::new(),
         });
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
@@ -362,6 +426,10 @@ impl<T: Tenant> Reconciler<T> {
 
     /// Exports one user now (a password push found it missing in Entra).
     pub async fn export_user(&self, account: &str) -> Result<(), ReconcileError> {
+        if self.settings.dry_run {
+            tracing::info!(account, "dry run: would export the user; nothing is sent");
+            return Ok(());
+        }
         let name = account.to_string();
         let filter = self.scope.user_filter().map(String::from);
         let Some(user) =
@@ -374,6 +442,14 @@ impl<T: Tenant> Reconciler<T> {
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let object = self.mapper().user(&user, &index);
+        let exported = self.control.store().exported_object(ObjectType::User.as_str(), &object.anchor)?;
+        if exported.is_some_and(|e| e.last_error.is_none() && e.digest == object.digest()) {
+            // Exported as it is now: Entra has not made it visible to credential pushes yet
+            // (replication). Exporting again would only spend the write budget; the push waits
+            // out its back-off.
+            tracing::debug!(account, "exported already; the password push waits for Entra to see the user");
+            return Ok(());
+        }
         let (ok, _) = self.upsert_chunk(&[&object], Lane::Urgent).await?;
         if ok > 0 {
             // The push that found the user missing is waiting out a back-off: make it due now.
@@ -394,18 +470,14 @@ impl<T: Tenant> Reconciler<T> {
                 (self.wake_passwords)();
             }
             Some(Command::SyncNow) => *run_again = true,
-            Some(Command::ApproveDeletes) => {
-                self.deletes_approved.store(true, Ordering::SeqCst);
-                let _ = self.control.store().clear_held_deletes();
-                *run_again = true;
-            }
             None => {}
         }
     }
 
     async fn upsert_chunk(&self, chunk: &[&ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
         self.budget.acquire(lane, chunk.len() as u32).await;
-        let results = self.tenant.upsert(chunk).await?;
+        let results = self.tenant.upsert(chunk).await.map_err(|e| self.tenant_failed(e))?;
+        self.control.clear_problem("reconcile");
         let store = self.control.store();
         let (mut ok, mut failed) = (0, 0);
         for (o, r) in chunk.iter().zip(results) {
@@ -434,6 +506,20 @@ impl<T: Tenant> Reconciler<T> {
         Ok((ok, failed))
     }
 
+    /// Records a tenant failure that needs a person as the reason the engine is degraded (it
+    /// clears at the next call the tenant accepts).
+    fn tenant_failed(&self, e: TenantError) -> TenantError {
+        match &e {
+            TenantError::SignIn(m) => self.control.set_problem("reconcile", &format!("{m}; {SIGN_IN_FIX}")),
+            TenantError::Refused(m) => self.control.set_problem(
+                "reconcile",
+                &format!("Entra refuses the exports: {m}; see `samba-entra-sync status` for the objects"),
+            ),
+            TenantError::Transient { .. } | TenantError::Incompatible(_) => {}
+        }
+        e
+    }
+
     /// Applies a plan in its order: each phase (a type's upserts, passwords, deletes) finishes
     /// before the next starts; within a phase, calls run in parallel.
     async fn apply(&self, plan: &Plan, desired: &Desired, pending: &[PendingPassword]) -> ReconcileSummary {
@@ -447,10 +533,18 @@ impl<T: Tenant> Reconciler<T> {
             ..Default::default()
         };
         let store = self.control.store();
-        for h in &plan.held {
-            let _ = store.hold_delete(h.object_type.as_str(), &h.anchor, &h.name);
-        }
         if self.settings.dry_run {
+            tracing::info!(
+                creates = summary.creates,
+                updates = summary.updates,
+                deletes = summary.deletes,
+                held = summary.deletes_held,
+                passwords = summary.passwords,
+                "dry run: nothing sent; `samba-entra-sync plan` lists each operation"
+            );
+            for op in &plan.operations {
+                tracing::debug!(action = ?op.action, object = %op.name, anchor = %op.anchor, "dry run: would send: {}", op.reason);
+            }
             return summary;
         }
         let by_key: HashMap<(ObjectType, &str), &ExportObject> =
@@ -495,7 +589,10 @@ impl<T: Tenant> Reconciler<T> {
         let wanted: HashSet<&str> =
             plan.operations.iter().filter(|o| o.action == Action::Password).map(|o| o.anchor.as_str()).collect();
         for p in pending.iter().filter(|p| wanted.contains(p.anchor.as_str())) {
-            if let Err(e) = store.enqueue_backfill(&p.anchor, &p.name, p.kvno, p.changed_at_us) {
+            let queued =
+                if p.no_longer_temporary { store.release_temporary_skip(&p.anchor).map(|_| ()) } else { Ok(()) }
+                    .and_then(|()| store.enqueue_backfill(&p.anchor, &p.name, p.kvno, p.changed_at_us));
+            if let Err(e) = queued {
                 summary.errors += 1;
                 self.control.report_error("state", &e.to_string());
             }
@@ -511,8 +608,9 @@ impl<T: Tenant> Reconciler<T> {
         for chunk in deletes.chunks(self.settings.objects_per_call.max(1)) {
             self.budget.acquire(Lane::Bulk, chunk.len() as u32).await;
             let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
-            match self.tenant.delete(&keys).await {
+            match self.tenant.delete(&keys).await.map_err(|e| self.tenant_failed(e)) {
                 Ok(results) => {
+                    self.control.clear_problem("reconcile");
                     for ((t, anchor, name), r) in chunk.iter().zip(results) {
                         match r.error {
                             // Already gone in Entra: the goal is reached.
@@ -682,6 +780,12 @@ impl<T: Tenant> Reconciler<T> {
         shutdown: CancellationToken,
     ) {
         let mut commands = commands.lock().await;
+        // Nothing runs against a tenant whose checks have not passed (they are retried
+        // elsewhere); commands wait in the channel meanwhile.
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = self.gate.wait_open() => {}
+        }
         let mut next_full = tokio::time::Instant::now();
         loop {
             let expiry = self.control.next_expiry_ms();
@@ -700,10 +804,6 @@ impl<T: Tenant> Reconciler<T> {
                 c = commands.recv() => match c {
                     None => break,
                     Some(Command::SyncNow) => {}
-                    Some(Command::ApproveDeletes) => {
-                        self.deletes_approved.store(true, Ordering::SeqCst);
-                        let _ = self.control.store().clear_held_deletes();
-                    }
                     Some(Command::ExportUser(account)) => {
                         if let Err(e) = self.export_user(&account).await {
                             self.control.report_error(&account, &e.to_string());
@@ -742,6 +842,7 @@ impl<T: Tenant> Reconciler<T> {
             match outcome {
                 Ok(s) => {
                     tracing::info!(
+                        dry_run = s.dry_run,
                         creates = s.creates,
                         updates = s.updates,
                         deletes = s.deletes,

@@ -75,6 +75,20 @@ const MIGRATIONS: &[&str] = &[
     // an initial sync: without these, each ask sorted the whole outbox (quadratic in its size).
     "CREATE INDEX outbox_by_order ON outbox(backfill, noticed_at);
     CREATE INDEX outbox_by_retry ON outbox(next_attempt_at);",
+    // 4: held deletes say which rule holds them (only the threshold's can be approved); an
+    // approval names the exact set it releases and expires; a skip remembers whether it was for
+    // a temporary password (which must be pushed once the password becomes a normal one).
+    "ALTER TABLE held_deletes ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    ALTER TABLE held_deletes ADD COLUMN approvable INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE delete_approvals (
+        object_type TEXT NOT NULL,
+        anchor TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        approved_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (object_type, anchor)
+    );
+    ALTER TABLE passwords ADD COLUMN skipped_temporary INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// How many recent events (errors, warnings) are kept.
@@ -137,6 +151,23 @@ pub struct PasswordRecord {
     pub skipped_kvno: Option<u32>,
 }
 
+/// What became of a user's password key versions (see [`State::handled_kvnos`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handled {
+    pub acked: u32,
+    pub skipped: u32,
+    /// The skip was for a temporary password.
+    pub skipped_temporary: bool,
+}
+
+impl Handled {
+    /// The newest key version that needs no push, given whether the password is temporary now:
+    /// a temporary-password skip stops counting once the password is a normal one.
+    pub fn key_version(&self, temporary_now: bool) -> u32 {
+        if self.skipped_temporary && !temporary_now { self.acked } else { self.acked.max(self.skipped) }
+    }
+}
+
 /// A pending password push. It names the user and the key version; the hash itself is read
 /// from sam.ldb again when the push is (re)tried, so the newest password always wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,6 +182,29 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
     /// Found by a reconcile rather than a live change: pushed after live changes, bulk lane.
     pub backfill: bool,
+}
+
+/// A delete held back by a safety rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldDelete {
+    pub object_type: String,
+    pub anchor: String,
+    pub name: String,
+    /// The rule that holds it, as the plan words it.
+    pub reason: String,
+    /// Held by the deletion threshold (`approve-deletes` can release it), not by a scope guard.
+    pub approvable: bool,
+    pub held_since: i64,
+}
+
+/// An administrator's approval of one held set of deletes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteApproval {
+    pub digest: String,
+    /// (object type, anchor) of every delete it releases.
+    pub objects: Vec<(String, String)>,
+    pub approved_at: i64,
+    pub expires_at: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -294,21 +348,21 @@ impl State {
                  FROM objects ORDER BY object_type, anchor",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(ExportedObject {
-                    object_type: r.get(0)?,
-                    anchor: r.get(1)?,
-                    dn: r.get(2)?,
-                    name: r.get(3)?,
-                    digest: r.get(4)?,
-                    cloud_anchor: r.get(5)?,
-                    exported_at: r.get(6)?,
-                    last_error: r.get(7)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], exported_row).map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// One exported object, if this installation exported it.
+    pub fn exported_object(&self, object_type: &str, anchor: &str) -> Result<Option<ExportedObject>, StateError> {
+        self.lock()
+            .query_row(
+                "SELECT object_type, anchor, dn, name, digest, cloud_anchor, exported_at, last_error
+                 FROM objects WHERE object_type = ?1 AND anchor = ?2",
+                params![object_type, anchor],
+                exported_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     pub fn exported_count(&self) -> Result<i64, StateError> {
@@ -350,14 +404,20 @@ impl State {
             .map_err(|e| self.err(e))
     }
 
-    /// The key version per anchor that needs no push any more (acknowledged or deliberately
+    /// Per anchor, the key versions that need no push any more (acknowledged or deliberately
     /// skipped), for comparing a directory scan against.
-    pub fn handled_kvnos(&self) -> Result<std::collections::HashMap<String, u32>, StateError> {
+    pub fn handled_kvnos(&self) -> Result<std::collections::HashMap<String, Handled>, StateError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare("SELECT anchor, MAX(COALESCE(acked_kvno, 0), COALESCE(skipped_kvno, 0)) FROM passwords")
+            .prepare(
+                "SELECT anchor, COALESCE(acked_kvno, 0), COALESCE(skipped_kvno, 0), skipped_temporary FROM passwords",
+            )
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, Handled { acked: r.get(1)?, skipped: r.get(2)?, skipped_temporary: r.get(3)? }))
+            })
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
@@ -416,20 +476,56 @@ impl State {
         Ok(true)
     }
 
-    /// A change that is deliberately not pushed (a temporary password, a user out of scope):
+    /// A change that is deliberately not pushed (a user out of scope, no password):
     /// remembered so the safety net does not queue it again.
     pub fn mark_skipped(&self, anchor: &str, account: &str, kvno: u32, why: &str) -> Result<(), StateError> {
+        self.skip(anchor, account, kvno, why, false)
+    }
+
+    /// A temporary password (must change at next logon) kept on-premises: like a skip, until
+    /// the password becomes a normal one without a new key version
+    /// ([`State::release_temporary_skip`]).
+    pub fn mark_temporary_skipped(&self, anchor: &str, account: &str, kvno: u32, why: &str) -> Result<(), StateError> {
+        self.skip(anchor, account, kvno, why, true)
+    }
+
+    fn skip(&self, anchor: &str, account: &str, kvno: u32, why: &str, temporary: bool) -> Result<(), StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         tx.execute(
-            "INSERT INTO passwords(anchor, account, skipped_kvno, last_error) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(anchor) DO UPDATE SET account = ?2, skipped_kvno = ?3, last_error = ?4",
-            params![anchor, account, kvno, why],
+            "INSERT INTO passwords(anchor, account, skipped_kvno, last_error, skipped_temporary)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(anchor) DO UPDATE SET account = ?2, skipped_kvno = ?3, last_error = ?4, skipped_temporary = ?5",
+            params![anchor, account, kvno, why, temporary],
         )
         .map_err(|e| self.err(e))?;
         tx.execute("DELETE FROM outbox WHERE anchor = ?1 AND kvno <= ?2", params![anchor, kvno])
             .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The user's password is no longer temporary (an administrator cleared "must change at
+    /// next logon", pwdLastSet 0 -> -1, without setting a new one): a temporary-password skip
+    /// no longer counts as handled, so the same key version is pushed. Returns whether a skip
+    /// was released.
+    pub fn release_temporary_skip(&self, anchor: &str) -> Result<bool, StateError> {
+        self.lock()
+            .execute(
+                "UPDATE passwords SET skipped_kvno = NULL, skipped_temporary = 0
+                 WHERE anchor = ?1 AND skipped_temporary = 1",
+                [anchor],
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Anchors whose last skip was for a temporary password.
+    pub fn temporary_skips(&self) -> Result<std::collections::HashSet<String>, StateError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT anchor FROM passwords WHERE skipped_temporary = 1").map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Pending pushes, oldest first.
@@ -540,29 +636,99 @@ impl State {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
-    // ---- held deletes ----
+    // ---- held deletes and their approval ----
 
-    pub fn hold_delete(&self, object_type: &str, anchor: &str, name: &str) -> Result<(), StateError> {
-        self.lock()
-            .execute(
-                "INSERT OR IGNORE INTO held_deletes(object_type, anchor, name, held_since) VALUES (?1, ?2, ?3, ?4)",
-                params![object_type, anchor, name, now_ms()],
+    /// Replaces the held set with what the latest full run held (a delete that is no longer
+    /// planned is no longer held); an object held before keeps its `held_since`.
+    pub fn replace_held_deletes(&self, held: &[HeldDelete]) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let since: std::collections::HashMap<(String, String), i64> = {
+            let mut stmt =
+                tx.prepare("SELECT object_type, anchor, held_since FROM held_deletes").map_err(|e| self.err(e))?;
+            let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?))).map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?
+        };
+        tx.execute("DELETE FROM held_deletes", []).map_err(|e| self.err(e))?;
+        for h in held {
+            let held_since = since.get(&(h.object_type.clone(), h.anchor.clone())).copied().unwrap_or(h.held_since);
+            tx.execute(
+                "INSERT OR REPLACE INTO held_deletes(object_type, anchor, name, reason, approvable, held_since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![h.object_type, h.anchor, h.name, h.reason, h.approvable, held_since],
             )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
     }
 
-    pub fn held_deletes(&self) -> Result<Vec<(String, String, String)>, StateError> {
+    pub fn held_deletes(&self) -> Result<Vec<HeldDelete>, StateError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare("SELECT object_type, anchor, name FROM held_deletes ORDER BY held_since, anchor")
+            .prepare(
+                "SELECT object_type, anchor, name, reason, approvable, held_since FROM held_deletes
+                 ORDER BY object_type, anchor",
+            )
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(HeldDelete {
+                    object_type: r.get(0)?,
+                    anchor: r.get(1)?,
+                    name: r.get(2)?,
+                    reason: r.get(3)?,
+                    approvable: r.get(4)?,
+                    held_since: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
-    pub fn clear_held_deletes(&self) -> Result<(), StateError> {
-        self.lock().execute("DELETE FROM held_deletes", []).map(|_| ()).map_err(|e| self.err(e))
+    /// Records an approval; it replaces any earlier one (one approval at a time).
+    pub fn record_delete_approval(&self, approval: &DeleteApproval) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM delete_approvals", []).map_err(|e| self.err(e))?;
+        for (t, a) in &approval.objects {
+            tx.execute(
+                "INSERT INTO delete_approvals(object_type, anchor, digest, approved_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![t, a, approval.digest, approval.approved_at, approval.expires_at],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The approval in force at `now_ms`, if any (an expired one is dropped).
+    pub fn delete_approval(&self, now_ms: i64) -> Result<Option<DeleteApproval>, StateError> {
+        let conn = self.lock();
+        conn.execute("DELETE FROM delete_approvals WHERE expires_at <= ?1", [now_ms]).map_err(|e| self.err(e))?;
+        let mut stmt = conn
+            .prepare("SELECT object_type, anchor, digest, approved_at, expires_at FROM delete_approvals")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .map_err(|e| self.err(e))?;
+        let mut approval: Option<DeleteApproval> = None;
+        for row in rows {
+            let (t, a, digest, approved_at, expires_at) = row.map_err(|e| self.err(e))?;
+            approval
+                .get_or_insert_with(|| DeleteApproval { digest, objects: Vec::new(), approved_at, expires_at })
+                .objects
+                .push((t, a));
+        }
+        Ok(approval)
+    }
+
+    /// An approval is good for one full run: the first run planned after it uses it up, whether
+    /// its deletes were still due or not (a changed set needs a new approval).
+    pub fn consume_delete_approval(&self, approved_before_ms: i64) -> Result<(), StateError> {
+        self.lock()
+            .execute("DELETE FROM delete_approvals WHERE approved_at <= ?1", [approved_before_ms])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     // ---- events ----
@@ -592,6 +758,21 @@ impl State {
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
+}
+
+/// An objects row, as `SELECT object_type, anchor, dn, name, digest, cloud_anchor,
+/// exported_at, last_error` returns it.
+fn exported_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportedObject> {
+    Ok(ExportedObject {
+        object_type: r.get(0)?,
+        anchor: r.get(1)?,
+        dn: r.get(2)?,
+        name: r.get(3)?,
+        digest: r.get(4)?,
+        cloud_anchor: r.get(5)?,
+        exported_at: r.get(6)?,
+        last_error: r.get(7)?,
+    })
 }
 
 /// An outbox row, as `SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at,
@@ -727,11 +908,66 @@ mod tests {
         let all = s.exported().unwrap_or_default();
         assert_eq!(all.len(), 1);
         assert_eq!((all[0].digest.as_str(), all[0].cloud_anchor.as_deref()), ("d2", Some("User_1")));
-        s.hold_delete("User", "AAA=", "a").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.held_deletes().unwrap_or_default().len(), 1);
+        let held = HeldDelete {
+            object_type: "User".into(),
+            anchor: "AAA=".into(),
+            name: "a".into(),
+            reason: "held: over the deletion threshold".into(),
+            approvable: true,
+            held_since: 5,
+        };
+        s.replace_held_deletes(std::slice::from_ref(&held)).unwrap_or_else(|e| panic!("{e}"));
+        // A second run that holds it again keeps the time it was first held.
+        s.replace_held_deletes(&[HeldDelete { held_since: 9, ..held.clone() }]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.held_deletes().unwrap_or_default(), vec![held]);
         s.forget_export("User", "AAA=").unwrap_or_else(|e| panic!("{e}"));
         assert!(s.exported().unwrap_or_default().is_empty());
         assert!(s.held_deletes().unwrap_or_default().is_empty());
+    }
+
+    #[test]
+    fn held_sets_are_replaced_and_approvals_expire_and_are_used_once() {
+        let (_d, s) = open();
+        let held = |a: &str| HeldDelete {
+            object_type: "User".into(),
+            anchor: a.into(),
+            name: a.into(),
+            reason: "held".into(),
+            approvable: true,
+            held_since: 1,
+        };
+        s.replace_held_deletes(&[held("A"), held("B")]).unwrap_or_else(|e| panic!("{e}"));
+        s.replace_held_deletes(&[held("B")]).unwrap_or_else(|e| panic!("{e}"));
+        let anchors: Vec<String> = s.held_deletes().unwrap_or_default().into_iter().map(|h| h.anchor).collect();
+        assert_eq!(anchors, vec!["B".to_string()], "a delete no longer planned is no longer held");
+        let approval = DeleteApproval {
+            digest: "d".into(),
+            objects: vec![("User".into(), "B".into())],
+            approved_at: 100,
+            expires_at: 1_000,
+        };
+        s.record_delete_approval(&approval).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.delete_approval(500).ok().flatten(), Some(approval.clone()));
+        // A run planned before the approval does not use it up.
+        s.consume_delete_approval(99).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.delete_approval(500).ok().flatten().is_some());
+        s.consume_delete_approval(100).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.delete_approval(500).ok().flatten(), None);
+        s.record_delete_approval(&approval).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.delete_approval(1_000).ok().flatten(), None, "expired");
+    }
+
+    #[test]
+    fn a_temporary_skip_is_released_when_the_password_becomes_normal() {
+        let (_d, s) = open();
+        s.mark_temporary_skipped("T1", "tom", 4, "temporary").unwrap_or_else(|e| panic!("{e}"));
+        s.mark_skipped("O1", "olga", 4, "out of scope").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.enqueue_push("T1", "tom", 4, 1).ok(), Some(false));
+        assert_eq!(s.temporary_skips().unwrap_or_default().into_iter().collect::<Vec<_>>(), vec!["T1".to_string()]);
+        assert_eq!(s.release_temporary_skip("O1").ok(), Some(false), "only temporary skips are released");
+        assert_eq!(s.release_temporary_skip("T1").ok(), Some(true));
+        assert_eq!(s.enqueue_push("T1", "tom", 4, 1).ok(), Some(true), "the same key version is pushed now");
+        assert_eq!(s.enqueue_push("O1", "olga", 4, 1).ok(), Some(false));
     }
 
     #[test]

@@ -42,13 +42,19 @@ pub enum TenantError {
     /// Worth retrying later (network, 5xx, throttling).
     #[error("{message}")]
     Transient { message: String, retry_after: Option<Duration> },
-    /// The tenant refuses us (access denied, sync not activated): needs a person.
+    /// The tenant refuses us (sync not activated, a refused request): needs a person.
     #[error("{0}")]
     Refused(String),
+    /// The sign-in is refused (revoked or expired, an account or app without the sync role).
+    #[error("{0}")]
+    SignIn(String),
     /// The API answered in a way this build does not understand.
     #[error("the sync API is incompatible with this build: {0}")]
     Incompatible(String),
 }
+
+/// What an administrator does about a refused sign-in (shown with `degraded`).
+pub const SIGN_IN_FIX: &str = "sign in again with `samba-entra-sync login --config FILE` (with method = \"certificate\": check the app's certificate and its sync role)";
 
 pub trait Tenant: Send + Sync + 'static {
     fn configuration(&self) -> impl Future<Output = Result<TenantConfig, TenantError>> + Send;

@@ -241,6 +241,10 @@ impl crate::entra::client::TokenProvider for TokenSource {
         Ok(crate::entra::client::SecretToken::new(token.secret_jwt().to_string()))
     }
 
+    fn is_transient(error: &AuthError) -> bool {
+        error.is_transient()
+    }
+
     fn invalidate(&self) {
         self.force_expire();
     }

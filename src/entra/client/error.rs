@@ -8,8 +8,12 @@ use crate::entra::soap::{Fault, ResponseError};
 /// The failure of one call, after retries. Each message is one sentence naming the cause.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
+    /// The sign-in itself was refused (revoked, expired, no token cache): a person must renew it.
     #[error("could not get an access token for the sync API: {0}")]
     Token(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The sign-in endpoint could not answer now (network, 5xx): worth trying again.
+    #[error("could not get an access token for the sync API yet: {0}")]
+    TokenUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A fault that retrying cannot fix (access denied after a fresh token, sync not activated,
     /// outdated client, formatter fault, service error, other).
     #[error("{0}")]
@@ -42,6 +46,7 @@ impl SyncError {
         matches!(
             self,
             SyncError::Throttled { .. }
+                | SyncError::TokenUnavailable(_)
                 | SyncError::Unavailable { .. }
                 | SyncError::Connection { .. }
                 | SyncError::Timeout { .. }
@@ -57,6 +62,12 @@ impl SyncError {
             SyncError::Response(e) => !matches!(e, ResponseError::TooLarge { .. }),
             _ => false,
         }
+    }
+
+    /// The sign-in is at fault (refused, revoked, an account without the sync role): a person
+    /// must sign in again or fix the app's role.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, SyncError::Token(_) | SyncError::Fault(Fault::AccessDenied { .. } | Fault::TokenRejected { .. }))
     }
 
     /// A later `Retry-After` the service asked for, if any.

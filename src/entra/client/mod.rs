@@ -184,7 +184,9 @@ impl<T: TokenProvider> SyncClient<T> {
 
     /// One request: a fresh token and tracking id, the envelope, the exchange.
     async fn attempt<O: Operation>(&self, op: &O, call: u64, attempt: u32) -> Result<Step<O::Output>, SyncError> {
-        let token = self.tokens.access_token().await.map_err(|e| SyncError::Token(Box::new(e)))?;
+        let token = self.tokens.access_token().await.map_err(|e| {
+            if T::is_transient(&e) { SyncError::TokenUnavailable(Box::new(e)) } else { SyncError::Token(Box::new(e)) }
+        })?;
         let route = self.current_route();
         let tracking_id = Uuid::new_v4();
         let header = RequestHeader {

@@ -37,6 +37,12 @@ pub trait TokenProvider: Send + Sync {
     /// The service refused the last token: the next [`access_token`](Self::access_token) must
     /// not hand it out again.
     fn invalidate(&self);
+
+    /// Whether a failure to get a token may pass by itself (the sign-in endpoint unreachable
+    /// or busy), as opposed to a sign-in that a person must renew.
+    fn is_transient(_error: &Self::Error) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
