@@ -85,13 +85,18 @@ pub struct ScopeConfig {
     pub user_bases: Vec<String>,
     pub group_bases: Vec<String>,
     pub computer_bases: Vec<String>,
+    pub contact_bases: Vec<String>,
     pub user_filter: Option<String>,
     pub group_filter: Option<String>,
     pub computer_filter: Option<String>,
+    pub contact_filter: Option<String>,
     /// sAMAccountNames never exported (the sync's own service accounts, for example).
     pub exclude_accounts: Vec<String>,
     /// Export objects with adminCount=1 (off by default: protected accounts stay on-premises).
     pub include_admin_accounts: bool,
+    /// Export accounts named like Entra Connect's service accounts (`MSOL_<hex>`,
+    /// `Sync_<server>_<hex>`); off by default: the connector account holds replication rights.
+    pub include_sync_service_accounts: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -449,11 +454,14 @@ impl Reader {
                     "user_bases",
                     "group_bases",
                     "computer_bases",
+                    "contact_bases",
                     "user_filter",
                     "group_filter",
                     "computer_filter",
+                    "contact_filter",
                     "exclude_accounts",
                     "include_admin_accounts",
+                    "include_sync_service_accounts",
                 ],
             );
         }
@@ -461,11 +469,14 @@ impl Reader {
             user_bases: self.strings(scope_t, "sync.scope", "user_bases"),
             group_bases: self.strings(scope_t, "sync.scope", "group_bases"),
             computer_bases: self.strings(scope_t, "sync.scope", "computer_bases"),
+            contact_bases: self.strings(scope_t, "sync.scope", "contact_bases"),
             user_filter: self.filter(scope_t, "user_filter"),
             group_filter: self.filter(scope_t, "group_filter"),
             computer_filter: self.filter(scope_t, "computer_filter"),
+            contact_filter: self.filter(scope_t, "contact_filter"),
             exclude_accounts: self.strings(scope_t, "sync.scope", "exclude_accounts"),
             include_admin_accounts: self.bool(scope_t, "sync.scope", "include_admin_accounts", false),
+            include_sync_service_accounts: self.bool(scope_t, "sync.scope", "include_sync_service_accounts", false),
         };
         let sync = SyncConfig {
             source_anchor,
@@ -590,6 +601,29 @@ mod tests {
             assert!(keys.contains(&k), "no issue for {k} in {keys:?}");
         }
         assert_eq!(issues.len(), 11, "{issues:?}");
+    }
+
+    #[test]
+    fn contact_scope_and_sync_service_accounts() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!c.sync.scope.include_sync_service_accounts, "service accounts stay out by default");
+        let text = format!(
+            "{MINIMAL}[sync.scope]\ncontact_bases = [\"OU=Partners,DC=x\"]\ncontact_filter = \"(mail=*)\"\n\
+             include_sync_service_accounts = true\n"
+        );
+        let c = Config::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.sync.scope.contact_bases, vec!["OU=Partners,DC=x".to_string()]);
+        assert_eq!(c.sync.scope.contact_filter.as_deref(), Some("(mail=*)"));
+        assert!(c.sync.scope.include_sync_service_accounts);
+        let text = format!(
+            "{MINIMAL}[sync.scope]\ncontact_bases = 1\ncontact_filter = \"mail=*\"\ninclude_sync_service_accounts = \"no\"\n"
+        );
+        let issues = Config::parse(&text).err().unwrap_or_default();
+        let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["sync.scope.contact_bases", "sync.scope.contact_filter", "sync.scope.include_sync_service_accounts"]
+        );
     }
 
     #[test]

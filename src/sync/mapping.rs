@@ -216,12 +216,17 @@ impl Mapper<'_> {
             .iter()
             .filter(|c| self.scope.computer(c).map_err(|e| excluded(&c.id.sam_account_name, e.reason())).is_ok())
             .collect();
+        let contacts: Vec<&Contact> = dir
+            .contacts
+            .iter()
+            .filter(|c| self.scope.contact(c).map_err(|e| excluded(&c.id.sam_account_name, e.reason())).is_ok())
+            .collect();
         let index: HashMap<String, String> = users
             .iter()
             .map(|u| &u.id)
             .chain(groups.iter().map(|g| &g.id))
             .chain(devices.iter().map(|c| &c.id))
-            .chain(dir.contacts.iter().map(|c| &c.id))
+            .chain(contacts.iter().map(|c| &c.id))
             .map(|id| (id.dn.to_ascii_lowercase(), source_anchor(id, self.anchor)))
             .collect();
         for u in &users {
@@ -230,7 +235,7 @@ impl Mapper<'_> {
             }
             out.objects.push(self.user(u, &index));
         }
-        out.objects.extend(dir.contacts.iter().map(|c| self.contact(c)));
+        out.objects.extend(contacts.iter().map(|c| self.contact(c)));
         out.objects.extend(devices.iter().map(|c| self.device(c)));
         out.objects.extend(groups.iter().map(|g| self.group(g, &index)));
         out
@@ -320,6 +325,38 @@ mod tests {
         assert_eq!(enabled("later"), Some(AttrValue::Bool(true)));
         assert_eq!(enabled("off"), Some(AttrValue::Bool(false)));
         assert_eq!(d.next_expiry, Some(1_798_761_600));
+    }
+
+    #[test]
+    fn contacts_outside_their_bases_are_left_out_and_dropped_from_groups() {
+        let domain = DomainInfo::default();
+        let scope = Scope::from_config(&crate::config::ScopeConfig {
+            contact_bases: vec!["OU=Partners,DC=lab,DC=test".into()],
+            ..Default::default()
+        });
+        let m = Mapper { anchor: AnchorAttribute::ObjectGuid, domain: &domain, scope: &scope, now: 1_000 };
+        let contact = |cn: &str, parent: &str, guid: u8| Contact {
+            id: Identity {
+                dn: format!("CN={cn},{parent}"),
+                sam_account_name: cn.into(),
+                object_guid: [guid; 16],
+                common_name: Some(cn.into()),
+                ..Default::default()
+            },
+            given_name: None,
+            surname: None,
+            mail: None,
+            proxy_addresses: vec![],
+        };
+        let inside = contact("inside", "OU=Partners,DC=lab,DC=test", 1);
+        let outside = contact("outside", "OU=Elsewhere,DC=lab,DC=test", 2);
+        let g = group("partners", 1200, 3, &[&inside.id, &outside.id]);
+        let d = m.map(&DirectorySnapshot { contacts: vec![inside, outside], groups: vec![g], ..Default::default() });
+        let names: Vec<&str> = d.objects.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["inside", "partners"]);
+        assert_eq!(d.excluded, vec![("outside".to_string(), "outside the configured base DNs")]);
+        let find = |n: &str| d.objects.iter().find(|o| o.name == n).cloned().unwrap_or_else(|| panic!("{n}"));
+        assert_eq!(find("partners").members, Some(vec![find("inside").anchor]));
     }
 
     #[test]

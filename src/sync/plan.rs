@@ -4,7 +4,14 @@
 //! Order: creates and updates of users, contacts, devices, then groups (a group after the
 //! groups it contains), then passwords, then deletes (groups first), last. Deletes are only
 //! ever of objects this installation exported, and are held back when the scope collapsed
-//! (a type read nothing, a base DN is missing) or when they exceed the deletion threshold.
+//! (users or groups read nothing, a base DN is missing) or when they exceed the deletion
+//! threshold.
+//!
+//! An empty read means different things per type. Every domain has users and groups, so a read
+//! that finds none of them is a mistake (a wrong filter, a wrong base) and its deletes are held
+//! whatever `approve-deletes` says. A domain may well have no contacts or no hybrid-joined
+//! computers left, so an empty read of those is believed: its deletes count against the deletion
+//! threshold like any other, which `approve-deletes` can release.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -80,6 +87,11 @@ pub struct PlanInput<'a> {
     /// Object types whose directory read cannot be trusted for deletes (a base DN is missing),
     /// with the reason.
     pub untrusted: &'a HashMap<ObjectType, String>,
+}
+
+/// The types whose empty read is held as a collapsed scope (see the module comment).
+fn always_present(t: ObjectType) -> bool {
+    matches!(t, ObjectType::User | ObjectType::Group)
 }
 
 fn type_order(t: ObjectType) -> u8 {
@@ -200,7 +212,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         if let Some(why) = input.untrusted.get(&d.object_type) {
             d.reason = format!("held: {why}");
             out.held.push(d);
-        } else if !desired_types.contains(&d.object_type) {
+        } else if always_present(d.object_type) && !desired_types.contains(&d.object_type) {
             d.reason =
                 format!("held: the scope returned no {} objects at all, which looks like a mistake", d.object_type);
             out.held.push(d);
@@ -440,6 +452,36 @@ mod tests {
         assert!(p.held[0].reason.contains("no User objects"));
         assert!(!p.held[0].approvable, "a scope guard's hold cannot be approved");
         assert_eq!(p.held_digest, None);
+    }
+
+    #[test]
+    fn an_empty_read_of_contacts_or_devices_is_believed_and_goes_through_the_threshold() {
+        let u = obj(ObjectType::User, "u", None);
+        let contacts: Vec<ExportObject> = (0..3).map(|i| obj(ObjectType::Contact, &format!("c{i}"), None)).collect();
+        let device = obj(ObjectType::Device, "pc", None);
+        let state: Vec<ExportedObject> =
+            std::iter::once(&u).chain(&contacts).chain(std::iter::once(&device)).map(exported).collect();
+        // Every contact and the only device gone: four deletes, over the threshold of two.
+        let p = run(vec![u.clone()], &state, false);
+        assert_eq!((p.count(Action::Delete), p.held.len()), (0, 4));
+        assert!(p.held.iter().all(|h| h.reason == "held: over the deletion threshold"), "{:?}", p.held);
+        // Approval releases them (the empty-scope guard, which nothing releases, does not apply).
+        let p = run(vec![u.clone()], &state, true);
+        assert_eq!((p.count(Action::Delete), p.held.len()), (4, 0));
+        // Under the threshold they need no approval at all.
+        let p = run(vec![u, contacts[0].clone(), contacts[1].clone()], &state, false);
+        let deleted: Vec<&str> =
+            p.operations.iter().filter(|o| o.action == Action::Delete).map(|o| o.name.as_str()).collect();
+        assert_eq!((deleted, p.held.len()), (vec!["pc", "c2"], 0));
+    }
+
+    #[test]
+    fn an_empty_read_of_groups_is_held_even_when_approved() {
+        let u = obj(ObjectType::User, "u", None);
+        let state = vec![exported(&u), exported(&obj(ObjectType::Group, "g", None))];
+        let p = run(vec![u], &state, true);
+        assert_eq!(p.count(Action::Delete), 0);
+        assert!(p.held[0].reason.contains("no Group objects"), "{:?}", p.held);
     }
 
     #[test]

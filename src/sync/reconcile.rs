@@ -182,7 +182,7 @@ impl<T: Tenant> Reconciler<T> {
                     users: directory::read_users(c, &with(scope.user_read(false)))?,
                     groups: directory::read_groups(c, &with(scope.group_read()))?,
                     computers: directory::read_computers(c, &with(scope.computer_read()))?,
-                    contacts: directory::read_contacts(c, &with(ReadOptions::default()))?,
+                    contacts: directory::read_contacts(c, &with(scope.contact_read()))?,
                 };
                 // A configured base DN that does not exist must never turn into deletes.
                 let mut untrusted = HashMap::new();
@@ -378,7 +378,9 @@ impl<T: Tenant> Reconciler<T> {
             desired
                 .objects
                 .extend(snap.computers.iter().filter(|c| self.scope.computer(c).is_ok()).map(|c| mapper.device(c)));
-            desired.objects.extend(snap.contacts.iter().map(|c| mapper.contact(c)));
+            desired
+                .objects
+                .extend(snap.contacts.iter().filter(|c| self.scope.contact(c).is_ok()).map(|c| mapper.contact(c)));
             desired
                 .objects
                 .extend(snap.groups.iter().filter(|g| self.scope.group(g).is_ok()).map(|g| mapper.group(g, &index)));
