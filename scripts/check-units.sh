@@ -1,14 +1,50 @@
 #!/usr/bin/env bash
-# Checks the systemd unit: `systemd-analyze verify` passes and `systemd-analyze security` rates
-# its exposure at 3.0 or less. Prints the exposure. Needs a built binary (cargo build).
+# Checks the systemd unit: `systemd-analyze verify` passes, `systemd-analyze security` rates
+# its exposure at 3.0 or less, and the unit does not cut the daemon off from Entra with an IP
+# deny list. Prints the exposure. Needs a built binary (cargo build).
+# UNIT=FILE checks another unit file (e.g. an older revision) instead of the shipped one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-$PWD/target/debug/samba-entra-sync}
+UNIT=${UNIT:-systemd/samba-entra-sync.service}
+BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/samba-entra-sync}
 [ -x "$BIN" ] || cargo build --quiet
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# The daemon talks to login.microsoftonline.com and the sync endpoint (or a proxy the config
+# names), none of which a shipped unit can know: an IPAddressDeny= that covers more than
+# loopback must be undone by an IPAddressAllow= of every address, or `systemctl enable --now`
+# gives a daemon that cannot sign in. systemd semantics: both lists accumulate, an empty
+# assignment clears one, and an allowed address wins over a denied one.
+ip_policy_problem() {
+  awk '
+    function loopback(e) { return e == "localhost" || e ~ /^127\./ || e ~ /^::1(\/128)?$/ }
+    # Adds the entries of one assignment to list; an empty assignment clears it.
+    function assign(list,    v, n, a, i) {
+      v = $0; sub(/^[^=]*=/, "", v)
+      if (v ~ /^[ \t]*$/) { for (i in list) delete list[i]; return }
+      n = split(v, a, /[ \t]+/)
+      for (i = 1; i <= n; i++) if (a[i] != "") list[a[i]] = 1
+    }
+    /^[ \t]*IPAddressDeny=/  { assign(deny) }
+    /^[ \t]*IPAddressAllow=/ { assign(allow) }
+    END {
+      for (e in deny) if (!loopback(e)) denied = denied " " e
+      everything = ("any" in allow) || (("0.0.0.0/0" in allow) && ("::/0" in allow))
+      if (denied == "" || everything) exit
+      for (e in allow) allowed = allowed " " e
+      printf "IPAddressDeny=%s with IPAddressAllow=%s: the daemon could not reach Entra\n",
+        substr(denied, 2), (allowed == "" ? "(nothing)" : substr(allowed, 2))
+    }' "$1"
+}
+problem=$(ip_policy_problem "$UNIT")
+if [ -n "$problem" ]; then
+  echo "$UNIT: $problem (leave egress limits to the administrator: README, Security model)" >&2
+  exit 1
+fi
+
 # verify wants the ExecStart binary to exist: point a copy of the unit at the built one.
-sed "s#/usr/bin/samba-entra-sync#$BIN#" systemd/samba-entra-sync.service > "$tmp/samba-entra-sync.service"
+sed "s#/usr/bin/samba-entra-sync#$BIN#" "$UNIT" > "$tmp/samba-entra-sync.service"
 systemd-analyze verify "$tmp/samba-entra-sync.service"
 line=$(systemd-analyze security --offline=yes "$tmp/samba-entra-sync.service" 2>&1 | grep 'Overall exposure level')
 echo "$line"

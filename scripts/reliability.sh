@@ -57,8 +57,10 @@ samba=$(samba -V 2> /dev/null | sed "s/^Version/Samba/" || echo "Samba ?")
     echo "Every fault scenario runs the whole stack (a real Samba DC with the check password script,"
     echo "a private dbus-daemon, the Entra emulator, the daemon binary) and ends with two checks: every"
     echo "password changed during it signs in at the emulator (\`/admin/verify-password\`), and the"
-    echo "tenant's users equal the domain's in-scope users. Sources: \`tests/faults_e2e.rs\`,"
-    echo "\`tests/bad_input.rs\`, \`benches/load.rs\`."
+    echo "tenant equals the domain: the same objects (users with every exported attribute, managers,"
+    echo "groups, a device), attribute by attribute and membership by membership, as a fault-free"
+    echo "reconcile of the same domain into a second emulator, whose users are the domain's in-scope"
+    echo "users. Sources: \`tests/faults_e2e.rs\`, \`tests/bad_input.rs\`, \`benches/load.rs\`."
     echo
     echo "| scenario | load | faults | result | changes lost |"
     echo "|---|---|---|---|---|"

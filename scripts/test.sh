@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# install-deps.sh installs Rust with rustup into ~/.cargo/bin when cargo is missing or too old
+# (Debian 12's is): that must be on PATH for the cargo commands below.
+export PATH="$HOME/.cargo/bin:$PATH"
 ./scripts/install-deps.sh
 export CARGO_TERM_COLOR=never
 

@@ -1,7 +1,9 @@
 //! The fault suite: the whole stack (real Samba with the hook, a private dbus-daemon, the
 //! emulator, the daemon) under one fault at a time. Every scenario ends with the same two
 //! checks: every password changed during it signs in at the emulator (nothing lost), and the
-//! tenant's users are exactly the domain's in-scope users.
+//! tenant equals the domain: the same objects, every attribute and every group membership, as
+//! a fault-free reconcile of the same domain into a second emulator makes of it (whose users
+//! must be the domain's in-scope users, read with Samba's own tool).
 //!
 //! Each test prints one `RELIABILITY|scenario|load|faults|result|lost` line;
 //! `scripts/reliability.sh` turns them into docs/reliability.md.
@@ -13,10 +15,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::fixture::{password_of, user_name, users_ldif};
+use common::fixture::{Shape, groups_and_computers_ldif, password_of, profiled_users_ldif, user_name};
 use common::samba::Dc;
-use common::stack::Stack;
-use serde_json::json;
+use common::stack::{Emulator, Stack, daemon_config};
+use serde_json::{Value, json};
 
 /// Users in every scenario's domain (bulk fixture users, all in scope).
 const USERS: usize = 50;
@@ -27,8 +29,16 @@ fn upn(i: usize) -> String {
     format!("{}@lab.test", user_name(i))
 }
 
+/// A scenario's domain: `users` bulk users with every attribute the mapping exports (managers
+/// among them), six groups of ten users (one of them nested in another), two computers, one
+/// of them a hybrid-join device.
+fn populate(dc: &Dc, users: usize) {
+    dc.ldbadd(&profiled_users_ldif(0..users), true);
+    dc.ldbadd(&groups_and_computers_ldif(Shape { users, groups: 6, computers: 2, members_per_group: 10 }), false);
+}
+
 fn stack_with(users: usize, extra_sync: &str) -> Stack {
-    let s = Stack::start(|dc| dc.ldbadd(&users_ldif(0..users), true), extra_sync, &[]);
+    let s = Stack::start(|dc| populate(dc, users), extra_sync, &[]);
     // The first reconcile exports everyone with their current password.
     let mut initial = Changes::default();
     for i in 0..users {
@@ -99,29 +109,123 @@ fn domain_users(dc: &Dc) -> BTreeSet<String> {
     users
 }
 
-fn tenant_users(s: &Stack) -> BTreeSet<String> {
-    s.emu
-        .objects("User")
-        .iter()
-        .filter_map(|o| o["attributes"]["userPrincipalName"].as_str().map(str::to_lowercase))
-        .collect()
+/// One object of a tenant as the client sent it: its attributes (empty values left out, as
+/// Entra's read-back leaves them out) and its members' source anchors. Left out: the cloud
+/// anchor (the tenant's own id) and the credential's times, which differ from run to run.
+#[derive(Debug, PartialEq)]
+struct Object {
+    attributes: BTreeMap<String, Value>,
+    members: BTreeSet<String>,
 }
 
-/// Waits (a reconcile may still be running) until the tenant's users equal the domain's.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// (object type, source anchor) → object.
+type Tenant = BTreeMap<(String, String), Object>;
+
+fn tenant(emu: &Emulator) -> Tenant {
+    let mut out = Tenant::new();
+    for kind in ["User", "Group", "Contact", "Device"] {
+        for o in emu.objects(kind) {
+            let attributes = o["attributes"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| !is_empty(v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let members =
+                o["members"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+            let anchor = o["sourceAnchor"].as_str().unwrap_or_default().to_string();
+            out.insert((kind.to_string(), anchor), Object { attributes, members });
+        }
+    }
+    out
+}
+
+/// What a fault-free reconcile makes of the domain as it is now: a second emulator, a fresh
+/// state DB and token cache, the same [sync] settings, and `samba-entra-sync sync --config`
+/// (the daemon's whole reconcile, in one process).
+fn reference_tenant(s: &Stack) -> Tenant {
+    let emu = Emulator::start(&[]);
+    let dir = tempfile::Builder::new().prefix("ses-reference-").tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, daemon_config(dir.path(), &s.dc, &emu, &s.bus, &s.extra_sync)).expect("config");
+    for command in ["login", "sync"] {
+        let out = Command::new(common::bin()).args([command, "--config"]).arg(&config).output().expect(command);
+        assert!(
+            out.status.success(),
+            "the reference {command} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    tenant(&emu)
+}
+
+/// How `got` differs from `want`, one line per difference (at most `limit` lines, then a count).
+fn differences(want: &Tenant, got: &Tenant, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, w) in want {
+        let Some(g) = got.get(key) else {
+            out.push(format!("{key:?} missing"));
+            continue;
+        };
+        let names: BTreeSet<&String> = w.attributes.keys().chain(g.attributes.keys()).collect();
+        for name in names {
+            let (wv, gv) = (w.attributes.get(name), g.attributes.get(name));
+            if wv != gv {
+                out.push(format!("{key:?} {name}: reference {wv:?}, tenant {gv:?}"));
+            }
+        }
+        for m in w.members.difference(&g.members) {
+            out.push(format!("{key:?} member {m} missing"));
+        }
+        for m in g.members.difference(&w.members) {
+            out.push(format!("{key:?} member {m} unexpected"));
+        }
+    }
+    for key in got.keys().filter(|k| !want.contains_key(*k)) {
+        out.push(format!("{key:?} unexpected"));
+    }
+    let n = out.len();
+    if n > limit {
+        out.truncate(limit);
+        out.push(format!("... {} more", n - limit));
+    }
+    out
+}
+
+/// Waits (a reconcile may still be running) until the tenant equals what a fault-free
+/// reconcile makes of the domain: every object, attribute and membership.
 fn tenant_matches_domain(s: &Stack, timeout: Duration) -> bool {
-    let want = domain_users(&s.dc);
+    let want = reference_tenant(s);
+    // The reference itself must hold the domain: its users are the in-scope users Samba's
+    // own tool lists, and the groups and device are there.
+    let reference_users: BTreeSet<String> = want
+        .iter()
+        .filter(|((kind, _), _)| kind == "User")
+        .filter_map(|(_, o)| o.attributes.get("userPrincipalName")?.as_str().map(str::to_lowercase))
+        .collect();
+    assert_eq!(reference_users, domain_users(&s.dc), "the fault-free reference's users are not the domain's");
+    for kind in ["Group", "Device"] {
+        assert!(want.keys().any(|(k, _)| k == kind), "no {kind} in the fault-free reference");
+    }
     let t0 = Instant::now();
     loop {
-        if tenant_users(s) == want {
+        let got = tenant(&s.emu);
+        if got == want {
             return true;
         }
         if t0.elapsed() > timeout {
-            let got = tenant_users(s);
-            eprintln!(
-                "tenant differs from the domain: missing {:?}, extra {:?}",
-                want.difference(&got).take(10).collect::<Vec<_>>(),
-                got.difference(&want).take(10).collect::<Vec<_>>()
-            );
+            eprintln!("tenant differs from the fault-free reference:\n{}", differences(&want, &got, 20).join("\n"));
             return false;
         }
         std::thread::sleep(Duration::from_millis(500));
@@ -139,7 +243,7 @@ fn finish(s: &Stack, changes: &Changes, scenario: &str, load: &str, faults: &str
     };
     println!("RELIABILITY|{scenario}|{load}|{faults}|{result}|{lost}");
     assert_eq!(lost, 0, "{lost} of {} password changes never arrived:\n{}", changes.0.len(), s.daemon.logs());
-    assert!(equal, "the tenant's users differ from the domain's:\n{}", s.daemon.logs());
+    assert!(equal, "the tenant differs from a fault-free reconcile of the domain (above):\n{}", s.daemon.logs());
 }
 
 fn provision_credential_calls(s: &Stack) -> u64 {
@@ -195,7 +299,7 @@ fn two_seconds_of_latency_on_every_call() {
 fn kill_9_during_a_bulk_reconcile() {
     const BULK: usize = 600;
     // Every call slowed down: the first reconcile of 600 users takes long enough to be cut.
-    let mut s = Stack::start(|dc| dc.ldbadd(&users_ldif(0..BULK), true), "", &[]);
+    let mut s = Stack::start(|dc| populate(dc, BULK), "", &[]);
     let t0 = Instant::now();
     s.emu.fault(json!({"kind": "latency", "ms": 100}));
     let mut changes = Changes::default();

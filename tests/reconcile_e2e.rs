@@ -25,7 +25,9 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 const SHAPE: Shape = Shape { users: 1000, groups: 100, computers: 50, members_per_group: 20 };
 
 fn domain() -> Dc {
-    Dc::cached("recon-1000", |dc| fixture::populate(dc, SHAPE))
+    // Users with every attribute the mapping exports (a cache of its own: the plain bulk
+    // domain lacks most of them).
+    Dc::cached("recon-1000-profiled", |dc| fixture::populate_with(dc, SHAPE, fixture::profiled_users_ldif))
 }
 
 fn stack(extra_sync: &str) -> Stack {
@@ -61,6 +63,24 @@ fn critical_objects(dc: &Dc) -> BTreeSet<String> {
         .filter_map(|l| l.strip_prefix("dn: "))
         .map(str::to_ascii_lowercase)
         .collect()
+}
+
+/// The binary form of a SID given as `S-1-5-21-...` (as AD stores objectSid): revision,
+/// sub-authority count, the 48-bit authority big-endian, the sub-authorities little-endian.
+fn sid_bytes(text: &str) -> Vec<u8> {
+    let parts: Vec<u64> = text.trim_start_matches("S-").split('-').map(|p| p.parse().expect("SID part")).collect();
+    let (revision, authority, subs) = (parts[0], parts[1], &parts[2..]);
+    let mut out = vec![revision as u8, subs.len() as u8];
+    out.extend(&authority.to_be_bytes()[2..]);
+    for sub in subs {
+        out.extend((*sub as u32).to_le_bytes());
+    }
+    out
+}
+
+/// The value of the first RDN of a DN (`CN=bulk00001,CN=Users,...` -> `bulk00001`): the cn.
+fn rdn_value(dn: &str) -> String {
+    dn.split(',').next().and_then(|rdn| rdn.split_once('=')).map(|(_, v)| v.to_string()).unwrap_or_default()
 }
 
 fn anchor_of(o: &Value) -> String {
@@ -163,6 +183,10 @@ fn expected(objects: &[Value], critical: &BTreeSet<String>) -> Tenant {
         a.insert("onpremisessamaccountname".into(), one(sam.clone()));
         a.insert("onpremisesdistinguishedname".into(), one(o["distinguishedName"].as_str().unwrap_or("")));
         a.insert("dnsdomainname".into(), one("lab.test"));
+        a.insert(
+            "onpremisesecurityidentifier".into(),
+            one(STANDARD.encode(sid_bytes(o["objectSid"].as_str().expect("objectSid")))),
+        );
         let uac = o["userAccountControl"].as_u64().unwrap_or(0);
         let kind = match o["objectType"].as_str() {
             Some("user") => {
@@ -171,18 +195,36 @@ fn expected(objects: &[Value], critical: &BTreeSet<String>) -> Tenant {
                 a.insert("accountenabled".into(), one((uac & 2 == 0 && !expired).to_string()));
                 a.insert("userprincipalname".into(), text(o, "userPrincipalName").map(V::One));
                 a.insert("displayname".into(), text(o, "displayName").map(V::One));
+                a.insert("commonname".into(), one(rdn_value(o["distinguishedName"].as_str().unwrap_or(""))));
                 a.insert("netbiosname".into(), one("LAB"));
+                // The AD attribute → the Entra attribute (protocol doc §4.3.3).
                 for (ad, entra) in [
                     ("givenName", "givenname"),
                     ("sn", "surname"),
                     ("mail", "mail"),
+                    ("physicalDeliveryOfficeName", "physicaldeliveryofficename"),
                     ("department", "department"),
-                    ("title", "title"),
+                    ("employeeID", "employeeid"),
+                    ("employeeType", "employeetype"),
+                    ("streetAddress", "streetaddress"),
+                    ("l", "city"),
+                    ("st", "state"),
+                    ("postalCode", "postalcode"),
+                    ("co", "country"),
                     ("telephoneNumber", "telephonenumber"),
+                    ("facsimileTelephoneNumber", "facsimiletelephonenumber"),
+                    ("mobile", "mobile"),
+                    ("company", "company"),
+                    ("title", "title"),
                 ] {
                     a.insert(entra.into(), text(o, ad).map(V::One));
                 }
                 a.insert("proxyaddresses".into(), many(strings(o, "proxyAddresses")));
+                // usageLocation takes an ISO 3166 alpha-2 code: AD's `c` when it is one.
+                a.insert("usagelocation".into(), text(o, "c").filter(|c| c.len() == 2).map(V::One));
+                // The manager as the anchor of an in-scope object; any other reference is dropped.
+                let manager = text(o, "manager").and_then(|dn| by_dn.get(&dn.to_ascii_lowercase()).cloned());
+                a.insert("manager".into(), manager.map(V::One));
                 "User"
             }
             Some("group") => {
@@ -190,6 +232,7 @@ fn expected(objects: &[Value], critical: &BTreeSet<String>) -> Tenant {
                 a.insert("securityenabled".into(), one(security.to_string()));
                 a.insert("displayname".into(), one(text(o, "displayName").unwrap_or(sam.clone())));
                 a.insert("mail".into(), text(o, "mail").map(V::One));
+                a.insert("proxyaddresses".into(), many(strings(o, "proxyAddresses")));
                 a.insert("description".into(), text(o, "description").map(V::One));
                 let members: Vec<String> =
                     strings(o, "member").iter().filter_map(|dn| by_dn.get(&dn.to_ascii_lowercase()).cloned()).collect();
@@ -204,6 +247,8 @@ fn expected(objects: &[Value], critical: &BTreeSet<String>) -> Tenant {
                 a.insert("deviceostype".into(), text(o, "operatingSystem").map(V::One));
                 a.insert("deviceosversion".into(), text(o, "operatingSystemVersion").map(V::One));
                 a.insert("usercertificate".into(), many(strings(o, "userCertificate")));
+                // Hybrid-joined through this DC, as Entra Connect reports such devices.
+                a.insert("devicetrusttype".into(), one("ServerAd"));
                 "Device"
             }
             _ => continue,
@@ -238,7 +283,8 @@ fn actual(s: &Stack) -> Tenant {
     out
 }
 
-/// Every expected object exists with every expected attribute, and nothing else is there.
+/// Every expected object exists with every expected attribute and no other (empty values
+/// aside), and nothing else is there.
 fn assert_tenant_matches(s: &Stack) {
     let want = expected(&dump(&s.dc), &critical_objects(&s.dc));
     let got = actual(s);
@@ -253,21 +299,33 @@ fn assert_tenant_matches(s: &Stack) {
         got.len()
     );
     let mut wrong = Vec::new();
+    // (type, attribute) → how many objects have it wrong, and the first such object.
+    let mut by_attribute: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
+    let mut note = |key: &(String, String), name: &str, line: String| {
+        let entry = by_attribute.entry((key.0.clone(), name.to_string())).or_insert((0, line.clone()));
+        entry.0 += 1;
+        wrong.push(line);
+    };
     for (key, attrs) in &want {
         let have = &got[key];
         for (name, value) in attrs {
             let h = have.get(name).cloned().flatten();
             if &h != value {
-                wrong.push(format!("{key:?} {name}: expected {value:?}, tenant has {h:?}"));
+                note(key, name, format!("{key:?} {name}: expected {value:?}, tenant has {h:?}"));
+            }
+        }
+        // An attribute the mapping exports that this test does not know: it must learn it.
+        for (name, value) in have {
+            if value.is_some() && !attrs.contains_key(name) {
+                note(key, name, format!("{key:?} {name}: not expected, tenant has {value:?}"));
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "{} attribute mismatches, e.g.:\n{}",
-        wrong.len(),
-        wrong[..wrong.len().min(10)].join("\n")
-    );
+    let summary: Vec<String> = by_attribute
+        .iter()
+        .map(|((kind, name), (n, first))| format!("{kind} {name}: {n} objects, e.g. {first}"))
+        .collect();
+    assert!(wrong.is_empty(), "{} attribute mismatches:\n{}", wrong.len(), summary.join("\n"));
 }
 
 fn user_by_name(s: &Stack, name: &str) -> Option<Value> {

@@ -120,7 +120,7 @@ fn no_password_hash_or_credential_in_logs_or_state() {
     dc.set_global_option("check password script", &common::stack::hook_path().display().to_string());
     dc.start(&[("DBUS_SYSTEM_BUS_ADDRESS", bus.address())]);
     let daemon = Daemon::start(&dc, &emu, &bus, "");
-    let s = Stack { daemon, dc, emu, bus };
+    let s = Stack { daemon, dc, emu, bus, extra_sync: String::new() };
     let mut passwords: Vec<String> = USERS.iter().map(|(_, p)| p.to_string()).collect();
     for (name, password) in USERS {
         assert!(

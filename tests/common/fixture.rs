@@ -44,6 +44,47 @@ pub fn group_dn(i: usize) -> String {
 
 /// LDIF for the users only (unicodePwd as the NT hash: needs the hash-values control).
 pub fn users_ldif(range: std::ops::Range<usize>) -> String {
+    users_ldif_with(range, |_| String::new())
+}
+
+/// Like [`users_ldif`], each user also with the rest of what the mapping exports: office,
+/// address, phones, company, employee data, country, manager ([`profile`]). Every value
+/// differs from attribute to attribute, so an attribute exported under the wrong name shows.
+pub fn profiled_users_ldif(range: std::ops::Range<usize>) -> String {
+    users_ldif_with(range, profile)
+}
+
+/// The extra attributes of bulk user `i` as LDIF lines (ending in a newline), or nothing.
+/// Every tenth user (`i % 10 == 9`) has none, so empty values are exported too. The manager of
+/// user `i` is the first user of its ten (added before it, as the link needs); the first user of
+/// every twenty has the Administrator, who is out of scope: the mapping must drop that reference.
+pub fn profile(i: usize) -> String {
+    if i % 10 == 9 {
+        return String::new();
+    }
+    let (c, co) = [("DE", "Germany"), ("FR", "France"), ("NL", "Netherlands")][i % 3];
+    // A three-letter `c` ("DEU"): not an ISO 3166 alpha-2 code, so no usageLocation.
+    let c = if i % 10 == 8 { "DEU" } else { c };
+    let mut s = format!(
+        "physicalDeliveryOfficeName: Office {i}\nemployeeID: E{i:05}\nemployeeType: {kind}\n\
+         streetAddress: {i} Main Street\nl: City {city}\nst: State {state}\npostalCode: {postal}\n\
+         c: {c}\nco: {co}\nfacsimileTelephoneNumber: +1 556 {i:04}\nmobile: +1 557 {i:04}\n\
+         company: Company {company}\n",
+        kind = if i.is_multiple_of(2) { "Employee" } else { "Contractor" },
+        city = i % 13,
+        state = i % 11,
+        postal = 10_000 + i,
+        company = i % 5,
+    );
+    if !i.is_multiple_of(10) {
+        s.push_str(&format!("manager: {}\n", user_dn(i - i % 10)));
+    } else if i.is_multiple_of(20) {
+        s.push_str(&format!("manager: CN=Administrator,CN=Users,{DOMAIN_DN}\n"));
+    }
+    s
+}
+
+fn users_ldif_with(range: std::ops::Range<usize>, extra: impl Fn(usize) -> String) -> String {
     let mut s = String::new();
     for i in range {
         let name = user_name(i);
@@ -53,9 +94,10 @@ pub fn users_ldif(range: std::ops::Range<usize>) -> String {
              givenName: Bulk\nsn: User {i}\ndisplayName: Bulk User {i}\nmail: {name}@lab.test\n\
              proxyAddresses: SMTP:{name}@lab.test\nproxyAddresses: smtp:alias.{name}@lab.test\n\
              department: Dept {d}\ntitle: Tester\ntelephoneNumber: +1 555 {i:04}\nuserAccountControl: 512\n\
-             unicodePwd:: {hash}\n\n",
+             unicodePwd:: {hash}\n{extra}\n",
             dn = user_dn(i),
-            d = i % 10
+            d = i % 10,
+            extra = extra(i)
         ));
     }
     s
@@ -75,7 +117,10 @@ pub fn groups_and_computers_ldif(shape: Shape) -> String {
         if g % 3 == 0 {
             s.push_str("groupType: -2147483646\n");
         } else if g % 3 == 1 {
-            s.push_str(&format!("groupType: 2\nmail: {}@lab.test\n", group_name(g)));
+            s.push_str(&format!(
+                "groupType: 2\nmail: {0}@lab.test\nproxyAddresses: SMTP:{0}@lab.test\n",
+                group_name(g)
+            ));
         }
         if shape.users > 0 {
             for k in 0..shape.members_per_group {
@@ -108,12 +153,17 @@ pub fn groups_and_computers_ldif(shape: Shape) -> String {
 
 /// Adds a whole bulk domain to `dc` (on 2 cores: 10,000 users in about 15 s, 50,000 in 65-80 s).
 pub fn populate(dc: &Dc, shape: Shape) {
+    populate_with(dc, shape, users_ldif);
+}
+
+/// [`populate`] with users from `users` (e.g. [`profiled_users_ldif`]).
+pub fn populate_with(dc: &Dc, shape: Shape, users: fn(std::ops::Range<usize>) -> String) {
     // Chunks keep each ldbadd transaction's memory moderate (about 0.3-0.7 GB for 10,000 users;
     // one transaction of 50,000 takes 1.4 GB and is no faster).
     let mut start = 0;
     while start < shape.users {
         let end = (start + 10_000).min(shape.users);
-        dc.ldbadd(&users_ldif(start..end), true);
+        dc.ldbadd(&users(start..end), true);
         start = end;
     }
     if shape.groups > 0 || shape.computers > 0 {

@@ -367,6 +367,9 @@ pub struct Stack {
     pub dc: Dc,
     pub emu: Emulator,
     pub bus: PrivateBus,
+    /// What the daemon's [sync] section was given, for a second sync of the same domain with
+    /// the same settings (the fault suite's fault-free reference).
+    pub extra_sync: String,
 }
 
 impl Stack {
@@ -384,7 +387,7 @@ impl Stack {
         dc.set_global_option("check password script", &hook_path().display().to_string());
         dc.start(&[("DBUS_SYSTEM_BUS_ADDRESS", bus.address())]);
         let daemon = Daemon::start(&dc, &emu, &bus, extra_sync);
-        Stack { daemon, dc, emu, bus }
+        Stack { daemon, dc, emu, bus, extra_sync: extra_sync.to_string() }
     }
 
     /// How many full reconciles the daemon has finished (it logs one line per full run).
