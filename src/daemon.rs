@@ -280,8 +280,8 @@ struct Built {
     gate: TenantGate,
 }
 
-async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Result<Built, DaemonError> {
-    let anchor = AnchorAttribute::parse(&config.sync.source_anchor).unwrap_or_default();
+/// The sync client a config describes (its HTTP client, sign-in and client identity).
+pub(crate) fn sync_client(config: &Config) -> Result<SyncClient<TokenSource>, DaemonError> {
     let http = http_client(&HttpSettings {
         ca_file: config.entra.ca_file.clone(),
         proxy: config.entra.proxy.clone(),
@@ -294,7 +294,12 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     })?;
     let mut settings = SyncSettings::new(config.entra.sync_endpoint.clone(), config.entra.tenant_id.clone());
     settings.identity.build_number = config.entra.client_build.clone();
-    let client = SyncClient::new(http, tokens, settings).map_err(|e| DaemonError::Config(e.to_string()))?;
+    SyncClient::new(http, tokens, settings).map_err(|e| DaemonError::Config(e.to_string()))
+}
+
+async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Result<Built, DaemonError> {
+    let anchor = AnchorAttribute::parse(&config.sync.source_anchor).unwrap_or_default();
+    let client = sync_client(config)?;
     let budget = Arc::new(WriteBudget::new(
         config.sync.write_budget,
         config.sync.write_budget_window,

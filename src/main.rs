@@ -31,6 +31,9 @@ enum Command {
     ApproveDeletes(cli::daemon_client::ApproveArgs),
     /// Validate a config file; every error names its key.
     CheckConfig(cli::config::CheckConfigArgs),
+    /// Check everything samba-entra-sync depends on (config, hook, complexity, Samba, daemon,
+    /// sign-in, tenant, clock, state DB), one line each with the fix; exit 0 only when all pass.
+    Doctor(cli::doctor::DoctorArgs),
     /// Run the local Entra sync-endpoint emulator (sign-in, sync API, admin API).
     Emulator(Box<cli::emulator::EmulatorArgs>),
     /// Inspect what the daemon reads from sam.ldb.
@@ -76,6 +79,7 @@ fn run(opt: Opt) -> CliResult {
         Command::Plan(args) => cli::engine::plan(&args),
         Command::ApproveDeletes(args) => cli::daemon_client::approve_deletes(&args),
         Command::CheckConfig(args) => cli::config::check(&args),
+        Command::Doctor(args) => cli::doctor::run(&args),
         Command::Directory { command: DirectoryCommand::Dump(args) } => cli::directory::dump(&args),
         Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
         Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),

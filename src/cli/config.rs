@@ -20,7 +20,7 @@ pub fn load(path: &std::path::Path) -> Result<Config, Failure> {
 /// What the file's syntax cannot show: the values that only fail when the daemon builds its
 /// engine (a CA file, a proxy, the app's certificate and key) or serves the bus (the admin
 /// group). A reload refuses these too, but here the mistake is found before the reload.
-fn deeper_checks(c: &Config) -> Vec<String> {
+pub(crate) fn deeper_checks(c: &Config) -> Vec<String> {
     use crate::entra::http::{HttpError, HttpSettings, http_client};
     let mut problems = Vec::new();
     let http = HttpSettings {

@@ -288,6 +288,13 @@ pub fn netbios_name(conn: &LdbConnection) -> Result<Option<String>, LdbError> {
     Ok(refs.first().and_then(|e| text(e, "nETBIOSName")))
 }
 
+/// The domain's pwdProperties (bit 0, DOMAIN_PASSWORD_COMPLEX: the complexity rule is on).
+/// Samba runs the `check password script` only while that bit is set.
+pub fn password_properties(conn: &LdbConnection) -> Result<Option<u32>, LdbError> {
+    let entries = conn.search(&Base::Domain, Scope::Base, "(objectClass=*)", &["pwdProperties"])?;
+    Ok(entries.first().and_then(|e| e.first("pwdProperties")).and_then(parse_i64).and_then(|v| u32::try_from(v).ok()))
+}
+
 /// Whether `dn` exists (a configured base DN that does not must never cause deletes).
 pub fn dn_exists(conn: &LdbConnection, dn: &str) -> Result<bool, LdbError> {
     Ok(!conn.search(&Base::Dn(dn.to_string()), Scope::Base, "(objectClass=*)", &["objectClass"])?.is_empty())

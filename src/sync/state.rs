@@ -279,6 +279,15 @@ impl State {
         Ok(())
     }
 
+    /// SQLite's `PRAGMA quick_check`: "ok", or what is damaged.
+    pub fn quick_check(&self) -> Result<String, StateError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("PRAGMA quick_check").map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?;
+        let lines = rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
+        Ok(lines.join("; "))
+    }
+
     pub fn schema_version(&self) -> Result<i64, StateError> {
         self.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))
     }
