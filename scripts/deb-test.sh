@@ -63,10 +63,20 @@ check_mode /etc/samba-entra-sync 700
 check_mode /etc/samba-entra-sync/config.toml 600
 check_mode /var/lib/samba-entra-sync 700
 check_mode /usr/share/doc/samba-entra-sync/README.md 644
+check_mode /usr/share/bash-completion/completions/samba-entra-sync 644
+grep -q 'complete .*samba-entra-sync' /usr/share/bash-completion/completions/samba-entra-sync || fail "the bash completion does not complete samba-entra-sync"
+for page in /usr/share/man/man8/samba-entra-sync.8 /usr/share/man/man5/samba-entra-sync.toml.5; do
+  f=$(ls "$page" "$page.gz" 2>/dev/null | head -n 1)
+  [ -n "$f" ] || fail "$page is not installed"
+  text=$(MANWIDTH=80 man -l "$f" 2>&1) || fail "man -l $f failed: $text"
+  echo "$text" | grep -q 'samba-entra-sync' || fail "man -l $f rendered nothing useful"
+  echo "ok man -l $f ($(echo "$text" | wc -l) lines)"
+done
+MANWIDTH=80 man -l "$(ls /usr/share/man/man5/samba-entra-sync.toml.5* | head -n 1)" | grep -q 'deletion_threshold' || fail "the config man page lacks deletion_threshold"
 dpkg-query -W -f='${Conffiles}\n' "$PKG" | grep -q '/etc/samba-entra-sync/config.toml' || fail "config.toml is not a conffile"
 deps=$(dpkg-query -W -f='${Depends}' "$PKG")
 echo "Depends: $deps"
-for d in samba dbus libdbus-1-3 libc6; do
+for d in samba dbus ca-certificates libdbus-1-3 libc6; do
   echo "$deps" | grep -Eq "(^|, )$d( |,|$)" || fail "Depends lacks $d"
 done
 # Nothing may be enabled or started before the administrator configured it.

@@ -6,5 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-deb > /dev/null || cargo install --quiet cargo-deb --locked --version '^3.8'
 make -s -C samba-hook
-out=$(cargo deb --locked --quiet "$@")
+# The man pages and the completion come from the binary itself (clap and the example config),
+# so it is built first and cargo deb packs that build.
+cargo build --release --locked --quiet --bin samba-entra-sync
+target/release/samba-entra-sync generate-docs --out target/assets > /dev/null
+out=$(cargo deb --locked --quiet --no-build "$@")
 printf '%s\n' "$out" | grep '\.deb$' | tail -n 1

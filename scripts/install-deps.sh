@@ -16,7 +16,9 @@ DRY_RUN=${INSTALL_DEPS_DRY_RUN:-0}
 RUNTIME="samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind python3-samba ldb-tools ldap-utils krb5-user smbclient dbus-daemon"
 BUILD="libldb-dev libtalloc-dev libtevent-dev samba-dev pkg-config libclang-dev clang gcc make libdbus-1-dev libsqlite3-dev"
 # chromium: tests/tenant_page.rs renders the emulator's page headless. curl: also rustup's installer.
-TEST="valgrind systemd sqlite3 iproute2 curl chromium"
+# systemd-container, mmdebstrap: scripts/booted-test.sh boots a Debian 12 container with systemd.
+# prometheus: its promtool checks the metrics file (tests/metrics_e2e.rs).
+TEST="valgrind systemd sqlite3 iproute2 curl chromium systemd-container mmdebstrap prometheus"
 WANT="$RUNTIME $BUILD $TEST ${EXTRA_PACKAGES:-}"
 
 install_packages() {

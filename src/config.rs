@@ -1,8 +1,8 @@
 //! The configuration file (TOML), strict: an unknown key, a wrong type or a bad value is an
 //! error that names the key, and `check-config` reports every error at once, not just the first.
 //!
-//! Keys and defaults are listed in `interfaces.md` and documented line by line in
-//! `systemd/samba-entra-sync.example.toml`.
+//! Keys and defaults are documented line by line in `etc/samba-entra-sync.toml` (the example
+//! config, which samba-entra-sync.toml(5) is made from).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,14 @@ pub struct Config {
     pub sync: SyncConfig,
     pub state: StateConfig,
     pub dbus: DbusConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: figures for Prometheus' node exporter (textfile collector).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricsConfig {
+    /// The `.prom` file the daemon rewrites every few seconds; `None`: off.
+    pub textfile: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -342,7 +350,7 @@ impl Reader {
     }
 
     fn config(&mut self, root: &Table) -> Config {
-        self.unknown_keys(root, "", &["version", "samba", "entra", "sync", "state", "dbus"]);
+        self.unknown_keys(root, "", &["version", "samba", "entra", "sync", "state", "dbus", "metrics"]);
         let version = self.int(Some(root), "", "version", CONFIG_VERSION, 1..=i64::MAX);
         if version != CONFIG_VERSION {
             self.issue(
@@ -517,7 +525,23 @@ impl Reader {
         };
         let dbus = DbusConfig { bus, admin_group: self.string(dbus_t, "dbus", "admin_group", Some("adm")) };
 
-        Config { samba, entra, sync, state, dbus }
+        let metrics_t = self.section(root, "metrics", "");
+        if let Some(t) = metrics_t {
+            self.unknown_keys(t, "metrics", &["textfile"]);
+        }
+        let textfile = metrics_t.and_then(|t| t.get("textfile")).and_then(|v| match v {
+            Value::String(s) if s.ends_with(".prom") && s.starts_with('/') => Some(PathBuf::from(s)),
+            _ => {
+                self.issue(
+                    "metrics.textfile",
+                    "must be an absolute path ending in .prom (the node exporter's textfile collector reads only those)",
+                );
+                None
+            }
+        });
+        let metrics = MetricsConfig { textfile };
+
+        Config { samba, entra, sync, state, dbus, metrics }
     }
 
     /// An LDAP filter must at least be parenthesised and balanced.

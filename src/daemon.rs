@@ -278,6 +278,7 @@ struct Built {
     reconciler: Arc<Reconciler<Port>>,
     passwords: PasswordPath<Port>,
     gate: TenantGate,
+    budget: Arc<WriteBudget>,
 }
 
 /// The sync client a config describes (its HTTP client, sign-in and client identity).
@@ -343,13 +344,13 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
             push_temporary: config.sync.push_temporary_passwords,
         },
         port,
-        budget,
+        budget.clone(),
         gate.clone(),
         Arc::new(move || wake_path.wake()),
     )
     .await
     .map_err(|e| DaemonError::Startup(e.to_string()))?;
-    Ok(Built { reconciler: Arc::new(reconciler), passwords: path, gate })
+    Ok(Built { reconciler: Arc::new(reconciler), passwords: path, gate, budget })
 }
 
 /// What one round of the tenant checks found.
@@ -467,7 +468,7 @@ async fn start_engine(
     if config.sync.dry_run {
         tracing::warn!("sync.dry_run is on: changes are seen and reported, nothing is sent to Entra");
     }
-    let Built { reconciler, passwords, .. } = built;
+    let Built { reconciler, passwords, budget, .. } = built;
     let first = check_tenant(&reconciler, config, &control).await;
     if let (true, TenantCheck::AnchorMismatch(m)) = (first_start, &first) {
         return Err(DaemonError::Config(m.clone()));
@@ -477,6 +478,16 @@ async fn start_engine(
     // Settled at once, so `status` tells the truth as soon as READY is sent.
     if let Some(wait) = settle_check(first, &reconciler, &control, 0) {
         tasks.spawn(tenant_checks(reconciler.clone(), config.clone(), control.clone(), wait, stop.clone()));
+    }
+    if let Some(path) = config.metrics.textfile.clone() {
+        let not_after = match &config.entra.auth.method {
+            crate::config::AuthMethodConfig::Certificate { certificate, private_key } => {
+                crate::entra::auth::AppCredential::load(certificate, private_key).ok().map(|a| a.not_after())
+            }
+            crate::config::AuthMethodConfig::RefreshToken => None,
+        };
+        let limit = config.sync.write_budget;
+        tasks.spawn(crate::sync::metrics::run(control.clone(), budget, limit, not_after, path, stop.clone()));
     }
     tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));
     tasks.spawn(reconciler.clone().run(base.inbox.commands.clone(), control.watch_directory_usn(), stop));

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use samba_entra_sync::cli::{self, CliResult};
 
 #[derive(Parser, Debug)]
@@ -31,6 +31,9 @@ enum Command {
     ApproveDeletes(cli::daemon_client::ApproveArgs),
     /// Validate a config file; every error names its key.
     CheckConfig(cli::config::CheckConfigArgs),
+    /// Write the man pages and the bash completion (for packaging).
+    #[command(hide = true)]
+    GenerateDocs(cli::docs::GenerateArgs),
     /// Check everything samba-entra-sync depends on (config, hook, complexity, Samba, daemon,
     /// sign-in, tenant, clock, state DB), one line each with the fix; exit 0 only when all pass.
     Doctor(cli::doctor::DoctorArgs),
@@ -80,6 +83,7 @@ fn run(opt: Opt) -> CliResult {
         Command::ApproveDeletes(args) => cli::daemon_client::approve_deletes(&args),
         Command::CheckConfig(args) => cli::config::check(&args),
         Command::Doctor(args) => cli::doctor::run(&args),
+        Command::GenerateDocs(args) => cli::docs::generate(&args, Opt::command()),
         Command::Directory { command: DirectoryCommand::Dump(args) } => cli::directory::dump(&args),
         Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
         Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),

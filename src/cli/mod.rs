@@ -4,6 +4,7 @@
 pub mod config;
 pub mod daemon_client;
 pub mod directory;
+pub mod docs;
 pub mod doctor;
 pub mod emulator;
 pub mod engine;

@@ -100,6 +100,22 @@ struct Live {
     dry_run_passwords: AtomicU64,
     /// The last refused reload, while the old config stays in force.
     reload_error: Mutex<Option<String>>,
+    /// Acknowledged pushes by latency, cumulative since start (for the metrics histogram):
+    /// counts at or below each of [`LATENCY_BUCKETS_MS`], then the sum in µs.
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
+    latency_sum_us: AtomicU64,
+}
+
+/// The upper bounds (ms) of the password latency histogram.
+pub const LATENCY_BUCKETS_MS: [u64; 10] = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
+
+/// The password latency histogram: cumulative counts per bucket of [`LATENCY_BUCKETS_MS`], the
+/// count of every push and the sum of their latencies in µs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LatencyHistogram {
+    pub buckets: Vec<u64>,
+    pub count: u64,
+    pub sum_us: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,8 +212,14 @@ impl Control {
 
     pub fn emit(&self, e: EngineEvent) {
         match &e {
-            EngineEvent::PasswordSynced { .. } => {
+            EngineEvent::PasswordSynced { latency_us, .. } => {
                 self.live.pushes_acked.fetch_add(1, Ordering::Relaxed);
+                for (bound, counter) in LATENCY_BUCKETS_MS.iter().zip(&self.live.latency_buckets) {
+                    if *latency_us <= bound * 1000 {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                self.live.latency_sum_us.fetch_add(*latency_us, Ordering::Relaxed);
             }
             EngineEvent::ReconcileFinished(s) => {
                 *self.live.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
@@ -264,6 +286,15 @@ impl Control {
     /// A dry run held back a password push it would have sent.
     pub fn dry_run_password(&self) {
         self.live.dry_run_passwords.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Password latencies since start, as a histogram.
+    pub fn latency_histogram(&self) -> LatencyHistogram {
+        LatencyHistogram {
+            buckets: self.live.latency_buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+            count: self.live.pushes_acked.load(Ordering::Relaxed),
+            sum_us: self.live.latency_sum_us.load(Ordering::Relaxed),
+        }
     }
 
     /// A reload was refused (`None`: the last reload took effect).

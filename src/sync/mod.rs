@@ -7,6 +7,7 @@ pub mod drift;
 pub mod entra_port;
 pub mod gate;
 pub mod mapping;
+pub mod metrics;
 pub mod model;
 pub mod passwords;
 pub mod plan;
