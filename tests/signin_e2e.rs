@@ -115,3 +115,27 @@ fn after_7_april_2027_a_refused_user_token_is_degraded_and_an_app_sign_in_recove
     assert!(wait_until(Duration::from_secs(10), || status(&s)["state"] == "running"), "{}", status(&s));
     assert!(status(&s)["signIn"].as_str().unwrap_or_default().starts_with("application"), "{}", status(&s));
 }
+
+#[test]
+fn check_config_explains_a_graph_windows_net_scope_and_a_user_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    let base = format!(
+        "version = 1\n[entra]\ntenant_id = \"00000000-0000-0000-0000-000000000001\"\n[state]\ndb = \"{}/state.db\"\n\
+         [dbus]\nadmin_group = \"root\"\n[entra.auth]\n",
+        dir.path().display()
+    );
+    let run = |auth: &str| {
+        std::fs::write(&config, format!("{base}{auth}")).expect("config");
+        let out = common::cli(&["check-config", "--config", config.to_str().expect("path")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let legacy = run("scope = \"https://graph.windows.net/.default\"\n");
+    assert!(legacy.contains("retired by the service on 30 Sep 2026"), "{legacy}");
+    assert!(legacy.contains("6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"), "{legacy}");
+    assert!(legacy.contains(ENDS), "{legacy}");
+    let defaults = run("");
+    assert!(!defaults.contains("graph.windows.net"), "{defaults}");
+    assert!(defaults.contains(ENDS) && defaults.contains("register-app"), "{defaults}");
+}
