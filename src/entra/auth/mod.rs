@@ -9,6 +9,7 @@ mod clock;
 mod device_code;
 mod endpoint;
 mod error;
+mod generate;
 mod secret;
 mod source;
 
@@ -21,6 +22,7 @@ pub use cache::{CachedTokens, check_private_file, load_cache, store_cache};
 pub use clock::{Clock, SystemClock};
 pub use device_code::{DeviceCodePrompt, device_code_login};
 pub use error::AuthError;
+pub use generate::{GeneratedCredential, KEY_BITS, generate_credential};
 pub use secret::{AccessToken, RefreshToken, TokenClaims};
 pub use source::TokenSource;
 
