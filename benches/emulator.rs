@@ -46,7 +46,10 @@ async fn sign_in(http: &reqwest::Client, base: &str, tenant: &str) -> String {
     let client = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
     let code: serde_json::Value = http
         .post(format!("{base}/{tenant}/oauth2/v2.0/devicecode"))
-        .form(&[("client_id", client), ("scope", "https://graph.windows.net/.default offline_access openid")])
+        .form(&[
+            ("client_id", client),
+            ("scope", "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default offline_access openid"),
+        ])
         .send()
         .await
         .expect("devicecode")

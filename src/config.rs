@@ -58,6 +58,8 @@ pub struct AuthConfig {
     pub method: AuthMethodConfig,
     pub client_id: String,
     pub token_cache: PathBuf,
+    /// The v2 scope tokens are asked for (default: the sync service app's, as Microsoft's client).
+    pub scope: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -387,17 +389,25 @@ impl Reader {
         );
         let ca_file = self.opt_string(entra_t, "entra", "ca_file").map(PathBuf::from);
         let proxy = self.opt_string(entra_t, "entra", "proxy");
-        let client_build = self.string(entra_t, "entra", "client_build", Some("2.6.3.0"));
+        // 2.6.84.0 is the oldest build Microsoft names for 2027 (Learn `security-updates-pks`); a
+        // build leaves support 12 months after its successor ships, so we present the newest one
+        // known, the 2.6.92.0 hotfix of 23 Sep 2026 (version-history summaries; entra-2026.md §1).
+        let client_build = self.string(entra_t, "entra", "client_build", Some("2.6.92.0"));
         if client_build.split('.').count() != 4 || !client_build.split('.').all(|p| p.parse::<u32>().is_ok()) {
             self.issue("entra.client_build", format!("\"{client_build}\" is not a build number like 2.6.3.0"));
         }
 
         let auth_t = entra_t.and_then(|t| self.section(t, "auth", "entra"));
         if let Some(t) = auth_t {
-            self.unknown_keys(t, "entra.auth", &["method", "client_id", "token_cache", "certificate", "private_key"]);
+            self.unknown_keys(
+                t,
+                "entra.auth",
+                &["method", "client_id", "token_cache", "certificate", "private_key", "scope"],
+            );
         }
         let method = self.string(auth_t, "entra.auth", "method", Some("refresh_token"));
-        let client_id = self.string(auth_t, "entra.auth", "client_id", Some("04b07795-8ddb-461a-bbee-02f9e1bf7b46"));
+        let client_id = self.string(auth_t, "entra.auth", "client_id", Some(crate::entra::auth::DEFAULT_PUBLIC_CLIENT));
+        let scope = self.string(auth_t, "entra.auth", "scope", Some(crate::entra::auth::DEFAULT_SCOPE));
         let token_cache = self.path(auth_t, "entra.auth", "token_cache", Some("/var/lib/samba-entra-sync/token.json"));
         let method = match method.as_str() {
             "refresh_token" => AuthMethodConfig::RefreshToken,
@@ -420,7 +430,7 @@ impl Reader {
             ca_file,
             proxy,
             client_build,
-            auth: AuthConfig { method, client_id, token_cache },
+            auth: AuthConfig { method, client_id, token_cache, scope },
         };
 
         let sync_t = self.section(root, "sync", "");
@@ -582,8 +592,27 @@ mod tests {
         assert_eq!(c.sync.change_poll, Duration::from_millis(500));
         assert_eq!(c.sync.deletion_threshold, 500);
         assert_eq!(c.dbus.bus, BusConfig::System);
-        assert_eq!(c.entra.client_build, "2.6.3.0");
+        assert_eq!(c.entra.client_build, "2.6.92.0");
         assert_eq!(c.entra.auth.method, AuthMethodConfig::RefreshToken);
+    }
+
+    #[test]
+    fn sign_in_defaults_are_those_of_microsofts_current_client() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.entra.auth.scope, "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default");
+        assert_eq!(c.entra.auth.client_id, "cb1056e2-e479-49de-ae31-7812af012ed8");
+        let cert = format!(
+            "{MINIMAL}[entra.auth]\nmethod = \"certificate\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\n\
+             certificate = \"/c.pem\"\nprivate_key = \"/k.pem\"\n"
+        );
+        let c = Config::parse(&cert).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.entra.auth.scope, "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default");
+        let legacy = format!("{MINIMAL}[entra.auth]\nscope = \"https://graph.windows.net/.default\"\n");
+        let c = Config::parse(&legacy).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.entra.auth.scope, "https://graph.windows.net/.default");
+        let empty = format!("{MINIMAL}[entra.auth]\nscope = \" \"\n");
+        let keys: Vec<String> = Config::parse(&empty).err().unwrap_or_default().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["entra.auth.scope"]);
     }
 
     #[test]

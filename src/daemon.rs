@@ -21,7 +21,7 @@ use crate::entra::http::{HttpSettings, http_client};
 use crate::samba::LdbHandle;
 use crate::sync::anchor::AnchorAttribute;
 use crate::sync::control::{Control, ControlInbox, EngineState};
-use crate::sync::entra_port::EntraPort;
+use crate::sync::entra_port::{EntraPort, sign_in_refusal};
 use crate::sync::gate::TenantGate;
 use crate::sync::passwords::{PasswordPath, PasswordSettings};
 use crate::sync::reconcile::{ReconcileError, ReconcileSettings, Reconciler};
@@ -29,7 +29,7 @@ use crate::sync::scheduler::WriteBudget;
 use crate::sync::scope::Scope;
 use crate::sync::settings::auth_settings;
 use crate::sync::state::State;
-use crate::sync::tenant::{SIGN_IN_FIX, TenantError};
+use crate::sync::tenant::{TenantError, with_sign_in_fix};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -306,7 +306,8 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
         config.sync.write_budget_window,
         config.sync.write_budget / 10,
     ));
-    let port = Arc::new(EntraPort::new(client, budget.clone()));
+    let port = Arc::new(EntraPort::new(client, budget.clone()).with_user_token(user_token(config)));
+    announce_sign_in(config, control);
     let scope = Arc::new(Scope::from_config(&config.sync.scope));
     let gate = TenantGate::default();
     let path = PasswordPath::new(
@@ -353,6 +354,28 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     Ok(Built { reconciler: Arc::new(reconciler), passwords: path, gate, budget })
 }
 
+/// The daemon signs in with a user token (`method = "refresh_token"`).
+fn user_token(config: &Config) -> bool {
+    matches!(config.entra.auth.method, crate::config::AuthMethodConfig::RefreshToken)
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Says in the log and in `status` how the daemon signs in, and what of it is ending.
+fn announce_sign_in(config: &Config, control: &Control) {
+    use crate::entra::auth::{USER_SIGN_IN_RETIREMENT, sign_in_notes};
+    for note in sign_in_notes(&config.entra.auth.scope, user_token(config)) {
+        tracing::warn!("{note}");
+    }
+    control.set_sign_in(&if user_token(config) {
+        format!("user token (method = \"refresh_token\"): {USER_SIGN_IN_RETIREMENT}")
+    } else {
+        format!("application (method = \"certificate\", client {})", config.entra.auth.client_id)
+    });
+}
+
 /// What one round of the tenant checks found.
 enum TenantCheck {
     Passed,
@@ -380,15 +403,18 @@ async fn check_tenant(reconciler: &Reconciler<Port>, config: &Config, control: &
         }
         Err(e) => {
             control.set_api_compatibility(&format!("unknown: {e}"));
-            let fix = if e.needs_sign_in() { format!("; {SIGN_IN_FIX}") } else { String::new() };
-            return TenantCheck::Failed(format!("cannot check the tenant yet: {e}{fix}"));
+            if e.needs_sign_in() {
+                let m = sign_in_refusal(&e.to_string(), user_token(config), now_unix());
+                return TenantCheck::Failed(with_sign_in_fix(&format!("cannot check the tenant yet: {m}")));
+            }
+            return TenantCheck::Failed(format!("cannot check the tenant yet: {e}"));
         }
     }
     match reconciler.check_tenant().await {
         Ok(()) => TenantCheck::Passed,
         Err(e @ ReconcileError::AnchorMismatch { .. }) => TenantCheck::AnchorMismatch(e.to_string()),
         Err(ReconcileError::Tenant(TenantError::SignIn(m))) => {
-            TenantCheck::Failed(format!("cannot check the tenant: {m}; {SIGN_IN_FIX}"))
+            TenantCheck::Failed(with_sign_in_fix(&format!("cannot check the tenant: {m}")))
         }
         Err(e) => TenantCheck::Failed(format!("cannot check the tenant yet: {e}")),
     }

@@ -18,3 +18,5 @@ mod operations;
 mod signin;
 #[path = "emulator/support.rs"]
 mod support;
+#[path = "emulator/timeline.rs"]
+mod timeline;

@@ -62,6 +62,12 @@ pub fn check(args: &CheckConfigArgs) -> CliResult {
     if !problems.is_empty() {
         return Err(Failure::usage(format!("{} is not usable:\n  {}", args.config.display(), problems.join("\n  "))));
     }
+    for note in crate::entra::auth::sign_in_notes(
+        &c.entra.auth.scope,
+        matches!(c.entra.auth.method, crate::config::AuthMethodConfig::RefreshToken),
+    ) {
+        println!("note: {note}");
+    }
     println!(
         "{} is valid: tenant {}, sync endpoint {}, anchor {}, state {}",
         args.config.display(),

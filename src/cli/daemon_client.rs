@@ -98,6 +98,9 @@ pub fn status(args: &StatusArgs) -> CliResult {
         println!("last reload refused:   {} (the running config stays in force)", show(e));
     }
     println!("API compatibility:     {}", s("apiCompatibility"));
+    if json.get("signIn").and_then(Json::as_str).is_some_and(|t| !t.is_empty()) {
+        println!("sign-in:               {}", s("signIn"));
+    }
     println!("password queue depth:  {}", s("queueDepth"));
     println!("passwords synced:      {} (failed attempts: {})", s("pushesAcknowledged"), s("pushesFailed"));
     println!(

@@ -55,9 +55,16 @@ pub struct EmulatorArgs {
     /// Directory role of that user (repeatable): "Global Administrator", "Directory Synchronization Accounts", a template id.
     #[arg(long, value_name = "ROLE", default_value = "Global Administrator")]
     pub signin_role: Vec<String>,
-    /// Oldest DirSyncBuildNumber accepted.
-    #[arg(long, value_name = "VERSION", default_value = "2.5.79.0")]
-    pub min_build: String,
+    /// Oldest DirSyncBuildNumber accepted (default: the service's on --service-date; 2.5.79.0 from 2026-09-30).
+    #[arg(long, value_name = "VERSION")]
+    pub min_build: Option<String>,
+    /// Which of the service's dated rules are in force (default: today): graph.windows.net tokens and
+    /// builds below 2.5.79.0 are refused from 2026-09-30, user tokens from 2027-04-07 (docs/emulator.md).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_service_date)]
+    pub service_date: Option<crate::emulator::ServiceDate>,
+    /// Application role on the sync app granted to the --client-cert applications (repeatable).
+    #[arg(long, value_name = "ROLE", default_value = "ADSynchronization.ReadWrite.All")]
+    pub client_app_role: Vec<String>,
     /// Largest request body in bytes (larger ones get HTTP 413).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub max_body: usize,
@@ -91,6 +98,10 @@ pub struct EmulatorArgs {
     /// DirSyncClientMachineName reported by GetCompanyConfiguration.
     #[arg(long, value_name = "NAME", default_value = "EMULATOR")]
     pub machine_name: String,
+}
+
+fn parse_service_date(text: &str) -> Result<crate::emulator::ServiceDate, String> {
+    crate::emulator::ServiceDate::parse(text)
 }
 
 /// `90d`, `1h`, `5m`, `30s`, `500ms`; a bare number is seconds.
@@ -138,9 +149,11 @@ fn config(args: EmulatorArgs) -> Result<EmulatorConfig, Failure> {
         public_clients: args.public_client,
         client_certificates,
         client_roles: args.client_role,
+        client_app_roles: args.client_app_role,
+        service_date: args.service_date,
         signin_user: args.signin_user,
         signin_roles: args.signin_role,
-        min_build: args.min_build,
+        min_build: args.min_build.unwrap_or_default(),
         max_body_bytes: args.max_body,
         throttle_writes: args.throttle_writes,
         throttle_window: args.throttle_window,

@@ -25,6 +25,9 @@ pub async fn login(settings: AuthSettings) -> CliResult {
             "[entra.auth] method is \"certificate\", which needs no login; login is for method = \"refresh_token\".",
         ));
     };
+    for note in crate::entra::auth::sign_in_notes(&settings.scope, true) {
+        eprintln!("note: {note}");
+    }
     let http = http_client(&settings.http_settings()).map_err(Failure::usage)?;
     device_code_login(&settings, &http, print_prompt).await.map_err(failure)?;
     println!("Signed in; the refresh token is stored in {} (mode 0600).", token_cache.display());

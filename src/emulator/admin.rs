@@ -303,5 +303,9 @@ pub async fn add_certificates(
         thumbprints.push(cert.x5t.clone());
         app.tokens.add_certificate(cert);
     }
+    // An app set up by hand gets the sync app's role too, as `--client-cert` apps do.
+    for role in &app.settings.client_app_roles {
+        app.tokens.grant_app_role(&client_id, role);
+    }
     (StatusCode::CREATED, Json(json!({"clientId": client_id, "x5t": thumbprints}))).into_response()
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::soap::{self, Fault, FaultCode};
 use super::tenant::ProvisionContext;
-use super::{App, clock, ops, server, tokens};
+use super::{App, clock, ops, server};
 use crate::entra::nbfx::{self, Element, Limits};
 
 pub const MSBIN1: &str = "application/soap+msbin1";
@@ -152,11 +152,10 @@ fn prepare(
         ));
     }
     let token = request.sync_token.bearer_token.as_deref().unwrap_or("");
-    if let Err(reason) =
-        app.tokens.verify_access_token(token, &tokens::AAD_GRAPH_AUDIENCES, true, effects.tokens_expired_before)
+    if let Err(refusal) = app.tokens.verify_sync_token(token, app.settings.service_date, effects.tokens_expired_before)
     {
-        tracing::info!(operation, "access denied: {reason}");
-        return Err(Fault::access_denied());
+        tracing::info!(operation, "access denied: {}", refusal.reason);
+        return Err(if refusal.user_sign_in_retired { Fault::user_sign_in_retired() } else { Fault::access_denied() });
     }
     let build = request.sync_token.dirsync_build.clone().unwrap_or_default();
     match super::parse_build(&build) {

@@ -34,6 +34,7 @@ mod soap;
 mod store;
 mod tenant;
 mod throttle;
+mod timeline;
 mod tokens;
 
 use std::collections::BTreeMap;
@@ -47,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use faults::{FaultKind, FaultSpec};
+pub use timeline::ServiceDate;
 pub use tokens::{DIRECTORY_SYNCHRONIZATION_ACCOUNTS, GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR};
 
 /// Everything the emulator can be told at start. `Default` is what `emulator --listen ADDR`
@@ -76,11 +78,15 @@ pub struct EmulatorConfig {
     pub client_certificates: Vec<(String, Vec<u8>)>,
     /// Roles given to the applications of `client_certificates`.
     pub client_roles: Vec<String>,
+    /// Application roles on the sync app granted to those applications (app role assignments).
+    pub client_app_roles: Vec<String>,
+    /// The day whose rules of the service are in force (`None`: today).
+    pub service_date: Option<ServiceDate>,
     /// Who signs in through the device code flow (default `admin@<domain>`).
     pub signin_user: Option<String>,
     /// Role names or template ids of that user (default Global Administrator).
     pub signin_roles: Vec<String>,
-    /// Oldest `DirSyncBuildNumber` accepted.
+    /// Oldest `DirSyncBuildNumber` accepted; empty: the service's on `service_date`.
     pub min_build: String,
     pub max_body_bytes: usize,
     pub throttle_writes: u64,
@@ -122,9 +128,11 @@ impl Default for EmulatorConfig {
             public_clients: Vec::new(),
             client_certificates: Vec::new(),
             client_roles: vec!["Directory Synchronization Accounts".to_owned()],
+            client_app_roles: vec![tokens::SYNC_APP_ROLE.to_owned()],
+            service_date: None,
             signin_user: None,
             signin_roles: vec!["Global Administrator".to_owned()],
-            min_build: "2.5.79.0".to_owned(),
+            min_build: String::new(),
             max_body_bytes: 4 << 20,
             throttle_writes: 7000,
             throttle_window: Duration::from_secs(300),
@@ -181,6 +189,8 @@ pub(crate) struct Settings {
     pub require_phs_feature: bool,
     pub machine_name: String,
     pub client_roles: Vec<String>,
+    pub client_app_roles: Vec<String>,
+    pub service_date: ServiceDate,
 }
 
 /// Shared state of a running emulator.

@@ -24,8 +24,11 @@ pub(super) fn build_app(
     scheme: &'static str,
     base_url: String,
 ) -> Result<Arc<App>, EmulatorError> {
-    let min_build = super::parse_build(&config.min_build).ok_or_else(|| {
-        EmulatorError::Config(format!("the minimum build {:?} is not a version like 2.6.3.0", config.min_build))
+    let service_date = config.service_date.unwrap_or_else(super::ServiceDate::today);
+    let min_build_text =
+        if config.min_build.trim().is_empty() { service_date.min_build() } else { config.min_build.trim() }.to_owned();
+    let min_build = super::parse_build(&min_build_text).ok_or_else(|| {
+        EmulatorError::Config(format!("the minimum build {min_build_text:?} is not a version like 2.6.3.0"))
     })?;
     let roles = |names: &[String]| -> Result<Vec<String>, EmulatorError> {
         names
@@ -84,16 +87,33 @@ pub(super) fn build_app(
         base_url,
         max_body_bytes: config.max_body_bytes,
         min_build,
-        min_build_text: config.min_build.trim().to_owned(),
+        min_build_text,
         replication_delay_ms: i64::try_from(config.replication_delay.as_millis()).unwrap_or(i64::MAX),
         report_unresolved_members: config.report_unresolved_members,
         require_phs_feature: config.require_phs_feature,
         machine_name: config.machine_name.clone(),
         client_roles,
+        client_app_roles: config.client_app_roles.clone(),
+        service_date,
     };
+    let token_service = TokenService::new(key, token_settings, certificates);
+    let granted: Vec<String> = config
+        .client_certificates
+        .iter()
+        .map(|(c, _)| c.clone())
+        .chain(
+            tenant.store().certificates().map_err(super::tenant::TenantError::from)?.into_iter().map(|r| r.client_id),
+        )
+        .collect();
+    for client in granted {
+        for role in &config.client_app_roles {
+            token_service.grant_app_role(&client, role);
+        }
+    }
+    tracing::info!(%service_date, min_build = %settings.min_build_text, "the service's rules of this day are in force");
     Ok(Arc::new(App {
         tenant: Arc::new(Mutex::new(tenant)),
-        tokens: TokenService::new(key, token_settings, certificates),
+        tokens: token_service,
         faults: Mutex::new(super::faults::Faults::default()),
         throttle: Mutex::new(super::throttle::Throttle::new(config.throttle_writes, config.throttle_window)),
         stats: Mutex::new(Stats::default()),

@@ -97,6 +97,19 @@ impl Fault {
         Fault::service(FaultCode::Sender, ACCESS_DENIED)
     }
 
+    /// The access-denied fault for a user token once user sign-in is retired. Microsoft's exact
+    /// text is not published: this one keeps the access-denied sentence every client knows and
+    /// adds what Learn `security-updates-pks` tells administrators to do.
+    pub fn user_sign_in_retired() -> Fault {
+        Fault::service(
+            FaultCode::Sender,
+            format!(
+                "{ACCESS_DENIED} User account sign-in for directory synchronization was retired on 7 April 2027: \
+                 configure application-based authentication."
+            ),
+        )
+    }
+
     /// WCF's deserialisation failure for one operation parameter (protocol doc §3.4).
     pub fn formatter(parameter: &str, inner: &str) -> Fault {
         Fault::new(

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use super::clock;
 use super::jwt::{self, b64url};
+use super::timeline::ServiceDate;
 
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
 pub const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
@@ -22,9 +23,19 @@ pub const AAD_GRAPH_AUDIENCES: [&str; 3] =
     ["https://graph.windows.net", "https://graph.windows.net/", "00000002-0000-0000-c000-000000000000"];
 pub const MS_GRAPH_AUDIENCES: [&str; 3] =
     ["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"];
-/// The first-party public clients the ports use (§2.3).
-pub const DEFAULT_PUBLIC_CLIENTS: [&str; 2] =
-    ["1b730954-1685-4b74-9bfd-dac224a7b894", "04b07795-8ddb-461a-bbee-02f9e1bf7b46"];
+/// "Microsoft Entra AD Synchronization Service", the app the sync endpoint runs as since build
+/// 2.5.79.0; every tenant that syncs has its service principal (entra-2026.md §1).
+pub const SYNC_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
+/// The sync app's application role a sync app registration needs (Learn `authenticate-application-id`).
+pub const SYNC_APP_ROLE: &str = "ADSynchronization.ReadWrite.All";
+/// The first-party public clients: the ports' two (§2.3), Microsoft's own sync client
+/// (`cb1056e2-…`, entra-2026.md §2) and Microsoft Graph Command Line Tools (`14d82eec-…`).
+pub const DEFAULT_PUBLIC_CLIENTS: [&str; 4] = [
+    "1b730954-1685-4b74-9bfd-dac224a7b894",
+    "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+    "cb1056e2-e479-49de-ae31-7812af012ed8",
+    "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+];
 const RESERVED_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
 const DEVICE_CODE_LIFETIME_SECS: i64 = 900;
 const CLOCK_SKEW_SECS: i64 = 300;
@@ -49,12 +60,16 @@ pub struct Subject {
     pub object_id: Uuid,
     /// `None` for an application (client credentials).
     pub upn: Option<String>,
+    /// Directory roles (template ids): the token's `wids`.
     pub roles: Vec<String>,
+    /// Application roles granted to an application on the sync app: the token's `roles`.
+    #[serde(default)]
+    pub app_roles: Vec<String>,
 }
 
 impl Subject {
     pub fn user(upn: &str, roles: Vec<String>) -> Subject {
-        Subject { object_id: stable_id(&upn.to_lowercase()), upn: Some(upn.to_owned()), roles }
+        Subject { object_id: stable_id(&upn.to_lowercase()), upn: Some(upn.to_owned()), roles, app_roles: Vec::new() }
     }
 }
 
@@ -176,6 +191,8 @@ pub struct TokenService {
     pub settings: TokenSettings,
     device_codes: Mutex<HashMap<String, DeviceCode>>,
     certificates: Mutex<Vec<RegisteredCertificate>>,
+    /// Application roles on the sync app, by client id (lower case).
+    app_roles: Mutex<HashMap<String, Vec<String>>>,
 }
 
 /// What the token endpoint was asked, after form parsing.
@@ -224,7 +241,22 @@ impl TokenService {
             settings,
             device_codes: Mutex::new(HashMap::new()),
             certificates: Mutex::new(certificates),
+            app_roles: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Grants an application role on the sync app to a client (app role assignment).
+    pub fn grant_app_role(&self, client_id: &str, role: &str) {
+        if let Ok(mut map) = self.app_roles.lock() {
+            let roles = map.entry(client_id.to_ascii_lowercase()).or_default();
+            if !roles.iter().any(|r| r == role) {
+                roles.push(role.to_owned());
+            }
+        }
+    }
+
+    pub fn app_roles_of(&self, client_id: &str) -> Vec<String> {
+        self.app_roles.lock().ok().and_then(|m| m.get(&client_id.to_ascii_lowercase()).cloned()).unwrap_or_default()
     }
 
     /// Whether a `/{tenant}/…` path segment names this tenant (id, a domain, `common`,
@@ -473,7 +505,12 @@ impl TokenService {
         };
         Ok(Grant {
             client_id: client_id.clone(),
-            subject: Subject { object_id: stable_id(&format!("app:{}", client_id.to_lowercase())), upn: None, roles },
+            subject: Subject {
+                object_id: stable_id(&format!("app:{}", client_id.to_lowercase())),
+                upn: None,
+                roles,
+                app_roles: self.app_roles_of(&client_id),
+            },
             resource,
             scopes: Vec::new(),
         })
@@ -578,12 +615,21 @@ impl TokenService {
             // Millisecond issue time: the tokenExpiry fault expires tokens issued before it.
             "emu_iat_ms": clock::now_ms(),
         });
+        let for_sync_app = grant.resource.eq_ignore_ascii_case(SYNC_APP_ID);
         if let Some(upn) = &subject.upn {
             claims["upn"] = json!(upn);
             claims["unique_name"] = json!(upn);
-            claims["scp"] = json!("user_impersonation");
+            // The sync app's delegated permission (entra-2026.md §2); Graph's are the scopes asked.
+            claims["scp"] = json!(if for_sync_app {
+                SYNC_APP_ROLE.to_owned()
+            } else if grant.resource.starts_with("00000003-") || grant.resource.contains("graph.microsoft.com") {
+                delegated_graph_scopes(&grant.scopes)
+            } else {
+                "user_impersonation".to_owned()
+            });
         } else {
-            claims["roles"] = json!([]);
+            // An app token carries the app roles it holds on the resource it is for.
+            claims["roles"] = json!(if for_sync_app { subject.app_roles.clone() } else { Vec::new() });
         }
         let header = json!({"typ": "JWT", "alg": "HS256", "kid": "emulator"});
         let access_token = jwt::sign_hs256(&self.key, &header, &claims);
@@ -629,6 +675,53 @@ impl TokenService {
             "ver": if request.v2 { "2.0" } else { "1.0" },
         });
         jwt::sign_hs256(&self.key, &json!({"typ": "JWT", "alg": "HS256", "kid": "emulator"}), &claims)
+    }
+
+    /// The sync endpoint's token rules on a day of the service (docs/emulator.md, "The service's
+    /// timeline"): the audience (the sync app; `https://graph.windows.net` only before its
+    /// retirement), a user token only before user sign-in is retired and only for a user with a
+    /// sync-capable role, an app token for the sync app only with `ADSynchronization.ReadWrite.All`.
+    pub fn verify_sync_token(
+        &self,
+        token: &str,
+        date: ServiceDate,
+        expired_before: Option<i64>,
+    ) -> Result<Subject, SyncRefusal> {
+        let refused = |reason: String| SyncRefusal { reason, user_sign_in_retired: false };
+        let aud = jwt::split(token.trim()).and_then(|j| j.claim_str("aud").map(str::to_owned)).unwrap_or_default();
+        let legacy = AAD_GRAPH_AUDIENCES.contains(&aud.as_str());
+        if legacy && !date.takes_legacy_audience() {
+            return Err(refused(format!(
+                "the token's audience {aud:?} (the legacy sync app) is retired since {} (service date {date})",
+                super::timeline::LEGACY_RETIREMENT
+            )));
+        }
+        let mut audiences = vec![SYNC_APP_ID];
+        audiences.extend(AAD_GRAPH_AUDIENCES);
+        let subject = self.verify_access_token(token, &audiences, false, expired_before).map_err(refused)?;
+        let sync_capable =
+            subject.roles.iter().any(|r| r == GLOBAL_ADMINISTRATOR || r == DIRECTORY_SYNCHRONIZATION_ACCOUNTS);
+        match &subject.upn {
+            Some(upn) if !date.takes_user_tokens() => Err(SyncRefusal {
+                reason: format!(
+                    "{upn} signed in as a user: user sign-in of sync clients is retired since {} (service date {date})",
+                    super::timeline::USER_SIGN_IN_RETIREMENT
+                ),
+                user_sign_in_retired: true,
+            }),
+            Some(_) if !sync_capable => Err(refused(
+                "the token's user holds neither Global Administrator nor Directory Synchronization Accounts".into(),
+            )),
+            None if !legacy && !subject.app_roles.iter().any(|r| r == SYNC_APP_ROLE) => Err(refused(format!(
+                "the application holds no {SYNC_APP_ROLE} role on the sync app {SYNC_APP_ID} (roles {:?})",
+                subject.app_roles
+            ))),
+            None if legacy && !sync_capable => Err(refused(
+                "the token's application holds neither Global Administrator nor Directory Synchronization Accounts"
+                    .into(),
+            )),
+            _ => Ok(subject),
+        }
     }
 
     /// Checks an access token for one audience set. `expired_before`: tokens issued at or before
@@ -678,8 +771,34 @@ impl TokenService {
             );
         }
         let object_id = jwt.claim_str("oid").and_then(|o| Uuid::parse_str(o).ok()).unwrap_or_default();
-        Ok(Subject { object_id, upn: jwt.claim_str("upn").map(str::to_owned), roles })
+        let app_roles: Vec<String> = jwt
+            .claims
+            .get("roles")
+            .and_then(|w| w.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        Ok(Subject { object_id, upn: jwt.claim_str("upn").map(str::to_owned), roles, app_roles })
     }
+}
+
+/// The `scp` of a delegated Microsoft Graph token: the permission names asked for, without the
+/// resource prefix and the OpenID scopes.
+fn delegated_graph_scopes(scopes: &[String]) -> String {
+    let names: Vec<&str> = scopes
+        .iter()
+        .filter(|s| !RESERVED_SCOPES.iter().any(|r| r.eq_ignore_ascii_case(s)))
+        .map(|s| s.rsplit('/').next().unwrap_or(s))
+        .filter(|s| *s != ".default")
+        .collect();
+    if names.is_empty() { "User.Read".to_owned() } else { names.join(" ") }
+}
+
+/// Why the sync endpoint refused a token: `reason` is for the emulator's log only.
+#[derive(Debug)]
+pub struct SyncRefusal {
+    pub reason: String,
+    /// A user token after user sign-in was retired: the fault says what to do instead.
+    pub user_sign_in_retired: bool,
 }
 
 pub fn issuer_v2(base: &str, tenant_id: &str) -> String {
@@ -707,6 +826,9 @@ fn known_resource(resource: &str) -> Result<String, OAuthError> {
     let r = resource.trim();
     if AAD_GRAPH_AUDIENCES.iter().chain(MS_GRAPH_AUDIENCES.iter()).any(|a| a.eq_ignore_ascii_case(r)) {
         Ok(r.trim_end_matches('/').to_owned())
+    } else if r.eq_ignore_ascii_case(SYNC_APP_ID) {
+        // The audience of a token for an app named by its id is that id (GUID form).
+        Ok(SYNC_APP_ID.to_owned())
     } else {
         Err(OAuthError::new(
             "invalid_resource",

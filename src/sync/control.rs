@@ -104,6 +104,8 @@ struct Live {
     /// counts at or below each of [`LATENCY_BUCKETS_MS`], then the sum in µs.
     latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
     latency_sum_us: AtomicU64,
+    /// How the engine signs in, and what that means for the future (user sign-in ends 2027-04-07).
+    sign_in: Mutex<String>,
 }
 
 /// The upper bounds (ms) of the password latency histogram.
@@ -342,6 +344,11 @@ impl Control {
         (v > 0).then_some(v as i64)
     }
 
+    /// How the engine signs in, as `status` shows it.
+    pub fn set_sign_in(&self, text: &str) {
+        *self.live.sign_in.lock().unwrap_or_else(|p| p.into_inner()) = text.to_string();
+    }
+
     pub fn set_api_compatibility(&self, text: &str) {
         *self.live.api.lock().unwrap_or_else(|p| p.into_inner()) = text.to_string();
     }
@@ -387,6 +394,7 @@ impl Control {
             last_reconcile: last,
             next_reconcile_at: (next > 0).then_some(next as i64),
             api_compatibility: self.live.api.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            sign_in: self.live.sign_in.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             last_error: self.live.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             recent_errors: recent
                 .into_iter()
@@ -424,6 +432,8 @@ pub struct StatusReport {
     pub last_reconcile: Option<ReconcileSummary>,
     pub next_reconcile_at: Option<i64>,
     pub api_compatibility: String,
+    /// How the engine signs in (`application (certificate)` or a user token, with its end date).
+    pub sign_in: String,
     pub last_error: Option<String>,
     pub recent_errors: Vec<String>,
     pub now: i64,

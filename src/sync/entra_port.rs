@@ -8,6 +8,7 @@ use super::model::{AttrValue, ExportObject, ObjectType};
 use super::passwords::{CredentialPush, CredentialPusher, PushOutcome};
 use super::scheduler::{Lane, WriteBudget};
 use super::tenant::{CloudObject, ExportResult, Tenant, TenantConfig, TenantError};
+use crate::entra::auth::USER_SIGN_IN_RETIREMENT;
 use crate::entra::client::{SyncClient, SyncError, TokenProvider};
 use crate::entra::ops::{
     self, CredentialChange, CredentialOutcome, CredentialTarget, PropertyValue, ProvisionVersion, ReadBack, SyncObject,
@@ -17,11 +18,27 @@ use crate::entra::ops::{
 pub struct EntraPort<T: TokenProvider> {
     client: SyncClient<T>,
     budget: Arc<WriteBudget>,
+    /// The client signs in with a user token (`method = "refresh_token"`).
+    user_token: bool,
 }
 
 impl<T: TokenProvider> EntraPort<T> {
     pub fn new(client: SyncClient<T>, budget: Arc<WriteBudget>) -> Self {
-        EntraPort { client, budget }
+        EntraPort { client, budget, user_token: false }
+    }
+
+    /// Marks the client as signing in with a user token: a refusal that is the service's end of
+    /// user sign-in then says so (and that `register-app` fixes it), not "sign in again".
+    pub fn with_user_token(mut self, user_token: bool) -> Self {
+        self.user_token = user_token;
+        self
+    }
+
+    fn tenant_error(&self, e: SyncError) -> TenantError {
+        match tenant_error(e) {
+            TenantError::SignIn(m) => TenantError::SignIn(sign_in_refusal(&m, self.user_token, unix_now())),
+            other => other,
+        }
     }
 
     pub fn client(&self) -> &SyncClient<T> {
@@ -96,6 +113,26 @@ fn engine_value(v: PropertyValue) -> Option<AttrValue> {
     })
 }
 
+/// 2027-04-07T00:00:00Z: the service stops taking user tokens from sync clients (Learn
+/// `security-updates-pks`, entra-2026.md §1).
+pub const USER_SIGN_IN_END_UNIX: i64 = 1_807_056_000;
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The message of a refused sign-in. On a user token it is the end of user sign-in when the
+/// service's text says so (it names application-based authentication) or once the date has
+/// passed here: then the sentence of [`USER_SIGN_IN_RETIREMENT`] replaces "sign in again".
+pub fn sign_in_refusal(message: &str, user_token: bool, now_unix: i64) -> String {
+    let names_aba = message.to_ascii_lowercase().contains("application-based authentication");
+    if user_token && (names_aba || now_unix >= USER_SIGN_IN_END_UNIX) {
+        format!("the service refuses the user token ({message}): {USER_SIGN_IN_RETIREMENT}")
+    } else {
+        message.to_owned()
+    }
+}
+
 fn tenant_error(e: SyncError) -> TenantError {
     if e.is_api_incompatible() {
         TenantError::Incompatible(e.to_string())
@@ -137,7 +174,7 @@ fn results(anchors: &[String], wire: Vec<ops::SyncObjectResult>) -> Vec<ExportRe
 
 impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
     async fn configuration(&self) -> Result<TenantConfig, TenantError> {
-        let c = self.client.get_company_configuration().await.map_err(tenant_error)?;
+        let c = self.client.get_company_configuration().await.map_err(|e| self.tenant_error(e))?;
         Ok(TenantConfig {
             anchor_attribute: c.anchor_attribute.clone(),
             password_sync_enabled: c.password_hash_sync_enabled(),
@@ -147,20 +184,20 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
 
     async fn enable_password_sync(&self, features: i64) -> Result<(), TenantError> {
         let mask = ops::features::with(features.max(0) as u32, ops::features::PASSWORD_HASH_SYNC, true);
-        self.client.set_company_dirsync_features(mask).await.map_err(tenant_error)
+        self.client.set_company_dirsync_features(mask).await.map_err(|e| self.tenant_error(e))
     }
 
     async fn upsert(&self, objects: &[&ExportObject]) -> Result<Vec<ExportResult>, TenantError> {
         let wire: Vec<SyncObject> = objects.iter().map(|o| to_sync_object(o)).collect();
         let anchors: Vec<String> = objects.iter().map(|o| o.anchor.clone()).collect();
-        let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(tenant_error)?;
+        let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(|e| self.tenant_error(e))?;
         Ok(results(&anchors, r))
     }
 
     async fn delete(&self, objects: &[(ObjectType, String)]) -> Result<Vec<ExportResult>, TenantError> {
         let wire: Vec<SyncObject> = objects.iter().map(|(t, a)| SyncObject::delete(wire_type(*t), a.clone())).collect();
         let anchors: Vec<String> = objects.iter().map(|(_, a)| a.clone()).collect();
-        let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(tenant_error)?;
+        let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(|e| self.tenant_error(e))?;
         Ok(results(&anchors, r))
     }
 
@@ -173,7 +210,7 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
                 }
             })
             .await
-            .map_err(tenant_error)?;
+            .map_err(|e| self.tenant_error(e))?;
         if tally.skipped_count > 0 {
             tracing::warn!(
                 skipped = tally.skipped_count,
@@ -207,8 +244,33 @@ impl<T: TokenProvider + 'static> CredentialPusher for EntraPort<T> {
                 None => PushOutcome::Retry { error: "the service returned no result".into(), after: None },
             },
             Err(e) if e.is_transient() => PushOutcome::Retry { error: e.to_string(), after: e.retry_after() },
-            Err(e) if e.needs_sign_in() => PushOutcome::SignIn { error: e.to_string() },
+            Err(e) if e.needs_sign_in() => {
+                PushOutcome::SignIn { error: sign_in_refusal(&e.to_string(), self.user_token, unix_now()) }
+            }
             Err(e) => PushOutcome::Failed { error: e.to_string() },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_user_token_says_when_user_sign_in_ends_and_what_switches() {
+        let before = USER_SIGN_IN_END_UNIX - 86_400;
+        let generic = "the sync service refused the sign-in: Access to Azure Active Directory has been denied.";
+        // Before the date a plain refusal is an expired or revoked sign-in: `login` fixes it.
+        assert_eq!(sign_in_refusal(generic, true, before), generic);
+        // On or after it, on a user token, it is the end of user sign-in.
+        let after = sign_in_refusal(generic, true, USER_SIGN_IN_END_UNIX);
+        assert!(after.contains("stops working on 7 April 2027") && after.contains("register-app"), "{after}");
+        // The service saying so is enough, whatever our clock says.
+        let told = "denied: configure application-based authentication";
+        assert!(sign_in_refusal(told, true, before).contains("register-app"));
+        // An app token is never told to register an app.
+        assert_eq!(sign_in_refusal(told, false, USER_SIGN_IN_END_UNIX), told);
+        assert!(!crate::sync::tenant::with_sign_in_fix(&after).contains("login --config"));
+        assert!(crate::sync::tenant::with_sign_in_fix(generic).contains("login --config"));
     }
 }

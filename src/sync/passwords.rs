@@ -26,7 +26,7 @@ use super::control::{Command, Control, EngineEvent, PasswordNotice};
 use super::gate::TenantGate;
 use super::scope::Scope;
 use super::state::{OutboxItem, now_ms, now_us};
-use super::tenant::SIGN_IN_FIX;
+use super::tenant::with_sign_in_fix;
 use crate::entra::credential::credential_data;
 use crate::samba::LdbHandle;
 use crate::samba::directory::{self, User};
@@ -488,7 +488,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
             PushOutcome::SignIn { error } => {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
-                self.control.set_problem("push", &format!("password pushes fail: {error}; {SIGN_IN_FIX}"));
+                self.control.set_problem("push", &with_sign_in_fix(&format!("password pushes fail: {error}")));
                 let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
             }
         }

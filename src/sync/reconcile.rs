@@ -27,7 +27,7 @@ use super::plan::{Action, Plan, PlanInput, plan};
 use super::scheduler::{Lane, WriteBudget};
 use super::scope::Scope;
 use super::state::{ExportedObject, HeldDelete, StateError, now_ms, now_us};
-use super::tenant::{SIGN_IN_FIX, Tenant, TenantError};
+use super::tenant::{Tenant, TenantError, with_sign_in_fix};
 use super::writeback;
 use crate::samba::directory::{self, ReadOptions, User};
 use crate::samba::values::filetime_to_unix;
@@ -512,7 +512,7 @@ impl<T: Tenant> Reconciler<T> {
     /// clears at the next call the tenant accepts).
     fn tenant_failed(&self, e: TenantError) -> TenantError {
         match &e {
-            TenantError::SignIn(m) => self.control.set_problem("reconcile", &format!("{m}; {SIGN_IN_FIX}")),
+            TenantError::SignIn(m) => self.control.set_problem("reconcile", &with_sign_in_fix(m)),
             TenantError::Refused(m) => self.control.set_problem(
                 "reconcile",
                 &format!("Entra refuses the exports: {m}; see `samba-entra-sync status` for the objects"),

@@ -2,7 +2,7 @@
 //! the CLI build sign-in and HTTP clients the same way.
 
 use crate::config::{AuthMethodConfig, Config};
-use crate::entra::auth::{AuthMethod, AuthSettings, DEFAULT_SCOPE};
+use crate::entra::auth::{AuthMethod, AuthSettings};
 
 pub fn auth_settings(c: &Config) -> AuthSettings {
     AuthSettings {
@@ -17,7 +17,7 @@ pub fn auth_settings(c: &Config) -> AuthSettings {
                 AuthMethod::Certificate { certificate: certificate.clone(), private_key: private_key.clone() }
             }
         },
-        scope: DEFAULT_SCOPE.to_string(),
+        scope: c.entra.auth.scope.clone(),
         ca_file: c.entra.ca_file.clone(),
         proxy: c.entra.proxy.clone(),
     }

@@ -56,6 +56,12 @@ pub enum TenantError {
 /// What an administrator does about a refused sign-in (shown with `degraded`).
 pub const SIGN_IN_FIX: &str = "sign in again with `samba-entra-sync login --config FILE` (with method = \"certificate\": check the app's certificate and its sync role)";
 
+/// A refused sign-in's message with what fixes it: [`SIGN_IN_FIX`], unless the message already
+/// says (a user token the service no longer takes: `login` cannot fix that, `register-app` does).
+pub fn with_sign_in_fix(message: &str) -> String {
+    if message.contains("register-app") { message.to_owned() } else { format!("{message}; {SIGN_IN_FIX}") }
+}
+
 pub trait Tenant: Send + Sync + 'static {
     fn configuration(&self) -> impl Future<Output = Result<TenantConfig, TenantError>> + Send;
     /// Turns on the password hash sync feature bit (keeping the others).

@@ -79,7 +79,7 @@ async fn each_fault_kind_acts_and_ends() {
 
     inject(&env, json!({"kind": "tokenExpiry", "seconds": 30})).await;
     env.call("FinalizeExport", &finalize).await.expect_fault(500, ACCESS_DENIED);
-    let fresh = env.device_token(CLIENT_ID, GRAPH_SCOPE).await;
+    let fresh = env.device_token(CLIENT_ID, SYNC_SCOPE).await;
     env.call_as("FinalizeExport", &finalize, fresh["access_token"].as_str().expect("at"), BUILD).await.ok();
     let r = env.http.delete(env.url("/admin/faults")).send().await.expect("delete");
     assert_eq!(r.status().as_u16(), 204);

@@ -8,7 +8,10 @@ use super::support::*;
 async fn an_independent_python_client_syncs_a_user_group_and_password() {
     let python = std::path::Path::new("/usr/bin/python3");
     assert!(python.exists(), "/usr/bin/python3 is needed for the independent client check");
-    let env = start(samba_entra_sync::emulator::EmulatorConfig { pending_polls: 1, ..config() }).await;
+    // The client asks for graph.windows.net tokens, as the ports did: the service took them until
+    // the legacy sync app was retired on 2026-09-30.
+    let service_date = samba_entra_sync::emulator::ServiceDate::parse("2026-09-29").ok();
+    let env = start(samba_entra_sync::emulator::EmulatorConfig { pending_polls: 1, service_date, ..config() }).await;
     let script = format!("{}/tests/independent/entra_client.py", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::process::Command::new(python)
         .arg(&script)

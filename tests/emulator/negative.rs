@@ -131,7 +131,7 @@ async fn tokens_are_checked() {
     tampered.push(if env.token.ends_with('A') { 'B' } else { 'A' });
     let graph_token = env.device_token(CLIENT_ID, "https://graph.microsoft.com/.default offline_access openid").await;
     let no_role = {
-        let code = env.device_code(CLIENT_ID, GRAPH_SCOPE).await;
+        let code = env.device_code(CLIENT_ID, SYNC_SCOPE).await;
         let user_code = code["user_code"].as_str().expect("user_code");
         let (status, _) = env
             .admin_post(

@@ -8,7 +8,7 @@ use serde_json::{Value as J, json};
 
 use super::support::*;
 
-fn claims(jwt: &str) -> J {
+pub fn claims(jwt: &str) -> J {
     let part = jwt.split('.').nth(1).expect("claims part");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
 }
@@ -16,7 +16,7 @@ fn claims(jwt: &str) -> J {
 #[tokio::test]
 async fn device_code_stays_pending_until_approved() {
     let manual = start(EmulatorConfig { auto_approve: false, ..config() }).await;
-    let code = manual.device_code(CLIENT_ID, GRAPH_SCOPE).await;
+    let code = manual.device_code(CLIENT_ID, SYNC_SCOPE).await;
     for field in ["device_code", "user_code", "verification_uri", "expires_in", "interval", "message"] {
         assert!(code.get(field).is_some(), "{field} missing: {code}");
     }
@@ -40,7 +40,7 @@ async fn device_code_stays_pending_until_approved() {
 #[tokio::test]
 async fn auto_approval_answers_pending_the_configured_number_of_times() {
     let env = start(EmulatorConfig { pending_polls: 3, ..config() }).await;
-    let code = env.device_code(CLIENT_ID, GRAPH_SCOPE).await;
+    let code = env.device_code(CLIENT_ID, SYNC_SCOPE).await;
     let device_code = code["device_code"].as_str().expect("device_code");
     let mut pending = 0;
     loop {
@@ -58,13 +58,14 @@ async fn auto_approval_answers_pending_the_configured_number_of_times() {
 #[tokio::test]
 async fn token_answers_carry_what_msal_needs() {
     let env = start(config()).await;
-    let token = env.device_token(CLIENT_ID, GRAPH_SCOPE).await;
+    let token = env.device_token(CLIENT_ID, SYNC_SCOPE).await;
     for field in ["access_token", "refresh_token", "expires_in", "token_type", "client_info", "id_token", "scope"] {
         assert!(token.get(field).is_some(), "{field} missing: {token}");
     }
     assert!(token["expires_in"].is_number());
     let access = claims(token["access_token"].as_str().expect("at"));
-    assert_eq!(access["aud"], "https://graph.windows.net");
+    assert_eq!(access["aud"], SYNC_APP);
+    assert_eq!(access["scp"], "ADSynchronization.ReadWrite.All");
     assert_eq!(access["tid"], env.tenant);
     assert_eq!(access["wids"], json!(["62e90394-69f5-4237-9190-012177145e10"]));
     assert_eq!(access["appid"], CLIENT_ID);
@@ -116,12 +117,12 @@ async fn token_answers_carry_what_msal_needs() {
     assert_eq!(instance["metadata"][0]["aliases"], json!([host]));
     // Unknown tenants and unknown public clients are refused.
     let (status, body) =
-        env.form("/contoso.example/oauth2/v2.0/devicecode", &[("client_id", CLIENT_ID), ("scope", GRAPH_SCOPE)]).await;
+        env.form("/contoso.example/oauth2/v2.0/devicecode", &[("client_id", CLIENT_ID), ("scope", SYNC_SCOPE)]).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_tenant")));
     let (status, body) = env
         .form(
             &format!("/{}/oauth2/v2.0/devicecode", env.tenant),
-            &[("client_id", "11111111-2222-3333-4444-555555555555"), ("scope", GRAPH_SCOPE)],
+            &[("client_id", "11111111-2222-3333-4444-555555555555"), ("scope", SYNC_SCOPE)],
         )
         .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")));
@@ -137,7 +138,7 @@ async fn token_answers_carry_what_msal_needs() {
 #[tokio::test]
 async fn refresh_tokens_rotate() {
     let env = start(EmulatorConfig { single_use_refresh_tokens: true, ..config() }).await;
-    let first = env.device_token(CLIENT_ID, GRAPH_SCOPE).await;
+    let first = env.device_token(CLIENT_ID, SYNC_SCOPE).await;
     let rt1 = first["refresh_token"].as_str().expect("rt").to_owned();
     let path = format!("/{}/oauth2/v2.0/token", env.tenant);
     let refresh = |rt: String, scope: &'static str| {
@@ -151,23 +152,25 @@ async fn refresh_tokens_rotate() {
             .await
         }
     };
-    let (status, second) = refresh(rt1.clone(), GRAPH_SCOPE).await;
+    let (status, second) = refresh(rt1.clone(), SYNC_SCOPE).await;
     assert_eq!(status, 200, "{second}");
     let rt2 = second["refresh_token"].as_str().expect("rotated").to_owned();
     assert_ne!(rt1, rt2);
-    let (status, reuse) = refresh(rt1, GRAPH_SCOPE).await;
+    let (status, reuse) = refresh(rt1, SYNC_SCOPE).await;
     assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")), "single-use refresh token");
     // The same refresh token family gets a Microsoft Graph token (protocol doc §2.5).
     let (status, graph) = refresh(rt2, "https://graph.microsoft.com/.default offline_access openid profile").await;
     assert_eq!(status, 200, "{graph}");
     assert_eq!(claims(graph["access_token"].as_str().expect("at"))["aud"], "https://graph.microsoft.com");
-    let (status, garbage) = refresh("garbage".into(), GRAPH_SCOPE).await;
+    let (status, garbage) = refresh("garbage".into(), SYNC_SCOPE).await;
     assert_eq!((status, garbage["error"].as_str()), (400, Some("invalid_grant")));
 }
 
 #[tokio::test]
 async fn v1_endpoints_use_resource() {
-    let env = start(config()).await;
+    // The ports' v1 sign-in asks for graph.windows.net, which the service took until 2026-09-30.
+    let service_date = samba_entra_sync::emulator::ServiceDate::parse("2026-09-29").ok();
+    let env = start(EmulatorConfig { service_date, ..config() }).await;
     let client = "1b730954-1685-4b74-9bfd-dac224a7b894";
     let (status, code) = env
         .form(
@@ -199,7 +202,7 @@ async fn v1_endpoints_use_resource() {
 }
 
 /// An RS256 client assertion signed with a fixture key.
-fn assertion(key_file: &str, cert_file: &str, client_id: &str, aud: &str, exp_offset: i64) -> String {
+pub fn assertion(key_file: &str, cert_file: &str, client_id: &str, aud: &str, exp_offset: i64) -> String {
     use rustls::pki_types::pem::PemObject as _;
     let key = rustls::pki_types::PrivatePkcs8KeyDer::from_pem_file(fixture(key_file)).expect("key");
     let cert = rustls::pki_types::CertificateDer::from_pem_file(fixture(cert_file)).expect("cert");
@@ -230,7 +233,7 @@ async fn client_credentials_need_a_registered_certificate() {
                 &[
                     ("grant_type", "client_credentials"),
                     ("client_id", app),
-                    ("scope", "https://graph.windows.net/.default"),
+                    ("scope", "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"),
                     ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
                     ("client_assertion", &assertion),
                 ],
@@ -250,6 +253,8 @@ async fn client_credentials_need_a_registered_certificate() {
     assert!(token.get("refresh_token").is_none());
     let at = token["access_token"].as_str().expect("at");
     assert_eq!(claims(at)["wids"], json!(["d29b2b05-8046-44ba-8758-1e26182fcf32"]));
+    assert_eq!(claims(at)["aud"], SYNC_APP);
+    assert_eq!(claims(at)["roles"], json!(["ADSynchronization.ReadWrite.All"]));
     let body = format!(
         "<FinalizeExport xmlns=\"{SYNC}\"><totalExported>1</totalExported><successfulExportCount>1</successfulExportCount></FinalizeExport>"
     );

@@ -19,7 +19,9 @@ pub const ADDRESSING: &str = "http://www.w3.org/2005/08/addressing";
 pub const CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 pub const BUILD: &str = "2.6.3.0";
 pub const ACCESS_DENIED: &str = "Access to Azure Active Directory has been denied. Contact Technical Support.";
-pub const GRAPH_SCOPE: &str = "https://graph.windows.net/.default offline_access openid profile";
+/// The scope of Microsoft's current client (entra-2026.md §1): tokens for the sync app.
+pub const SYNC_SCOPE: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default offline_access openid profile";
+pub const SYNC_APP: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
 
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -84,7 +86,7 @@ pub async fn start(config: EmulatorConfig) -> Env {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
     let mut env = Env { _server: Some(emulator), http, base, tenant, token: String::new() };
     if sign_in {
-        env.token = env.device_token(CLIENT_ID, GRAPH_SCOPE).await["access_token"].as_str().expect("token").to_owned();
+        env.token = env.device_token(CLIENT_ID, SYNC_SCOPE).await["access_token"].as_str().expect("token").to_owned();
     }
     env
 }
@@ -93,7 +95,7 @@ impl Env {
     /// Talks to an emulator started elsewhere, signing in through its auto-approved device code.
     pub async fn attach(http: reqwest::Client, base: &str, tenant: &str) -> Env {
         let mut env = Env::attach_with_token(http, base, tenant, String::new());
-        env.token = env.device_token(CLIENT_ID, GRAPH_SCOPE).await["access_token"].as_str().expect("token").to_owned();
+        env.token = env.device_token(CLIENT_ID, SYNC_SCOPE).await["access_token"].as_str().expect("token").to_owned();
         env
     }
 

@@ -21,6 +21,8 @@ use super::cache::read_private_file;
 /// Lifetime of an assertion; Entra only needs it for the one request.
 const ASSERTION_LIFETIME_SECS: u64 = 600;
 const MAX_PEM_BYTES: u64 = 256 * 1024;
+/// The audience of an `addKey`/`removeKey` proof: Azure AD Graph's app id, as Graph documents it.
+pub const KEY_PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
 
 /// The certificate's DER and the private key. The key wipes itself on drop.
 pub struct AppCredential {
@@ -100,7 +102,6 @@ impl AppCredential {
 
     /// A fresh RS256 client assertion for `client_id` at `audience` (the token endpoint).
     pub fn client_assertion(&self, client_id: &str, audience: &str, now: u64) -> Result<Zeroizing<String>, AuthError> {
-        let header = json!({ "alg": "RS256", "typ": "JWT", "x5t": self.x5t });
         let claims = json!({
             "aud": audience,
             "iss": client_id,
@@ -110,6 +111,26 @@ impl AppCredential {
             "iat": now,
             "exp": now + ASSERTION_LIFETIME_SECS,
         });
+        self.sign_jwt(&claims)
+    }
+
+    /// The proof of possession Graph's `addKey` and `removeKey` ask for: signed by one of the
+    /// application's current keys, `aud` = `00000002-0000-0000-c000-000000000000`, `iss` = the
+    /// application's object id (not its app id), valid at most 10 minutes (Graph docs,
+    /// `application: addKey`).
+    pub fn key_proof(&self, application_object_id: &str, now: u64) -> Result<Zeroizing<String>, AuthError> {
+        let claims = json!({
+            "aud": KEY_PROOF_AUDIENCE,
+            "iss": application_object_id,
+            "nbf": now,
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME_SECS,
+        });
+        self.sign_jwt(&claims)
+    }
+
+    fn sign_jwt(&self, claims: &serde_json::Value) -> Result<Zeroizing<String>, AuthError> {
+        let header = json!({ "alg": "RS256", "typ": "JWT", "x5t": self.x5t });
         let mut jwt = Zeroizing::new(String::with_capacity(1024));
         jwt.push_str(&URL_SAFE_NO_PAD.encode(header.to_string()));
         jwt.push('.');
@@ -118,7 +139,7 @@ impl AppCredential {
         let signature = self
             .key
             .try_sign_with_rng(&mut getrandom::SysRng, jwt.as_bytes())
-            .map_err(|e| AuthError::Internal(format!("cannot sign the client assertion: {e}")))?;
+            .map_err(|e| AuthError::Internal(format!("cannot sign a JWT with the app's key: {e}")))?;
         jwt.push('.');
         jwt.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
         Ok(jwt)

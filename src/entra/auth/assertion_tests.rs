@@ -101,3 +101,28 @@ fn load_refuses_a_key_file_others_can_read() {
     let err = AppCredential::load(&dir.path().join("missing.pem"), &key).unwrap_err();
     assert!(matches!(err, AuthError::Read { what: "the certificate", .. }), "{err}");
 }
+
+#[test]
+fn key_proof_is_what_graph_add_key_checks() {
+    let app = AppCredential::from_pem(CERT.as_bytes(), KEY.as_bytes()).unwrap();
+    let object_id = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d";
+    let jwt = app.key_proof(object_id, 1_700_000_000).unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header = decode_json(parts[0]);
+    assert_eq!((header["alg"].as_str(), header["x5t"].as_str()), (Some("RS256"), Some(OPENSSL_X5T)));
+    let claims = decode_json(parts[1]);
+    assert_eq!(claims["aud"], "00000002-0000-0000-c000-000000000000");
+    assert_eq!(claims["iss"], object_id);
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["nbf"].as_u64().unwrap();
+    assert!(lifetime > 0 && lifetime <= 600, "Graph takes proofs of at most 10 minutes: {lifetime}");
+    let (_, der) = x509_cert::der::pem::decode_vec(CERT.as_bytes()).unwrap();
+    let cert = x509_cert::Certificate::from_der(&der).unwrap();
+    let spki = cert.tbs_certificate().subject_public_key_info().to_der().unwrap();
+    let verifier = VerifyingKey::<Sha256>::new(PublicKey::from_public_key_der(&spki).unwrap());
+    let signature = Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
+    assert!(verifier.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).is_ok());
+    // Signed by another key it does not verify against this certificate.
+    let other = AppCredential::from_pem(CERT.as_bytes(), OTHER_KEY.as_bytes());
+    assert!(other.is_err(), "a key that does not belong to the certificate is refused at load");
+}

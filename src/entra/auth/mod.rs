@@ -1,4 +1,4 @@
-//! Sign-in to Entra (protocol doc §2): access tokens for Azure AD Graph, from a refresh token
+//! Sign-in to Entra (protocol doc §2): access tokens for the sync service, from a refresh token
 //! obtained once by device-code login (`samba-entra-sync login`) or from an app certificate
 //! (client credentials, peers-and-anchors §3.4 item 1). The config file is read elsewhere; this
 //! module gets [`AuthSettings`].
@@ -9,6 +9,7 @@ mod clock;
 mod device_code;
 mod endpoint;
 mod error;
+mod generate;
 mod secret;
 mod source;
 
@@ -21,13 +22,43 @@ pub use cache::{CachedTokens, check_private_file, load_cache, store_cache};
 pub use clock::{Clock, SystemClock};
 pub use device_code::{DeviceCodePrompt, device_code_login};
 pub use error::AuthError;
+pub use generate::{GeneratedCredential, KEY_BITS, generate_credential};
 pub use secret::{AccessToken, RefreshToken, TokenClaims};
 pub use source::TokenSource;
 
 use crate::entra::http::HttpSettings;
 
-/// The resource the sync API accepts tokens for (§2.1), as a v2 scope.
-pub const DEFAULT_SCOPE: &str = "https://graph.windows.net/.default";
+/// "Microsoft Entra AD Synchronization Service", the first-party app the sync API runs as since
+/// build 2.5.79.0 (entra-2026.md §1).
+pub const SYNC_SERVICE_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
+/// The scope Microsoft's client asks for since build 2.5.3.0 (`UseAwsAppIdAudience`, entra-2026.md §1).
+pub const DEFAULT_SCOPE: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default";
+/// The audience the open-source ports used; its app was retired on 30 Sep 2026.
+pub const LEGACY_AAD_GRAPH_RESOURCE: &str = "https://graph.windows.net";
+/// "Microsoft Azure Active Directory Connect", the public client of Microsoft's own user sign-in
+/// (entra-2026.md §2); the only one the delegated sync scope is pre-authorised for.
+pub const DEFAULT_PUBLIC_CLIENT: &str = "cb1056e2-e479-49de-ae31-7812af012ed8";
+/// What every place that shows a user-token set-up says about its end (Learn `security-updates-pks`).
+pub const USER_SIGN_IN_RETIREMENT: &str = "user sign-in of sync clients stops working on 7 April 2027 (retired by \
+     Microsoft); `samba-entra-sync register-app --config FILE` switches to application-based sign-in";
+
+/// Notes about sign-in settings that are valid but most likely wrong or ending: shown by
+/// `check-config`, `login` and the daemon's start log.
+pub fn sign_in_notes(scope: &str, user_flow: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    if scope.to_ascii_lowercase().contains("graph.windows.net")
+        || scope.starts_with("00000002-0000-0000-c000-000000000000")
+    {
+        notes.push(format!(
+            "entra.auth.scope {scope:?} asks for https://graph.windows.net: retired by the service on 30 Sep 2026; \
+             use {DEFAULT_SCOPE} (the default) unless you know your tenant still accepts it"
+        ));
+    }
+    if user_flow {
+        notes.push(format!("entra.auth.method = \"refresh_token\": {USER_SIGN_IN_RETIREMENT}"));
+    }
+    notes
+}
 /// Where Entra signs people in.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 
