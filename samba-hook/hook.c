@@ -70,7 +70,8 @@ struct options {
 struct password {
 	char bytes[MAX_PASSWORD_BYTES + 1]; /* NUL-terminated for check_password_quality */
 	size_t len;
-	bool readable;  /* false: stdin was closed or failed, nothing to check */
+	bool readable;  /* false: stdin was closed (EBADF), nothing to check */
+	bool failed;    /* reading stdin failed otherwise: the password cannot be checked, so it is refused */
 	bool too_long;  /* more than MAX_PASSWORD_BYTES arrived (the rest was read and dropped) */
 };
 
@@ -233,6 +234,7 @@ static void read_password(struct password *pw)
 	bool used_overflow = false;
 	pw->len = 0;
 	pw->readable = true;
+	pw->failed = false;
 	pw->too_long = false;
 	for (;;) {
 		char *dst = pw->bytes + pw->len;
@@ -247,10 +249,14 @@ static void read_password(struct password *pw)
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EBADF)
+			/* Only a closed stdin (as Samba leaves it in some set-ups) skips the check; any other
+			 * error must not let an unchecked password through. */
+			if (errno == EBADF) {
 				say("stdin is closed: the password cannot be checked.");
-			else
+			} else {
 				say("cannot read stdin (%s): the password cannot be checked.", strerror(errno));
+				pw->failed = true;
+			}
 			pw->readable = false;
 			explicit_bzero(pw->bytes, sizeof(pw->bytes));
 			pw->len = 0;
@@ -520,7 +526,9 @@ int main(int argc, char **argv)
 
 	/* A chained script already replaced Samba's complexity rule on this site (Samba runs a script
 	 * instead of its rule): it alone decides, unless asked to apply both. */
-	int verdict = EXIT_ACCEPT;
+	int verdict = pw.failed ? EXIT_REJECT : EXIT_ACCEPT;
+	if (pw.failed)
+		say("rejected: the password could not be read.");
 	if (pw.readable)
 		verdict = validity_verdict(&pw);
 	if (verdict == EXIT_ACCEPT && pw.readable && (opt.chain == NULL || opt.chain_with_complexity))

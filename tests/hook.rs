@@ -390,6 +390,19 @@ fn closed_stdin_skips_the_check_and_still_notifies() -> TestResult {
     assert_is_notification(&seen[0], "alice")
 }
 
+/// Only a closed stdin (EBADF, as Samba leaves it in some set-ups) skips the check; any other
+/// read error must not let an unchecked password through.
+#[test]
+fn a_stdin_read_error_other_than_ebadf_rejects() -> TestResult {
+    let lab = Lab::start()?;
+    // A directory as stdin: read() fails with EISDIR.
+    let out = Hook::with_password("").prelude("exec 0</").account("alice").bus(lab.address()).run()?;
+    out.expect_exit(1)?;
+    assert!(out.stderr_text().contains("cannot read stdin"), "{}", out.stderr_text());
+    assert!(lab.notifications()?.is_empty(), "a refused change was notified");
+    Ok(())
+}
+
 #[test]
 fn dead_bus_never_fails_the_change_and_costs_little() -> TestResult {
     let dir = tempfile::tempdir()?;
