@@ -295,3 +295,26 @@ fn check_config_refuses_cleartext_endpoints_off_loopback() {
         "RELIABILITY|a config sending tokens in cleartext|sync_endpoint = http:// to a remote host|check-config and daemon|pass: refused (exit 2) naming entra.sync_endpoint|0"
     );
 }
+
+/// Samba runs the check password script only while the domain's password complexity is on
+/// (it runs the script instead of its complexity rule): with complexity off, the hook never
+/// runs, and a change arrives only through the safety net.
+#[test]
+fn with_complexity_off_samba_never_runs_the_hook() {
+    let s = Stack::start(
+        |dc: &Dc| {
+            dc.samba_tool(&["domain", "passwordsettings", "set", "--complexity=off"]);
+            alice_with_history("24")(dc);
+        },
+        "change_poll = \"1h\"",
+        &[],
+    );
+    assert!(s.emu.wait_password(UPN, "Al1ce!Pass-1", Duration::from_secs(30)).is_some(), "{}", s.daemon.logs());
+    let out = s.dc.setpassword_ldap("alice", "Al1ce!Cplx-2");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Through the hook this takes well under a second; the safety net is slowed to once an hour.
+    assert!(
+        s.emu.wait_password(UPN, "Al1ce!Cplx-2", Duration::from_secs(5)).is_none(),
+        "the change arrived through the hook although complexity is off: Samba ran the script after all"
+    );
+}
