@@ -5,8 +5,9 @@
  * hash is committed, with the plaintext on stdin (UTF-8, no newline, then EOF). A non-zero exit (or a run
  * longer than 10 s) rejects the change, and while a script is configured Samba skips its own complexity
  * check. So this program:
- *   1. decides the verdict first: Samba's complexity rule (check_password_quality) and, optionally, a
- *      chained check script from the administrator;
+ *   1. decides the verdict first: Samba's complexity rule (check_password_quality), or, with --chain, the
+ *      administrator's own check script alone (it already replaced Samba's rule; --chain-with-complexity
+ *      applies both);
  *   2. wipes the plaintext;
  *   3. only for an accepted password, tells the daemon "PasswordChanged(account)" over the system bus,
  *      awaiting the daemon's answer only inside a hard time budget, so that the bus or the daemon being down can never
@@ -61,6 +62,7 @@ enum { EXIT_ACCEPT = 0, EXIT_REJECT = 1, EXIT_USAGE = 2 };
 
 struct options {
 	const char *chain; /* shell command of an existing check script, or NULL */
+	bool chain_with_complexity; /* with --chain: Samba's complexity rule too, not the script alone */
 	long chain_timeout_ms;
 	long dbus_budget_ms;
 };
@@ -68,7 +70,8 @@ struct options {
 struct password {
 	char bytes[MAX_PASSWORD_BYTES + 1]; /* NUL-terminated for check_password_quality */
 	size_t len;
-	bool readable;  /* false: stdin was closed or failed, nothing to check */
+	bool readable;  /* false: stdin was closed (EBADF), nothing to check */
+	bool failed;    /* reading stdin failed otherwise: the password cannot be checked, so it is refused */
 	bool too_long;  /* more than MAX_PASSWORD_BYTES arrived (the rest was read and dropped) */
 };
 
@@ -98,10 +101,11 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 static void usage(void)
 {
 	printf(
-		"usage: " PROGRAM " [--chain COMMAND] [--chain-timeout-ms N] [--dbus-budget-ms N]\n"
-		"Samba \"check password script\": applies Samba's complexity rule (and COMMAND, an existing\n"
-		"check script run via /bin/sh -c with the password on its stdin), then notifies\n"
-		BUS_NAME " over the system bus. Exit 0 accepts, 1 rejects, 2 is a usage error.\n");
+		"usage: " PROGRAM " [--chain COMMAND [--chain-with-complexity]] [--chain-timeout-ms N] [--dbus-budget-ms N]\n"
+		"Samba \"check password script\": applies Samba's complexity rule, or instead COMMAND (an existing\n"
+		"check script run via /bin/sh -c with the password on its stdin; with --chain-with-complexity\n"
+		"both), then notifies " BUS_NAME " over the system bus.\n"
+		"Exit 0 accepts, 1 rejects, 2 is a usage error.\n");
 }
 
 static bool parse_ms(const char *text, long max, long *out)
@@ -136,6 +140,7 @@ static bool option_value(int argc, char **argv, int *i, const char *name, const 
 static int parse_options(int argc, char **argv, struct options *opt)
 {
 	opt->chain = NULL;
+	opt->chain_with_complexity = false;
 	opt->chain_timeout_ms = CHAIN_TIMEOUT_MS_DEFAULT;
 	opt->dbus_budget_ms = DBUS_BUDGET_MS_DEFAULT;
 	for (int i = 1; i < argc; i++) {
@@ -144,7 +149,9 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			usage();
 			return EXIT_ACCEPT;
 		}
-		if (option_value(argc, argv, &i, "--chain", &value)) {
+		if (strcmp(argv[i], "--chain-with-complexity") == 0) {
+			opt->chain_with_complexity = true;
+		} else if (option_value(argc, argv, &i, "--chain", &value)) {
 			if (opt->chain != NULL) {
 				say("--chain was given twice; give one command (it may call others).");
 				return EXIT_USAGE;
@@ -170,6 +177,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			say("unknown argument \"%s\" (see --help).", argv[i]);
 			return EXIT_USAGE;
 		}
+	}
+	if (opt->chain_with_complexity && opt->chain == NULL) {
+		say("--chain-with-complexity needs --chain (without it, the complexity rule always applies).");
+		return EXIT_USAGE;
 	}
 	return -1;
 }
@@ -223,6 +234,7 @@ static void read_password(struct password *pw)
 	bool used_overflow = false;
 	pw->len = 0;
 	pw->readable = true;
+	pw->failed = false;
 	pw->too_long = false;
 	for (;;) {
 		char *dst = pw->bytes + pw->len;
@@ -237,10 +249,14 @@ static void read_password(struct password *pw)
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EBADF)
+			/* Only a closed stdin (as Samba leaves it in some set-ups) skips the check; any other
+			 * error must not let an unchecked password through. */
+			if (errno == EBADF) {
 				say("stdin is closed: the password cannot be checked.");
-			else
+			} else {
 				say("cannot read stdin (%s): the password cannot be checked.", strerror(errno));
+				pw->failed = true;
+			}
 			pw->readable = false;
 			explicit_bzero(pw->bytes, sizeof(pw->bytes));
 			pw->len = 0;
@@ -267,8 +283,8 @@ static size_t utf8_characters(const char *bytes, size_t len)
 	return chars;
 }
 
-/* Samba's own rule, applied because Samba skips it while a script is configured. */
-static int quality_verdict(const struct password *pw)
+/* What no AD password can be, whatever the site's rule: checked in every mode. */
+static int validity_verdict(const struct password *pw)
 {
 	if (pw->too_long || utf8_characters(pw->bytes, pw->len) > MAX_PASSWORD_CHARS) {
 		say("rejected: longer than %d characters, so not a valid AD password.", MAX_PASSWORD_CHARS);
@@ -278,6 +294,12 @@ static int quality_verdict(const struct password *pw)
 		say("rejected: the password contains a NUL character.");
 		return EXIT_REJECT;
 	}
+	return EXIT_ACCEPT;
+}
+
+/* Samba's own rule, applied because Samba skips it while a script is configured. */
+static int quality_verdict(const struct password *pw)
+{
 	if (!check_password_quality(pw->bytes)) {
 		say("rejected: the password does not meet the complexity rule.");
 		return EXIT_REJECT;
@@ -502,8 +524,14 @@ int main(int argc, char **argv)
 	static struct password pw; /* static: no stack copy left behind in later frames */
 	read_password(&pw);
 
-	int verdict = EXIT_ACCEPT;
+	/* A chained script already replaced Samba's complexity rule on this site (Samba runs a script
+	 * instead of its rule): it alone decides, unless asked to apply both. */
+	int verdict = pw.failed ? EXIT_REJECT : EXIT_ACCEPT;
+	if (pw.failed)
+		say("rejected: the password could not be read.");
 	if (pw.readable)
+		verdict = validity_verdict(&pw);
+	if (verdict == EXIT_ACCEPT && pw.readable && (opt.chain == NULL || opt.chain_with_complexity))
 		verdict = quality_verdict(&pw);
 	if (verdict == EXIT_ACCEPT && opt.chain != NULL)
 		verdict = chain_verdict(&opt, &pw);

@@ -32,6 +32,7 @@ rm -f "$out"/*.log
 run faults cargo test --quiet --test faults_e2e -- --nocapture --test-threads=2
 run bad_input cargo test --quiet --test bad_input -- --nocapture --test-threads=2
 run hostile cargo test --quiet --test client hostile -- --nocapture
+run security cargo test --quiet --test security_e2e -- --nocapture --test-threads=2
 if [[ "${LOAD:-0}" == 1 ]]; then
     run load cargo bench --quiet --bench load
 fi
@@ -60,7 +61,7 @@ samba=$(samba -V 2> /dev/null | sed "s/^Version/Samba/" || echo "Samba ?")
     echo "tenant equals the domain: the same objects (users with every exported attribute, managers,"
     echo "groups, a device), attribute by attribute and membership by membership, as a fault-free"
     echo "reconcile of the same domain into a second emulator, whose users are the domain's in-scope"
-    echo "users. Sources: \`tests/faults_e2e.rs\`, \`tests/bad_input.rs\`, \`benches/load.rs\`."
+    echo "users. Sources: \`tests/faults_e2e.rs\`, \`tests/bad_input.rs\`, \`tests/security_e2e.rs\`, \`benches/load.rs\`."
     echo
     echo "| scenario | load | faults | result | changes lost |"
     echo "|---|---|---|---|---|"

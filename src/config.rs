@@ -347,6 +347,12 @@ impl Reader {
         let s = self.string(t, path, key, Some(default));
         if !(s.is_empty() || s.starts_with("https://") || s.starts_with("http://")) {
             self.issue(&join(path, key), format!("\"{s}\" must be an http:// or https:// URL"));
+        } else if s.starts_with("http://") && !is_loopback_url(&s) {
+            // Bearer tokens, refresh tokens and password credentials travel on these URLs.
+            self.issue(
+                &join(path, key),
+                format!("\"{s}\" sends tokens and credentials in cleartext: use https:// (plain http only to a loopback address, for the emulator)"),
+            );
         }
         s.trim_end_matches('/').to_string()
     }
@@ -574,6 +580,19 @@ impl Reader {
     }
 }
 
+/// Whether an `http://` URL names a loopback host (localhost, 127.0.0.0/8, [::1]): the only
+/// place plain http may go (the local emulator).
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else { return false };
+    u.host_str().is_some_and(|h| {
+        h.eq_ignore_ascii_case("localhost")
+            || h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
@@ -613,6 +632,21 @@ mod tests {
         let empty = format!("{MINIMAL}[entra.auth]\nscope = \" \"\n");
         let keys: Vec<String> = Config::parse(&empty).err().unwrap_or_default().into_iter().map(|i| i.key).collect();
         assert_eq!(keys, ["entra.auth.scope"]);
+    }
+
+    #[test]
+    fn cleartext_endpoints_only_on_loopback() {
+        let with = |authority: &str, endpoint: &str| {
+            let text = format!("{MINIMAL}authority = \"{authority}\"\nsync_endpoint = \"{endpoint}\"\n");
+            Config::parse(&text).err().unwrap_or_default().into_iter().map(|i| i.key).collect::<Vec<_>>()
+        };
+        assert_eq!(with("http://127.0.0.1:8443", "http://[::1]:8443/provisioningservice.svc"), Vec::<String>::new());
+        assert_eq!(with("http://localhost:1", "https://sync.example/provisioningservice.svc"), Vec::<String>::new());
+        assert_eq!(
+            with("http://login.example", "http://192.0.2.1/provisioningservice.svc"),
+            ["entra.authority", "entra.sync_endpoint"]
+        );
+        assert_eq!(with("https://a.example", "http://127.0.0.1.evil.example/x"), ["entra.sync_endpoint"]);
     }
 
     #[test]

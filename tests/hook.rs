@@ -390,6 +390,19 @@ fn closed_stdin_skips_the_check_and_still_notifies() -> TestResult {
     assert_is_notification(&seen[0], "alice")
 }
 
+/// Only a closed stdin (EBADF, as Samba leaves it in some set-ups) skips the check; any other
+/// read error must not let an unchecked password through.
+#[test]
+fn a_stdin_read_error_other_than_ebadf_rejects() -> TestResult {
+    let lab = Lab::start()?;
+    // A directory as stdin: read() fails with EISDIR.
+    let out = Hook::with_password("").prelude("exec 0</").account("alice").bus(lab.address()).run()?;
+    out.expect_exit(1)?;
+    assert!(out.stderr_text().contains("cannot read stdin"), "{}", out.stderr_text());
+    assert!(lab.notifications()?.is_empty(), "a refused change was notified");
+    Ok(())
+}
+
 #[test]
 fn dead_bus_never_fails_the_change_and_costs_little() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -491,11 +504,35 @@ fn missing_chained_script_rejects() -> TestResult {
 }
 
 #[test]
-fn chained_script_is_not_run_for_a_weak_password() -> TestResult {
+fn chained_script_is_not_run_for_a_weak_password_with_complexity_on_top() -> TestResult {
     let dir = tempfile::tempdir()?;
     let chain = format!("touch {}", in_dir(dir.path(), "ran"));
-    Hook::with_password(WEAK).account("alice").arg("--chain").arg(chain).run()?.expect_exit(1)?;
+    Hook::with_password(WEAK)
+        .account("alice")
+        .arg("--chain")
+        .arg(chain)
+        .arg("--chain-with-complexity")
+        .run()?
+        .expect_exit(1)?;
     assert!(!dir.path().join("ran").exists(), "the chained check ran although the verdict was already no");
+    Ok(())
+}
+
+/// Samba runs a configured script instead of its own complexity rule: a site with a script of
+/// its own accepts what that script accepts, and chaining must not refuse more.
+#[test]
+fn chained_script_alone_decides_by_default() -> TestResult {
+    let lab = Lab::start()?;
+    let dir = tempfile::tempdir()?;
+    let chain = format!("cat > {}", in_dir(dir.path(), "stdin"));
+    Hook::with_password(WEAK).account("alice").bus(lab.address()).arg("--chain").arg(chain).run()?.expect_exit(0)?;
+    assert_eq!(fs::read(dir.path().join("stdin"))?, WEAK.as_bytes(), "the chained script must see the password");
+    assert_eq!(lab.notified_accounts()?, [["alice"]]);
+    // What no AD password can be is still refused, whatever the script says.
+    let long = "Aa1!".repeat(65);
+    Hook::with_password(long).account("alice").arg("--chain=cat >/dev/null; exit 0").run()?.expect_exit(1)?;
+    // The option needs a chain.
+    Hook::with_password(GOOD).account("alice").arg("--chain-with-complexity").run()?.expect_exit(2)?;
     Ok(())
 }
 

@@ -10,9 +10,14 @@ use crate::emulator::{Emulator, EmulatorConfig, TlsFiles};
 
 #[derive(clap::Args, Debug)]
 pub struct EmulatorArgs {
-    /// Address to listen on, e.g. 127.0.0.1:8443 (port 0 picks a free port).
+    /// Address to listen on, e.g. 127.0.0.1:8443 (port 0 picks a free port); loopback only
+    /// unless --allow-remote.
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
+    /// Listen on a non-loopback address too. The admin API (/admin/...) has no authentication:
+    /// anyone who reaches the port can read and change the emulated tenant.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Keep the tenant in DIR/tenant.db so it survives restarts (in memory otherwise).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -176,19 +181,39 @@ pub fn run(args: EmulatorArgs) -> CliResult {
         )
         .try_init();
     let listen = args.listen.clone();
+    let allow_remote = args.allow_remote;
     let config = config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&listen)
+        let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&listen)
+            .await
+            .map_err(|e| Failure::usage(format!("--listen {listen:?} is not an address to listen on: {e}")))?
+            .collect();
+        let remote = addresses.iter().any(|a| !a.ip().is_loopback());
+        if remote && !allow_remote {
+            return Err(Failure::usage(format!(
+                "--listen {listen} is not a loopback address: the emulator's admin API has no authentication; \
+                 listen on 127.0.0.1 (or [::1]), or add --allow-remote to expose it on purpose"
+            )));
+        }
+        let listener = tokio::net::TcpListener::bind(addresses.as_slice())
             .await
             .map_err(|e| Failure::runtime(format!("cannot listen on {listen}: {e}")))?;
         let emulator = Emulator::start(config, listener).await.map_err(|e| Failure::usage(e.to_string()))?;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", emulator.base_url());
         let _ = writeln!(out, "tenant {}", emulator.tenant_id());
+        if remote {
+            let _ = writeln!(
+                out,
+                "warning: listening beyond loopback (--allow-remote): the admin API (/admin/...) is unauthenticated; \
+                 anyone who reaches this port can read and change the tenant"
+            );
+            tracing::warn!("the admin API is unauthenticated and reachable from other hosts (--allow-remote)");
+        }
         let _ = out.flush();
         drop(out);
         let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -160,7 +160,10 @@ pub async fn verify_password(
     }
     let stored = lock(&app.tenant).credential_of(body.source_anchor.as_deref(), body.user_principal_name.as_deref());
     let Some(stored) = stored else { return error(StatusCode::NOT_FOUND, "no such user") };
-    let Some(data) = stored else { return Json(json!({"valid": false})).into_response() };
+    let Some(stored) = stored else { return Json(json!({"valid": false})).into_response() };
+    let force_change = stored.force_change_on_logon;
+    let data = stored.credential_data.clone();
+    drop(stored);
     let password = zeroize::Zeroizing::new(body.password);
     let valid = tokio::task::spawn_blocking(move || {
         let nt_hash = crate::entra::credential::nt_hash_of_password(&password);
@@ -168,7 +171,7 @@ pub async fn verify_password(
     })
     .await
     .unwrap_or(false);
-    Json(json!({"valid": valid})).into_response()
+    Json(json!({"valid": valid, "forceChangeOnLogon": valid && force_change})).into_response()
 }
 
 pub async fn stats(State(app): State<Arc<App>>) -> Response {

@@ -325,7 +325,7 @@ impl Tenant {
 
     /// The stored CredentialData of a user found by SourceAnchor or UPN: `None` when there is no
     /// such user, `Some(None)` when it has no credential.
-    pub fn credential_of(&self, source_anchor: Option<&str>, upn: Option<&str>) -> Option<Option<String>> {
+    pub fn credential_of(&self, source_anchor: Option<&str>, upn: Option<&str>) -> Option<Option<StoredCredential>> {
         let user = match (source_anchor, upn) {
             (Some(anchor), _) => {
                 self.anchors.get(&(ObjectType::User, anchor.to_owned())).and_then(|id| self.objects.get(id))
@@ -333,7 +333,7 @@ impl Tenant {
             (None, Some(upn)) => self.find_user_by_upn(upn),
             (None, None) => None,
         }?;
-        Some(user.credential.as_ref().map(|c| c.credential_data.clone()))
+        Some(user.credential.clone())
     }
 
     /// Attributes as a sorted map of the names the client used, for the admin API.

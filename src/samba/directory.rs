@@ -326,6 +326,24 @@ pub fn find_user_matching(
     }
 }
 
+/// The NT hash the user had before the current one, from ntPwdHistory (newest first, the
+/// current hash at its head). `None` when the domain keeps no history, the history holds only
+/// the current hash, or its head is not `current` (a history left from before it was turned
+/// off: its second entry would not be the previous password).
+pub fn previous_nt_hash(
+    conn: &LdbConnection,
+    account_name: &str,
+    current: &NtHash,
+) -> Result<Option<NtHash>, LdbError> {
+    let f = filter::and(&[USER_FILTER, &filter::equals("sAMAccountName", account_name)]);
+    let entries = conn.search(&Base::Domain, Scope::Subtree, &f, &["ntPwdHistory"])?;
+    let Some(history) = entries.first().and_then(|e| e.first("ntPwdHistory")) else { return Ok(None) };
+    if history.len() < 32 || history[..16] != current.as_bytes()[..] {
+        return Ok(None);
+    }
+    Ok(NtHash::from_bytes(&history[16..32]))
+}
+
 /// The domain's highestCommittedUSN from the rootDSE: cheap (well under a millisecond), so it
 /// can be polled to notice any committed change.
 pub fn highest_committed_usn(conn: &LdbConnection) -> Result<u64, LdbError> {

@@ -29,7 +29,7 @@ use super::state::{OutboxItem, now_ms, now_us};
 use super::tenant::with_sign_in_fix;
 use crate::entra::credential::credential_data;
 use crate::samba::LdbHandle;
-use crate::samba::directory::{self, User};
+use crate::samba::directory::{self, NtHash, User};
 use crate::samba::values::filetime_to_unix;
 
 /// One credential to send.
@@ -320,6 +320,9 @@ impl<P: CredentialPusher> PasswordPath<P> {
                         {
                             self.control.report_error("state", &e.to_string());
                         }
+                        if u.must_change_password() && !self.settings.dry_run {
+                            self.requeue_if_turned_temporary(&anchor, &u.id.sam_account_name, u.key_version);
+                        }
                         all_queued &= self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
                     }
                     // A change that could not be queued must not fall behind the watermark:
@@ -439,6 +442,10 @@ impl<P: CredentialPusher> PasswordPath<P> {
         }
         let temporary = user.must_change_password();
         if temporary && !self.settings.push_temporary {
+            if store.acknowledged_as(&item.anchor).ok().flatten().is_some_and(|(acked, temp)| acked >= kvno && !temp) {
+                self.take_back_temporary(&item, user, kvno).await;
+                return;
+            }
             let why = "a temporary password (must change at next logon) stays on-premises";
             let _ = store.mark_temporary_skipped(&item.anchor, &item.account, kvno, why);
             return;
@@ -463,11 +470,113 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 if let Err(e) = store.mark_acked(&item.anchor, kvno, latency) {
                     self.control.report_error("state", &e.to_string());
                 }
+                let _ = store.set_acked_temporary(&item.anchor, temporary);
                 self.control.clear_problem("push");
                 tracing::info!(account = %item.account, anchor = %item.anchor, kvno, latency_ms = latency as f64 / 1000.0, "password synced");
                 self.control
                     .emit(EngineEvent::PasswordSynced { account: item.account.clone(), latency_us: latency as u64 });
+                if !temporary {
+                    // pwdLastSet=0 may have landed while the push was in flight: the safety
+                    // net saw it before this acknowledgement and found nothing to act on.
+                    if let Some((anchor, k, 0)) = self.key_version(&item.account).await
+                        && anchor == item.anchor
+                    {
+                        self.requeue_if_turned_temporary(&anchor, &item.account, k);
+                    }
+                }
             }
+            other => self.push_failed(&item, other),
+        }
+    }
+
+    /// A password Entra acknowledged as a normal one is temporary now (an administrator's
+    /// tool set `pwdLastSet=0` in a second write, after the settle): it is pushed again, as a
+    /// temporary password or taken back (see [`Self::take_back_temporary`]).
+    fn requeue_if_turned_temporary(&self, anchor: &str, account: &str, kvno: u32) {
+        let store = self.control.store();
+        match store.acknowledged_as(anchor) {
+            Ok(Some((acked, false))) if acked >= kvno => {
+                tracing::info!(
+                    account,
+                    anchor,
+                    kvno,
+                    "a password pushed as a normal one is temporary now (must change at next logon)"
+                );
+                match store.requeue_acknowledged(anchor, account, kvno, now_us()) {
+                    Ok(()) => self.wake.notify_one(),
+                    Err(e) => self.control.report_error("state", &e.to_string()),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => self.control.report_error("state", &e.to_string()),
+        }
+    }
+
+    /// With `push_temporary_passwords = false`, a temporary password must not sign in to the
+    /// cloud. Entra got it as a normal one: it gets back the previous password (ntPwdHistory)
+    /// or, when the domain keeps no history, a random credential nobody knows (the user must
+    /// change the password at the next logon anyway, and that change is pushed).
+    async fn take_back_temporary(&self, item: &OutboxItem, user: User, kvno: u32) {
+        let store = self.control.store();
+        let previous = match user.nt_hash.as_ref().and_then(|h| NtHash::from_bytes(h.as_bytes())) {
+            Some(current) => {
+                let account = item.account.clone();
+                self.ldb.call(move |c| directory::previous_nt_hash(c, &account, &current)).await.unwrap_or_else(|e| {
+                    tracing::warn!(account = %item.account, "cannot read the password history: {e}");
+                    None
+                })
+            }
+            None => None,
+        };
+        drop(user);
+        let restored = previous.is_some();
+        let hash = match previous {
+            Some(h) => h,
+            None => {
+                let mut random = Zeroizing::new([0u8; 16]);
+                if let Err(e) = getrandom::fill(&mut random[..]) {
+                    let _ = store.mark_push_failed(&item.anchor, &format!("no randomness: {e}"), now_ms() + 2_000);
+                    return;
+                }
+                match NtHash::from_bytes(&random[..]) {
+                    Some(h) => h,
+                    None => return,
+                }
+            }
+        };
+        let push = CredentialPush {
+            anchor: item.anchor.clone(),
+            account: item.account.clone(),
+            credential: credential_data(hash.as_bytes()),
+            change_date: SystemTime::now(),
+            force_change_on_logon: false,
+            backfill: false,
+        };
+        drop(hash);
+        match self.pusher.push(push).await {
+            PushOutcome::Acknowledged => {
+                let why = if restored {
+                    "a temporary password (must change at next logon) stays on-premises; it had reached Entra as a \
+                     normal one, which got the previous password back"
+                } else {
+                    "a temporary password (must change at next logon) stays on-premises; it had reached Entra as a \
+                     normal one, which got a random password (the domain keeps no password history)"
+                };
+                tracing::info!(account = %item.account, anchor = %item.anchor, kvno, restored, "a temporary password was taken back from Entra");
+                // In this order: a crash between the two leaves the item queued, and its next
+                // try finds nothing acknowledged and records the skip.
+                let _ = store.forget_acknowledged(&item.anchor);
+                let _ = store.mark_temporary_skipped(&item.anchor, &item.account, kvno, why);
+            }
+            other => self.push_failed(item, other),
+        }
+    }
+
+    /// Every outcome but an acknowledgement: the push stays queued for a later try.
+    fn push_failed(&self, item: &OutboxItem, outcome: PushOutcome) {
+        let store = self.control.store();
+        match outcome {
+            PushOutcome::Acknowledged => {}
             PushOutcome::UnknownObject => {
                 tracing::info!(account = %item.account, "not in Entra yet: exporting the user first");
                 let _ = self.control.command(Command::ExportUser(item.account.clone()));

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::config::ScopeConfig;
-use crate::samba::directory::{Computer, Contact, Group, Identity, ReadOptions, User};
+use crate::samba::directory::{Computer, Contact, Group, Identity, ReadOptions, UAC_NORMAL_ACCOUNT, User};
 
 /// Why an object is not synced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +22,7 @@ pub enum Exclusion {
     OutsideBases,
     NotHybridJoinReady,
     SyncServiceAccount,
+    NotNormalAccount,
 }
 
 impl Exclusion {
@@ -34,6 +35,9 @@ impl Exclusion {
             Exclusion::Listed => "listed in sync.scope.exclude_accounts",
             Exclusion::OutsideBases => "outside the configured base DNs",
             Exclusion::NotHybridJoinReady => "computer without a hybrid-join userCertificate",
+            Exclusion::NotNormalAccount => {
+                "not a normal user account (an inter-domain, workstation or server trust account: userAccountControl without 0x200)"
+            }
             Exclusion::SyncServiceAccount => {
                 "Entra Connect service account (MSOL_/Sync_ pattern); set sync.scope.include_sync_service_accounts to sync it"
             }
@@ -125,6 +129,12 @@ impl Scope {
     }
 
     pub fn user(&self, u: &User) -> Result<(), Exclusion> {
+        // Samba stores inter-domain trust accounts (0x800) as objectClass=user; their password is
+        // derived from the trust key. Only normal accounts are users; workstation (0x1000) and
+        // server (0x2000) trust accounts go the device way.
+        if u.user_account_control & UAC_NORMAL_ACCOUNT == 0 {
+            return Err(Exclusion::NotNormalAccount);
+        }
         // First, so an excluded service account is reported as one (with the setting that
         // would let it through), not as outside a base DN.
         if !self.include_sync_service && is_sync_service_account(u) {

@@ -89,6 +89,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (object_type, anchor)
     );
     ALTER TABLE passwords ADD COLUMN skipped_temporary INTEGER NOT NULL DEFAULT 0;",
+    // 5: whether the acknowledged push carried ForcePasswordChangeOnLogon, so a password pushed
+    // as a normal one that later turns temporary (pwdLastSet=0 at the same key version) is
+    // noticed and acted on once.
+    "ALTER TABLE passwords ADD COLUMN acked_temporary INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// How many recent events (errors, warnings) are kept.
@@ -525,6 +529,47 @@ impl State {
                 [anchor],
             )
             .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The acknowledged key version and whether it went to Entra as a temporary password
+    /// (with ForcePasswordChangeOnLogon); `None` when nothing was acknowledged.
+    pub fn acknowledged_as(&self, anchor: &str) -> Result<Option<(u32, bool)>, StateError> {
+        self.lock()
+            .query_row(
+                "SELECT acked_kvno, acked_temporary FROM passwords WHERE anchor = ?1 AND acked_kvno IS NOT NULL",
+                [anchor],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records whether the acknowledged push was a temporary password.
+    pub fn set_acked_temporary(&self, anchor: &str, temporary: bool) -> Result<(), StateError> {
+        self.lock()
+            .execute("UPDATE passwords SET acked_temporary = ?2 WHERE anchor = ?1", params![anchor, temporary])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Queues a live push of a key version Entra already acknowledged: the password turned
+    /// temporary after it was pushed as a normal one, so what Entra holds must change.
+    pub fn requeue_acknowledged(
+        &self,
+        anchor: &str,
+        account: &str,
+        kvno: u32,
+        noticed_at_us: i64,
+    ) -> Result<(), StateError> {
+        self.lock()
+            .execute(
+                "INSERT INTO outbox(anchor, account, kvno, noticed_at, attempts, next_attempt_at, backfill)
+                 VALUES (?1, ?2, ?3, ?4, 0, 0, 0)
+                 ON CONFLICT(anchor) DO UPDATE SET account = ?2, kvno = MAX(kvno, ?3), next_attempt_at = 0, backfill = 0",
+                params![anchor, account, kvno, noticed_at_us],
+            )
+            .map(|_| ())
             .map_err(|e| self.err(e))
     }
 

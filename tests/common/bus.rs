@@ -44,6 +44,48 @@ impl PrivateBus {
         Ok(PrivateBus { daemon, address, socket, _stdout: stdout, dir })
     }
 
+    /// A bus with the host's own system-bus policy (`/usr/share/dbus-1/system.conf`: Debian's
+    /// defaults, which let everyone receive signals) plus the policy file `include`, instead of the
+    /// permissive test policy. Its directory is world-searchable, so other uids can connect.
+    pub fn start_like_system(include: &Path) -> io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("bus").tempdir()?;
+        fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        let socket = dir.path().join("system_bus_socket");
+        let host = fs::read_to_string("/usr/share/dbus-1/system.conf")?;
+        // Everything but what would touch the host: its user, socket, pid file, log, service
+        // helper and other policy directories.
+        let kept: Vec<&str> = host
+            .lines()
+            .filter(|l| {
+                let t = l.trim_start();
+                ![
+                    "<user>",
+                    "<fork/>",
+                    "<pidfile>",
+                    "<syslog/>",
+                    "<servicehelper>",
+                    "<listen>",
+                    "<includedir>",
+                    "<include ",
+                    "<standard_system_servicedirs/>",
+                ]
+                .iter()
+                .any(|p| t.starts_with(p))
+            })
+            .collect();
+        let config = kept.join("\n").replace(
+            "</busconfig>",
+            &format!(
+                "  <listen>unix:path={}</listen>\n  <include>{}</include>\n</busconfig>",
+                socket.display(),
+                include.display()
+            ),
+        );
+        fs::write(dir.path().join("bus.conf"), config)?;
+        let (daemon, address, stdout) = spawn_daemon(dir.path())?;
+        Ok(PrivateBus { daemon, address, socket, _stdout: stdout, dir })
+    }
+
     /// Kills the dbus-daemon (SIGKILL): every connection drops. `revive` starts a new one on the
     /// same socket path (the address stays valid: it names no server GUID).
     pub fn kill(&mut self) {

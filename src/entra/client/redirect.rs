@@ -46,6 +46,9 @@ pub(crate) fn redirect_target(
     if !allowed {
         return Err(refused("the host is not the endpoint's and not in the allowed redirect hosts"));
     }
+    if target.scheme() != "https" && !crate::config::is_loopback_url(target.as_str()) {
+        return Err(refused("plain http goes only to a loopback address"));
+    }
     let port = target.port().map(|p| format!(":{p}")).unwrap_or_default();
     Ok(format!("{}://{host}{port}{SERVICE_PATH}", target.scheme()))
 }
@@ -92,5 +95,10 @@ mod tests {
             "http://127.0.0.1:9090/provisioningservice.svc"
         );
         assert!(matches!(target("http://10.0.0.1:9090/", here), Err(SyncError::RedirectRefused { .. })));
+        // A loopback endpoint may not send the client to a service host in cleartext.
+        assert!(matches!(
+            target("http://x.microsoftonline.com/provisioningservice.svc", here),
+            Err(SyncError::RedirectRefused { .. })
+        ));
     }
 }
