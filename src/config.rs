@@ -68,6 +68,9 @@ pub struct SyncConfig {
     /// How often a full reconcile also reads the tenant back to repair drift (objects deleted
     /// or changed in Entra outside this sync).
     pub drift_check_interval: Duration,
+    /// How often the tenant's company configuration is read between reconciles, to see password
+    /// hash sync turned on or off by an administrator.
+    pub tenant_check_interval: Duration,
     /// Objects per ProvisionAzureADSyncObjects call (the real client's batch size is unknown;
     /// single-object calls are what every port proved).
     pub objects_per_call: u32,
@@ -430,6 +433,7 @@ impl Reader {
                     "push_temporary_passwords",
                     "write_back_consistency_guid",
                     "drift_check_interval",
+                    "tenant_check_interval",
                     "objects_per_call",
                     "parallel_calls",
                     "write_budget",
@@ -488,6 +492,7 @@ impl Reader {
             push_temporary_passwords: self.bool(sync_t, "sync", "push_temporary_passwords", false),
             write_back_consistency_guid: self.bool(sync_t, "sync", "write_back_consistency_guid", false),
             drift_check_interval: self.duration(sync_t, "sync", "drift_check_interval", "30m", Duration::from_secs(1)),
+            tenant_check_interval: self.duration(sync_t, "sync", "tenant_check_interval", "5m", Duration::from_secs(1)),
             objects_per_call: self.int(sync_t, "sync", "objects_per_call", 1, 1..=100) as u32,
             parallel_calls: self.int(sync_t, "sync", "parallel_calls", 4, 1..=32) as u32,
             write_budget: self.int(sync_t, "sync", "write_budget", 7000, 1..=1_000_000) as u32,

@@ -473,6 +473,7 @@ async fn start_engine(
     if let Some(wait) = settle_check(first, &reconciler, &control, 0) {
         tasks.spawn(tenant_checks(reconciler.clone(), config.clone(), control.clone(), wait, stop.clone()));
     }
+    tasks.spawn(reconciler.clone().watch_password_sync(config.sync.tenant_check_interval, stop.clone()));
     tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));
     tasks.spawn(reconciler.clone().run(base.inbox.commands.clone(), control.watch_directory_usn(), stop));
     Ok((reconciler, tasks))

@@ -127,6 +127,17 @@ impl Service {
         self.control.command(Command::SyncNow).map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
+    /// Starts a full password sync: every in-scope user's current password is pushed again,
+    /// behind fresh changes; its progress is in `status` (`passwordResync`). Root only.
+    async fn resync_passwords(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<()> {
+        self.authorize(&hdr, conn, Access::Root).await?;
+        self.control.command(Command::ResyncPasswords).map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+
     /// What a reconcile would send now, as JSON.
     async fn plan(
         &self,

@@ -21,6 +21,10 @@ pub struct BusArgs {
 }
 
 impl BusArgs {
+    pub(crate) fn bus_config(&self) -> Result<BusConfig, Failure> {
+        self.bus()
+    }
+
     fn bus(&self) -> Result<BusConfig, Failure> {
         if let Some(a) = &self.bus {
             return Ok(if a == "session" {
@@ -49,7 +53,7 @@ fn with_daemon<T>(
     })
 }
 
-fn bus_failure(e: zbus::Error) -> Failure {
+pub(crate) fn bus_failure(e: zbus::Error) -> Failure {
     let text = e.to_string();
     if text.contains("ServiceUnknown") || text.contains("NameHasNoOwner") || text.contains("was not provided") {
         Failure::runtime(

@@ -25,7 +25,7 @@ use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
 use super::gate::TenantGate;
 use super::scope::Scope;
-use super::state::{OutboxItem, now_ms, now_us};
+use super::state::{OutboxItem, ResyncRun, ResyncTally, now_ms, now_us};
 use super::tenant::SIGN_IN_FIX;
 use crate::entra::credential::credential_data;
 use crate::samba::LdbHandle;
@@ -165,7 +165,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
     /// Pushes everything in the outbox now, without the long-running loops (for `sync` run in
     /// the CLI). Items that fail stay queued for the daemon.
     pub async fn drain(&self) -> usize {
-        if self.settings.dry_run {
+        if self.settings.dry_run || !self.gate.password_sync_on() {
             return 0;
         }
         let items = self.control.store().outbox().unwrap_or_default();
@@ -349,11 +349,15 @@ impl<P: CredentialPusher> PasswordPath<P> {
         let mut backfill: HashSet<String> = HashSet::new();
         let mut running: JoinSet<String> = JoinSet::new();
         loop {
+            // While password hash sync is off in the tenant, pushes wait in the outbox: nothing
+            // is sent (it would only be refused) and nothing is dropped.
+            let phs_on = self.gate.password_sync_on();
             // Only what can start now: the in-flight ones (skipped below) plus a slot's worth of
             // live and backfill pushes.
             let limit = in_flight.len() + 2 * self.settings.parallel.max(1);
             let mut next_due: Option<i64> = None;
-            match self.control.store().outbox_due(now_ms(), limit) {
+            let due = if phs_on { self.control.store().outbox_due(now_ms(), limit) } else { Ok((Vec::new(), None)) };
+            match due {
                 Ok((items, next)) => {
                     next_due = next;
                     let mut backfill_running = in_flight.iter().filter(|a| backfill.contains(*a)).count();
@@ -389,6 +393,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.wake.notified() => {}
+                _ = self.gate.wait_password_sync(), if !phs_on => {}
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     if let Ok(anchor) = done {
                         in_flight.remove(&anchor);
@@ -419,6 +424,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
             Ok(Some(u)) => u,
             Ok(None) => {
                 let _ = store.drop_push(&item.anchor, "the user no longer exists or left the sync scope");
+                self.tally(&item, ResyncTally::OutOfScope);
                 return;
             }
             Err(e) => {
@@ -430,21 +436,25 @@ impl<P: CredentialPusher> PasswordPath<P> {
         if source_anchor(&user.id, self.settings.anchor) != item.anchor {
             // The name now belongs to another object; the safety net queues the right one.
             let _ = store.drop_push(&item.anchor, "the account name now belongs to another object");
+            self.tally(&item, ResyncTally::OutOfScope);
             return;
         }
         let kvno = user.key_version.max(item.kvno);
         if let Err(why) = self.scope.user(&user) {
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, why.reason());
+            self.tally(&item, ResyncTally::OutOfScope);
             return;
         }
         let temporary = user.must_change_password();
         if temporary && !self.settings.push_temporary {
             let why = "a temporary password (must change at next logon) stays on-premises";
             let _ = store.mark_temporary_skipped(&item.anchor, &item.account, kvno, why);
+            self.tally(&item, ResyncTally::Temporary);
             return;
         }
         let Some(hash) = user.nt_hash.as_ref() else {
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, "the account has no password");
+            self.tally(&item, ResyncTally::OutOfScope);
             return;
         };
         let push = CredentialPush {
@@ -467,32 +477,76 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 tracing::info!(account = %item.account, anchor = %item.anchor, kvno, latency_ms = latency as f64 / 1000.0, "password synced");
                 self.control
                     .emit(EngineEvent::PasswordSynced { account: item.account.clone(), latency_us: latency as u64 });
+                self.tally(&item, ResyncTally::Pushed);
             }
             PushOutcome::UnknownObject => {
                 tracing::info!(account = %item.account, "not in Entra yet: exporting the user first");
                 let _ = self.control.command(Command::ExportUser(item.account.clone()));
                 let at = now_ms() + backoff_ms(item.attempts);
                 let _ = store.mark_push_failed(&item.anchor, "the user is not in Entra yet", at);
+                self.tally(&item, ResyncTally::NotExported);
             }
             PushOutcome::Retry { error, after } => {
                 self.control.push_failed();
                 tracing::warn!(account = %item.account, "password push will be retried: {error}");
                 let delay = after.map_or_else(|| backoff_ms(item.attempts), |d| d.as_millis() as i64);
                 let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + delay);
+                self.tally_failure(&item);
             }
             PushOutcome::Failed { error } => {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
                 let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
+                self.tally(&item, ResyncTally::Refused);
             }
             PushOutcome::SignIn { error } => {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
                 self.control.set_problem("push", &format!("password pushes fail: {error}; {SIGN_IN_FIX}"));
                 let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
+                self.tally_failure(&item);
             }
         }
     }
+
+    /// Counts a resync push's outcome in the resync's summary (once), and reports the summary
+    /// when it was the last one.
+    fn tally(&self, item: &OutboxItem, tally: ResyncTally) {
+        if !item.resync {
+            return;
+        }
+        match self.control.store().resync_tally(&item.anchor, tally) {
+            Ok(Some(run)) => log_resync_finished(&run),
+            Ok(None) => {}
+            Err(e) => self.control.report_error("state", &e.to_string()),
+        }
+    }
+
+    /// A resync push that keeps failing counts as failed after a few tries (about half a
+    /// minute); it is still retried like any other push.
+    fn tally_failure(&self, item: &OutboxItem) {
+        if item.attempts + 1 >= RESYNC_TRIES {
+            self.tally(item, ResyncTally::Failed);
+        }
+    }
+}
+
+/// Tries of a resync push before the resync counts it as failed.
+const RESYNC_TRIES: u32 = 5;
+
+/// The one line a finished resync leaves in the log.
+pub(crate) fn log_resync_finished(run: &ResyncRun) {
+    tracing::info!(
+        reason = %run.reason,
+        total = run.total,
+        pushed = run.pushed,
+        temporary_password = run.temporary_password,
+        out_of_scope = run.out_of_scope,
+        not_exported = run.not_exported,
+        refused = run.refused,
+        failed = run.failed,
+        "full password sync finished"
+    );
 }
 
 /// The pause before the next try of one push, whatever the reason it failed: about 1 s,

@@ -1,0 +1,158 @@
+//! Password sync troubleshooting as administrators know it (issue 20): a full password resync
+//! on request, and by itself when the tenant's password hash sync comes back on; the daemon
+//! never turns the feature on or off itself.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use common::stack::{Stack, tail};
+
+fn users(dc: &common::samba::Dc) {
+    dc.samba_tool(&["user", "create", "alice", "Al1ce!Pass-1", "--mail-address=alice@lab.test"]);
+    dc.samba_tool(&["user", "create", "bob", "B0b!Pass-1", "--mail-address=bob@lab.test"]);
+}
+
+fn calls(s: &Stack, op: &str) -> u64 {
+    s.emu.stats()["calls"][op].as_u64().unwrap_or(0)
+}
+
+fn status(s: &Stack) -> Value {
+    let out =
+        Command::new(common::bin()).args(["status", "--json", "--bus", s.bus.address()]).output().expect("status");
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn reasons(s: &Stack) -> String {
+    status(s)["degradedReasons"].to_string()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool, logs: impl Fn() -> String) {
+    let t0 = Instant::now();
+    while !done() {
+        assert!(t0.elapsed() < timeout, "{what} not within {timeout:?}:\n{}", tail(&logs()));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn password_hash_sync_turned_off_then_on_syncs_the_changes_made_meanwhile_by_itself() {
+    let s = Stack::start(users, "tenant_check_interval = \"2s\"", &[]);
+    for (upn, pw) in [("alice@lab.test", "Al1ce!Pass-1"), ("bob@lab.test", "B0b!Pass-1")] {
+        assert!(s.emu.wait_password(upn, pw, Duration::from_secs(60)).is_some(), "{}", tail(&s.daemon.logs()));
+    }
+    // An administrator turns password hash sync off in the portal.
+    let (code, _) = s.emu.patch("/admin/company", &json!({"passwordHashSync": false}));
+    assert_eq!(code, 200);
+    wait_for(
+        "status saying password hash sync is off",
+        Duration::from_secs(15),
+        || reasons(&s).contains("password hash sync is off"),
+        || s.daemon.logs(),
+    );
+    assert_eq!(status(&s)["state"], "degraded");
+    let before = calls(&s, "ProvisionCredentials");
+    for (name, pw) in [("alice", "Al1ce!Pass-2"), ("bob", "B0b!Pass-2")] {
+        let out = s.dc.setpassword_ldap(name, pw);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // The changes wait: nothing is sent, nothing is retried in a loop, nothing is dropped.
+    std::thread::sleep(Duration::from_secs(5));
+    let sent_while_off = calls(&s, "ProvisionCredentials") - before;
+    assert!(sent_while_off == 0, "{sent_while_off} credential calls while the feature was off");
+    assert!(!s.emu.verify_password("alice@lab.test", "Al1ce!Pass-2"));
+    assert!(status(&s)["queueDepth"].as_u64().unwrap_or(0) >= 2, "{}", status(&s));
+    // The administrator turns it back on; nobody does anything on our side.
+    let t0 = Instant::now();
+    let (code, _) = s.emu.patch("/admin/company", &json!({"passwordHashSync": true}));
+    assert_eq!(code, 200);
+    for (upn, pw) in [("alice@lab.test", "Al1ce!Pass-2"), ("bob@lab.test", "B0b!Pass-2")] {
+        assert!(
+            s.emu.wait_password(upn, pw, Duration::from_secs(20)).is_some(),
+            "{upn}'s new password did not arrive after the feature came back on:\n{}",
+            tail(&s.daemon.logs())
+        );
+    }
+    println!("PHS back on → both passwords verify after {:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(2 + 10), "took {:?}", t0.elapsed());
+    wait_for(
+        "the degraded reason to clear",
+        Duration::from_secs(10),
+        || !reasons(&s).contains("password hash sync"),
+        || s.daemon.logs(),
+    );
+    let logs = s.daemon.logs();
+    assert_eq!(logs.matches("syncing every password again").count(), 1, "logged once:\n{}", tail(&logs));
+    assert!(logs.contains("full password sync started"), "{}", tail(&logs));
+    assert_eq!(calls(&s, "SetCompanyDirsyncFeatures"), 0, "the daemon changed the tenant's features");
+    let resync = &status(&s)["passwordResync"];
+    assert!(resync["reason"].as_str().unwrap_or("").contains("turned on"), "{resync}");
+}
+
+#[test]
+fn password_hash_sync_off_in_a_fresh_tenant_is_reported_and_never_turned_on_by_the_daemon() {
+    let s = Stack::start(users, "tenant_check_interval = \"1s\"", &[]);
+    // The harness's tenant has the feature on; turn it off and restart the daemon, as an
+    // administrator who turned it off would see the next start.
+    assert!(s.emu.wait_password("alice@lab.test", "Al1ce!Pass-1", Duration::from_secs(60)).is_some());
+    s.emu.patch("/admin/company", &json!({"passwordHashSync": false}));
+    let mut s = s;
+    s.daemon.restart();
+    wait_for(
+        "status saying password hash sync is off",
+        Duration::from_secs(15),
+        || reasons(&s).contains("password hash sync is off"),
+        || s.daemon.logs(),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(calls(&s, "SetCompanyDirsyncFeatures"), 0, "the daemon turned a tenant feature on");
+    assert_eq!(s.emu.get("/admin/company")["passwordHashSync"], false);
+}
+
+fn with_temporary(dc: &common::samba::Dc) {
+    users(dc);
+    dc.samba_tool(&[
+        "user",
+        "create",
+        "carol",
+        "Car0l!Pass-1",
+        "--mail-address=carol@lab.test",
+        "--must-change-at-next-login",
+    ]);
+}
+
+#[test]
+fn all_passwords_repairs_a_tenant_whose_credentials_were_wiped() {
+    let s = Stack::start(with_temporary, "", &[]);
+    for (upn, pw) in [("alice@lab.test", "Al1ce!Pass-1"), ("bob@lab.test", "B0b!Pass-1")] {
+        assert!(s.emu.wait_password(upn, pw, Duration::from_secs(60)).is_some(), "{}", tail(&s.daemon.logs()));
+    }
+    // A tenant restore behind our back: every credential is gone, the objects stay.
+    assert_eq!(s.emu.delete("/admin/credentials"), 200);
+    assert!(!s.emu.verify_password("alice@lab.test", "Al1ce!Pass-1"));
+    let out = Command::new(common::bin())
+        .args(["sync", "--all-passwords", "--json", "--bus", s.bus.address()])
+        .output()
+        .expect("sync --all-passwords");
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), tail(&s.daemon.logs()));
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    println!("summary: {summary}");
+    assert_eq!(summary["pushed"], 2, "{summary}");
+    assert_eq!(summary["skipped"]["temporaryPassword"], 1, "{summary}");
+    assert_eq!(summary["statusCodes"]["FilteredByTarget"], 1, "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    for (upn, pw) in [("alice@lab.test", "Al1ce!Pass-1"), ("bob@lab.test", "B0b!Pass-1")] {
+        assert!(s.emu.verify_password(upn, pw), "{upn} does not sign in after the resync");
+    }
+    assert!(!s.emu.verify_password("carol@lab.test", "Car0l!Pass-1"), "a temporary password stays on-premises");
+    // Without --json, for people: the summary in words, with Entra Connect's code.
+    let out = Command::new(common::bin())
+        .args(["sync", "--all-passwords", "--bus", s.bus.address()])
+        .output()
+        .expect("sync --all-passwords");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pushed:") && text.contains("FilteredByTarget"), "{text}");
+}
