@@ -176,7 +176,16 @@ pub fn user(args: &UserArgs) -> CliResult {
     }
     let s = |k: &str| json.get(k).map(show).unwrap_or_else(|| "-".into());
     let t = |k: &str| json.get(k).and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into());
+    if json.get("passwordStatus").and_then(Json::as_str) == Some("SourceConnectorNotPresent") {
+        return Err(Failure::runtime(format!(
+            "no such account: there is no user named {} on this DC (SourceConnectorNotPresent)",
+            args.name
+        )));
+    }
     println!("account:              {}", s("account"));
+    if json.get("passwordStatus").is_some() {
+        println!("password status:      {} ({})", s("passwordStatusText"), s("passwordStatus"));
+    }
     println!("source anchor:        {}", s("anchor"));
     println!("change seen:          key version {} at {}", s("seenKeyVersion"), t("seenAt"));
     println!("pushed:               key version {} at {}", s("pushedKeyVersion"), t("pushedAt"));

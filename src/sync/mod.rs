@@ -8,6 +8,7 @@ pub mod entra_port;
 pub mod gate;
 pub mod mapping;
 pub mod model;
+pub mod password_status;
 pub mod passwords;
 pub mod plan;
 pub mod reconcile;

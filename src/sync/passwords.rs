@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
 use super::gate::TenantGate;
+use super::password_status::REFUSED_NOTE;
 use super::scope::Scope;
 use super::state::{OutboxItem, ResyncRun, ResyncTally, now_ms, now_us};
 use super::tenant::SIGN_IN_FIX;
@@ -496,7 +497,8 @@ impl<P: CredentialPusher> PasswordPath<P> {
             PushOutcome::Failed { error } => {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
-                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
+                let note = format!("{REFUSED_NOTE}{error}");
+                let _ = store.mark_push_failed(&item.anchor, &note, now_ms() + backoff_ms(item.attempts));
                 self.tally(&item, ResyncTally::Refused);
             }
             PushOutcome::SignIn { error } => {

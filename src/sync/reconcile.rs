@@ -148,6 +148,22 @@ impl<T: Tenant> Reconciler<T> {
         &self.gate
     }
 
+    pub(crate) fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub(crate) fn ldb(&self) -> &LdbHandle {
+        &self.ldb
+    }
+
+    pub(crate) fn control(&self) -> &Control {
+        &self.control
+    }
+
+    pub(crate) fn anchor(&self) -> AnchorAttribute {
+        self.settings.anchor
+    }
+
     /// Refuses a tenant whose anchor attribute differs from ours, and reads whether password
     /// hash sync is on. The daemon never turns tenant features on or off: while an
     /// administrator has password hash sync off, password pushes wait (see
