@@ -105,6 +105,8 @@ pub struct ScopeConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StateConfig {
     pub db: PathBuf,
+    /// How long each user's password events are kept (`user NAME --history`).
+    pub password_history: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -502,9 +504,12 @@ impl Reader {
 
         let state_t = self.section(root, "state", "");
         if let Some(t) = state_t {
-            self.unknown_keys(t, "state", &["db"]);
+            self.unknown_keys(t, "state", &["db", "password_history"]);
         }
-        let state = StateConfig { db: self.path(state_t, "state", "db", Some("/var/lib/samba-entra-sync/state.db")) };
+        let state = StateConfig {
+            db: self.path(state_t, "state", "db", Some("/var/lib/samba-entra-sync/state.db")),
+            password_history: self.duration(state_t, "state", "password_history", "7d", Duration::from_secs(1)),
+        };
 
         let dbus_t = self.section(root, "dbus", "");
         if let Some(t) = dbus_t {

@@ -323,6 +323,7 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
             change_poll: config.sync.change_poll,
             parallel: config.sync.parallel_calls as usize,
             dry_run: config.sync.dry_run,
+            history: config.state.password_history,
             ..Default::default()
         },
         port.clone(),

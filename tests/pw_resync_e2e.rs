@@ -288,3 +288,77 @@ fn user_shows_each_password_status_in_entra_connect_words() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("password status:") && text.contains("(FilteredByTarget)"), "{text}");
 }
+
+fn history(s: &Stack, name: &str) -> Vec<Value> {
+    let out = Command::new(common::bin())
+        .args(["user", name, "--history", "--json", "--bus", s.bus.address()])
+        .output()
+        .expect("user --history");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("a JSON array")
+}
+
+fn has(events: &[Value], event: &str, detail: &str) -> bool {
+    events.iter().any(|e| e["event"] == event && e["detail"].as_str().unwrap_or("").contains(detail))
+}
+
+#[test]
+fn user_history_shows_a_week_of_password_events_and_prunes_older_ones() {
+    let mut s = Stack::start(with_temporary, "tenant_check_interval = \"1h\"", &[]);
+    assert!(s.emu.wait_password("bob@lab.test", "B0b!Pass-1", Duration::from_secs(60)).is_some());
+    let out = s.dc.setpassword_ldap("alice", "Al1ce!Pass-2");
+    assert!(out.status.success());
+    assert!(s.emu.wait_password("alice@lab.test", "Al1ce!Pass-2", Duration::from_secs(30)).is_some());
+    let mut alice = Vec::new();
+    wait_for(
+        "alice's acknowledged change in her history",
+        Duration::from_secs(10),
+        || {
+            alice = history(&s, "alice");
+            alice.first().is_some_and(|e| e["event"] == "acknowledged")
+        },
+        || s.daemon.logs(),
+    );
+    let kvno = alice[0]["keyVersion"].as_u64().expect("a key version");
+    for event in ["changeSeen", "pushed", "acknowledged"] {
+        assert!(alice.iter().any(|e| e["event"] == event && e["keyVersion"] == kvno), "{event} of {kvno}: {alice:?}");
+    }
+    let times: Vec<i64> =
+        alice.iter().map(|e| common::stack::parse_rfc3339_ms(e["at"].as_str().unwrap()).expect("RFC 3339")).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {alice:?}");
+    // A skip with its reason.
+    let carol = history(&s, "carol");
+    assert!(has(&carol, "skipped", "temporary password"), "{carol:?}");
+    // A refusal with the tenant's reason.
+    s.emu.patch("/admin/company", &json!({"passwordHashSync": false}));
+    assert!(s.dc.setpassword_ldap("bob", "B0b!Pass-2").status.success());
+    wait_for(
+        "bob's refusal in his history",
+        Duration::from_secs(20),
+        || has(&history(&s, "bob"), "refused", "not enabled"),
+        || s.daemon.logs(),
+    );
+    // Never a hash: no detail carries the credential's form.
+    let text =
+        Command::new(common::bin()).args(["user", "bob", "--history", "--bus", s.bus.address()]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("refused") && !text.contains("PPH1_MD4"), "{text}");
+    // Pruning: with a 3 s history, nothing older stays.
+    let config = std::fs::read_to_string(&s.daemon.config).unwrap();
+    std::fs::write(&s.daemon.config, config.replace("[state]\n", "[state]\npassword_history = \"3s\"\n")).unwrap();
+    s.daemon.restart();
+    std::thread::sleep(Duration::from_secs(5));
+    let now = serde_json::from_slice::<Value>(
+        &Command::new(common::bin()).args(["status", "--json", "--bus", s.bus.address()]).output().unwrap().stdout,
+    )
+    .unwrap()["now"]
+        .as_i64()
+        .unwrap();
+    for name in ["alice", "bob", "carol"] {
+        for e in history(&s, name) {
+            let at = common::stack::parse_rfc3339_ms(e["at"].as_str().unwrap()).unwrap();
+            assert!(now - at <= 3_000 + 1_000, "{name}: an event older than the setting after pruning: {e}");
+        }
+    }
+    assert!(!history(&s, "alice").iter().any(|e| e["keyVersion"] == kvno && e["event"] == "changeSeen"));
+}

@@ -137,6 +137,23 @@ impl Service {
         Ok(to_dict(&json))
     }
 
+    /// One user's password events (`[state] password_history`), newest first, as a JSON array
+    /// of `{at, event, keyVersion, detail}` (`at` in ms since the epoch).
+    async fn get_password_history(
+        &self,
+        account_name: String,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<String> {
+        self.authorize(&hdr, conn, Access::Reader).await?;
+        if account_name.is_empty() || account_name.len() > crate::sync::control::MAX_ACCOUNT_NAME {
+            return Err(fdo::Error::InvalidArgs("the account name is empty or too long".into()));
+        }
+        let history =
+            self.control.store().password_history(&account_name).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        serde_json::to_string(&history).map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+
     /// Asks for a reconcile now. Root only.
     async fn sync_now(
         &self,

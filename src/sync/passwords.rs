@@ -26,7 +26,7 @@ use super::control::{Command, Control, EngineEvent, PasswordNotice};
 use super::gate::TenantGate;
 use super::password_status::REFUSED_NOTE;
 use super::scope::Scope;
-use super::state::{OutboxItem, ResyncRun, ResyncTally, now_ms, now_us};
+use super::state::{OutboxItem, PasswordEvent, ResyncRun, ResyncTally, now_ms, now_us};
 use super::tenant::SIGN_IN_FIX;
 use crate::entra::credential::credential_data;
 use crate::samba::LdbHandle;
@@ -93,6 +93,8 @@ pub struct PasswordSettings {
     pub parallel: usize,
     /// `sync.dry_run`: changes are seen and reported, never sent.
     pub dry_run: bool,
+    /// `[state] password_history`: how long password events are kept.
+    pub history: Duration,
 }
 
 impl Default for PasswordSettings {
@@ -106,6 +108,7 @@ impl Default for PasswordSettings {
             change_poll: Duration::from_millis(500),
             parallel: 4,
             dry_run: false,
+            history: Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -157,6 +160,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
         let mut tasks = JoinSet::new();
         tasks.spawn(self.clone().watch_notices(notices, shutdown.clone()));
         tasks.spawn(self.clone().safety_net(shutdown.clone()));
+        tasks.spawn(self.clone().prune_history(shutdown.clone()));
         if !self.settings.dry_run {
             tasks.spawn(self.clone().pusher(shutdown.clone()));
         }
@@ -266,6 +270,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
         }
         match self.control.store().enqueue_push(anchor, account, kvno, noticed_at_us) {
             Ok(true) => {
+                self.note(anchor, account, PasswordEvent::ChangeSeen, kvno, "");
                 self.wake.notify_one();
                 true
             }
@@ -273,6 +278,22 @@ impl<P: CredentialPusher> PasswordPath<P> {
             Err(e) => {
                 self.control.report_error("state", &format!("cannot queue the password push of {account}: {e}"));
                 false
+            }
+        }
+    }
+
+    /// Drops password events older than `[state] password_history` (and beyond the per-user
+    /// bound), at start and then every tenth of that period (at most every 10 minutes).
+    async fn prune_history(self, shutdown: CancellationToken) {
+        let keep = self.settings.history;
+        let every = (keep / 10).clamp(Duration::from_millis(500), Duration::from_secs(600));
+        loop {
+            if let Err(e) = self.control.store().prune_password_history(keep.as_millis() as i64) {
+                self.control.report_error("state", &format!("cannot prune the password history: {e}"));
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(every) => {}
             }
         }
     }
@@ -443,6 +464,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
         let kvno = user.key_version.max(item.kvno);
         if let Err(why) = self.scope.user(&user) {
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, why.reason());
+            self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, why.reason());
             self.tally(&item, ResyncTally::OutOfScope);
             return;
         }
@@ -450,11 +472,13 @@ impl<P: CredentialPusher> PasswordPath<P> {
         if temporary && !self.settings.push_temporary {
             let why = "a temporary password (must change at next logon) stays on-premises";
             let _ = store.mark_temporary_skipped(&item.anchor, &item.account, kvno, why);
+            self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, why);
             self.tally(&item, ResyncTally::Temporary);
             return;
         }
         let Some(hash) = user.nt_hash.as_ref() else {
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, "the account has no password");
+            self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, "the account has no password");
             self.tally(&item, ResyncTally::OutOfScope);
             return;
         };
@@ -468,6 +492,13 @@ impl<P: CredentialPusher> PasswordPath<P> {
         };
         drop(user);
         let _ = store.mark_pushed(&item.anchor, kvno);
+        self.note(
+            &item.anchor,
+            &item.account,
+            PasswordEvent::Pushed,
+            kvno,
+            if item.resync { "full password sync" } else { "" },
+        );
         match self.pusher.push(push).await {
             PushOutcome::Acknowledged => {
                 let latency = (now_us() - item.noticed_at_us).max(0);
@@ -475,6 +506,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
                     self.control.report_error("state", &e.to_string());
                 }
                 self.control.clear_problem("push");
+                self.note(&item.anchor, &item.account, PasswordEvent::Acknowledged, kvno, "");
                 tracing::info!(account = %item.account, anchor = %item.anchor, kvno, latency_ms = latency as f64 / 1000.0, "password synced");
                 self.control
                     .emit(EngineEvent::PasswordSynced { account: item.account.clone(), latency_us: latency as u64 });
@@ -485,6 +517,8 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 let _ = self.control.command(Command::ExportUser(item.account.clone()));
                 let at = now_ms() + backoff_ms(item.attempts);
                 let _ = store.mark_push_failed(&item.anchor, "the user is not in Entra yet", at);
+                let detail = format!("the user is not in Entra yet; next try in {} s", (at - now_ms()).max(0) / 1000);
+                self.note(&item.anchor, &item.account, PasswordEvent::Retried, kvno, &detail);
                 self.tally(&item, ResyncTally::NotExported);
             }
             PushOutcome::Retry { error, after } => {
@@ -492,12 +526,15 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 tracing::warn!(account = %item.account, "password push will be retried: {error}");
                 let delay = after.map_or_else(|| backoff_ms(item.attempts), |d| d.as_millis() as i64);
                 let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + delay);
+                let detail = format!("{error}; next try in {} s", delay / 1000);
+                self.note(&item.anchor, &item.account, PasswordEvent::Retried, kvno, &detail);
                 self.tally_failure(&item);
             }
             PushOutcome::Failed { error } => {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
                 let note = format!("{REFUSED_NOTE}{error}");
+                self.note(&item.anchor, &item.account, PasswordEvent::Refused, kvno, &error);
                 let _ = store.mark_push_failed(&item.anchor, &note, now_ms() + backoff_ms(item.attempts));
                 self.tally(&item, ResyncTally::Refused);
             }
@@ -505,9 +542,17 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
                 self.control.set_problem("push", &format!("password pushes fail: {error}; {SIGN_IN_FIX}"));
+                self.note(&item.anchor, &item.account, PasswordEvent::Refused, kvno, &error);
                 let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
                 self.tally_failure(&item);
             }
+        }
+    }
+
+    /// One line of the user's password history (`user NAME --history`).
+    fn note(&self, anchor: &str, account: &str, event: PasswordEvent, kvno: u32, detail: &str) {
+        if let Err(e) = self.control.store().record_password_event(anchor, account, event, Some(kvno), detail) {
+            tracing::debug!(account, "cannot record a password event: {e}");
         }
     }
 

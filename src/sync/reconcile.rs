@@ -26,7 +26,7 @@ use super::model::{ExportObject, ObjectType};
 use super::plan::{Action, Plan, PlanInput, plan};
 use super::scheduler::{Lane, WriteBudget};
 use super::scope::Scope;
-use super::state::{ExportedObject, HeldDelete, ResyncRun, ResyncTally, StateError, now_ms, now_us};
+use super::state::{ExportedObject, HeldDelete, PasswordEvent, ResyncRun, ResyncTally, StateError, now_ms, now_us};
 use super::tenant::{SIGN_IN_FIX, Tenant, TenantError};
 use super::writeback;
 use crate::samba::directory::{self, ReadOptions, User};
@@ -722,7 +722,14 @@ impl<T: Tenant> Reconciler<T> {
         for p in pending.iter().filter(|p| wanted.contains(p.anchor.as_str())) {
             let queued =
                 if p.no_longer_temporary { store.release_temporary_skip(&p.anchor).map(|_| ()) } else { Ok(()) }
-                    .and_then(|()| store.enqueue_backfill(&p.anchor, &p.name, p.kvno, p.changed_at_us));
+                    .and_then(|()| store.enqueue_backfill(&p.anchor, &p.name, p.kvno, p.changed_at_us))
+                    .and_then(|queued| {
+                        if !queued {
+                            return Ok(());
+                        }
+                        let detail = "found by a reconcile";
+                        store.record_password_event(&p.anchor, &p.name, PasswordEvent::ChangeSeen, Some(p.kvno), detail)
+                    });
             if let Err(e) = queued {
                 summary.errors += 1;
                 self.control.report_error("state", &e.to_string());

@@ -107,7 +107,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX password_history_by_time ON password_history(at);",
 ];
 
+mod history;
 mod resync;
+pub use history::{HistoryEntry, PasswordEvent};
 pub use resync::{ResyncRun, ResyncTally};
 
 /// How many recent events (errors, warnings) are kept.

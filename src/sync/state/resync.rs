@@ -119,9 +119,17 @@ impl State {
             let mut record = tx
                 .prepare_cached("INSERT OR IGNORE INTO passwords(anchor, account) VALUES (?1, ?2)")
                 .map_err(|e| self.err(e))?;
+            let mut history = tx
+                .prepare_cached(
+                    "INSERT INTO password_history(anchor, account, at, event, kvno, detail)
+                     VALUES (?1, ?2, ?3, 'resync', ?4, ?5)",
+                )
+                .map_err(|e| self.err(e))?;
+            let (at, detail) = (now_ms(), format!("full password sync: {reason}"));
             for (anchor, account, kvno) in items {
                 queue.execute(params![anchor, account, kvno, now_us]).map_err(|e| self.err(e))?;
                 record.execute(params![anchor, account]).map_err(|e| self.err(e))?;
+                history.execute(params![anchor, account, at, kvno, detail]).map_err(|e| self.err(e))?;
             }
         }
         let skipped_total: u64 = skipped.iter().map(|(_, n)| n).sum();
