@@ -155,6 +155,18 @@ fn all_passwords_repairs_a_tenant_whose_credentials_were_wiped() {
         .expect("sync --all-passwords");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("pushed:") && text.contains("FilteredByTarget"), "{text}");
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("done") && progress.contains("/s") && progress.contains("left"), "{progress}");
+    // ResyncPasswords changes state: root only.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "dbus-send"])
+        .arg(format!("--bus={}", s.bus.address()))
+        .args(["--print-reply", "--dest=io.github.SambaEntraSync1", "/io/github/SambaEntraSync1"])
+        .arg("io.github.SambaEntraSync1.ResyncPasswords")
+        .output()
+        .expect("dbus-send");
+    assert!(!out.status.success(), "nobody may not start a resync");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AccessDenied"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 const MANY: usize = 2_000;
