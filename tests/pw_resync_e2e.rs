@@ -374,3 +374,20 @@ fn user_history_shows_a_week_of_password_events_and_prunes_older_ones() {
     }
     assert!(!history(&s, "alice").iter().any(|e| e["keyVersion"] == kvno && e["event"] == "changeSeen"));
 }
+
+#[test]
+fn all_passwords_with_config_runs_in_process() {
+    let mut s = Stack::start(with_temporary, "", &[]);
+    for (upn, pw) in [("alice@lab.test", "Al1ce!Pass-1"), ("bob@lab.test", "B0b!Pass-1")] {
+        assert!(s.emu.wait_password(upn, pw, Duration::from_secs(60)).is_some(), "{}", tail(&s.daemon.logs()));
+    }
+    s.daemon.stop();
+    assert_eq!(s.emu.delete("/admin/credentials"), 200);
+    let out = s.daemon.cli(&["sync", "--all-passwords", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    assert_eq!(summary["pushed"], 2, "{summary}");
+    assert_eq!(summary["skipped"]["temporaryPassword"], 1, "{summary}");
+    assert!(s.emu.verify_password("alice@lab.test", "Al1ce!Pass-1"));
+    assert!(s.emu.verify_password("bob@lab.test", "B0b!Pass-1"));
+}
