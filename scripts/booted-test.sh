@@ -192,8 +192,8 @@ echo "ok restarted ($MAIN -> $NEW)"
 
 step "the journal: structured fields, no secret"
 in_ct journalctl -u samba-entra-sync -o json --no-pager > "$LAB/journal.json"
-grep -q '"ACCOUNT":"alice"' "$LAB/journal.json" || fail "no ACCOUNT field in the journal"
-grep -q '"ANCHOR":' "$LAB/journal.json" || fail "no ANCHOR field in the journal"
+grep -q '"F_ACCOUNT":"alice"' "$LAB/journal.json" || fail "no F_ACCOUNT field (tracing-journald's prefix) in the journal"
+grep -q '"F_ANCHOR":' "$LAB/journal.json" || fail "no F_ANCHOR field in the journal"
 for secret in 'Al1ce!Pass' 'Adm1n!Passw0rd' 'refresh_token' 'PPH1_MD4' 'eyJ'; do
   grep -q "$secret" "$LAB/journal.json" && fail "the journal holds a secret ($secret)"
 done

@@ -78,6 +78,9 @@ pub struct SyncConfig {
     /// How often a full reconcile also reads the tenant back to repair drift (objects deleted
     /// or changed in Entra outside this sync).
     pub drift_check_interval: Duration,
+    /// How often the tenant's company configuration is read between reconciles, to see password
+    /// hash sync turned on or off by an administrator.
+    pub tenant_check_interval: Duration,
     /// Objects per ProvisionAzureADSyncObjects call (the real client's batch size is unknown;
     /// single-object calls are what every port proved).
     pub objects_per_call: u32,
@@ -112,6 +115,8 @@ pub struct ScopeConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StateConfig {
     pub db: PathBuf,
+    /// How long each user's password events are kept (`user NAME --history`).
+    pub password_history: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -454,6 +459,7 @@ impl Reader {
                     "push_temporary_passwords",
                     "write_back_consistency_guid",
                     "drift_check_interval",
+                    "tenant_check_interval",
                     "objects_per_call",
                     "parallel_calls",
                     "write_budget",
@@ -512,6 +518,7 @@ impl Reader {
             push_temporary_passwords: self.bool(sync_t, "sync", "push_temporary_passwords", false),
             write_back_consistency_guid: self.bool(sync_t, "sync", "write_back_consistency_guid", false),
             drift_check_interval: self.duration(sync_t, "sync", "drift_check_interval", "30m", Duration::from_secs(1)),
+            tenant_check_interval: self.duration(sync_t, "sync", "tenant_check_interval", "5m", Duration::from_secs(1)),
             objects_per_call: self.int(sync_t, "sync", "objects_per_call", 1, 1..=100) as u32,
             parallel_calls: self.int(sync_t, "sync", "parallel_calls", 4, 1..=32) as u32,
             write_budget: self.int(sync_t, "sync", "write_budget", 7000, 1..=1_000_000) as u32,
@@ -521,9 +528,12 @@ impl Reader {
 
         let state_t = self.section(root, "state", "");
         if let Some(t) = state_t {
-            self.unknown_keys(t, "state", &["db"]);
+            self.unknown_keys(t, "state", &["db", "password_history"]);
         }
-        let state = StateConfig { db: self.path(state_t, "state", "db", Some("/var/lib/samba-entra-sync/state.db")) };
+        let state = StateConfig {
+            db: self.path(state_t, "state", "db", Some("/var/lib/samba-entra-sync/state.db")),
+            password_history: self.duration(state_t, "state", "password_history", "7d", Duration::from_secs(1)),
+        };
 
         let dbus_t = self.section(root, "dbus", "");
         if let Some(t) = dbus_t {

@@ -122,7 +122,16 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
                 serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())
             })
         });
-        Service::new(control_for_bus.clone(), admin_gid, plan_fn)
+        let source = plan_for_bus.clone();
+        let status_fn: PasswordStatusFn = Box::new(move |account| {
+            let source = source.clone();
+            Box::pin(async move {
+                let r = source.read().await.clone().ok_or("the engine is not running")?;
+                let status = r.password_status(&account).await.map_err(|e| e.to_string())?;
+                serde_json::to_value(status).map_err(|e| e.to_string())
+            })
+        });
+        Service::new(control_for_bus.clone(), admin_gid, plan_fn).with_password_status(status_fn)
     });
     let bus_task = serve_reconnecting(config.dbus.bus.clone(), make_service, control.clone())
         .await
@@ -193,6 +202,7 @@ async fn reload_engine(path: &Path, running: &Config, base: &Base) -> Result<(Co
 }
 
 type PlanFn = crate::bus::service::PlanFn;
+type PasswordStatusFn = crate::bus::service::PasswordStatusFn;
 type Engine = (Arc<Reconciler<Port>>, tokio::task::JoinSet<()>);
 
 async fn stop_engine(token: &CancellationToken, engine: Engine) {
@@ -320,6 +330,7 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
             change_poll: config.sync.change_poll,
             parallel: config.sync.parallel_calls as usize,
             dry_run: config.sync.dry_run,
+            history: config.state.password_history,
             ..Default::default()
         },
         port.clone(),
@@ -515,6 +526,7 @@ async fn start_engine(
         let limit = config.sync.write_budget;
         tasks.spawn(crate::sync::metrics::run(control.clone(), budget, limit, not_after, path, stop.clone()));
     }
+    tasks.spawn(reconciler.clone().watch_password_sync(config.sync.tenant_check_interval, stop.clone()));
     tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));
     tasks.spawn(reconciler.clone().run(base.inbox.commands.clone(), control.watch_directory_usn(), stop));
     Ok((reconciler, tasks))

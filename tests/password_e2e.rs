@@ -146,7 +146,18 @@ fn set_temporary(s: &Stack, password: &str) {
 
 #[test]
 fn a_temporary_password_stays_on_premises_by_default() {
-    let s = stack();
+    // With a password history: should the tool's second write (pwdLastSet=0) land later than
+    // the settle on a loaded machine, the password pushed as a normal one is taken back to
+    // exactly the previous one (tests/security_e2e.rs), so the last real password still signs in.
+    let s = Stack::start(
+        |dc| {
+            dc.samba_tool(&["domain", "passwordsettings", "set", "--history-length=24"]);
+            alice(dc);
+        },
+        "",
+        &[],
+    );
+    assert!(s.emu.wait_password(UPN, "Al1ce!Pass-1", Duration::from_secs(30)).is_some(), "{}", s.daemon.logs());
     set_temporary(&s, "Al1ce!Temp-2");
     std::thread::sleep(Duration::from_secs(3));
     assert!(!s.emu.verify_password(UPN, "Al1ce!Temp-2"), "a temporary password was pushed:\n{}", s.daemon.logs());

@@ -23,7 +23,13 @@ pub struct Service {
     control: Control,
     admin_gid: Option<u32>,
     plan: PlanFn,
+    password_status: Option<PasswordStatusFn>,
 }
+
+/// One user's password status (`passwordStatus`, `passwordStatusText`, `exists`) as JSON (the
+/// engine provides it).
+pub type PasswordStatusFn =
+    Box<dyn Fn(String) -> futures_util::future::BoxFuture<'static, Result<Json, String>> + Send + Sync>;
 
 /// Renders what a reconcile would do now, as JSON (the engine provides it).
 pub type PlanFn = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
@@ -31,7 +37,13 @@ pub type PlanFn = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, Resul
 impl Service {
     /// `plan` renders what a reconcile would do now, as JSON (the engine provides it).
     pub fn new(control: Control, admin_gid: Option<u32>, plan: PlanFn) -> Self {
-        Service { control, admin_gid, plan }
+        Service { control, admin_gid, plan, password_status: None }
+    }
+
+    /// Adds the password status to `GetUser`'s answer.
+    pub fn with_password_status(mut self, f: PasswordStatusFn) -> Self {
+        self.password_status = Some(f);
+        self
     }
 
     async fn authorize(&self, hdr: &Header<'_>, conn: &Connection, need: Access) -> fdo::Result<u32> {
@@ -95,26 +107,51 @@ impl Service {
         if account_name.is_empty() || account_name.len() > crate::sync::control::MAX_ACCOUNT_NAME {
             return Err(fdo::Error::InvalidArgs("the account name is empty or too long".into()));
         }
-        let rec = self
-            .control
-            .store()
-            .password_by_account(&account_name)
-            .map_err(|e| fdo::Error::Failed(e.to_string()))?
-            .ok_or_else(|| fdo::Error::InvalidArgs(format!("no sync record for {account_name}")))?;
-        let json = serde_json::json!({
-            "account": rec.account,
-            "anchor": rec.anchor,
-            "seenKeyVersion": rec.seen_kvno,
-            "seenAt": rec.seen_at,
-            "pushedKeyVersion": rec.pushed_kvno,
-            "pushedAt": rec.pushed_at,
-            "acknowledgedKeyVersion": rec.acked_kvno,
-            "acknowledgedAt": rec.acked_at,
-            "latencyMs": rec.latency_us.map(|us| us as f64 / 1000.0),
-            "skippedKeyVersion": rec.skipped_kvno,
-            "lastError": rec.last_error,
-        });
+        let rec =
+            self.control.store().password_by_account(&account_name).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let status = match &self.password_status {
+            Some(f) => Some(f(account_name.clone()).await.map_err(fdo::Error::Failed)?),
+            None => None,
+        };
+        let mut json = match rec {
+            Some(rec) => serde_json::json!({
+                "account": rec.account,
+                "anchor": rec.anchor,
+                "seenKeyVersion": rec.seen_kvno,
+                "seenAt": rec.seen_at,
+                "pushedKeyVersion": rec.pushed_kvno,
+                "pushedAt": rec.pushed_at,
+                "acknowledgedKeyVersion": rec.acked_kvno,
+                "acknowledgedAt": rec.acked_at,
+                "latencyMs": rec.latency_us.map(|us| us as f64 / 1000.0),
+                "skippedKeyVersion": rec.skipped_kvno,
+                "lastError": rec.last_error,
+            }),
+            // No record yet: the status says why (no such account, not exported...).
+            None if status.is_some() => serde_json::json!({ "account": account_name }),
+            None => return Err(fdo::Error::InvalidArgs(format!("no sync record for {account_name}"))),
+        };
+        if let (Some(Json::Object(status)), Some(obj)) = (status, json.as_object_mut()) {
+            obj.extend(status);
+        }
         Ok(to_dict(&json))
+    }
+
+    /// One user's password events (`[state] password_history`), newest first, as a JSON array
+    /// of `{at, event, keyVersion, detail}` (`at` in ms since the epoch).
+    async fn get_password_history(
+        &self,
+        account_name: String,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<String> {
+        self.authorize(&hdr, conn, Access::Reader).await?;
+        if account_name.is_empty() || account_name.len() > crate::sync::control::MAX_ACCOUNT_NAME {
+            return Err(fdo::Error::InvalidArgs("the account name is empty or too long".into()));
+        }
+        let history =
+            self.control.store().password_history(&account_name).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        serde_json::to_string(&history).map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
     /// Asks for a reconcile now. Root only.
@@ -125,6 +162,17 @@ impl Service {
     ) -> fdo::Result<()> {
         self.authorize(&hdr, conn, Access::Root).await?;
         self.control.command(Command::SyncNow).map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+
+    /// Starts a full password sync: every in-scope user's current password is pushed again,
+    /// behind fresh changes; its progress is in `status` (`passwordResync`). Root only.
+    async fn resync_passwords(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<()> {
+        self.authorize(&hdr, conn, Access::Root).await?;
+        self.control.command(Command::ResyncPasswords).map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
     /// What a reconcile would send now, as JSON.

@@ -21,6 +21,10 @@ pub struct BusArgs {
 }
 
 impl BusArgs {
+    pub(crate) fn bus_config(&self) -> Result<BusConfig, Failure> {
+        self.bus()
+    }
+
     fn bus(&self) -> Result<BusConfig, Failure> {
         if let Some(a) = &self.bus {
             return Ok(if a == "session" {
@@ -49,7 +53,7 @@ fn with_daemon<T>(
     })
 }
 
-fn bus_failure(e: zbus::Error) -> Failure {
+pub(crate) fn bus_failure(e: zbus::Error) -> Failure {
     let text = e.to_string();
     if text.contains("ServiceUnknown") || text.contains("NameHasNoOwner") || text.contains("was not provided") {
         Failure::runtime(
@@ -163,9 +167,16 @@ pub struct UserArgs {
     pub bus: BusArgs,
     #[arg(long)]
     pub json: bool,
+    /// The user's password events of the last `[state] password_history` (default 7 days),
+    /// newest first: change seen, pushed, acknowledged, refused, retried, skipped, resync.
+    #[arg(long)]
+    pub history: bool,
 }
 
 pub fn user(args: &UserArgs) -> CliResult {
+    if args.history {
+        return user_history(args);
+    }
     let name = args.name.clone();
     let dict = with_daemon(&args.bus, async move |p| p.get_user(name).await.map_err(Into::into))?;
     let json = to_json(&dict);
@@ -175,13 +186,51 @@ pub fn user(args: &UserArgs) -> CliResult {
     }
     let s = |k: &str| json.get(k).map(show).unwrap_or_else(|| "-".into());
     let t = |k: &str| json.get(k).and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into());
+    if json.get("passwordStatus").and_then(Json::as_str) == Some("SourceConnectorNotPresent") {
+        return Err(Failure::runtime(format!(
+            "no such account: there is no user named {} on this DC (SourceConnectorNotPresent)",
+            args.name
+        )));
+    }
     println!("account:              {}", s("account"));
+    if json.get("passwordStatus").is_some() {
+        println!("password status:      {} ({})", s("passwordStatusText"), s("passwordStatus"));
+    }
     println!("source anchor:        {}", s("anchor"));
     println!("change seen:          key version {} at {}", s("seenKeyVersion"), t("seenAt"));
     println!("pushed:               key version {} at {}", s("pushedKeyVersion"), t("pushedAt"));
     println!("acknowledged:         key version {} at {}", s("acknowledgedKeyVersion"), t("acknowledgedAt"));
     println!("latency:              {} ms", s("latencyMs"));
     println!("last error or note:   {}", s("lastError"));
+    Ok(())
+}
+
+fn user_history(args: &UserArgs) -> CliResult {
+    let name = args.name.clone();
+    let text = with_daemon(&args.bus, async move |p| p.get_password_history(name).await.map_err(Into::into))?;
+    let events: Vec<Json> =
+        serde_json::from_str(&text).map_err(|e| Failure::runtime(format!("the daemon's answer: {e}")))?;
+    let events: Vec<Json> = events
+        .into_iter()
+        .map(|mut e| {
+            if let Some(at) = e.get("at").and_then(Json::as_i64) {
+                e["at"] = Json::String(fmt_time(at));
+            }
+            e
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&events).unwrap_or_default());
+        return Ok(());
+    }
+    if events.is_empty() {
+        println!("no password events for {} in the kept period ([state] password_history)", args.name);
+    }
+    for e in &events {
+        let kvno = e.get("keyVersion").and_then(Json::as_u64).map(|k| format!("key version {k}")).unwrap_or_default();
+        let detail = e.get("detail").and_then(Json::as_str).unwrap_or("");
+        println!("{}  {:<13} {:<15} {}", show(&e["at"]), show(&e["event"]), kvno, detail);
+    }
     Ok(())
 }
 

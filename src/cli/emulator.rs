@@ -100,6 +100,10 @@ pub struct EmulatorArgs {
     /// Start a new tenant with directory synchronisation disabled (enable it through Graph).
     #[arg(long)]
     pub dirsync_disabled: bool,
+    /// Start a new tenant with password hash sync already on (an administrator turned it on);
+    /// turn it on or off later with `PATCH /admin/company`.
+    #[arg(long)]
+    pub password_hash_sync: bool,
     /// DirSyncClientMachineName reported by GetCompanyConfiguration.
     #[arg(long, value_name = "NAME", default_value = "EMULATOR")]
     pub machine_name: String,
@@ -166,7 +170,7 @@ fn config(args: EmulatorArgs) -> Result<EmulatorConfig, Failure> {
         report_unresolved_members: args.unresolved_members == "report",
         require_phs_feature: !args.allow_credentials_without_phs,
         dirsync_enabled: !args.dirsync_disabled,
-        dirsync_features: EmulatorConfig::default().dirsync_features,
+        dirsync_features: EmulatorConfig::default().dirsync_features | i64::from(args.password_hash_sync),
         machine_name: args.machine_name,
         tls,
     })

@@ -91,9 +91,26 @@ pub struct SyncArgs {
     /// so the bus cannot come from a config file).
     #[arg(long, value_name = "ADDRESS", env = "SAMBA_ENTRA_SYNC_BUS")]
     pub bus: Option<String>,
+    /// Push every in-scope user's current password again (a full password sync: after a tenant
+    /// restore, a cloud-side reset, or a time with password hash sync off), behind fresh
+    /// changes; shows progress and ends with a summary.
+    #[arg(long)]
+    pub all_passwords: bool,
+    /// With --all-passwords: print the summary's counts as JSON.
+    #[arg(long, requires = "all_passwords")]
+    pub json: bool,
 }
 
 pub fn sync(args: &SyncArgs) -> CliResult {
+    if args.all_passwords {
+        if args.dry_run {
+            return Err(Failure::usage("--all-passwords sends passwords; it has no --dry-run"));
+        }
+        return match &args.config {
+            Some(path) => super::resync::in_process(path, args.json),
+            None => super::resync::through_daemon(&BusArgs { config: None, bus: args.bus.clone() }, args.json),
+        };
+    }
     let Some(path) = &args.config else {
         if args.dry_run {
             return Err(Failure::usage("--dry-run runs in-process: give --config FILE (or use `plan`)"));

@@ -184,11 +184,60 @@ pub async fn stats(State(app): State<Arc<App>>) -> Response {
         "calls": stats.calls,
         "writes": stats.writes,
         "faultsInjected": stats.faults_injected,
+        "requests": stats.requests,
         "throttled": stats.throttled,
         "objects": objects,
         "credentials": credentials,
     }))
     .into_response()
+}
+
+fn company_json(tenant: &Tenant) -> serde_json::Value {
+    json!({
+        "passwordHashSync": tenant.info.dirsync_features & 1 != 0,
+        "dirSyncFeatures": tenant.info.dirsync_features,
+        "dirSyncEnabled": tenant.info.dirsync_enabled,
+    })
+}
+
+/// `GET /admin/company`: the tenant's sync settings as the admin portal shows them.
+pub async fn company(State(app): State<Arc<App>>) -> Response {
+    Json(company_json(&lock(&app.tenant))).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CompanyPatch {
+    password_hash_sync: Option<bool>,
+}
+
+/// `PATCH /admin/company` `{"passwordHashSync": true|false}`: an administrator turning password
+/// hash sync on or off in the portal (the PasswordHashSync bit of DirSyncFeatures; the other
+/// bits stay).
+pub async fn patch_company(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let patch = match serde_json::from_slice::<CompanyPatch>(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return error(StatusCode::BAD_REQUEST, format!("expected {{\"passwordHashSync\": true|false}}: {e}"));
+        }
+    };
+    let mut tenant = lock(&app.tenant);
+    if let Some(on) = patch.password_hash_sync {
+        let mask = (tenant.info.dirsync_features & !1) | i64::from(on);
+        if let Err(e) = tenant.set_dirsync_features(mask) {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        }
+    }
+    Json(company_json(&tenant)).into_response()
+}
+
+/// `DELETE /admin/credentials`: every stored password forgotten behind the sync client's back
+/// (a tenant restore, a cloud-side reset); the objects stay.
+pub async fn wipe_credentials(State(app): State<Arc<App>>) -> Response {
+    match lock(&app.tenant).wipe_credentials() {
+        Ok(n) => Json(json!({"wiped": n})).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
 
 #[derive(Deserialize)]

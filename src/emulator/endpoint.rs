@@ -51,8 +51,10 @@ pub async fn provisioning(State(app): State<Arc<App>>, headers: HeaderMap, body:
             .into_response();
     }
     let effects = lock(&app.faults).on_call(Instant::now());
-    if effects.injected > 0 {
-        lock(&app.stats).faults_injected += effects.injected;
+    {
+        let mut stats = lock(&app.stats);
+        stats.requests += 1;
+        stats.faults_injected += effects.injected;
     }
     if effects.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(effects.latency_ms)).await;

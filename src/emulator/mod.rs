@@ -174,6 +174,9 @@ pub(crate) struct Stats {
     pub writes: u64,
     pub faults_injected: u64,
     pub throttled: u64,
+    /// Every request to the sync endpoint, answered or refused (a 503 before any operation
+    /// ran counts here, not in `calls`): what a client's retries cost.
+    pub requests: u64,
 }
 
 /// Settings the HTTP layer needs.

@@ -157,6 +157,8 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/admin/objects/{anchor}", get(admin::object).delete(admin::delete_object).patch(admin::edit_object))
         .route("/admin/verify-password", post(admin::verify_password))
         .route("/admin/stats", get(admin::stats))
+        .route("/admin/company", get(admin::company).patch(admin::patch_company))
+        .route("/admin/credentials", axum::routing::delete(admin::wipe_credentials))
         .route("/admin/faults", get(admin::list_faults).post(admin::add_faults).delete(admin::clear_faults))
         .route("/admin/device-codes/{code}/approve", post(admin::approve_device_code))
         .route("/admin/certificates", post(admin::add_certificates))

@@ -126,6 +126,20 @@ impl Tenant {
         Ok(())
     }
 
+    /// Every stored credential forgotten, as after a tenant restore or a cloud-side reset: the
+    /// objects stay, their passwords no longer sign in. Returns how many were wiped.
+    pub fn wipe_credentials(&mut self) -> Result<usize, StoreError> {
+        let ids: Vec<Uuid> = self.objects.iter().filter(|(_, o)| o.credential.is_some()).map(|(id, _)| *id).collect();
+        for id in &ids {
+            if let Some(o) = self.objects.get_mut(id) {
+                o.credential = None;
+            }
+        }
+        let objects = ids.iter().filter_map(|id| self.objects.get(id));
+        self.store.persist(objects, &[])?;
+        Ok(ids.len())
+    }
+
     /// Graph `PATCH /organization` with `onPremisesSyncEnabled`.
     pub fn set_dirsync_enabled(&mut self, enabled: bool) -> Result<(), StoreError> {
         self.store.set_meta("dirsync_enabled", if enabled { "true" } else { "false" })?;

@@ -28,6 +28,8 @@ pub enum Command {
     SyncNow,
     /// Export this user's object now (a password push found it missing in Entra).
     ExportUser(String),
+    /// Push every in-scope user's current password again (`sync --all-passwords`).
+    ResyncPasswords,
 }
 
 /// What the engine announces (forwarded as D-Bus signals).
@@ -400,6 +402,7 @@ impl Control {
                 .into_iter()
                 .map(|e| format!("{} {}: {}", fmt_time(e.at), e.subject, e.message))
                 .collect(),
+            password_resync: self.store.resync_run()?,
             now: now_ms(),
         })
     }
@@ -436,6 +439,9 @@ pub struct StatusReport {
     pub sign_in: String,
     pub last_error: Option<String>,
     pub recent_errors: Vec<String>,
+    /// The current or last full password sync (`sync --all-passwords`, password hash sync
+    /// turned back on): its counts and what is still queued.
+    pub password_resync: Option<super::state::ResyncRun>,
     pub now: i64,
 }
 

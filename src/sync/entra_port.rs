@@ -182,11 +182,6 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
         })
     }
 
-    async fn enable_password_sync(&self, features: i64) -> Result<(), TenantError> {
-        let mask = ops::features::with(features.max(0) as u32, ops::features::PASSWORD_HASH_SYNC, true);
-        self.client.set_company_dirsync_features(mask).await.map_err(|e| self.tenant_error(e))
-    }
-
     async fn upsert(&self, objects: &[&ExportObject]) -> Result<Vec<ExportResult>, TenantError> {
         let wire: Vec<SyncObject> = objects.iter().map(|o| to_sync_object(o)).collect();
         let anchors: Vec<String> = objects.iter().map(|o| o.anchor.clone()).collect();

@@ -9,11 +9,14 @@ use tokio::sync::watch;
 #[derive(Clone, Debug)]
 pub struct TenantGate {
     open: Arc<watch::Sender<bool>>,
+    /// Password hash sync is on in the tenant (as last read): while it is off, password pushes
+    /// wait in the outbox. Only an administrator turns it on or off, never the daemon.
+    password_sync: Arc<watch::Sender<bool>>,
 }
 
 impl Default for TenantGate {
     fn default() -> Self {
-        TenantGate { open: Arc::new(watch::channel(false).0) }
+        TenantGate { open: Arc::new(watch::channel(false).0), password_sync: Arc::new(watch::channel(true).0) }
     }
 }
 
@@ -31,6 +34,20 @@ impl TenantGate {
 
     pub fn is_open(&self) -> bool {
         *self.open.borrow()
+    }
+
+    pub fn set_password_sync(&self, on: bool) {
+        self.password_sync.send_replace(on);
+    }
+
+    pub fn password_sync_on(&self) -> bool {
+        *self.password_sync.borrow()
+    }
+
+    /// Returns once password hash sync is on in the tenant.
+    pub async fn wait_password_sync(&self) {
+        let mut rx = self.password_sync.subscribe();
+        let _ = rx.wait_for(|on| *on).await;
     }
 
     /// Returns once the tenant's checks have passed.

@@ -9,6 +9,7 @@ pub mod gate;
 pub mod mapping;
 pub mod metrics;
 pub mod model;
+pub mod password_status;
 pub mod passwords;
 pub mod plan;
 pub mod reconcile;

@@ -24,8 +24,9 @@ use zeroize::Zeroizing;
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
 use super::gate::TenantGate;
+use super::password_status::REFUSED_NOTE;
 use super::scope::Scope;
-use super::state::{OutboxItem, now_ms, now_us};
+use super::state::{OutboxItem, PasswordEvent, ResyncRun, ResyncTally, now_ms, now_us};
 use super::tenant::with_sign_in_fix;
 use crate::entra::credential::credential_data;
 use crate::samba::LdbHandle;
@@ -92,6 +93,8 @@ pub struct PasswordSettings {
     pub parallel: usize,
     /// `sync.dry_run`: changes are seen and reported, never sent.
     pub dry_run: bool,
+    /// `[state] password_history`: how long password events are kept.
+    pub history: Duration,
 }
 
 impl Default for PasswordSettings {
@@ -105,6 +108,7 @@ impl Default for PasswordSettings {
             change_poll: Duration::from_millis(500),
             parallel: 4,
             dry_run: false,
+            history: Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -156,6 +160,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
         let mut tasks = JoinSet::new();
         tasks.spawn(self.clone().watch_notices(notices, shutdown.clone()));
         tasks.spawn(self.clone().safety_net(shutdown.clone()));
+        tasks.spawn(self.clone().prune_history(shutdown.clone()));
         if !self.settings.dry_run {
             tasks.spawn(self.clone().pusher(shutdown.clone()));
         }
@@ -165,7 +170,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
     /// Pushes everything in the outbox now, without the long-running loops (for `sync` run in
     /// the CLI). Items that fail stay queued for the daemon.
     pub async fn drain(&self) -> usize {
-        if self.settings.dry_run {
+        if self.settings.dry_run || !self.gate.password_sync_on() {
             return 0;
         }
         let items = self.control.store().outbox().unwrap_or_default();
@@ -265,6 +270,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
         }
         match self.control.store().enqueue_push(anchor, account, kvno, noticed_at_us) {
             Ok(true) => {
+                self.note(anchor, account, PasswordEvent::ChangeSeen, kvno, "");
                 self.wake.notify_one();
                 true
             }
@@ -272,6 +278,22 @@ impl<P: CredentialPusher> PasswordPath<P> {
             Err(e) => {
                 self.control.report_error("state", &format!("cannot queue the password push of {account}: {e}"));
                 false
+            }
+        }
+    }
+
+    /// Drops password events older than `[state] password_history` (and beyond the per-user
+    /// bound), at start and then every tenth of that period (at most every 10 minutes).
+    async fn prune_history(self, shutdown: CancellationToken) {
+        let keep = self.settings.history;
+        let every = (keep / 10).clamp(Duration::from_millis(500), Duration::from_secs(600));
+        loop {
+            if let Err(e) = self.control.store().prune_password_history(keep.as_millis() as i64) {
+                self.control.report_error("state", &format!("cannot prune the password history: {e}"));
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(every) => {}
             }
         }
     }
@@ -352,11 +374,15 @@ impl<P: CredentialPusher> PasswordPath<P> {
         let mut backfill: HashSet<String> = HashSet::new();
         let mut running: JoinSet<String> = JoinSet::new();
         loop {
+            // While password hash sync is off in the tenant, pushes wait in the outbox: nothing
+            // is sent (it would only be refused) and nothing is dropped.
+            let phs_on = self.gate.password_sync_on();
             // Only what can start now: the in-flight ones (skipped below) plus a slot's worth of
             // live and backfill pushes.
             let limit = in_flight.len() + 2 * self.settings.parallel.max(1);
             let mut next_due: Option<i64> = None;
-            match self.control.store().outbox_due(now_ms(), limit) {
+            let due = if phs_on { self.control.store().outbox_due(now_ms(), limit) } else { Ok((Vec::new(), None)) };
+            match due {
                 Ok((items, next)) => {
                     next_due = next;
                     let mut backfill_running = in_flight.iter().filter(|a| backfill.contains(*a)).count();
@@ -392,6 +418,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.wake.notified() => {}
+                _ = self.gate.wait_password_sync(), if !phs_on => {}
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     if let Ok(anchor) = done {
                         in_flight.remove(&anchor);
@@ -422,6 +449,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
             Ok(Some(u)) => u,
             Ok(None) => {
                 let _ = store.drop_push(&item.anchor, "the user no longer exists or left the sync scope");
+                self.tally(&item, ResyncTally::OutOfScope);
                 return;
             }
             Err(e) => {
@@ -433,11 +461,14 @@ impl<P: CredentialPusher> PasswordPath<P> {
         if source_anchor(&user.id, self.settings.anchor) != item.anchor {
             // The name now belongs to another object; the safety net queues the right one.
             let _ = store.drop_push(&item.anchor, "the account name now belongs to another object");
+            self.tally(&item, ResyncTally::OutOfScope);
             return;
         }
         let kvno = user.key_version.max(item.kvno);
         if let Err(why) = self.scope.user(&user) {
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, why.reason());
+            self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, why.reason());
+            self.tally(&item, ResyncTally::OutOfScope);
             return;
         }
         let temporary = user.must_change_password();
@@ -448,10 +479,14 @@ impl<P: CredentialPusher> PasswordPath<P> {
             }
             let why = "a temporary password (must change at next logon) stays on-premises";
             let _ = store.mark_temporary_skipped(&item.anchor, &item.account, kvno, why);
+            self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, why);
+            self.tally(&item, ResyncTally::Temporary);
             return;
         }
         let Some(hash) = user.nt_hash.as_ref() else {
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, "the account has no password");
+            self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, "the account has no password");
+            self.tally(&item, ResyncTally::OutOfScope);
             return;
         };
         let push = CredentialPush {
@@ -464,6 +499,13 @@ impl<P: CredentialPusher> PasswordPath<P> {
         };
         drop(user);
         let _ = store.mark_pushed(&item.anchor, kvno);
+        self.note(
+            &item.anchor,
+            &item.account,
+            PasswordEvent::Pushed,
+            kvno,
+            if item.resync { "full password sync" } else { "" },
+        );
         match self.pusher.push(push).await {
             PushOutcome::Acknowledged => {
                 let latency = (now_us() - item.noticed_at_us).max(0);
@@ -472,6 +514,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 }
                 let _ = store.set_acked_temporary(&item.anchor, temporary);
                 self.control.clear_problem("push");
+                self.note(&item.anchor, &item.account, PasswordEvent::Acknowledged, kvno, "");
                 tracing::info!(account = %item.account, anchor = %item.anchor, kvno, latency_ms = latency as f64 / 1000.0, "password synced");
                 self.control
                     .emit(EngineEvent::PasswordSynced { account: item.account.clone(), latency_us: latency as u64 });
@@ -484,8 +527,9 @@ impl<P: CredentialPusher> PasswordPath<P> {
                         self.requeue_if_turned_temporary(&anchor, &item.account, k);
                     }
                 }
+                self.tally(&item, ResyncTally::Pushed);
             }
-            other => self.push_failed(&item, other),
+            other => self.push_failed(&item, other, kvno),
         }
     }
 
@@ -568,12 +612,12 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 let _ = store.forget_acknowledged(&item.anchor);
                 let _ = store.mark_temporary_skipped(&item.anchor, &item.account, kvno, why);
             }
-            other => self.push_failed(item, other),
+            other => self.push_failed(item, other, kvno),
         }
     }
 
     /// Every outcome but an acknowledgement: the push stays queued for a later try.
-    fn push_failed(&self, item: &OutboxItem, outcome: PushOutcome) {
+    fn push_failed(&self, item: &OutboxItem, outcome: PushOutcome, kvno: u32) {
         let store = self.control.store();
         match outcome {
             PushOutcome::Acknowledged => {}
@@ -582,26 +626,83 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 let _ = self.control.command(Command::ExportUser(item.account.clone()));
                 let at = now_ms() + backoff_ms(item.attempts);
                 let _ = store.mark_push_failed(&item.anchor, "the user is not in Entra yet", at);
+                let detail = format!("the user is not in Entra yet; next try in {} s", (at - now_ms()).max(0) / 1000);
+                self.note(&item.anchor, &item.account, PasswordEvent::Retried, kvno, &detail);
+                self.tally(item, ResyncTally::NotExported);
             }
             PushOutcome::Retry { error, after } => {
                 self.control.push_failed();
                 tracing::warn!(account = %item.account, "password push will be retried: {error}");
                 let delay = after.map_or_else(|| backoff_ms(item.attempts), |d| d.as_millis() as i64);
                 let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + delay);
+                let detail = format!("{error}; next try in {} s", delay / 1000);
+                self.note(&item.anchor, &item.account, PasswordEvent::Retried, kvno, &detail);
+                self.tally_failure(item);
             }
             PushOutcome::Failed { error } => {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
-                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
+                let note = format!("{REFUSED_NOTE}{error}");
+                self.note(&item.anchor, &item.account, PasswordEvent::Refused, kvno, &error);
+                let _ = store.mark_push_failed(&item.anchor, &note, now_ms() + backoff_ms(item.attempts));
+                self.tally(item, ResyncTally::Refused);
             }
             PushOutcome::SignIn { error } => {
                 self.control.push_failed();
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
                 self.control.set_problem("push", &with_sign_in_fix(&format!("password pushes fail: {error}")));
+                self.note(&item.anchor, &item.account, PasswordEvent::Refused, kvno, &error);
                 let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
+                self.tally_failure(item);
             }
         }
     }
+
+    /// One line of the user's password history (`user NAME --history`).
+    fn note(&self, anchor: &str, account: &str, event: PasswordEvent, kvno: u32, detail: &str) {
+        if let Err(e) = self.control.store().record_password_event(anchor, account, event, Some(kvno), detail) {
+            tracing::debug!(account, "cannot record a password event: {e}");
+        }
+    }
+
+    /// Counts a resync push's outcome in the resync's summary (once), and reports the summary
+    /// when it was the last one.
+    fn tally(&self, item: &OutboxItem, tally: ResyncTally) {
+        if !item.resync {
+            return;
+        }
+        match self.control.store().resync_tally(&item.anchor, tally) {
+            Ok(Some(run)) => log_resync_finished(&run),
+            Ok(None) => {}
+            Err(e) => self.control.report_error("state", &e.to_string()),
+        }
+    }
+
+    /// A resync push that keeps failing counts as failed after a few tries (about half a
+    /// minute); it is still retried like any other push.
+    fn tally_failure(&self, item: &OutboxItem) {
+        if item.attempts + 1 >= RESYNC_TRIES {
+            self.tally(item, ResyncTally::Failed);
+        }
+    }
+}
+
+/// Tries of a resync push before the resync counts it as failed.
+const RESYNC_TRIES: u32 = 5;
+
+/// The one line a finished resync leaves in the log.
+pub(crate) fn log_resync_finished(run: &ResyncRun) {
+    tracing::info!(
+        reason = %run.reason,
+        total = run.total,
+        pushed = run.pushed,
+        temporary_password = run.temporary_password,
+        out_of_scope = run.out_of_scope,
+        not_exported = run.not_exported,
+        refused = run.refused,
+        failed = run.failed,
+        "full password sync finished"
+    );
 }
 
 /// The pause before the next try of one push, whatever the reason it failed: about 1 s,

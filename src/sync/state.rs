@@ -93,7 +93,28 @@ const MIGRATIONS: &[&str] = &[
     // as a normal one that later turns temporary (pwdLastSet=0 at the same key version) is
     // noticed and acted on once.
     "ALTER TABLE passwords ADD COLUMN acked_temporary INTEGER NOT NULL DEFAULT 0;",
+    // 6: a full password resync (`sync --all-passwords`, password hash sync turned back on)
+    // marks its pushes, so it reports progress and resumes after a restart; each user's
+    // password events (never a hash) for `[state] password_history`.
+    "ALTER TABLE outbox ADD COLUMN resync INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_by_resync ON outbox(resync);
+    CREATE TABLE password_history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        anchor TEXT NOT NULL,
+        account TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        kvno INTEGER,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX password_history_by_account ON password_history(account COLLATE NOCASE, at);
+    CREATE INDEX password_history_by_time ON password_history(at);",
 ];
+
+mod history;
+mod resync;
+pub use history::{HistoryEntry, PasswordEvent};
+pub use resync::{ResyncRun, ResyncTally};
 
 /// How many recent events (errors, warnings) are kept.
 const EVENTS_KEPT: i64 = 200;
@@ -186,6 +207,8 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
     /// Found by a reconcile rather than a live change: pushed after live changes, bulk lane.
     pub backfill: bool,
+    /// Part of a full password resync: its outcome is counted in the resync's summary.
+    pub resync: bool,
 }
 
 /// A delete held back by a safety rule.
@@ -587,7 +610,7 @@ impl State {
         let conn = self.lock();
         let mut stmt = conn
             .prepare(
-                "SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at, last_error, backfill
+                "SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at, last_error, backfill, resync
                  FROM outbox ORDER BY backfill, noticed_at",
             )
             .map_err(|e| self.err(e))?;
@@ -602,7 +625,7 @@ impl State {
         let conn = self.lock();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at, last_error, backfill
+                "SELECT anchor, account, kvno, noticed_at, attempts, next_attempt_at, last_error, backfill, resync
                  FROM outbox WHERE next_attempt_at <= ?1 ORDER BY backfill, noticed_at LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
@@ -841,6 +864,7 @@ fn outbox_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
         next_attempt_at: r.get(5)?,
         last_error: r.get(6)?,
         backfill: r.get(7)?,
+        resync: r.get(8)?,
     })
 }
 

@@ -62,10 +62,10 @@ pub fn with_sign_in_fix(message: &str) -> String {
     if message.contains("register-app") { message.to_owned() } else { format!("{message}; {SIGN_IN_FIX}") }
 }
 
+/// The engine's view of the tenant. It has no way to change the tenant's features: only an
+/// administrator turns password hash sync (or any other feature) on or off.
 pub trait Tenant: Send + Sync + 'static {
     fn configuration(&self) -> impl Future<Output = Result<TenantConfig, TenantError>> + Send;
-    /// Turns on the password hash sync feature bit (keeping the others).
-    fn enable_password_sync(&self, features: i64) -> impl Future<Output = Result<(), TenantError>> + Send;
     /// Creates or updates objects (Set: an upsert), one result per object, in order.
     fn upsert(&self, objects: &[&ExportObject]) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
     /// Deletes objects by anchor.

@@ -63,6 +63,9 @@ impl Emulator {
                 "1",
                 "--tenant-id",
                 &tenant_id,
+                // The tenant's administrator has turned password hash sync on: the daemon never
+                // changes the tenant's features itself.
+                "--password-hash-sync",
             ])
             .arg("--data")
             .arg(data.path())

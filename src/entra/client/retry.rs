@@ -6,13 +6,16 @@ use super::settings::RetryPolicy;
 use crate::entra::timefmt::parse_http_date;
 
 /// The wait before retry number `failures` (1 after the first failure): uniform in
-/// `[0, min(max_delay, base_delay · 2^(failures-1))]`, so that many clients that failed together
-/// do not come back together. `random` is any 64-bit random number.
+/// `[c/2, c]` with `c = min(max_delay, base_delay · 2^(failures-1))`. Every retry waits a growing
+/// pause (about 1 s, 2 s, 4 s... with the defaults), never next to nothing, and the jitter keeps
+/// many clients that failed together from coming back together. `random` is any 64-bit random
+/// number.
 pub(crate) fn backoff(policy: &RetryPolicy, failures: u32, random: u64) -> Duration {
     let doublings = failures.saturating_sub(1).min(30);
     let ceiling = policy.base_delay.saturating_mul(1 << doublings).min(policy.max_delay);
     let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-    Duration::from_nanos(random % nanos.saturating_add(1))
+    let half = nanos / 2;
+    Duration::from_nanos(nanos - half + random % half.saturating_add(1))
 }
 
 /// A random number for the jitter; without an OS source the wait is simply 0.
@@ -42,24 +45,34 @@ mod tests {
             max_delay: Duration::from_secs(10),
             ..RetryPolicy::default()
         };
-        // A random number equal to the ceiling (in nanoseconds) gives the ceiling; one more wraps
-        // to zero. Ceilings: 1, 2, 4, 8 s, then the 10 s cap.
+        // Ceilings 1, 2, 4, 8 s, then the 10 s cap; each wait lies in [ceiling/2, ceiling].
         for (failures, ceiling) in [(1u32, 1u64), (2, 2), (3, 4), (4, 8), (5, 10), (6, 10), (40, 10)] {
             let nanos = ceiling * 1_000_000_000;
-            assert_eq!(backoff(&policy, failures, nanos), Duration::from_secs(ceiling), "failure {failures}");
-            assert_eq!(backoff(&policy, failures, nanos + 1), Duration::ZERO, "failure {failures}");
+            let half = nanos / 2;
+            assert_eq!(backoff(&policy, failures, 0), Duration::from_nanos(nanos - half), "failure {failures}");
+            assert_eq!(backoff(&policy, failures, half), Duration::from_nanos(nanos), "failure {failures}");
+            assert_eq!(backoff(&policy, failures, half + 1), Duration::from_nanos(nanos - half), "failure {failures}");
         }
-        assert_eq!(backoff(&policy, 3, 0), Duration::ZERO);
-        assert_eq!(backoff(&policy, 3, 1_000_000_000), Duration::from_secs(1));
         assert!(backoff(&policy, u32::MAX, u64::MAX) <= Duration::from_secs(10));
+    }
+
+    #[test]
+    fn every_retry_waits_longer_than_the_one_before_could() {
+        // The shortest wait of retry n+1 is the longest of retry n: the pause grows whatever
+        // the jitter, until the cap.
+        let policy = RetryPolicy::default();
+        for failures in 1..6 {
+            assert!(backoff(&policy, failures + 1, 0) >= backoff(&policy, failures, u64::MAX % 1_000_000_007));
+            assert!(backoff(&policy, failures, 0) >= Duration::from_millis(500));
+        }
     }
 
     #[test]
     fn jitter_spreads_waits() {
         let policy = RetryPolicy::default();
         let waits: std::collections::HashSet<_> = (0..20).map(|_| backoff(&policy, 4, jitter_random())).collect();
-        assert!(waits.len() > 10, "full jitter gives different waits");
-        assert!(waits.iter().all(|w| *w <= Duration::from_secs(8)));
+        assert!(waits.len() > 10, "jitter gives different waits");
+        assert!(waits.iter().all(|w| *w <= Duration::from_secs(8) && *w >= Duration::from_secs(4)));
     }
 
     #[test]
