@@ -44,6 +44,8 @@ LAB=$(mktemp -d /tmp/ses-booted.XXXXXX)
 EMU_PID=
 NSPAWN_PID=
 cleanup() {
+  local rc=$?
+  set +e  # best effort from here: the test's verdict is rc
   [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null
   if [ -n "$NSPAWN_PID" ]; then
     kill -TERM "$NSPAWN_PID" 2>/dev/null
@@ -52,6 +54,7 @@ cleanup() {
   fi
   wait 2>/dev/null
   rm -rf "$ROOT" "$LAB"
+  exit "$rc"
 }
 trap cleanup EXIT
 
@@ -209,7 +212,8 @@ if in_ct env DEBIAN_FRONTEND=noninteractive apt-get remove -y samba-entra-sync >
   fail "the package was removed while smb.conf runs the hook"
 fi
 grep -q 'still runs the hook' "$LAB/remove.log" || { cat "$LAB/remove.log"; fail "the refusal does not say why"; }
-in_ct sed -i '/check password script/d' /etc/samba/smb.conf
+in_ct samba-entra-sync install-hook --remove --apply > "$LAB/unhook.log" 2>&1 || { cat "$LAB/unhook.log"; fail "install-hook --remove --apply"; }
+in_ct grep -qi 'check password script' /etc/samba/smb.conf && fail "install-hook --remove left the hook in smb.conf"
 in_ct env DEBIAN_FRONTEND=noninteractive apt-get remove -y samba-entra-sync > "$LAB/remove.log" 2>&1 || { cat "$LAB/remove.log"; fail "remove"; }
 in_ct test -d /var/lib/samba-entra-sync || fail "remove deleted the state (only purge may)"
 in_ct env DEBIAN_FRONTEND=noninteractive apt-get purge -y samba-entra-sync > "$LAB/purge.log" 2>&1 || { cat "$LAB/purge.log"; fail "purge"; }

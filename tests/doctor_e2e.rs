@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use common::stack::{Emulator, Stack, tail};
+use common::stack::{Stack, tail};
 
 fn alice(dc: &common::samba::Dc) {
     dc.samba_tool(&["user", "create", "alice", "Al1ce!Pass-1"]);
@@ -105,17 +105,14 @@ fn doctor_passes_on_a_healthy_lab_and_names_each_provoked_failure() {
     let (_, checks) = doctor(&nowhere, &smb);
     assert_eq!(verdict(&checks, "tenant reachable").0, "fail", "{:?}", verdict(&checks, "tenant reachable"));
 
-    // A tenant whose password hash sync is off (a fresh emulator tenant nobody synced to).
-    let other = Emulator::start(&[]);
-    let fresh = config_with(&s, "fresh-tenant.toml", &s.emu.base_url, &other.base_url);
-    let fresh_text = std::fs::read_to_string(&fresh).expect("config").replace(&s.emu.tenant_id, &other.tenant_id);
-    let fresh_text = fresh_text.replace("token.json", "fresh-token.json");
-    std::fs::write(&fresh, fresh_text).expect("config");
-    let out = Command::new(common::bin()).args(["login", "--config"]).arg(&fresh).output().expect("login");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (_, checks) = doctor(&fresh, &smb);
+    // The tenant's administrator turned password hash sync off.
+    let (code, _) = s.emu.patch("/admin/company", &serde_json::json!({"passwordHashSync": false}));
+    assert_eq!(code, 200);
+    let (_, checks) = doctor(&s.daemon.config, &smb);
     let (v, text) = verdict(&checks, "password hash sync");
     assert_eq!(v, "fail", "{text}");
+    let (code, _) = s.emu.patch("/admin/company", &serde_json::json!({"passwordHashSync": true}));
+    assert_eq!(code, 200);
 
     // The daemon stopped, then Samba.
     s.daemon.stop();

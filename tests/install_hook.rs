@@ -222,3 +222,43 @@ fn a_symlinked_smb_conf_stays_a_symlink() {
     assert_eq!(testparm_value(&real), hook.display().to_string());
     assert_eq!(backups(&real).len(), 1, "the backup belongs next to the real file");
 }
+
+#[test]
+fn remove_takes_the_hook_out_and_gives_a_chained_script_back() {
+    let dc = Dc::new();
+    let conf = dc.smb_conf();
+    let tools = tempfile::tempdir().unwrap();
+    let foreign = script(tools.path(), "site check", "cat > /dev/null; exit 0");
+    let quoted = format!("'{}'", foreign.display());
+    dc.set_global_option("check password script", &quoted);
+    let original = fs::read_to_string(&conf).unwrap();
+    let hook = common::stack::hook_path();
+    let out = install_hook(&conf, &hook, &["--apply", "--chain"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(testparm_value(&conf).contains("--chain"));
+
+    // Shown first, written with --apply (and a backup); Samba then runs the site's script alone.
+    let out = install_hook(&conf, &hook, &["--remove"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("runs alone again"), "{}", text(&out));
+    assert!(testparm_value(&conf).contains("--chain"), "without --apply nothing is written");
+    let out = install_hook(&conf, &hook, &["--remove", "--apply"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(testparm_value(&conf), quoted, "the site's script is the entry again, as it was");
+    assert_eq!(backups(&conf).len(), 2, "install and remove each keep a backup");
+    let others =
+        |t: &str| t.lines().filter(|l| !l.contains("check password script")).map(String::from).collect::<Vec<_>>();
+    assert_eq!(others(&fs::read_to_string(&conf).unwrap()), others(&original), "everything else is as it was");
+    // Nothing of ours left: a second --remove changes nothing.
+    let out = install_hook(&conf, &hook, &["--remove", "--apply"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("nothing to change"), "{}", text(&out));
+
+    // Without a chained script, the line goes.
+    let plain = Dc::new();
+    let out = install_hook(&plain.smb_conf(), &hook, &["--apply"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = install_hook(&plain.smb_conf(), &hook, &["--remove", "--apply"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(testparm_value(&plain.smb_conf()), "");
+}

@@ -127,21 +127,7 @@ fn a_change_samba_rejects_pushes_nothing() {
 }
 
 fn set_temporary(s: &Stack, password: &str) {
-    let conf = s.dc.smb_conf();
-    s.dc.exec_ok(&[
-        "samba-tool",
-        "user",
-        "setpassword",
-        "alice",
-        &format!("--newpassword={password}"),
-        "--must-change-at-next-login",
-        "-s",
-        &conf.to_string_lossy(),
-        "-H",
-        "ldap://127.0.0.1",
-        "-U",
-        &format!("Administrator%{}", common::samba::ADMIN_PASSWORD),
-    ]);
+    s.dc.set_temporary_password_ldap("alice", password);
 }
 
 #[test]

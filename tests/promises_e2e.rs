@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use common::bus::PrivateBus;
 use common::samba::{DOMAIN_DN, Dc};
 use common::stack::{Daemon, Emulator, Stack, tail};
+use common::wait_until;
 
 const UPN: &str = "alice@lab.test";
 const RUN: Duration = Duration::from_secs(120);
@@ -37,18 +38,6 @@ fn status(s: &Stack) -> Value {
 
 fn calls(s: &Stack, op: &str) -> u64 {
     s.emu.stats()["calls"][op].as_u64().unwrap_or(0)
-}
-
-/// Waits until `f` holds (checked every 200 ms).
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
 }
 
 fn sqlite(db: &Path, sql: &str) -> String {
@@ -325,21 +314,7 @@ fn plan_on_a_fresh_install_shows_objects_entra_already_has_as_matches() {
 fn a_temporary_password_that_becomes_normal_is_pushed() {
     let s = Stack::start(users, "", &[]);
     assert!(s.emu.wait_password(UPN, "Al1ce!Pass-1", RUN).is_some(), "{}", tail(&s.daemon.logs()));
-    let conf = s.dc.smb_conf();
-    s.dc.exec_ok(&[
-        "samba-tool",
-        "user",
-        "setpassword",
-        "alice",
-        "--newpassword=Al1ce!Temp-2",
-        "--must-change-at-next-login",
-        "-s",
-        &conf.to_string_lossy(),
-        "-H",
-        "ldap://127.0.0.1",
-        "-U",
-        &format!("Administrator%{}", common::samba::ADMIN_PASSWORD),
-    ]);
+    s.dc.set_temporary_password_ldap("alice", "Al1ce!Temp-2");
     std::thread::sleep(Duration::from_secs(3));
     assert!(!s.emu.verify_password(UPN, "Al1ce!Temp-2"), "a temporary password was pushed");
     // The administrator clears "must change at next logon" without a new password.

@@ -3,10 +3,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::samba::Dc;
 use common::stack::Stack;
+use common::wait_until;
 
 const UPN: &str = "alice@lab.test";
 const ALICE_DN: &str = "CN=alice,CN=Users,DC=lab,DC=test";
@@ -43,18 +44,6 @@ fn set_pwd_last_set(s: &Stack, value: i64) {
         .expect("ldif");
     let out = s.dc.ldapmodify_file(&file);
     assert!(out.status.success(), "ldapmodify pwdLastSet: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Waits until `check` holds, up to `timeout`.
-fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 /// Sets a password as a normal one, waits until Entra holds it, then 2 s later (far past the

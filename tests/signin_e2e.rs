@@ -7,12 +7,13 @@
 mod common;
 
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use common::samba::Dc;
 use common::stack::{Stack, tail};
+use common::wait_until;
 
 const UPN: &str = "alice@lab.test";
 const RUN: Duration = Duration::from_secs(120);
@@ -30,17 +31,6 @@ fn json_of(out: &Output) -> Value {
 
 fn status(s: &Stack) -> Value {
     json_of(&s.daemon.cli(&["status", "--json"]))
-}
-
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
 }
 
 fn fixture(name: &str) -> String {

@@ -33,6 +33,10 @@ pub struct InstallHookArgs {
     /// Drop an existing check password script that is not ours.
     #[arg(long)]
     pub replace: bool,
+    /// Take the hook out of smb.conf instead (a script it chained becomes the entry again);
+    /// shows the change, writes it with --apply. Needed before the package can be removed.
+    #[arg(long, conflicts_with_all = ["chain", "replace"])]
+    pub remove: bool,
 }
 
 /// The `check password script` entry already in [global], if any.
@@ -132,27 +136,7 @@ fn classify(value: &str) -> Existing {
 pub fn plan(text: &str, hook: &Path, chain: bool, replace: bool) -> Result<Plan, PlanError> {
     let lines: Vec<&str> = text.lines().collect();
     let logical = logical_lines(&lines);
-    let mut in_global = false;
-    let mut header = None;
-    let mut entries = Vec::new(); // (index into logical, value)
-    for (idx, l) in logical.iter().enumerate() {
-        if let Some(name) = section_name(&l.text) {
-            in_global = name == "global";
-            if in_global && header.is_none() {
-                header = Some(idx);
-            }
-            continue;
-        }
-        let t = l.text.trim_start();
-        if !in_global || t.starts_with('#') || t.starts_with(';') {
-            continue;
-        }
-        if let Some((name, value)) = t.split_once('=')
-            && is_check_password_script(name)
-        {
-            entries.push((idx, value.trim().to_string()));
-        }
-    }
+    let (header, entries) = global_entries(&logical);
     let header = header.ok_or(PlanError::NoGlobal)?;
     let existing = entries.last().map(|(_, v)| classify(v)).unwrap_or(Existing::None);
     let hook_text = hook.display().to_string();
@@ -174,34 +158,159 @@ pub fn plan(text: &str, hook: &Path, chain: bool, replace: bool) -> Result<Plan,
     let at = entries.first().map(|(i, _)| *i).unwrap_or(header);
     let unchanged = entries.len() == 1 && entries[0].1 == value;
     let new_line = format!("\tcheck password script = {value}");
-    let text = (!unchanged).then(|| {
-        let drop: Vec<usize> = entries.iter().map(|(i, _)| *i).collect();
-        let mut out = String::with_capacity(text.len() + new_line.len() + 1);
-        for (idx, l) in logical.iter().enumerate() {
-            if drop.contains(&idx) {
-                if idx == at {
-                    out.push_str(&new_line);
-                    out.push('\n');
-                }
-                continue;
-            }
-            for p in &lines[l.first..l.first + l.count] {
-                out.push_str(p);
-                out.push('\n');
-            }
-            if idx == at && !replaces {
-                out.push_str(&new_line);
-                out.push('\n');
-            }
-        }
-        out
-    });
+    let text = (!unchanged).then(|| rewrite(&lines, &logical, &entries, at, Some(&new_line)));
     Ok(Plan { value, existing, line: logical[at].first + 1, replaces, text })
+}
+
+/// The [global] header's logical line and every `check password script` entry in [global].
+fn global_entries(logical: &[Logical]) -> (Option<usize>, Vec<(usize, String)>) {
+    let mut in_global = false;
+    let mut header = None;
+    let mut entries = Vec::new(); // (index into logical, value)
+    for (idx, l) in logical.iter().enumerate() {
+        if let Some(name) = section_name(&l.text) {
+            in_global = name == "global";
+            if in_global && header.is_none() {
+                header = Some(idx);
+            }
+            continue;
+        }
+        let t = l.text.trim_start();
+        if !in_global || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        if let Some((name, value)) = t.split_once('=')
+            && is_check_password_script(name)
+        {
+            entries.push((idx, value.trim().to_string()));
+        }
+    }
+    (header, entries)
+}
+
+/// The file with every entry dropped and `new_line` (if any) at logical line `at`: in the
+/// place of the first entry, or after the [global] header when there was none.
+fn rewrite(
+    lines: &[&str],
+    logical: &[Logical],
+    entries: &[(usize, String)],
+    at: usize,
+    new_line: Option<&str>,
+) -> String {
+    let drop: Vec<usize> = entries.iter().map(|(i, _)| *i).collect();
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() + 80);
+    for (idx, l) in logical.iter().enumerate() {
+        if drop.contains(&idx) {
+            if let Some(n) = new_line.filter(|_| idx == at) {
+                out.push_str(n);
+                out.push('\n');
+            }
+            continue;
+        }
+        for p in &lines[l.first..l.first + l.count] {
+            out.push_str(p);
+            out.push('\n');
+        }
+        if let Some(n) = new_line.filter(|_| idx == at && entries.is_empty()) {
+            out.push_str(n);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// What `install-hook --remove` does to a file's text.
+#[derive(Debug)]
+pub struct Removal {
+    pub existing: Existing,
+    /// The script our hook chained, which becomes the entry again.
+    pub restored: Option<String>,
+    /// The new text; `None` when there is nothing of ours to remove.
+    pub text: Option<String>,
+}
+
+/// The script after `--chain` in our hook's arguments, unquoted (we write it single-quoted).
+fn chained_script(args: &str) -> Option<String> {
+    let rest = args.split("--chain").nth(1)?.trim_start();
+    let rest = rest.strip_prefix(char::is_whitespace).unwrap_or(rest).trim_start();
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    if chars.peek() != Some(&'\'') {
+        return rest.split_whitespace().next().map(String::from);
+    }
+    // 'abc'\''def' -> abc'def
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    out.push(c);
+                }
+            }
+            '\\' => out.extend(chars.next()),
+            c if c.is_whitespace() => break,
+            c => out.push(c),
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Plans taking our hook out of [global]: a chained script of the site's becomes the entry
+/// again; otherwise the entry goes (Samba then applies its own complexity rule again).
+pub fn plan_removal(text: &str) -> Result<Removal, PlanError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let logical = logical_lines(&lines);
+    let (header, entries) = global_entries(&logical);
+    header.ok_or(PlanError::NoGlobal)?;
+    let existing = entries.last().map(|(_, v)| classify(v)).unwrap_or(Existing::None);
+    let Existing::Ours { args, .. } = &existing else {
+        return Ok(Removal { existing, restored: None, text: None });
+    };
+    let restored = chained_script(args);
+    let new_line = restored.as_ref().map(|r| format!("\tcheck password script = {r}"));
+    let at = entries.first().map(|(i, _)| *i).unwrap_or(0);
+    let text = rewrite(&lines, &logical, &entries, at, new_line.as_deref());
+    Ok(Removal { existing, restored, text: Some(text) })
+}
+
+fn remove(args: &InstallHookArgs, text: &str) -> CliResult {
+    let conf = &args.smb_conf;
+    let removal = plan_removal(text)
+        .map_err(|_| Failure::usage(format!("{} has no [global] section; is it Samba's smb.conf?", conf.display())))?;
+    println!("file:  {}", conf.display());
+    let Some(new_text) = removal.text else {
+        match removal.existing {
+            Existing::Foreign { value } => {
+                println!(
+                    "smb.conf runs another check password script ({value}), not samba-entra-sync's; nothing to change."
+                )
+            }
+            _ => println!("smb.conf does not run samba-entra-sync's hook; nothing to change."),
+        }
+        return Ok(());
+    };
+    match &removal.restored {
+        Some(r) => println!("change: check password script = {r} (the script the hook chained runs alone again)"),
+        None => println!("change: the check password script line goes (Samba applies its own complexity rule again)"),
+    }
+    if !args.apply {
+        println!("Rerun with --remove --apply to write it (a backup is kept), then restart samba.");
+        return Ok(());
+    }
+    let backup = write_with_backup(conf, &new_text)?;
+    println!("wrote {} (backup: {})", conf.display(), backup.display());
+    println!("Now {RESTART}; then the package can be removed.");
+    Ok(())
 }
 
 pub fn run(args: &InstallHookArgs) -> CliResult {
     let conf = &args.smb_conf;
     let text = fs::read_to_string(conf).map_err(|e| Failure::usage(format!("cannot read {}: {e}", conf.display())))?;
+    if args.remove {
+        return remove(args, &text);
+    }
     let plan = plan(&text, &args.hook, args.chain, args.replace).map_err(|e| match e {
         PlanError::NoGlobal => {
             Failure::usage(format!("{} has no [global] section; is it Samba's smb.conf?", conf.display()))
@@ -383,6 +492,29 @@ mod tests {
         assert_eq!(plan.existing, Existing::Foreign { value: "/b  --arg".into() });
         assert_eq!(plan.line, 2);
         assert_eq!(plan.text.unwrap(), format!("[global]\n\tcheck password script = {HOOK}\nrealm = X\n"));
+    }
+
+    #[test]
+    fn removal_restores_a_chained_script_or_drops_the_line() {
+        let ours =
+            "[global]\n\tworkgroup = LAB\n\tcheck password script = /usr/libexec/s/samba-entra-sync-hook\n[share]\n";
+        let r = plan_removal(ours).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(r.text.as_deref(), Some("[global]\n\tworkgroup = LAB\n[share]\n"));
+        let chained = "[global]\ncheck password script = /x/samba-entra-sync-hook --chain '/usr/local/bin/it'\\''s' --timeout 3\n";
+        let r = plan_removal(chained).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(r.restored.as_deref(), Some("/usr/local/bin/it's"));
+        assert_eq!(r.text.as_deref(), Some("[global]\n\tcheck password script = /usr/local/bin/it's\n"));
+        let foreign = "[global]\ncheck password script = /usr/local/bin/mine\n";
+        assert!(
+            plan_removal(foreign).map(|r| r.text.is_none()).unwrap_or(false),
+            "a foreign script is not ours to remove"
+        );
+        assert!(plan_removal("[global]\n").map(|r| r.text.is_none()).unwrap_or(false));
+        // What install-hook writes, --remove takes back exactly.
+        let original = "[global]\n\tworkgroup = LAB\n\tcheck password script = /usr/local/bin/mine\n";
+        let installed = p(original, true, false).ok().and_then(|p| p.text).unwrap_or_default();
+        let removed = plan_removal(&installed).ok().and_then(|r| r.text).unwrap_or_default();
+        assert_eq!(removed, original);
     }
 
     #[test]

@@ -35,6 +35,18 @@ pub fn guid_bytes(text: &str) -> Vec<u8> {
     out
 }
 
+/// Waits until `f` holds, checking every 200 ms; whether it did within `timeout`.
+pub fn wait_until(timeout: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < timeout {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    false
+}
+
 /// Runs the binary with `args` and returns its output.
 pub fn cli(args: &[&str]) -> Output {
     Command::new(bin()).args(args).output().expect("run samba-entra-sync")

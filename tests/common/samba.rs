@@ -358,21 +358,26 @@ impl Dc {
 
     /// Password reset over LDAP through the running DC (as an administrator would do it).
     pub fn setpassword_ldap(&self, name: &str, password: &str) -> Output {
+        self.samba_tool_setpassword(name, password, &[])
+    }
+
+    /// A temporary password ("must change at next logon") set over LDAP: samba-tool writes
+    /// the password and then pwdLastSet=0, in two modifies, as administrators' tools do.
+    pub fn set_temporary_password_ldap(&self, name: &str, password: &str) -> Output {
+        let out = self.samba_tool_setpassword(name, password, &["--must-change-at-next-login"]);
+        assert!(out.status.success(), "samba-tool setpassword: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    fn samba_tool_setpassword(&self, name: &str, password: &str, extra: &[&str]) -> Output {
         let conf = self.smb_conf();
-        self.exec(&[
-            "samba-tool",
-            "user",
-            "setpassword",
-            name,
-            &format!("--newpassword={password}"),
-            "-s",
-            &conf.to_string_lossy(),
-            "-H",
-            "ldap://127.0.0.1",
-            "-U",
-            &format!("Administrator%{ADMIN_PASSWORD}"),
-        ])
-        .expect("samba-tool")
+        let new_password = format!("--newpassword={password}");
+        let admin = format!("Administrator%{ADMIN_PASSWORD}");
+        let conf = conf.to_string_lossy();
+        let mut argv = vec!["samba-tool", "user", "setpassword", name, &new_password];
+        argv.extend_from_slice(extra);
+        argv.extend_from_slice(&["-s", &conf, "-H", "ldap://127.0.0.1", "-U", &admin]);
+        self.exec(&argv).expect("samba-tool")
     }
 
     /// An administrator's reset over ldaps with `ldapmodify` inside the DC's namespace: no Python

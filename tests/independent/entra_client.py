@@ -624,11 +624,11 @@ def main():
     status, group = admin(base, "GET", "/admin/objects/" + quoted)
     check(status == 200 and group["members"] == [user_anchor], "admin API shows the membership")
     status, right = admin(base, "POST", "/admin/verify-password", {"sourceAnchor": user_anchor, "password": password})
-    check(status == 200 and right == {"valid": True}, "sign-in with the right password succeeds")
+    check(status == 200 and right.get("valid") is True, "sign-in with the right password succeeds")
     status, wrong = admin(base, "POST", "/admin/verify-password", {"sourceAnchor": user_anchor, "password": password + "x"})
-    check(status == 200 and wrong == {"valid": False}, "sign-in with a wrong password fails")
+    check(status == 200 and wrong.get("valid") is False, "sign-in with a wrong password fails")
     status, by_upn = admin(base, "POST", "/admin/verify-password", {"userPrincipalName": upn.upper(), "password": password})
-    check(status == 200 and by_upn == {"valid": True}, "sign-in by UPN succeeds")
+    check(status == 200 and by_upn.get("valid") is True, "sign-in by UPN succeeds")
     return 0
 
 
