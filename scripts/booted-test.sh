@@ -110,7 +110,8 @@ in_ct samba-tool user create alice 'Al1ce!Pass-1' --mail-address=alice@lab.test 
 
 step "the emulator on the host; config and sign-in inside"
 TENANT=$(cat /proc/sys/kernel/random/uuid)
-"$EMU_BIN" emulator --listen 127.0.0.1:0 --auto-approve --poll-interval 1 --tenant-id "$TENANT" \
+# --password-hash-sync: the tenant's administrator turned it on (the daemon never does).
+"$EMU_BIN" emulator --listen 127.0.0.1:0 --auto-approve --poll-interval 1 --tenant-id "$TENANT" --password-hash-sync \
   --data "$LAB/emu" > "$LAB/emu.out" 2> "$LAB/emu.log" &
 EMU_PID=$!
 URL=
@@ -197,8 +198,11 @@ step "the journal: structured fields, no secret"
 in_ct journalctl -u samba-entra-sync -o json --no-pager > "$LAB/journal.json"
 grep -q '"F_ACCOUNT":"alice"' "$LAB/journal.json" || fail "no F_ACCOUNT field (tracing-journald's prefix) in the journal"
 grep -q '"F_ANCHOR":' "$LAB/journal.json" || fail "no F_ANCHOR field in the journal"
-for secret in 'Al1ce!Pass' 'Adm1n!Passw0rd' 'refresh_token' 'PPH1_MD4' 'eyJ'; do
-  grep -q "$secret" "$LAB/journal.json" && fail "the journal holds a secret ($secret)"
+# The passwords, the credential format, any JWT, and the refresh token itself (from the cache).
+RT=$(in_ct python3 -c 'import json; print(json.load(open("/var/lib/samba-entra-sync/token.json"))["refresh_token"])')
+[ ${#RT} -ge 16 ] || fail "no refresh token in the token cache"
+for secret in 'Al1ce!Pass' 'Adm1n!Passw0rd' 'PPH1_MD4' 'eyJ' "$RT"; do
+  grep -qF -- "$secret" "$LAB/journal.json" && fail "the journal holds a secret (${secret:0:8}...)"
 done
 echo "ok"
 

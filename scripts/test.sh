@@ -35,6 +35,10 @@ step "the sam.ldb wrapper tests under valgrind memcheck"
 step "Debian package: build, dpkg -i, the installed daemon syncs a lab DC, dpkg -r"
 ./scripts/deb-test.sh 2>&1 | tail -n 40
 
+step "the package under a booted systemd (systemd-nspawn --boot): READY, reload, watchdog, journal, remove, purge"
+# Reuses the .deb the step above built; the container's root file system is cached between runs.
+./scripts/booted-test.sh 2>&1 | tail -n 40
+
 step "bounded fuzz run of the msbin1 reader (60 s)"
 command -v cargo-fuzz > /dev/null || cargo install --quiet cargo-fuzz --locked
 ./scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 12
