@@ -144,8 +144,8 @@ in_ct sh -c 'printf "[Service]\nWatchdogSec=6\nRestartSec=1\n" > /run/systemd/sy
 in_ct systemctl daemon-reload
 
 verify() { # password -> 0 when the emulator signs alice in with it
-  curl -s -X POST "$URL/admin/verify-password" -H 'Content-Type: application/json' \
-    -d "{\"userPrincipalName\": \"alice@lab.test\", \"password\": \"$1\"}" | grep -q '"valid":true'
+  grep -q '"valid":true' <<< "$(curl -s -X POST "$URL/admin/verify-password" -H 'Content-Type: application/json' \
+    -d "{\"userPrincipalName\": \"alice@lab.test\", \"password\": \"$1\"}")"
 }
 wait_verify() { # password seconds
   for _ in $(seq 1 $(( $2 * 5 ))); do verify "$1" && return 0; sleep 0.2; done
@@ -174,11 +174,11 @@ sleep 1
 [ "$(in_ct systemctl show -p MainPID --value samba-entra-sync)" = "$MAIN" ] || fail "the daemon restarted on a bad reload"
 in_ct samba-tool user setpassword alice --newpassword='Al1ce!Pass-3' -H ldap://127.0.0.1 -U 'Administrator%Adm1n!Passw0rd' > /dev/null
 wait_verify 'Al1ce!Pass-3' 10 || fail "password sync stopped after a refused reload"
-in_ct samba-entra-sync status --json | grep -q '"reloadError"' || fail "status does not show the refused reload"
+grep -q '"reloadError"' <<< "$(in_ct samba-entra-sync status --json)" || fail "status does not show the refused reload"
 write_config 'interval = "2h"'
 in_ct systemctl reload samba-entra-sync || fail "reload"
 sleep 1
-in_ct journalctl -u samba-entra-sync --no-pager | grep -q 'config reloaded' || fail "the valid config was not taken"
+grep -q 'config reloaded' <<< "$(in_ct journalctl -u samba-entra-sync --no-pager)" || fail "the valid config was not taken"
 echo "ok"
 
 step "SIGSTOP: the watchdog restarts the daemon"
@@ -191,7 +191,7 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 [ "$NEW" != "$MAIN" ] || fail "the watchdog did not restart a stopped daemon"
-in_ct journalctl -u samba-entra-sync --no-pager | grep -qi 'watchdog' || fail "the journal does not say the watchdog fired"
+grep -qi 'watchdog' <<< "$(in_ct journalctl -u samba-entra-sync --no-pager)" || fail "the journal does not say the watchdog fired"
 echo "ok restarted ($MAIN -> $NEW)"
 
 step "the journal: structured fields, no secret"

@@ -66,13 +66,15 @@ check_mode /usr/share/doc/samba-entra-sync/README.md 644
 check_mode /usr/share/bash-completion/completions/samba-entra-sync 644
 grep -q 'complete .*samba-entra-sync' /usr/share/bash-completion/completions/samba-entra-sync || fail "the bash completion does not complete samba-entra-sync"
 for page in /usr/share/man/man8/samba-entra-sync.8 /usr/share/man/man5/samba-entra-sync.toml.5; do
-  f=$(ls "$page" "$page.gz" 2>/dev/null | head -n 1)
+  f=
+  for candidate in "$page" "$page.gz"; do [ -e "$candidate" ] && f=$candidate; done
   [ -n "$f" ] || fail "$page is not installed"
   text=$(MANWIDTH=80 man -l "$f" 2>&1) || fail "man -l $f failed: $text"
-  echo "$text" | grep -q 'samba-entra-sync' || fail "man -l $f rendered nothing useful"
-  echo "ok man -l $f ($(echo "$text" | wc -l) lines)"
+  grep -q 'samba-entra-sync' <<< "$text" || fail "man -l $f rendered nothing useful"
+  echo "ok man -l $f ($(wc -l <<< "$text") lines)"
 done
-MANWIDTH=80 man -l "$(ls /usr/share/man/man5/samba-entra-sync.toml.5* | head -n 1)" | grep -q 'deletion_threshold' || fail "the config man page lacks deletion_threshold"
+grep -q 'deletion_threshold' <<< "$(MANWIDTH=80 man -l /usr/share/man/man5/samba-entra-sync.toml.5.gz)" \
+  || fail "the config man page lacks deletion_threshold"
 dpkg-query -W -f='${Conffiles}\n' "$PKG" | grep -q '/etc/samba-entra-sync/config.toml' || fail "config.toml is not a conffile"
 deps=$(dpkg-query -W -f='${Depends}' "$PKG")
 echo "Depends: $deps"
@@ -110,7 +112,7 @@ for _ in $(seq 50); do [ -S "$LAB/bus.sock" ] && break; sleep 0.1; done
 
 step "the emulator (installed binary) on 127.0.0.1"
 mkfifo "$LAB/emu.out"
-"$BIN" emulator --listen 127.0.0.1:0 --auto-approve --poll-interval 1 --data "$LAB/emulator" > "$LAB/emu.out" 2> "$LAB/emulator.log" &
+"$BIN" emulator --listen 127.0.0.1:0 --auto-approve --poll-interval 1 --password-hash-sync --data "$LAB/emulator" > "$LAB/emu.out" 2> "$LAB/emulator.log" &
 PIDS+=($!)
 exec 3< "$LAB/emu.out"
 read -r -u 3 banner

@@ -49,7 +49,7 @@ for _ in $(seq 50); do [ -S "$LAB/bus.sock" ] && break; sleep 0.1; done
 
 step "the Entra emulator on 127.0.0.1"
 mkfifo "$LAB/emu.out"
-"$BIN" emulator --listen 127.0.0.1:0 --auto-approve --poll-interval 1 --data "$LAB/emulator" > "$LAB/emu.out" 2> "$LAB/emulator.log" &
+"$BIN" emulator --listen 127.0.0.1:0 --auto-approve --poll-interval 1 --password-hash-sync --data "$LAB/emulator" > "$LAB/emu.out" 2> "$LAB/emulator.log" &
 PIDS+=($!)
 exec 3< "$LAB/emu.out"
 read -r -u 3 banner
