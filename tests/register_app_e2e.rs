@@ -153,3 +153,28 @@ fn register_app_switches_a_fresh_install_to_a_certificate_and_a_second_run_makes
     assert_eq!(assigned[0]["appRoleId"], SYNC_ROLE_ID);
     drop(daemon);
 }
+
+#[test]
+fn a_refused_step_names_the_missing_role_and_changes_nothing() {
+    // The administrator who signs in holds no role that may create applications.
+    let emu = Emulator::start(&["--signin-role", "Directory Synchronization Accounts"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    let original = format!(
+        "version = 1\n[entra]\ntenant_id = \"{t}\"\nauthority = \"{u}\"\nsync_endpoint = \"{u}/provisioningservice.svc\"\n\
+         [entra.auth]\n# the daemon's sign-in\nmethod = \"refresh_token\"\ntoken_cache = \"{d}/token.json\"\n\
+         [state]\ndb = \"{d}/state.db\"\n[dbus]\nadmin_group = \"root\"\n",
+        t = emu.tenant_id,
+        u = emu.base_url,
+        d = dir.path().display()
+    );
+    std::fs::write(&config, &original).expect("config");
+    let out = register_app(&config, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("cannot create the application"), "{said}");
+    assert!(said.contains("Application.ReadWrite.All") && said.contains("Hybrid Identity Administrator"), "{said}");
+    assert_eq!(std::fs::read_to_string(&config).expect("config"), original, "the config changed");
+    let token = graph_token(&emu);
+    assert_eq!(graph(&emu, &token, "/v1.0/applications")["value"].as_array().map(Vec::len), Some(0));
+}

@@ -454,7 +454,7 @@ pub(crate) fn set_auth_keys(text: &str, values: &[(&str, String)]) -> String {
     for (k, v) in values {
         match (start + 1..end).find(|i| key_of(lines[*i]).as_deref() == Some(*k)) {
             Some(i) => {
-                out[i] = format!("{k} = {}", quoted(v));
+                out[i] = format!("{k} = {}{}", quoted(v), trailing_comment(lines[i]));
                 last_key = last_key.max(i);
             }
             None => missing.push(format!("{k} = {}", quoted(v))),
@@ -471,6 +471,31 @@ pub(crate) fn set_auth_keys(text: &str, values: &[(&str, String)]) -> String {
         joined.push('\n');
     }
     joined
+}
+
+/// The ` # …` comment at the end of a `key = value` line (a `#` inside a string is no comment).
+fn trailing_comment(line: &str) -> &str {
+    let Some((_, value)) = line.split_once('=') else { return "" };
+    let offset = line.len() - value.len();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match (quote, c) {
+            (Some('"'), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(q), c) if c == q && !escaped => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => {
+                let start = line[..offset + i].trim_end().len();
+                return &line[start..];
+            }
+            _ => {}
+        }
+        escaped = false;
+    }
+    ""
 }
 
 /// The prompt goes to stderr so that stdout keeps the steps.
@@ -538,9 +563,12 @@ mod tests {
         let out = set_auth_keys(text, &values);
         assert_eq!(
             out,
-            "version = 1\n# top\n[entra]\ntenant_id = \"t\"\n[entra.auth]\n# how we sign in\nmethod = \"certificate\"\ntoken_cache = \"/x/token.json\"\nclient_id = \"abc\"\n\n[state]\ndb = \"/x/s.db\"\n"
+            "version = 1\n# top\n[entra]\ntenant_id = \"t\"\n[entra.auth]\n# how we sign in\nmethod = \"certificate\" # was\ntoken_cache = \"/x/token.json\"\nclient_id = \"abc\"\n\n[state]\ndb = \"/x/s.db\"\n"
         );
         assert_eq!(set_auth_keys(&out, &values), out, "idempotent");
+        assert_eq!(trailing_comment("a = \"x#y\" # note"), " # note");
+        assert_eq!(trailing_comment("a = 'x#y'"), "");
+        assert_eq!(trailing_comment("a = \"x\\\"#\""), "");
         let none = set_auth_keys("version = 1\n", &values);
         assert!(none.ends_with("[entra.auth]\nmethod = \"certificate\"\nclient_id = \"abc\"\n"), "{none}");
     }
