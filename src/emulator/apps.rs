@@ -420,6 +420,71 @@ pub async fn add_key(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): 
     Json(answer).into_response()
 }
 
+/// `POST /v1.0/applications/{id}/removeKey` with `keyId` and a `proof` as for `addKey` → 204; the
+/// certificate no longer signs the app in.
+pub async fn remove_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = caller(&app, &headers) {
+        return r;
+    }
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(current) =
+        lock(&app.apps).applications.iter().find(|a| a.id.to_string().eq_ignore_ascii_case(&id)).cloned()
+    else {
+        return not_found(&id);
+    };
+    let Some(proof) = body.get("proof").and_then(J::as_str) else {
+        return graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", "Property 'proof' is required.");
+    };
+    if let Err(why) = check_proof(proof, &current) {
+        tracing::info!("removeKey of {id} refused: {why}");
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            "Authentication_MissingOrMalformed",
+            format!("Invalid proof of possession token: {why}"),
+        );
+    }
+    let key_id = body.get("keyId").and_then(J::as_str).and_then(|k| Uuid::parse_str(k).ok());
+    let Some(key) = current.keys.iter().find(|k| Some(k.key_id) == key_id) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("No key credential with keyId '{}' on the application.", body.get("keyId").unwrap_or(&J::Null)),
+        );
+    };
+    app.tokens.remove_certificate(&current.app_id.to_string(), &key.der);
+    if let Some(a) = lock(&app.apps).applications.iter_mut().find(|a| a.id == current.id) {
+        a.keys.retain(|k| k.key_id != key.key_id);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /v1.0/servicePrincipals/{id}/appRoleAssignments`: the roles granted to a service principal.
+pub async fn list_assignments(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let who = match caller(&app, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !who.may_read_applications() {
+        return denied();
+    }
+    let dir = lock(&app.apps);
+    let value: Vec<J> = dir
+        .assignments
+        .iter()
+        .filter(|a| a.principal_id.to_string().eq_ignore_ascii_case(&id))
+        .map(|a| assignment_json(&dir, a))
+        .collect();
+    Json(json!({"value": value})).into_response()
+}
+
 /// The proof rules of Graph's `addKey` (Graph docs, `application: addKey`).
 fn check_proof(proof: &str, application: &Application) -> Result<(), String> {
     let token = jwt::split(proof.trim()).ok_or("the proof is not a JWT")?;

@@ -171,8 +171,10 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/v1.0/applications", get(apps::list_applications).post(apps::create_application))
         .route("/v1.0/applications/{id}", get(apps::get_application))
         .route("/v1.0/applications/{id}/addKey", post(apps::add_key))
+        .route("/v1.0/applications/{id}/removeKey", post(apps::remove_key))
         .route("/v1.0/servicePrincipals", get(apps::list_service_principals).post(apps::create_service_principal))
         .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo", get(apps::list_assigned_to).post(apps::assign_role))
+        .route("/v1.0/servicePrincipals/{id}/appRoleAssignments", get(apps::list_assignments))
         .with_state(app)
 }
 
