@@ -124,7 +124,13 @@ fn register_app_switches_a_fresh_install_to_a_certificate_and_a_second_run_makes
     let check = Command::new(common::bin()).arg("check-config").arg("--config").arg(&config).output().expect("run");
     assert!(check.status.success(), "{}", text(&check));
 
+    let checked = text(&check);
+    assert!(!checked.contains("7 April 2027"), "a certificate set-up needs no warning: {checked}");
+
     let daemon = Daemon::start_configured(dir, config.clone());
+    let status = daemon.cli(&["status", "--json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    assert!(status["signIn"].as_str().unwrap_or_default().starts_with("application"), "{status}");
     let out = dc.setpassword_ldap("alice", "Al1ce!Pass-2");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(

@@ -66,7 +66,7 @@ pub fn run(args: &RegisterAppArgs) -> CliResult {
         plan.print_dry_run();
         return Ok(());
     }
-    super::runtime()?.block_on(plan.execute(&args.config, &config))
+    super::runtime()?.block_on(plan.execute(&args.config))
 }
 
 /// What the command works on.
@@ -139,8 +139,9 @@ impl Plan {
         );
     }
 
-    async fn execute(&self, config_path: &Path, config: &Config) -> CliResult {
+    async fn execute(&self, config_path: &Path) -> CliResult {
         let http = http_client(&self.settings.http_settings()).map_err(Failure::usage)?;
+        // Loading the pair checks that the key and the certificate belong together.
         let (credential, cert_der) = self.key_pair()?;
         let token = device_code_access_token(&self.settings, GRAPH_CLI_CLIENT, GRAPH_SCOPES, &http, print_prompt)
             .await
@@ -149,7 +150,6 @@ impl Plan {
         let graph = Graph { http: http.clone(), base: self.graph.clone(), token };
 
         let application = self.application(&graph, &cert_der).await?;
-        let object_id = str_of(&application, "id")?;
         let app_id = str_of(&application, "appId")?;
         let principal = service_principal(&graph, &app_id).await?;
         grant_sync_role(&graph, &principal).await?;
@@ -165,7 +165,6 @@ impl Plan {
             ),
             None => println!("config: {} already signs in as application {app_id}", config_path.display()),
         }
-        let _ = (object_id, config);
         self.prove(config_path).await
     }
 
