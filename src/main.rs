@@ -46,6 +46,10 @@ enum Command {
     },
     /// Sign the sync account in (device code) and store its refresh token (mode 0600).
     Login(cli::login::LoginArgs),
+    /// Set up application-based sign-in: an administrator signs in once; the app registration,
+    /// its certificate (made here), its service principal and its sync role are made through
+    /// Microsoft Graph and the config switches to method = "certificate" (--dry-run: show the calls).
+    RegisterApp(cli::register_app::RegisterAppArgs),
     /// Ask the running daemon for its state, counters, latency and recent errors.
     Status(cli::daemon_client::StatusArgs),
     /// One user's sync and password state, from the running daemon.
@@ -88,6 +92,7 @@ fn run(opt: Opt) -> CliResult {
         Command::Wire { command: WireCommand::Decode(args) } => cli::wire::decode(&args),
         Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),
         Command::Login(args) => cli::login::run(&args),
+        Command::RegisterApp(args) => cli::register_app::run(&args),
         Command::Status(args) => cli::daemon_client::status(&args),
         Command::User(args) => cli::daemon_client::user(&args),
         Command::PhsCredential(args) => cli::phs::phs_credential(&args),

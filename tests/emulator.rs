@@ -6,6 +6,8 @@
 
 #[path = "emulator/admin.rs"]
 mod admin;
+#[path = "emulator/applications.rs"]
+mod applications;
 #[path = "emulator/independent.rs"]
 mod independent;
 #[path = "emulator/lifecycle.rs"]

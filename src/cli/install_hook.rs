@@ -369,7 +369,7 @@ fn check_executable(hook: &Path) -> CliResult {
 
 /// Copies `conf` to `conf.bak-<UTC time>` and replaces it by rename with `text`, keeping its
 /// mode and owner. Returns the backup's path.
-fn write_with_backup(conf: &Path, text: &str) -> Result<PathBuf, Failure> {
+pub(crate) fn write_with_backup(conf: &Path, text: &str) -> Result<PathBuf, Failure> {
     let fail =
         |what: &str, p: &Path, e: std::io::Error| Failure::runtime(format!("cannot {what} {}: {e}", p.display()));
     // A symlinked smb.conf stays a symlink: the file it points at is the one replaced.

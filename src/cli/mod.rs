@@ -11,6 +11,7 @@ pub mod engine;
 pub mod install_hook;
 pub mod login;
 pub mod phs;
+pub mod register_app;
 pub mod resync;
 pub mod wire;
 

@@ -18,6 +18,7 @@
 //! ```
 
 mod admin;
+mod apps;
 mod clock;
 mod contract;
 mod endpoint;
@@ -200,6 +201,8 @@ pub(crate) struct Settings {
 pub(crate) struct App {
     pub tenant: Arc<Mutex<tenant::Tenant>>,
     pub tokens: tokens::TokenService,
+    /// App registrations of the Graph facade (in memory).
+    pub apps: Mutex<apps::AppDirectory>,
     pub faults: Mutex<faults::Faults>,
     pub throttle: Mutex<throttle::Throttle>,
     pub stats: Mutex<Stats>,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::tenant::{Tenant, TenantSeed};
 use super::tokens::{self, RegisteredCertificate, TokenService, TokenSettings};
-use super::{App, EmulatorConfig, EmulatorError, Settings, Stats, admin, endpoint, graph, oauth, page};
+use super::{App, EmulatorConfig, EmulatorError, Settings, Stats, admin, apps, endpoint, graph, oauth, page};
 
 pub(super) fn build_app(
     config: &EmulatorConfig,
@@ -114,6 +114,7 @@ pub(super) fn build_app(
     Ok(Arc::new(App {
         tenant: Arc::new(Mutex::new(tenant)),
         tokens: token_service,
+        apps: Mutex::new(super::apps::AppDirectory::default()),
         faults: Mutex::new(super::faults::Faults::default()),
         throttle: Mutex::new(super::throttle::Throttle::new(config.throttle_writes, config.throttle_window)),
         stats: Mutex::new(Stats::default()),
@@ -167,6 +168,13 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/v1.0/devices", get(graph::devices))
         .route("/v1.0/organization", get(graph::organization))
         .route("/v1.0/organization/{id}", patch(graph::patch_organization))
+        .route("/v1.0/applications", get(apps::list_applications).post(apps::create_application))
+        .route("/v1.0/applications/{id}", get(apps::get_application))
+        .route("/v1.0/applications/{id}/addKey", post(apps::add_key))
+        .route("/v1.0/applications/{id}/removeKey", post(apps::remove_key))
+        .route("/v1.0/servicePrincipals", get(apps::list_service_principals).post(apps::create_service_principal))
+        .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo", get(apps::list_assigned_to).post(apps::assign_role))
+        .route("/v1.0/servicePrincipals/{id}/appRoleAssignments", get(apps::list_assignments))
         .with_state(app)
 }
 

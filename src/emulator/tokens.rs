@@ -285,6 +285,13 @@ impl TokenService {
         }
     }
 
+    /// Takes a certificate away from a client (Graph `removeKey`).
+    pub fn remove_certificate(&self, client_id: &str, der: &[u8]) {
+        if let Ok(mut list) = self.certificates.lock() {
+            list.retain(|c| !(c.client_id.eq_ignore_ascii_case(client_id) && c.der == der));
+        }
+    }
+
     fn is_public_client(&self, client_id: &str) -> bool {
         self.settings.public_clients.iter().any(|c| c.eq_ignore_ascii_case(client_id))
     }

@@ -235,6 +235,15 @@ impl Daemon {
         d
     }
 
+    /// Starts the daemon on a config written elsewhere, without `login` (e.g. method =
+    /// "certificate" set up by register-app); returns once it said READY=1.
+    pub fn start_configured(dir: tempfile::TempDir, config: PathBuf) -> Daemon {
+        let notify = UnixDatagram::bind(dir.path().join("notify.sock")).expect("notify socket");
+        let mut d = Daemon { child: None, dir, config, notify, env: Vec::new() };
+        d.spawn();
+        d
+    }
+
     fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log");
         let child = Command::new(super::bin())

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::endpoint::{self, OAuthRefusal};
+use super::endpoint::{self, OAuthRefusal, TokenAnswer};
 use super::source::{check_tenant, store_cache_blocking};
-use super::{AuthError, AuthMethod, AuthSettings, Clock, SystemClock};
+use super::{AccessToken, AuthError, AuthMethod, AuthSettings, Clock, SystemClock};
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// RFC 8628 §3.5: add 5 seconds on `slow_down`.
@@ -55,13 +55,42 @@ pub async fn device_code_login(
             "device-code login is for method = \"refresh_token\"; with method = \"certificate\" there is nothing to sign in",
         ));
     };
-    let endpoint = settings.device_code_endpoint();
     let scope = format!("{} offline_access openid profile", settings.scope);
-    let body =
-        match endpoint::post_form(http, &endpoint, &[("client_id", &settings.client_id), ("scope", &scope)]).await? {
-            Ok(body) => body,
-            Err(refusal) => return Err(refusal.into_error(&endpoint)),
-        };
+    let answer = device_code_answer(settings, &settings.client_id, &scope, http, on_prompt).await?;
+    let token_endpoint = settings.token_endpoint();
+    let refresh_token = answer.refresh_token.ok_or_else(|| AuthError::BadResponse {
+        endpoint: token_endpoint,
+        reason: "the token answer has no refresh_token (was offline_access granted?)".into(),
+    })?;
+    store_cache_blocking(settings, token_cache, refresh_token, Some(answer.access_token)).await
+}
+
+/// A one-off device-code sign-in of `client_id` for `scope` (e.g. an administrator's delegated
+/// Microsoft Graph scopes): only the access token is kept, in memory, nothing is stored.
+pub async fn device_code_access_token(
+    settings: &AuthSettings,
+    client_id: &str,
+    scope: &str,
+    http: &reqwest::Client,
+    on_prompt: impl Fn(&DeviceCodePrompt),
+) -> Result<AccessToken, AuthError> {
+    settings.validate()?;
+    Ok(device_code_answer(settings, client_id, scope, http, on_prompt).await?.access_token)
+}
+
+/// Asks for a device code, shows it and polls until the sign-in ends; the tenant is checked.
+async fn device_code_answer(
+    settings: &AuthSettings,
+    client_id: &str,
+    scope: &str,
+    http: &reqwest::Client,
+    on_prompt: impl Fn(&DeviceCodePrompt),
+) -> Result<TokenAnswer, AuthError> {
+    let endpoint = settings.device_code_endpoint();
+    let body = match endpoint::post_form(http, &endpoint, &[("client_id", client_id), ("scope", scope)]).await? {
+        Ok(body) => body,
+        Err(refusal) => return Err(refusal.into_error(&endpoint)),
+    };
     let code: RawDeviceCode = serde_json::from_slice(&body).map_err(|e| AuthError::BadResponse {
         endpoint: endpoint.clone(),
         reason: format!("not a device code answer (line {}, column {})", e.line(), e.column()),
@@ -78,8 +107,7 @@ pub async fn device_code_login(
     let deadline = Instant::now() + Duration::from_secs(expires_in);
     let mut interval = clamp_interval(Duration::from_secs(code.interval.unwrap_or(5)));
     let minutes = expires_in.div_ceil(60);
-    let form =
-        [("grant_type", DEVICE_CODE_GRANT), ("client_id", &settings.client_id), ("device_code", &code.device_code)];
+    let form = [("grant_type", DEVICE_CODE_GRANT), ("client_id", client_id), ("device_code", &code.device_code)];
     loop {
         tokio::time::sleep(interval).await;
         if Instant::now() >= deadline {
@@ -88,12 +116,8 @@ pub async fn device_code_login(
         let now = SystemClock.now_unix();
         match endpoint::request_token(http, &token_endpoint, &form, now).await {
             Ok(Ok(answer)) => {
-                let refresh_token = answer.refresh_token.ok_or_else(|| AuthError::BadResponse {
-                    endpoint: token_endpoint.clone(),
-                    reason: "the token answer has no refresh_token (was offline_access granted?)".into(),
-                })?;
                 check_tenant(&answer.access_token, &settings.tenant_id)?;
-                return store_cache_blocking(settings, token_cache, refresh_token, Some(answer.access_token)).await;
+                return Ok(answer);
             }
             Ok(Err(refusal)) => interval = next_interval(interval, refusal, &token_endpoint, minutes)?,
             // A network blip must not end a sign-in the administrator is in the middle of.

@@ -42,7 +42,9 @@ impl std::fmt::Debug for GeneratedCredential {
     }
 }
 
-/// Self-signed, no extensions: an application credential is matched by its key, not by a chain.
+/// Self-signed, an end-entity X.509 v3 certificate (basicConstraints CA:false, keyUsage
+/// digitalSignature, as `New-SelfSignedCertificate` makes them): an application credential is
+/// matched by its key, not by a chain, but v1 certificates are refused by common verifiers.
 struct SelfSigned(Name);
 
 impl BuilderProfile for SelfSigned {
@@ -56,11 +58,20 @@ impl BuilderProfile for SelfSigned {
 
     fn build_extensions(
         &self,
-        _spk: SubjectPublicKeyInfoRef<'_>,
+        spk: SubjectPublicKeyInfoRef<'_>,
         _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        _tbs: &x509_cert::TbsCertificate,
+        tbs: &x509_cert::TbsCertificate,
     ) -> x509_cert::builder::Result<Vec<Extension>> {
-        Ok(Vec::new())
+        use x509_cert::ext::ToExtension as _;
+        use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
+        let subject = tbs.subject();
+        let mut extensions = Vec::new();
+        let basic = BasicConstraints { ca: false, path_len_constraint: None };
+        extensions.push(basic.to_extension(subject, &extensions)?);
+        extensions.push(KeyUsage(KeyUsages::DigitalSignature.into()).to_extension(subject, &extensions)?);
+        let ski = SubjectKeyIdentifier::try_from(spk)?;
+        extensions.push(ski.to_extension(subject, &extensions)?);
+        Ok(extensions)
     }
 }
 

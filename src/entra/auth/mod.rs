@@ -20,7 +20,7 @@ use std::path::PathBuf;
 pub use assertion::AppCredential;
 pub use cache::{CachedTokens, check_private_file, load_cache, store_cache};
 pub use clock::{Clock, SystemClock};
-pub use device_code::{DeviceCodePrompt, device_code_login};
+pub use device_code::{DeviceCodePrompt, device_code_access_token, device_code_login};
 pub use error::AuthError;
 pub use generate::{GeneratedCredential, KEY_BITS, generate_credential};
 pub use secret::{AccessToken, RefreshToken, TokenClaims};
