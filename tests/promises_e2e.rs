@@ -108,7 +108,7 @@ fn an_in_process_dry_run_writes_no_held_deletes() {
     delete_users(&s, &["user0", "user1", "user2"]);
     let writes = s.emu.writes();
     let out = Command::new(common::bin())
-        .args(["sync", "--dry-run", "--config"])
+        .args(["sync", "--dry-run", "--json", "--config"])
         .arg(&s.daemon.config)
         .output()
         .expect("sync --dry-run");
@@ -116,6 +116,12 @@ fn an_in_process_dry_run_writes_no_held_deletes() {
     assert_eq!(summary["deletesHeld"], 3, "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(sqlite(&s.daemon.state_db(), "SELECT COUNT(*) FROM held_deletes"), "0", "a dry run wrote held deletes");
     assert_eq!(s.emu.writes(), writes, "a dry run changed the tenant");
+    // For people by default: counts in words and what to do next.
+    let out = Command::new(common::bin()).args(["sync", "--dry-run", "--config"]).arg(&s.daemon.config).output();
+    let text = String::from_utf8_lossy(&out.expect("sync --dry-run").stdout).to_string();
+    assert!(text.contains("would have sent") && text.contains("Dry run: nothing was sent"), "{text}");
+    assert!(text.contains("3 deletes are held back") && text.contains("approve-deletes"), "{text}");
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "JSON only with --json: {text}");
 }
 
 // ---- 2. an approval releases exactly its held set, once ----

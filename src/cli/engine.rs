@@ -96,9 +96,41 @@ pub struct SyncArgs {
     /// changes; shows progress and ends with a summary.
     #[arg(long)]
     pub all_passwords: bool,
-    /// With --all-passwords: print the summary's counts as JSON.
-    #[arg(long, requires = "all_passwords")]
+    /// Print the record as JSON (in-process runs and --all-passwords) instead of a summary for
+    /// people.
+    #[arg(long)]
     pub json: bool,
+}
+
+/// A reconcile's outcome for people: counts in words and what to do next.
+fn print_summary(s: &crate::sync::control::ReconcileSummary, pushed: usize, left: i64) {
+    let took = (s.finished_at - s.started_at).max(0) as f64 / 1000.0;
+    let verb = if s.dry_run { "would have sent" } else { "sent" };
+    println!(
+        "Reconcile finished at {} (UTC) in {took:.1} s; it {verb}: {} creates, {} updates, {} deletes, {} password changes.",
+        crate::sync::control::fmt_time(s.finished_at),
+        s.creates,
+        s.updates,
+        s.deletes,
+        s.passwords
+    );
+    if s.dry_run {
+        println!("Dry run: nothing was sent to Entra and nothing was recorded.");
+    } else {
+        println!("Password pushes attempted now: {pushed}; still queued for the daemon: {left}.");
+    }
+    if s.deletes_held > 0 {
+        println!(
+            "{} deletes are held back: `samba-entra-sync plan` shows why; `approve-deletes` releases those the threshold holds.",
+            s.deletes_held
+        );
+    }
+    if s.drift > 0 {
+        println!("{} objects had been changed or deleted in Entra outside this sync and were repaired.", s.drift);
+    }
+    if s.errors > 0 {
+        println!("{} errors: `samba-entra-sync status` lists them.", s.errors);
+    }
 }
 
 pub fn sync(args: &SyncArgs) -> CliResult {
@@ -125,10 +157,16 @@ pub fn sync(args: &SyncArgs) -> CliResult {
         }
         let summary = engine.reconciler.run_full().await.map_err(Failure::runtime)?;
         let pushed = if args.dry_run { 0 } else { engine.passwords.drain().await };
-        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
-        if !args.dry_run {
-            let left = engine.control.store().outbox_len().unwrap_or(0);
-            println!("password pushes attempted: {pushed}; still queued: {left}");
+        let left = if args.dry_run { 0 } else { engine.control.store().outbox_len().unwrap_or(0) };
+        if args.json {
+            let mut record = serde_json::to_value(&summary).unwrap_or_default();
+            if let Some(o) = record.as_object_mut() {
+                o.insert("passwordPushesAttempted".into(), pushed.into());
+                o.insert("passwordPushesQueued".into(), left.into());
+            }
+            println!("{}", serde_json::to_string_pretty(&record).unwrap_or_default());
+        } else {
+            print_summary(&summary, pushed, left);
         }
         if summary.errors > 0 {
             return Err(Failure::runtime(format!(
