@@ -57,15 +57,14 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
 
 /// Refuses secrets that others can read: the token cache and a private key (issue: the daemon
 /// handles every password in the domain; a leaked token is a password-reset-anything token).
-fn check_private(path: &Path, what: &str) -> Result<(), DaemonError> {
-    use std::os::unix::fs::PermissionsExt;
+/// Also refuses one owned by another user or in a directory others can write (the same checks
+/// as each read of it).
+fn check_private(path: &Path, what: &'static str) -> Result<(), DaemonError> {
     match std::fs::metadata(path) {
-        Ok(m) if m.permissions().mode() & 0o077 != 0 => Err(DaemonError::Config(format!(
-            "{what} {} is readable by group or others (mode {:o}): chmod 600 it",
-            path.display(),
-            m.permissions().mode() & 0o777
-        ))),
-        _ => Ok(()),
+        Ok(m) => {
+            crate::entra::auth::check_private_metadata(&m, path, what).map_err(|e| DaemonError::Config(e.to_string()))
+        }
+        Err(_) => Ok(()),
     }
 }
 
