@@ -262,3 +262,50 @@ fn remove_takes_the_hook_out_and_gives_a_chained_script_back() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(testparm_value(&plain.smb_conf()), "");
 }
+
+/// Samba runs the value with `/bin/sh -c`: a hook path with a space, `;` or `$(...)` must be
+/// quoted (it runs as the hook, and nothing in its name runs as a command), and a relative path
+/// (which Samba would resolve against its own working directory) is refused.
+#[test]
+fn the_hook_path_is_quoted_for_sh_and_must_be_absolute() {
+    let dc = Dc::new();
+    let conf = dc.smb_conf();
+    let tools = tempfile::tempdir().unwrap();
+    let odd_dir = tools.path().join("site tools;touch PWNED;$(touch PWNED2)");
+    fs::create_dir(&odd_dir).unwrap();
+    let hook = odd_dir.join("samba-entra-sync-hook");
+    fs::copy(common::stack::hook_path(), &hook).unwrap();
+
+    let out = install_hook(&conf, &hook, &["--apply"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Rerunning recognises the quoted hook as ours: nothing to change.
+    let out = install_hook(&conf, &hook, &["--apply"]);
+    assert!(text(&out).contains("nothing to change"), "{}", text(&out));
+
+    let out = Command::new("samba-tool")
+        .args(["user", "create", "dave", "Dav3!Passw0rd-1"])
+        .arg("-H")
+        .arg(dc.sam_ldb())
+        .arg("-s")
+        .arg(&conf)
+        .current_dir(tools.path())
+        .env("DBUS_SYSTEM_BUS_ADDRESS", format!("unix:path={}", tools.path().join("no-bus").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "Samba could not run the hook at its odd path: {}", text(&out));
+    for pwned in ["PWNED", "PWNED2"] {
+        assert!(!tools.path().join(pwned).exists(), "part of the hook's path ran as a command");
+    }
+
+    // A relative path: refused, nothing written.
+    let before = fs::read_to_string(&conf).unwrap();
+    let out = Command::new(common::bin())
+        .args(["install-hook", "--apply", "--replace", "--hook", "samba-entra-sync-hook", "--smb-conf"])
+        .arg(&conf)
+        .current_dir(&odd_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("absolute"), "{}", text(&out));
+    assert_eq!(fs::read_to_string(&conf).unwrap(), before);
+}
