@@ -92,6 +92,9 @@ pub fn status(args: &StatusArgs) -> CliResult {
             println!("  because:             {}", show(r));
         }
     }
+    for w in json.get("warnings").and_then(Json::as_array).into_iter().flatten() {
+        println!("warning:               {}", show(w));
+    }
     if json.get("dryRun").and_then(Json::as_bool) == Some(true) {
         println!(
             "dry run:               on (sync.dry_run): nothing is sent to Entra; {} password pushes held back",

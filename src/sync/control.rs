@@ -108,6 +108,9 @@ struct Live {
     latency_sum_us: AtomicU64,
     /// How the engine signs in, and what that means for the future (user sign-in ends 2027-04-07).
     sign_in: Mutex<String>,
+    /// Conditions that do not stop sync but make it worse (the domain's password complexity off),
+    /// by area, each sentence with the command that fixes it.
+    warnings: Mutex<std::collections::BTreeMap<&'static str, String>>,
 }
 
 /// The upper bounds (ms) of the password latency histogram.
@@ -264,6 +267,22 @@ impl Control {
         }
     }
 
+    /// Records (`Some`) or clears (`None`) a warning for `area`: shown by `status`, the state
+    /// stays as it is.
+    pub fn set_warning(&self, area: &'static str, message: Option<&str>) {
+        let mut warnings = self.live.warnings.lock().unwrap_or_else(|p| p.into_inner());
+        match message {
+            Some(m) if warnings.get(area).map(String::as_str) != Some(m) => {
+                tracing::warn!(area, "{m}");
+                warnings.insert(area, m.to_string());
+            }
+            Some(_) => {}
+            None => {
+                warnings.remove(area);
+            }
+        }
+    }
+
     pub fn has_problem(&self, area: &'static str) -> bool {
         self.live.problems.lock().unwrap_or_else(|p| p.into_inner()).contains_key(area)
     }
@@ -380,6 +399,7 @@ impl Control {
         Ok(StatusReport {
             state: self.state().as_str().to_string(),
             degraded_reasons: problems,
+            warnings: self.live.warnings.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect(),
             dry_run: self.live.dry_run.load(Ordering::Relaxed),
             dry_run_passwords_held: self.live.dry_run_passwords.load(Ordering::Relaxed),
             held_deletes_digest: super::approval::current_digest(&self.store)?,
@@ -415,6 +435,8 @@ pub struct StatusReport {
     pub state: String,
     /// Why the state is `degraded`, each with the command that fixes it.
     pub degraded_reasons: Vec<String>,
+    /// What works but worse than it should, each with the command that fixes it.
+    pub warnings: Vec<String>,
     /// `sync.dry_run`: nothing is sent to Entra.
     pub dry_run: bool,
     /// Password pushes the dry run did not send.
