@@ -110,6 +110,12 @@ pub fn status(args: &StatusArgs) -> CliResult {
     }
     println!("password queue depth:  {}", s("queueDepth"));
     println!("passwords synced:      {} (failed attempts: {})", s("pushesAcknowledged"), s("pushesFailed"));
+    if json.get("noticesDropped").and_then(Json::as_u64).is_some_and(|n| n > 0) {
+        println!(
+            "notices dropped:       {} (the hook's queue was full; the change poll delivered those changes)",
+            s("noticesDropped")
+        );
+    }
     println!(
         "password latency (1h): p50 {} ms, p99 {} ms over {} changes",
         s("passwordLatencyP50Ms"),
