@@ -309,3 +309,34 @@ fn the_hook_path_is_quoted_for_sh_and_must_be_absolute() {
     assert!(text(&out).contains("absolute"), "{}", text(&out));
     assert_eq!(fs::read_to_string(&conf).unwrap(), before);
 }
+
+/// The new smb.conf is written to a temporary file next to it: one that someone else planted at
+/// a name they could predict (the old name was `.smb.conf.install-hook-<pid>`; `exec` keeps the
+/// shell's pid, so a symlink there is easy to place) must never be written through.
+#[test]
+fn the_temporary_file_is_fresh_and_unpredictable() {
+    let dc = Dc::new();
+    let conf = dc.smb_conf();
+    let tools = tempfile::tempdir().unwrap();
+    let victim = tools.path().join("victim");
+    fs::write(&victim, "untouched\n").unwrap();
+    let hook = common::stack::hook_path();
+    let dir = conf.parent().unwrap();
+    let name = conf.file_name().unwrap().to_string_lossy().to_string();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"ln -s "$1" "$2/.$3.install-hook-$$" && exec "$4" install-hook --apply --smb-conf "$5" --hook "$6""#)
+        .arg("sh")
+        .arg(&victim)
+        .arg(dir)
+        .arg(&name)
+        .arg(common::bin())
+        .arg(&conf)
+        .arg(&hook)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched\n", "install-hook wrote through a planted symlink");
+    assert!(!fs::symlink_metadata(&conf).unwrap().file_type().is_symlink(), "smb.conf became the planted symlink");
+    assert_eq!(testparm_value(&conf), hook.display().to_string());
+}
