@@ -340,3 +340,24 @@ fn the_temporary_file_is_fresh_and_unpredictable() {
     assert!(!fs::symlink_metadata(&conf).unwrap().file_type().is_symlink(), "smb.conf became the planted symlink");
     assert_eq!(testparm_value(&conf), hook.display().to_string());
 }
+
+/// A `check password script` set in a file smb.conf includes would win over (or lose to) the line
+/// install-hook writes depending on the order: install-hook follows `include =` and refuses,
+/// naming the file, instead of writing a line Samba may ignore.
+#[test]
+fn a_script_set_in_an_included_file_is_found() {
+    let dc = Dc::new();
+    let conf = dc.smb_conf();
+    let tools = tempfile::tempdir().unwrap();
+    let foreign = script(tools.path(), "site-check", "cat > /dev/null; exit 0");
+    let extra = tools.path().join("extra.conf");
+    fs::write(&extra, format!("\tcheck password script = {}\n", foreign.display())).unwrap();
+    dc.set_global_option("include", &extra.display().to_string());
+    let before = fs::read_to_string(&conf).unwrap();
+
+    let out = install_hook(&conf, &common::stack::hook_path(), &["--apply"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(&extra.display().to_string()), "the included file must be named: {}", text(&out));
+    assert_eq!(fs::read_to_string(&conf).unwrap(), before, "nothing is written");
+    assert!(backups(&conf).is_empty());
+}

@@ -219,6 +219,39 @@ fn global_entries(logical: &[Logical]) -> (Option<usize>, Vec<(usize, String)>) 
     (header, entries)
 }
 
+/// A `check password script` set in a file that [global] includes (`include = FILE`, one level,
+/// paths without `%` macros): (the file, its value). Samba reads the include where it stands and
+/// the last setting wins, so a line written here might be overridden, or override, unseen.
+fn included_script(text: &str, conf: &Path) -> Option<(PathBuf, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut in_global = false;
+    for l in logical_lines(&lines) {
+        if let Some(name) = section_name(&l.text) {
+            in_global = name == "global";
+            continue;
+        }
+        let t = l.text.trim_start();
+        let Some((name, value)) = t.split_once('=') else { continue };
+        let squeezed: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+        if !in_global || t.starts_with('#') || t.starts_with(';') || !squeezed.eq_ignore_ascii_case("include") {
+            continue;
+        }
+        let value = value.trim();
+        if value.is_empty() || value.contains('%') {
+            continue;
+        }
+        let path = conf.parent().unwrap_or(Path::new("/")).join(value);
+        let Ok(included) = fs::read_to_string(&path) else { continue };
+        // The included text continues the section it is included in: [global].
+        let included = format!("[global]\n{included}");
+        let included_lines: Vec<&str> = included.lines().collect();
+        if let Some((_, found)) = global_entries(&logical_lines(&included_lines)).1.pop() {
+            return Some((path, found));
+        }
+    }
+    None
+}
+
 /// The file with every entry dropped and `new_line` (if any) at logical line `at`: in the
 /// place of the first entry, or after the [global] header when there was none.
 fn rewrite(
@@ -341,6 +374,16 @@ pub fn run(args: &InstallHookArgs) -> CliResult {
     let text = fs::read_to_string(conf).map_err(|e| Failure::usage(format!("cannot read {}: {e}", conf.display())))?;
     if args.remove {
         return remove(args, &text);
+    }
+    if let Some((file, value)) = included_script(&text, conf) {
+        return Err(Failure::usage(format!(
+            "{} includes {}, which sets check password script = {value}: Samba uses whichever comes last, so a line \
+             written here may be ignored; move that setting into {}'s [global] section (install-hook then offers \
+             --chain or --replace) and rerun",
+            conf.display(),
+            file.display(),
+            conf.display()
+        )));
     }
     if !args.hook.is_absolute() {
         return Err(Failure::usage(format!(
