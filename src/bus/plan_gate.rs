@@ -28,7 +28,8 @@ impl PlanGate {
     /// The current plan: a fresh one, or the one just made (by this or another caller).
     pub async fn plan(&self) -> Result<String, String> {
         let mut last = self.last.lock().await;
-        if let Some((at, result)) = last.as_ref()
+        // Only a plan is reused: after an error (the engine restarting) the next caller tries again.
+        if let Some((at, result @ Ok(_))) = last.as_ref()
             && at.elapsed() < self.reuse_for
         {
             return result.clone();
