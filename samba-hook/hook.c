@@ -54,6 +54,9 @@ enum { EXIT_ACCEPT = 0, EXIT_REJECT = 1, EXIT_USAGE = 2 };
 /* Below Samba's own 10 s limit, so a hung chained script is killed by us instead of being orphaned. */
 #define CHAIN_TIMEOUT_MS_DEFAULT 9000
 #define CHAIN_TIMEOUT_MS_MAX 9500
+/* Samba kills the script after 10 s: the chained check and the D-Bus part together get at most this
+ * (the rest is start-up and reading stdin). Without --chain-timeout-ms the chain gets what is left. */
+#define TOTAL_BUDGET_MS_MAX 9500
 
 #define BUS_NAME "io.github.SambaEntraSync1"
 #define OBJECT_PATH "/io/github/SambaEntraSync1"
@@ -105,6 +108,8 @@ static void usage(void)
 		"Samba \"check password script\": applies Samba's complexity rule, or instead COMMAND (an existing\n"
 		"check script run via /bin/sh -c with the password on its stdin; with --chain-with-complexity\n"
 		"both), then notifies " BUS_NAME " over the system bus.\n"
+		"The chain's timeout (default 9000 ms) and the D-Bus budget (default 200 ms) together stay\n"
+		"within 9500 ms, under Samba's 10 s limit.\n"
 		"Exit 0 accepts, 1 rejects, 2 is a usage error.\n");
 }
 
@@ -143,6 +148,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	opt->chain_with_complexity = false;
 	opt->chain_timeout_ms = CHAIN_TIMEOUT_MS_DEFAULT;
 	opt->dbus_budget_ms = DBUS_BUDGET_MS_DEFAULT;
+	bool chain_timeout_given = false;
 	for (int i = 1; i < argc; i++) {
 		const char *value = NULL;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -162,6 +168,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			}
 			opt->chain = value;
 		} else if (option_value(argc, argv, &i, "--chain-timeout-ms", &value)) {
+			chain_timeout_given = true;
 			if (value == NULL || !parse_ms(value, CHAIN_TIMEOUT_MS_MAX, &opt->chain_timeout_ms)) {
 				say("--chain-timeout-ms needs a whole number of milliseconds from 1 to %d.",
 				    CHAIN_TIMEOUT_MS_MAX);
@@ -181,6 +188,16 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	if (opt->chain_with_complexity && opt->chain == NULL) {
 		say("--chain-with-complexity needs --chain (without it, the complexity rule always applies).");
 		return EXIT_USAGE;
+	}
+	if (opt->chain != NULL && chain_timeout_given) {
+		if (opt->chain_timeout_ms + opt->dbus_budget_ms > TOTAL_BUDGET_MS_MAX) {
+			say("--chain-timeout-ms (%ld) and --dbus-budget-ms (%ld) add up to more than %d ms, and Samba "
+			    "kills the script at 10 s; lower one of them.",
+			    opt->chain_timeout_ms, opt->dbus_budget_ms, TOTAL_BUDGET_MS_MAX);
+			return EXIT_USAGE;
+		}
+	} else if (opt->chain_timeout_ms > TOTAL_BUDGET_MS_MAX - opt->dbus_budget_ms) {
+		opt->chain_timeout_ms = TOTAL_BUDGET_MS_MAX - opt->dbus_budget_ms;
 	}
 	return -1;
 }

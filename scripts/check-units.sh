@@ -43,6 +43,28 @@ if [ -n "$problem" ]; then
   exit 1
 fi
 
+# A leak or a runaway read must not take the DC (Samba, the KDC) down with it: the unit caps the
+# daemon's memory. The cap must leave room above the load bench's 50,000-user peak (README,
+# Performance: 480 MiB): at least three times it, so a domain several times larger still fits.
+bench_peak_mib=480
+memory_max=$(sed -n -E 's/^[ \t]*MemoryMax=[ \t]*([0-9]+)([KMG]?)[ \t]*$/\1 \2/p' "$UNIT" | tail -n 1)
+if [ -z "$memory_max" ]; then
+  echo "$UNIT: no MemoryMax= (in bytes, K, M or G): a runaway daemon could take the DC's memory" >&2
+  exit 1
+fi
+read -r mm_value mm_unit <<<"$memory_max"
+case "$mm_unit" in
+  G) mm_mib=$((mm_value * 1024)) ;;
+  M) mm_mib=$mm_value ;;
+  K) mm_mib=$((mm_value / 1024)) ;;
+  *) mm_mib=$((mm_value / 1048576)) ;;
+esac
+if [ "$mm_mib" -lt $((3 * bench_peak_mib)) ]; then
+  echo "$UNIT: MemoryMax=${mm_value}${mm_unit} is under 3x the 50,000-user bench peak (${bench_peak_mib} MiB)" >&2
+  exit 1
+fi
+echo "MemoryMax ${mm_mib} MiB (bench peak ${bench_peak_mib} MiB)"
+
 # verify wants the ExecStart binary to exist: point a copy of the unit at the built one.
 sed "s#/usr/bin/samba-entra-sync#$BIN#" "$UNIT" > "$tmp/samba-entra-sync.service"
 systemd-analyze verify "$tmp/samba-entra-sync.service"

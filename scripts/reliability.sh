@@ -32,6 +32,8 @@ rm -f "$out"/*.log
 run faults cargo test --quiet --test faults_e2e -- --nocapture --test-threads=2
 run bad_input cargo test --quiet --test bad_input -- --nocapture --test-threads=2
 run hostile cargo test --quiet --test client hostile -- --nocapture
+run hostile_auth cargo test --quiet --test auth_flow hostile -- --nocapture
+run hook_timeouts cargo test --quiet --test hook chain_timeout_and -- --nocapture
 run security cargo test --quiet --test security_e2e -- --nocapture --test-threads=2
 if [[ "${LOAD:-0}" == 1 ]]; then
     run load cargo bench --quiet --bench load

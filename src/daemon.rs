@@ -57,15 +57,14 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
 
 /// Refuses secrets that others can read: the token cache and a private key (issue: the daemon
 /// handles every password in the domain; a leaked token is a password-reset-anything token).
-fn check_private(path: &Path, what: &str) -> Result<(), DaemonError> {
-    use std::os::unix::fs::PermissionsExt;
+/// Also refuses one owned by another user or in a directory others can write (the same checks
+/// as each read of it).
+fn check_private(path: &Path, what: &'static str) -> Result<(), DaemonError> {
     match std::fs::metadata(path) {
-        Ok(m) if m.permissions().mode() & 0o077 != 0 => Err(DaemonError::Config(format!(
-            "{what} {} is readable by group or others (mode {:o}): chmod 600 it",
-            path.display(),
-            m.permissions().mode() & 0o777
-        ))),
-        _ => Ok(()),
+        Ok(m) => {
+            crate::entra::auth::check_private_metadata(&m, path, what).map_err(|e| DaemonError::Config(e.to_string()))
+        }
+        Err(_) => Ok(()),
     }
 }
 
@@ -105,6 +104,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let ldb = open_ldb(&config.samba.sam_ldb, &shutdown).await?;
     let (control, inbox) = Control::new(store);
     let base = Base { ldb, control: control.clone(), inbox };
+    tokio::spawn(watch_complexity(base.ldb.clone(), control.clone()));
 
     // The bus name is taken before READY, so the hook's first notice is never lost (it waits
     // in the inbox until the engine runs).
@@ -248,6 +248,27 @@ async fn watchdog(ldb: LdbHandle, control: Control) {
             Ok(Err(e)) => control.report_error("sam.ldb", &e.to_string()),
             Err(_) => tracing::error!("the sam.ldb thread did not answer within {period:?}; not pinging the watchdog"),
         }
+    }
+}
+
+/// Samba runs the check password script only while the domain's password complexity is on: with
+/// it off the hook never runs and changes arrive only through the safety net. `status` warns
+/// while that lasts (checked at start and every five minutes).
+async fn watch_complexity(ldb: LdbHandle, control: Control) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+    loop {
+        match ldb.call(|c| crate::samba::directory::password_properties(c)).await {
+            Ok(Some(p)) if p & 1 != 0 => control.set_warning("complexity", None),
+            Ok(p) => control.set_warning(
+                "complexity",
+                Some(&format!(
+                    "the domain's password complexity is off (pwdProperties = {}): Samba then never runs the check password script, so password changes arrive only through the safety net; turn it on with `samba-tool domain passwordsettings set --complexity=on` (the hook applies the rule, or a chained script of yours instead)",
+                    p.map_or("unset".to_string(), |p| p.to_string())
+                )),
+            ),
+            Err(e) => tracing::debug!("cannot read the domain's pwdProperties: {e}"),
+        }
+        tokio::time::sleep(EVERY).await;
     }
 }
 

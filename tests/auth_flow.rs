@@ -378,3 +378,51 @@ async fn client_credentials_with_a_signed_assertion() {
     let err = TokenSource::new(settings(&base, APP_CLIENT, method), http()).unwrap_err();
     assert!(matches!(err, AuthError::Insecure { .. }), "{err}");
 }
+
+/// A hostile or broken token endpoint answers far more than any token answer can be (a 16 MiB
+/// answer that is otherwise valid JSON, and an endless stream): both are refused once the
+/// answer passes the limit, with an error that names it, instead of read whole into memory.
+#[tokio::test]
+async fn hostile_token_endpoint_oversized_answers_are_refused() {
+    use axum::body::Body;
+    use axum::response::Response;
+
+    async fn padded() -> Response {
+        let pad = "x".repeat(16 << 20);
+        let body = format!(r#"{{"access_token":"at","expires_in":3600,"refresh_token":"rt-big","pad":"{pad}"}}"#);
+        Response::builder().header("content-type", "application/json").body(Body::from(body)).unwrap()
+    }
+    async fn endless() -> Response {
+        let chunk = axum::body::Bytes::from(vec![b' '; 64 << 10]);
+        let stream = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+        Response::builder().header("content-type", "application/json").body(Body::from_stream(stream)).unwrap()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route("/padded/oauth2/v2.0/token", post(padded))
+        .route("/endless/oauth2/v2.0/token", post(endless));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut refused = 0;
+    for tenant in ["padded", "endless"] {
+        let cache = dir.path().join(format!("{tenant}.json"));
+        let mut settings = settings(&base, CLIENT, AuthMethod::RefreshToken { token_cache: cache.clone() });
+        settings.tenant_id = tenant.into();
+        store_cache(&cache, tenant, CLIENT, &RefreshToken::new("rt-1".to_string()), None).unwrap();
+        let source = TokenSource::new(settings, http()).unwrap();
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(30), source.access_token())
+            .await
+            .unwrap_or_else(|_| panic!("{tenant}: still reading the answer after 30 s"));
+        let err = outcome.expect_err(tenant);
+        assert!(matches!(err, AuthError::BadResponse { .. }), "{tenant}: {err}");
+        assert!(err.to_string().contains("larger than"), "{tenant}: {err}");
+        let kept = load_cache(&cache, tenant, CLIENT).unwrap().refresh_token.secret().to_owned();
+        assert_eq!(kept, "rt-1", "{tenant}: the stored refresh token is kept");
+        refused += 1;
+    }
+    println!(
+        "RELIABILITY|hostile token endpoint: oversized answers|16 MiB token answer, endless stream|every token request|pass: {refused} refused at the 1 MiB limit, refresh token kept|0"
+    );
+}

@@ -289,3 +289,46 @@ fn garbage_configs_are_refused_with_exit_2_and_named_errors() {
         "RELIABILITY|garbage config|random bytes, wrong-shape TOML, empty, NUL|check-config and daemon|pass: exit 2, one sentence + one line per error|0"
     );
 }
+
+/// A token cache owned by another user, or in a directory others can write, is refused by
+/// check-config and the daemon alike (exit 2, the fault named), not only one with a loose mode.
+#[test]
+fn secret_files_owned_by_others_or_in_writable_directories_are_refused() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).expect("mkdir");
+    let cache = secrets.join("token.json");
+    std::fs::write(&cache, b"{}").expect("write");
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[samba]\nsam_ldb = \"{d}/sam.ldb\"\n[entra]\ntenant_id = \"6b1f3c2e-0d4a-4c5e-9f7a-2b8c1d3e4f50\"\n[entra.auth]\nmethod = \"refresh_token\"\ntoken_cache = \"{c}\"\n[state]\ndb = \"{d}/state.db\"\n",
+            d = dir.path().display(),
+            c = cache.display()
+        ),
+    )
+    .expect("config");
+    let mut refused = 0;
+    for (what, expect) in
+        [("owned by nobody", "belongs to uid 65534"), ("in a directory others can write", "chmod go-w")]
+    {
+        if what == "owned by nobody" {
+            chown(&cache, Some(65534), None).expect("chown");
+        } else {
+            chown(&cache, Some(0), None).expect("chown");
+            std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+        }
+        for args in [&["check-config"][..], &["daemon"][..]] {
+            let (code, err) = run_config(args, &config);
+            assert_eq!(code, Some(2), "{args:?} with the cache {what}: exit {code:?}, {err}");
+            assert!(err.contains(expect), "{args:?} with the cache {what}: {err}");
+            refused += 1;
+        }
+    }
+    println!(
+        "RELIABILITY|secret file owned by another user or in a writable directory|token cache owned by nobody; in a 1777 directory|check-config and daemon|pass: {refused} refused, exit 2, fault named|0"
+    );
+}

@@ -636,3 +636,45 @@ fn usage_errors_exit_2_before_reading_anything() -> TestResult {
     }
     Ok(())
 }
+
+/// Samba kills the script after 10 s. The chained check's timeout and the D-Bus budget together must
+/// stay under that: an explicit pair that adds up past 9.5 s is a usage error, and without
+/// `--chain-timeout-ms` the chain gets what the D-Bus budget leaves.
+#[test]
+fn chain_timeout_and_dbus_budget_stay_under_sambas_10_s() -> TestResult {
+    let explicit = Hook::with_password(GOOD)
+        .account("alice")
+        .arg("--chain=cat >/dev/null")
+        .arg("--chain-timeout-ms=9000")
+        .budget_ms(1000)
+        .native()
+        .run()?;
+    explicit.expect_exit(2)?;
+    let text = explicit.stderr_text();
+    assert!(
+        text.contains("--chain-timeout-ms") && text.contains("--dbus-budget-ms") && text.contains("9500"),
+        "{text}"
+    );
+
+    // The largest D-Bus budget, a bus that never answers, and a chained check that takes 5 s: before,
+    // the chain ran its 5 s and the bus took 5 s more, 10 s in all (Samba would have killed the hook).
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("silent");
+    let _listener = UnixListener::bind(&path)?;
+    let address = format!("unix:path={}", path.display());
+    let slow = Hook::with_password(GOOD)
+        .account("alice")
+        .bus(&address)
+        .arg("--chain=sleep 5")
+        .budget_ms(5000)
+        .native()
+        .run()?;
+    assert!(slow.elapsed < Duration::from_millis(9500), "took {:?}: Samba's limit is 10 s", slow.elapsed);
+    slow.expect_exit(1)?;
+    assert!(slow.stderr_text().contains("did not finish within 4500 ms"), "{}", slow.stderr_text());
+    println!(
+        "RELIABILITY|hook timeouts under Samba's 10 s|chained check of 5 s, silent bus, 5 s D-Bus budget|slow chain + bus that never answers|pass: killed after {} ms, rejected; an explicit sum over 9.5 s is a usage error|0",
+        slow.elapsed.as_millis()
+    );
+    Ok(())
+}

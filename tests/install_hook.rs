@@ -262,3 +262,102 @@ fn remove_takes_the_hook_out_and_gives_a_chained_script_back() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(testparm_value(&plain.smb_conf()), "");
 }
+
+/// Samba runs the value with `/bin/sh -c`: a hook path with a space, `;` or `$(...)` must be
+/// quoted (it runs as the hook, and nothing in its name runs as a command), and a relative path
+/// (which Samba would resolve against its own working directory) is refused.
+#[test]
+fn the_hook_path_is_quoted_for_sh_and_must_be_absolute() {
+    let dc = Dc::new();
+    let conf = dc.smb_conf();
+    let tools = tempfile::tempdir().unwrap();
+    let odd_dir = tools.path().join("site tools;touch PWNED;$(touch PWNED2)");
+    fs::create_dir(&odd_dir).unwrap();
+    let hook = odd_dir.join("samba-entra-sync-hook");
+    fs::copy(common::stack::hook_path(), &hook).unwrap();
+
+    let out = install_hook(&conf, &hook, &["--apply"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Rerunning recognises the quoted hook as ours: nothing to change.
+    let out = install_hook(&conf, &hook, &["--apply"]);
+    assert!(text(&out).contains("nothing to change"), "{}", text(&out));
+
+    let out = Command::new("samba-tool")
+        .args(["user", "create", "dave", "Dav3!Passw0rd-1"])
+        .arg("-H")
+        .arg(dc.sam_ldb())
+        .arg("-s")
+        .arg(&conf)
+        .current_dir(tools.path())
+        .env("DBUS_SYSTEM_BUS_ADDRESS", format!("unix:path={}", tools.path().join("no-bus").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "Samba could not run the hook at its odd path: {}", text(&out));
+    for pwned in ["PWNED", "PWNED2"] {
+        assert!(!tools.path().join(pwned).exists(), "part of the hook's path ran as a command");
+    }
+
+    // A relative path: refused, nothing written.
+    let before = fs::read_to_string(&conf).unwrap();
+    let out = Command::new(common::bin())
+        .args(["install-hook", "--apply", "--replace", "--hook", "samba-entra-sync-hook", "--smb-conf"])
+        .arg(&conf)
+        .current_dir(&odd_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("absolute"), "{}", text(&out));
+    assert_eq!(fs::read_to_string(&conf).unwrap(), before);
+}
+
+/// The new smb.conf is written to a temporary file next to it: one that someone else planted at
+/// a name they could predict (the old name was `.smb.conf.install-hook-<pid>`; `exec` keeps the
+/// shell's pid, so a symlink there is easy to place) must never be written through.
+#[test]
+fn the_temporary_file_is_fresh_and_unpredictable() {
+    let dc = Dc::new();
+    let conf = dc.smb_conf();
+    let tools = tempfile::tempdir().unwrap();
+    let victim = tools.path().join("victim");
+    fs::write(&victim, "untouched\n").unwrap();
+    let hook = common::stack::hook_path();
+    let dir = conf.parent().unwrap();
+    let name = conf.file_name().unwrap().to_string_lossy().to_string();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"ln -s "$1" "$2/.$3.install-hook-$$" && exec "$4" install-hook --apply --smb-conf "$5" --hook "$6""#)
+        .arg("sh")
+        .arg(&victim)
+        .arg(dir)
+        .arg(&name)
+        .arg(common::bin())
+        .arg(&conf)
+        .arg(&hook)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched\n", "install-hook wrote through a planted symlink");
+    assert!(!fs::symlink_metadata(&conf).unwrap().file_type().is_symlink(), "smb.conf became the planted symlink");
+    assert_eq!(testparm_value(&conf), hook.display().to_string());
+}
+
+/// A `check password script` set in a file smb.conf includes would win over (or lose to) the line
+/// install-hook writes depending on the order: install-hook follows `include =` and refuses,
+/// naming the file, instead of writing a line Samba may ignore.
+#[test]
+fn a_script_set_in_an_included_file_is_found() {
+    let dc = Dc::new();
+    let conf = dc.smb_conf();
+    let tools = tempfile::tempdir().unwrap();
+    let foreign = script(tools.path(), "site-check", "cat > /dev/null; exit 0");
+    let extra = tools.path().join("extra.conf");
+    fs::write(&extra, format!("\tcheck password script = {}\n", foreign.display())).unwrap();
+    dc.set_global_option("include", &extra.display().to_string());
+    let before = fs::read_to_string(&conf).unwrap();
+
+    let out = install_hook(&conf, &common::stack::hook_path(), &["--apply"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(&extra.display().to_string()), "the included file must be named: {}", text(&out));
+    assert_eq!(fs::read_to_string(&conf).unwrap(), before, "nothing is written");
+    assert!(backups(&conf).is_empty());
+}

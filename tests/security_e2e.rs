@@ -306,4 +306,14 @@ fn with_complexity_off_samba_never_runs_the_hook() {
         s.emu.wait_password(UPN, "Al1ce!Cplx-2", Duration::from_secs(5)).is_none(),
         "the change arrived through the hook although complexity is off: Samba ran the script after all"
     );
+    // `status` says so, with the command that turns it back on (issue 16: the status warning).
+    let out = s.daemon.cli(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("warning:") && text.contains("complexity is off") && text.contains("--complexity=on"),
+        "status does not warn that Samba skips the hook:\n{text}"
+    );
+    let json = String::from_utf8_lossy(&s.daemon.cli(&["status", "--json"]).stdout).to_string();
+    assert!(json.contains("\"warnings\"") && json.contains("complexity is off"), "{json}");
 }

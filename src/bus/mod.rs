@@ -9,6 +9,7 @@
 //! groups (it got them from SO_PEERCRED); the system bus policy in `systemd/` is a first fence.
 
 pub mod client;
+pub mod plan_gate;
 pub mod service;
 
 use crate::config::BusConfig;

@@ -22,7 +22,7 @@ enum Access {
 pub struct Service {
     control: Control,
     admin_gid: Option<u32>,
-    plan: PlanFn,
+    plan: super::plan_gate::PlanGate,
     password_status: Option<PasswordStatusFn>,
 }
 
@@ -37,6 +37,7 @@ pub type PlanFn = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, Resul
 impl Service {
     /// `plan` renders what a reconcile would do now, as JSON (the engine provides it).
     pub fn new(control: Control, admin_gid: Option<u32>, plan: PlanFn) -> Self {
+        let plan = super::plan_gate::PlanGate::new(plan, super::plan_gate::REUSE_FOR);
         Service { control, admin_gid, plan, password_status: None }
     }
 
@@ -182,7 +183,8 @@ impl Service {
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<String> {
         self.authorize(&hdr, conn, Access::Reader).await?;
-        (self.plan)().await.map_err(fdo::Error::Failed)
+        // One snapshot at a time, reused for a few seconds (see plan_gate).
+        self.plan.plan().await.map_err(fdo::Error::Failed)
     }
 
     /// Releases the deletes held back by the deletion threshold now, once (the next full run),

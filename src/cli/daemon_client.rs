@@ -92,6 +92,9 @@ pub fn status(args: &StatusArgs) -> CliResult {
             println!("  because:             {}", show(r));
         }
     }
+    for w in json.get("warnings").and_then(Json::as_array).into_iter().flatten() {
+        println!("warning:               {}", show(w));
+    }
     if json.get("dryRun").and_then(Json::as_bool) == Some(true) {
         println!(
             "dry run:               on (sync.dry_run): nothing is sent to Entra; {} password pushes held back",
@@ -107,6 +110,12 @@ pub fn status(args: &StatusArgs) -> CliResult {
     }
     println!("password queue depth:  {}", s("queueDepth"));
     println!("passwords synced:      {} (failed attempts: {})", s("pushesAcknowledged"), s("pushesFailed"));
+    if json.get("noticesDropped").and_then(Json::as_u64).is_some_and(|n| n > 0) {
+        println!(
+            "notices dropped:       {} (the hook's queue was full; the change poll delivered those changes)",
+            s("noticesDropped")
+        );
+    }
     println!(
         "password latency (1h): p50 {} ms, p99 {} ms over {} changes",
         s("passwordLatencyP50Ms"),

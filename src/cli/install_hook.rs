@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{CliResult, Failure};
@@ -120,10 +120,41 @@ fn section_name(text: &str) -> Option<String> {
     t.strip_prefix('[').and_then(|r| r.strip_suffix(']')).map(|n| n.trim().to_ascii_lowercase())
 }
 
+/// The hook's path as one `/bin/sh` word: as it is when every character is plain, else
+/// single-quoted (a space, `;` or `$(...)` in it must not split it or run as a command).
+fn hook_word(hook: &Path) -> String {
+    let text = hook.display().to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._+-=,:@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) { text } else { shell_quote(&text) }
+}
+
+/// The first `/bin/sh` word of `value` with its quotes resolved (single quotes and backslashes,
+/// what `shell_quote` writes), and the rest after it.
+fn first_word(value: &str) -> (String, &str) {
+    let mut word = String::new();
+    let mut chars = value.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\'' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    word.push(c);
+                }
+            }
+            '\\' => word.extend(chars.next().map(|(_, c)| c)),
+            c if c.is_whitespace() => return (word, &value[i..]),
+            c => word.push(c),
+        }
+    }
+    (word, "")
+}
+
 fn classify(value: &str) -> Existing {
     let value = value.trim().to_string();
-    let (program, args) = value.split_once(char::is_whitespace).unwrap_or((value.as_str(), ""));
-    if Path::new(program).file_name().is_some_and(|n| n == HOOK_NAME) {
+    let (program, args) = first_word(&value);
+    if Path::new(&program).file_name().is_some_and(|n| n == HOOK_NAME) {
         Existing::Ours { args: args.trim().to_string(), value }
     } else {
         Existing::Foreign { value }
@@ -139,7 +170,7 @@ pub fn plan(text: &str, hook: &Path, chain: bool, replace: bool) -> Result<Plan,
     let (header, entries) = global_entries(&logical);
     let header = header.ok_or(PlanError::NoGlobal)?;
     let existing = entries.last().map(|(_, v)| classify(v)).unwrap_or(Existing::None);
-    let hook_text = hook.display().to_string();
+    let hook_text = hook_word(hook);
     let value = match &existing {
         Existing::None => hook_text,
         // Re-running keeps our own arguments (an earlier --chain) unless a new choice is made.
@@ -186,6 +217,39 @@ fn global_entries(logical: &[Logical]) -> (Option<usize>, Vec<(usize, String)>) 
         }
     }
     (header, entries)
+}
+
+/// A `check password script` set in a file that [global] includes (`include = FILE`, one level,
+/// paths without `%` macros): (the file, its value). Samba reads the include where it stands and
+/// the last setting wins, so a line written here might be overridden, or override, unseen.
+fn included_script(text: &str, conf: &Path) -> Option<(PathBuf, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut in_global = false;
+    for l in logical_lines(&lines) {
+        if let Some(name) = section_name(&l.text) {
+            in_global = name == "global";
+            continue;
+        }
+        let t = l.text.trim_start();
+        let Some((name, value)) = t.split_once('=') else { continue };
+        let squeezed: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+        if !in_global || t.starts_with('#') || t.starts_with(';') || !squeezed.eq_ignore_ascii_case("include") {
+            continue;
+        }
+        let value = value.trim();
+        if value.is_empty() || value.contains('%') {
+            continue;
+        }
+        let path = conf.parent().unwrap_or(Path::new("/")).join(value);
+        let Ok(included) = fs::read_to_string(&path) else { continue };
+        // The included text continues the section it is included in: [global].
+        let included = format!("[global]\n{included}");
+        let included_lines: Vec<&str> = included.lines().collect();
+        if let Some((_, found)) = global_entries(&logical_lines(&included_lines)).1.pop() {
+            return Some((path, found));
+        }
+    }
+    None
 }
 
 /// The file with every entry dropped and `new_line` (if any) at logical line `at`: in the
@@ -311,6 +375,22 @@ pub fn run(args: &InstallHookArgs) -> CliResult {
     if args.remove {
         return remove(args, &text);
     }
+    if let Some((file, value)) = included_script(&text, conf) {
+        return Err(Failure::usage(format!(
+            "{} includes {}, which sets check password script = {value}: Samba uses whichever comes last, so a line \
+             written here may be ignored; move that setting into {}'s [global] section (install-hook then offers \
+             --chain or --replace) and rerun",
+            conf.display(),
+            file.display(),
+            conf.display()
+        )));
+    }
+    if !args.hook.is_absolute() {
+        return Err(Failure::usage(format!(
+            "--hook {} is a relative path, which Samba would look up from its own working directory; give the absolute path (the package installs it as {DEFAULT_HOOK})",
+            args.hook.display()
+        )));
+    }
     let plan = plan(&text, &args.hook, args.chain, args.replace).map_err(|e| match e {
         PlanError::NoGlobal => {
             Failure::usage(format!("{} has no [global] section; is it Samba's smb.conf?", conf.display()))
@@ -322,7 +402,7 @@ pub fn run(args: &InstallHookArgs) -> CliResult {
             "{} already runs another check password script ({old}); rerun with --chain to keep it running after \
              the hook (check password script = {} --chain {}), or with --replace to drop it",
             conf.display(),
-            args.hook.display(),
+            hook_word(&args.hook),
             shell_quote(&old)
         )),
     })?;
@@ -385,9 +465,11 @@ pub(crate) fn write_with_backup(conf: &Path, text: &str) -> Result<PathBuf, Fail
     fs::copy(conf, &backup).map_err(|e| fail("back up", conf, e))?;
     let dir = conf.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = conf.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.install-hook-{}", std::process::id()));
+    // An unpredictable name, created only if nothing is there (O_EXCL, never following a symlink
+    // someone planted), mode 0600 until it carries the original's mode and owner.
+    let tmp = dir.join(format!(".{name}.install-hook-{}", uuid::Uuid::new_v4().simple()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
         std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()))?;

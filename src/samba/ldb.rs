@@ -82,6 +82,19 @@ impl Entry {
         self.values(name).next()
     }
 
+    /// An entry of `values` (attribute name lower- or mixed-case as libldb gives it, value),
+    /// its buffer sized once for all of them: growing it after a secret is in would leave a
+    /// copy of the secret in the freed (unwiped) old buffer.
+    fn from_values(dn: String, values: &[(&str, &[u8])]) -> Entry {
+        let bytes = values.iter().map(|(_, v)| v.len()).sum();
+        let mut entry =
+            Entry { dn, spans: Vec::with_capacity(values.len()), data: Zeroizing::new(Vec::with_capacity(bytes)) };
+        for (name, value) in values {
+            entry.push(name, value);
+        }
+        entry
+    }
+
     fn push(&mut self, name: &str, value: &[u8]) {
         let start = self.data.len() as u32;
         self.data.extend_from_slice(value);
@@ -497,7 +510,9 @@ unsafe fn copy_message(msg: *mut ffi::ldb_message) -> Entry {
         // SAFETY: non-NULL and NUL-terminated.
         unsafe { CStr::from_ptr(dn_ptr) }.to_string_lossy().into_owned()
     };
-    let mut entry = Entry { dn, ..Default::default() };
+    // First every value (borrowed from the message), so the entry's buffer is sized once.
+    let mut names = Vec::with_capacity(msg.num_elements as usize);
+    let mut secrets = Vec::new();
     for j in 0..msg.num_elements as usize {
         // SAFETY: `elements` holds `num_elements` elements.
         let el = unsafe { &*msg.elements.add(j) };
@@ -507,22 +522,31 @@ unsafe fn copy_message(msg: *mut ffi::ldb_message) -> Entry {
         // SAFETY: element names are NUL-terminated strings owned by the message.
         let name = unsafe { CStr::from_ptr(el.name) }.to_string_lossy();
         let secret = SECRET_ATTRIBUTES.iter().any(|s| s.eq_ignore_ascii_case(&name));
+        let mut values: Vec<&[u8]> = Vec::with_capacity(el.num_values as usize);
         for k in 0..el.num_values as usize {
             // SAFETY: `values` holds `num_values` values.
             let val = unsafe { &*el.values.add(k) };
             if val.data.is_null() {
-                entry.push(&name, &[]);
+                values.push(&[]);
                 continue;
             }
             // SAFETY: `data` points to `length` readable bytes owned by the message.
-            let bytes = unsafe { std::slice::from_raw_parts(val.data, val.length) };
-            entry.push(&name, bytes);
+            values.push(unsafe { std::slice::from_raw_parts(val.data, val.length) });
             if secret {
-                // SAFETY: the bytes belong to this reply, which is freed right after the
-                // callback and read by no one else: wipe the hash before talloc frees it.
-                unsafe { wipe(val.data, val.length) };
+                secrets.push((val.data, val.length));
             }
         }
+        names.push((name, values));
+    }
+    let values: Vec<(&str, &[u8])> =
+        names.iter().flat_map(|(name, values)| values.iter().map(move |v| (name.as_ref(), *v))).collect();
+    let entry = Entry::from_values(dn, &values);
+    drop(values);
+    drop(names);
+    for (data, length) in secrets {
+        // SAFETY: the bytes belong to this reply, which is freed right after the callback and
+        // read by no one else (the borrowed slices are gone): wipe the hash before talloc frees it.
+        unsafe { wipe(data, length) };
     }
     entry
 }
@@ -719,5 +743,25 @@ impl LdbHandle {
             // The sender was dropped without answering: the job panicked.
             Err(_) => Err(LdbError::Panicked),
         }
+    }
+}
+
+#[cfg(test)]
+mod entry_tests {
+    use super::Entry;
+
+    #[test]
+    fn an_entry_is_sized_once_so_no_secret_is_left_in_a_freed_buffer() {
+        let hash = [0xa5u8; 16];
+        let names: Vec<String> = (0..40).map(|i| format!("attribute{i}")).collect();
+        let mut values: Vec<(&str, &[u8])> = vec![("unicodePwd", &hash)];
+        values.extend(names.iter().map(|n| (n.as_str(), n.as_bytes())));
+        let entry = Entry::from_values("CN=x".into(), &values);
+        let total: usize = values.iter().map(|(_, v)| v.len()).sum();
+        // One buffer of exactly the values' size: it never grew (and moved) after the hash was in.
+        assert_eq!(entry.data.capacity(), total, "the value buffer grew after the first value");
+        assert_eq!(entry.spans.capacity(), values.len());
+        assert_eq!(entry.first("unicodepwd"), Some(&hash[..]));
+        assert_eq!(entry.first("ATTRIBUTE39"), Some(&b"attribute39"[..]));
     }
 }

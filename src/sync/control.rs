@@ -86,6 +86,8 @@ struct Live {
     pushes_acked: AtomicU64,
     pushes_failed: AtomicU64,
     notices: AtomicU64,
+    /// Notices dropped because the queue was full (the USN poll delivers those changes).
+    notices_dropped: AtomicU64,
     last_reconcile: Mutex<Option<ReconcileSummary>>,
     next_reconcile_ms: AtomicU64,
     next_expiry_ms: AtomicU64,
@@ -108,6 +110,9 @@ struct Live {
     latency_sum_us: AtomicU64,
     /// How the engine signs in, and what that means for the future (user sign-in ends 2027-04-07).
     sign_in: Mutex<String>,
+    /// Conditions that do not stop sync but make it worse (the domain's password complexity off),
+    /// by area, each sentence with the command that fixes it.
+    warnings: Mutex<std::collections::BTreeMap<&'static str, String>>,
 }
 
 /// The upper bounds (ms) of the password latency histogram.
@@ -121,6 +126,13 @@ pub struct LatencyHistogram {
     pub count: u64,
     pub sum_us: u64,
 }
+
+/// The most password notices waiting for the engine. Past it a notice is dropped (and counted):
+/// the change is in sam.ldb, and the USN poll (`change_poll`) picks it up.
+pub const MAX_QUEUED_NOTICES: usize = 4096;
+
+/// The engine's end of the notice queue.
+pub type NoticeReceiver = mpsc::Receiver<PasswordNotice>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NoticeError {
@@ -137,7 +149,7 @@ pub enum NoticeError {
 /// Shared handle to a running engine.
 #[derive(Clone)]
 pub struct Control {
-    notices: mpsc::UnboundedSender<PasswordNotice>,
+    notices: mpsc::Sender<PasswordNotice>,
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<EngineEvent>,
     state_tx: Arc<watch::Sender<EngineState>>,
@@ -149,13 +161,13 @@ pub struct Control {
 /// The receiving ends, for the engine's tasks.
 /// Shared so that a restarted engine (after a config reload) takes them over.
 pub struct ControlInbox {
-    pub notices: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PasswordNotice>>>,
+    pub notices: Arc<tokio::sync::Mutex<NoticeReceiver>>,
     pub commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command>>>,
 }
 
 impl Control {
     pub fn new(store: State) -> (Control, ControlInbox) {
-        let (notices, notices_rx) = mpsc::unbounded_channel();
+        let (notices, notices_rx) = mpsc::channel(MAX_QUEUED_NOTICES);
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         let (state_tx, _) = watch::channel(EngineState::Starting);
@@ -193,9 +205,21 @@ impl Control {
             return Err(NoticeError::ControlCharacters);
         }
         self.live.notices.fetch_add(1, Ordering::Relaxed);
-        self.notices
-            .send(PasswordNotice { account: account.to_string(), noticed_at_us: now_us() })
-            .map_err(|_| NoticeError::Stopped)
+        match self.notices.try_send(PasswordNotice { account: account.to_string(), noticed_at_us: now_us() }) {
+            Ok(()) => Ok(()),
+            // The change is committed in sam.ldb: the USN poll finds it (within `change_poll`).
+            // The hook is not failed for it; the count shows in `status` (noticesDropped).
+            Err(mpsc::error::TrySendError::Full(n)) => {
+                if self.live.notices_dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::warn!(
+                        account = %n.account,
+                        "the password notice queue is full ({MAX_QUEUED_NOTICES}); dropped notices are picked up by the change poll"
+                    );
+                }
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(NoticeError::Stopped),
+        }
     }
 
     pub fn command(&self, c: Command) -> Result<(), NoticeError> {
@@ -261,6 +285,22 @@ impl Control {
         if self.live.problems.lock().unwrap_or_else(|p| p.into_inner()).remove(area).is_some() {
             tracing::info!(area, "recovered");
             self.publish_state();
+        }
+    }
+
+    /// Records (`Some`) or clears (`None`) a warning for `area`: shown by `status`, the state
+    /// stays as it is.
+    pub fn set_warning(&self, area: &'static str, message: Option<&str>) {
+        let mut warnings = self.live.warnings.lock().unwrap_or_else(|p| p.into_inner());
+        match message {
+            Some(m) if warnings.get(area).map(String::as_str) != Some(m) => {
+                tracing::warn!(area, "{m}");
+                warnings.insert(area, m.to_string());
+            }
+            Some(_) => {}
+            None => {
+                warnings.remove(area);
+            }
         }
     }
 
@@ -380,6 +420,7 @@ impl Control {
         Ok(StatusReport {
             state: self.state().as_str().to_string(),
             degraded_reasons: problems,
+            warnings: self.live.warnings.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect(),
             dry_run: self.live.dry_run.load(Ordering::Relaxed),
             dry_run_passwords_held: self.live.dry_run_passwords.load(Ordering::Relaxed),
             held_deletes_digest: super::approval::current_digest(&self.store)?,
@@ -388,6 +429,7 @@ impl Control {
             exported_objects: self.store.exported_count()? as u64,
             held_deletes: self.store.held_deletes()?.len() as u64,
             notices: self.live.notices.load(Ordering::Relaxed),
+            notices_dropped: self.live.notices_dropped.load(Ordering::Relaxed),
             pushes_acknowledged: self.live.pushes_acked.load(Ordering::Relaxed),
             pushes_failed: self.live.pushes_failed.load(Ordering::Relaxed),
             password_latency_samples: latencies.len() as u64,
@@ -415,6 +457,8 @@ pub struct StatusReport {
     pub state: String,
     /// Why the state is `degraded`, each with the command that fixes it.
     pub degraded_reasons: Vec<String>,
+    /// What works but worse than it should, each with the command that fixes it.
+    pub warnings: Vec<String>,
     /// `sync.dry_run`: nothing is sent to Entra.
     pub dry_run: bool,
     /// Password pushes the dry run did not send.
@@ -427,6 +471,8 @@ pub struct StatusReport {
     pub exported_objects: u64,
     pub held_deletes: u64,
     pub notices: u64,
+    /// Notices dropped because the queue was full; the USN poll delivered those changes.
+    pub notices_dropped: u64,
     pub pushes_acknowledged: u64,
     pub pushes_failed: u64,
     pub password_latency_samples: u64,
@@ -478,6 +524,31 @@ mod tests {
         assert_eq!(got.as_deref(), Some("*)(objectClass=*"));
         let s = c.status().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((s.state.as_str(), s.notices, s.queue_depth), ("starting", 1, 0));
+    }
+
+    #[test]
+    fn the_notice_queue_is_bounded_and_a_dropped_notice_is_counted() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let (c, inbox) = Control::new(store);
+        // Nobody takes notices (the engine is starting): a flood must not grow memory without end,
+        // and the hook is never told to fail (its change is in sam.ldb; the USN poll finds it).
+        for i in 0..MAX_QUEUED_NOTICES + 100 {
+            assert!(c.password_changed(&format!("user{i}")).is_ok());
+        }
+        let mut queued = 0;
+        if let Ok(mut r) = inbox.notices.try_lock() {
+            while r.try_recv().is_ok() {
+                queued += 1;
+            }
+        }
+        assert_eq!(queued, MAX_QUEUED_NOTICES);
+        let s = c.status().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s.notices, s.notices_dropped), ((MAX_QUEUED_NOTICES + 100) as u64, 100));
+        // Room again: the next notice is queued.
+        assert!(c.password_changed("late").is_ok());
+        let got = inbox.notices.try_lock().ok().and_then(|mut r| r.try_recv().ok()).map(|n| n.account);
+        assert_eq!(got.as_deref(), Some("late"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
@@ -154,7 +154,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
     /// Runs the notice watcher, the safety net and the pusher until `shutdown`.
     pub async fn run(
         self,
-        notices: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PasswordNotice>>>,
+        notices: Arc<tokio::sync::Mutex<super::control::NoticeReceiver>>,
         shutdown: CancellationToken,
     ) {
         let mut tasks = JoinSet::new();
@@ -190,7 +190,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
 
     async fn watch_notices(
         self,
-        notices: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PasswordNotice>>>,
+        notices: Arc<tokio::sync::Mutex<super::control::NoticeReceiver>>,
         shutdown: CancellationToken,
     ) {
         let mut notices = notices.lock().await;

@@ -38,14 +38,45 @@ pub struct CachedTokens {
     pub access_token: Option<AccessToken>,
 }
 
-/// Refuses a file that group or others may access. `what` names it in the error.
+/// Refuses a file that group or others may access, that another user owns, or that sits in a
+/// directory others could swap it in. `what` names it in the error.
 pub fn check_private_file(file: &File, path: &Path, what: &'static str) -> Result<(), AuthError> {
     let meta = file.metadata().map_err(|source| AuthError::Read { what, path: path.to_owned(), source })?;
+    check_private_metadata(&meta, path, what)
+}
+
+/// The checks of `check_private_file` on metadata already read (the daemon's start-up check).
+pub fn check_private_metadata(meta: &fs::Metadata, path: &Path, what: &'static str) -> Result<(), AuthError> {
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
         return Err(AuthError::Insecure { what, path: path.to_owned(), mode });
     }
+    // The owner may chmod it open again or replace its content whenever it likes.
+    if !trusted_owner(meta.uid()) {
+        return Err(AuthError::InsecureOwner { what, path: path.to_owned(), uid: meta.uid() });
+    }
+    // Whoever can write the directory can rename another file over this one between two reads.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir_meta = fs::metadata(dir).map_err(|source| AuthError::Read { what, path: dir.to_owned(), source })?;
+    let (dir_mode, dir_uid) = (dir_meta.mode() & 0o7777, dir_meta.uid());
+    if dir_mode & 0o022 != 0 || !trusted_owner(dir_uid) {
+        return Err(AuthError::InsecureDirectory {
+            what,
+            path: path.to_owned(),
+            dir: dir.to_owned(),
+            mode: dir_mode,
+            uid: dir_uid,
+        });
+    }
     Ok(())
+}
+
+/// Root, or the user this process runs as (`/proc/self` belongs to it; no `unsafe` for geteuid).
+fn trusted_owner(uid: u32) -> bool {
+    uid == 0 || fs::metadata("/proc/self").is_ok_and(|m| m.uid() == uid)
 }
 
 /// Opens `path` for reading and reads it whole into a buffer that is wiped after use, refusing
@@ -217,6 +248,37 @@ mod tests {
             assert!(text.contains("chmod 600") && !text.contains("rt"), "{text}");
         }
         fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(load_cache(&path, "t1", "c1").is_ok());
+    }
+
+    #[test]
+    fn refuses_a_cache_owned_by_another_user_or_in_a_directory_others_can_write() {
+        use std::os::unix::fs::{chown, lchown};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token.json");
+        store_cache(&path, "t1", "c1", &RefreshToken::new("rt".to_string()), None).unwrap();
+
+        // Owned by nobody (who could rewrite it, mode or not): refused, naming the owner.
+        chown(&path, Some(65534), None).unwrap();
+        let err = load_cache(&path, "t1", "c1").unwrap_err();
+        assert!(matches!(err, AuthError::InsecureOwner { uid: 65534, .. }), "{err}");
+        assert!(err.to_string().contains("chown root"), "{err}");
+        chown(&path, Some(0), None).unwrap();
+        assert!(load_cache(&path, "t1", "c1").is_ok());
+
+        // A directory group or others can write (even sticky /tmp-style): the file could be swapped.
+        for mode in [0o777, 0o1777, 0o770, 0o702] {
+            fs::set_permissions(dir.path(), fs::Permissions::from_mode(mode)).unwrap();
+            let err = load_cache(&path, "t1", "c1").unwrap_err();
+            assert!(matches!(err, AuthError::InsecureDirectory { mode: m, .. } if m == mode), "{mode:o}: {err}");
+            assert!(err.to_string().contains("chmod go-w"), "{err}");
+        }
+        // A directory owned by someone else, mode or not.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        lchown(dir.path(), Some(65534), None).unwrap();
+        let err = load_cache(&path, "t1", "c1").unwrap_err();
+        assert!(matches!(err, AuthError::InsecureDirectory { .. }), "{err}");
+        lchown(dir.path(), Some(0), None).unwrap();
         assert!(load_cache(&path, "t1", "c1").is_ok());
     }
 

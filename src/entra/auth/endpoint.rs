@@ -65,13 +65,19 @@ fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
     })
 }
 
+/// The largest OAuth answer read: token answers are a few KB (an access token, a refresh token,
+/// perhaps an id token); anything past this is refused as unusable.
+pub(crate) const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// Room for a usual token answer; a larger one moves to a buffer of `MAX_ANSWER_BYTES` once.
+const INITIAL_ANSWER_CAPACITY: usize = 64 << 10;
+
 /// POSTs `form` to `endpoint` and sorts the answer into a token, an OAuth refusal or an error.
 pub(crate) async fn post_form(
     http: &reqwest::Client,
     endpoint: &str,
     form: &[(&str, &str)],
 ) -> Result<Result<Zeroizing<Vec<u8>>, OAuthRefusal>, AuthError> {
-    let response = http
+    let mut response = http
         .post(endpoint)
         .header(reqwest::header::ACCEPT, "application/json")
         .form(form)
@@ -79,11 +85,32 @@ pub(crate) async fn post_form(
         .await
         .map_err(|e| AuthError::Network { endpoint: endpoint.to_owned(), reason: error_chain(&e) })?;
     let status = response.status();
-    let body = response
-        .bytes()
+    let too_large = || AuthError::BadResponse {
+        endpoint: endpoint.to_owned(),
+        reason: format!("the answer is larger than {} KiB, more than any token answer", MAX_ANSWER_BYTES >> 10),
+    };
+    if response.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+        return Err(too_large());
+    }
+    // Read chunk by chunk up to the limit: a hostile or broken endpoint cannot make us hold an
+    // endless answer. One buffer of the largest answer, so no grown copy of a token is left behind.
+    let mut body = Zeroizing::new(Vec::with_capacity(INITIAL_ANSWER_CAPACITY));
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| AuthError::Network { endpoint: endpoint.to_owned(), reason: error_chain(&e) })?;
-    let body = Zeroizing::new(body.to_vec());
+        .map_err(|e| AuthError::Network { endpoint: endpoint.to_owned(), reason: error_chain(&e) })?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        if body.len() + chunk.len() > body.capacity() {
+            // Grow into a fresh buffer and wipe the old one (Vec's own growth would free it unwiped).
+            let mut bigger = Zeroizing::new(Vec::with_capacity(MAX_ANSWER_BYTES));
+            bigger.extend_from_slice(&body);
+            body = bigger;
+        }
+        body.extend_from_slice(&chunk);
+    }
     if status.is_success() {
         return Ok(Ok(body));
     }

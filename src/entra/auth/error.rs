@@ -19,6 +19,20 @@ pub enum AuthError {
         path.display()
     )]
     Insecure { what: &'static str, path: PathBuf, mode: u32 },
+    #[error(
+        "{what} {} belongs to uid {uid}, not root or this process's user: whoever owns it can replace it; run `chown root {}` if it is yours",
+        path.display(),
+        path.display()
+    )]
+    InsecureOwner { what: &'static str, path: PathBuf, uid: u32 },
+    #[error(
+        "{what} {} is in the directory {}, which group or others can write or which another user owns (mode {mode:04o}, uid {uid}): the file could be swapped; run `chmod go-w {}` and `chown root {}` on it",
+        path.display(),
+        dir.display(),
+        dir.display(),
+        dir.display()
+    )]
+    InsecureDirectory { what: &'static str, path: PathBuf, dir: PathBuf, mode: u32, uid: u32 },
     #[error("cannot read {what} {}: {source}", path.display())]
     Read { what: &'static str, path: PathBuf, source: std::io::Error },
     #[error("{what} {} is not usable: {reason}", path.display())]

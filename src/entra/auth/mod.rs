@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub use assertion::AppCredential;
-pub use cache::{CachedTokens, check_private_file, load_cache, store_cache};
+pub use cache::{CachedTokens, check_private_file, check_private_metadata, load_cache, store_cache};
 pub use clock::{Clock, SystemClock};
 pub use device_code::{DeviceCodePrompt, device_code_access_token, device_code_login};
 pub use error::AuthError;

@@ -81,15 +81,37 @@ pub(crate) async fn post(
     if length.is_some_and(|n| n > limit as u64) {
         return Ok(HttpReply { status, content_type, retry_after, body: Err(ResponseError::TooLarge { limit }) });
     }
-    // Sized once when the length is known: growing by doubling would hold up to twice a large body.
-    let mut body = Vec::with_capacity(length.unwrap_or(0) as usize);
+    let mut body = Vec::with_capacity(initial_capacity(length));
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > limit {
             return Ok(HttpReply { status, content_type, retry_after, body: Err(ResponseError::TooLarge { limit }) });
         }
+        make_room(&mut body, chunk.len(), length);
         body.extend_from_slice(&chunk);
     }
     Ok(HttpReply { status, content_type, retry_after, body: Ok(body) })
+}
+
+/// A declared length is believed up to this much before the body has shown it is that large:
+/// a server that says 60 MB and sends 10 bytes must not make us reserve 60 MB.
+const BELIEVED_BEFORE_DATA: usize = 1 << 20;
+
+/// The first buffer for a body of `declared` bytes (already checked against the limit).
+fn initial_capacity(declared: Option<u64>) -> usize {
+    declared.map_or(0, |n| n.min(BELIEVED_BEFORE_DATA as u64) as usize)
+}
+
+/// Makes room for `more` bytes. Once a body has filled its first buffer, the declared length is
+/// reserved in one step: growing by doubling would hold up to twice a large body.
+fn make_room(body: &mut Vec<u8>, more: usize, declared: Option<u64>) {
+    let needed = body.len() + more;
+    if needed <= body.capacity() {
+        return;
+    }
+    match declared.map(|n| n as usize) {
+        Some(total) if total >= needed => body.reserve_exact(total - body.len()),
+        _ => body.reserve(more),
+    }
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> String {
@@ -166,5 +188,28 @@ fn status_step<T>(status: &u16, content_type: &str, retry_after: Option<Duration
         }
         401 | 403 => Step::Reauthenticate(http()),
         _ => Step::Fail(http()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_length_is_reserved_only_once_the_body_shows_it() {
+        // A hostile Content-Length (60 MB, under the 64 MB limit) reserves no more than 1 MiB up front.
+        let declared = Some(60 << 20);
+        let mut body = Vec::with_capacity(initial_capacity(declared));
+        assert!(body.capacity() <= BELIEVED_BEFORE_DATA, "reserved {} bytes for a promise", body.capacity());
+        // A body that does come: past its first buffer, the declared total is reserved in one step.
+        let chunk = vec![0u8; 64 << 10];
+        while body.len() < BELIEVED_BEFORE_DATA + chunk.len() {
+            make_room(&mut body, chunk.len(), declared);
+            body.extend_from_slice(&chunk);
+        }
+        assert_eq!(body.capacity(), 60 << 20);
+        // Small and undeclared bodies start small and grow as they come.
+        assert_eq!(initial_capacity(Some(300)), 300);
+        assert_eq!(initial_capacity(None), 0);
     }
 }

@@ -16,9 +16,32 @@ use super::scope::PrefixScope;
 /// Fails on trees the .NET reader would reject: invalid names, undeclared prefixes,
 /// duplicate attributes, strings longer than 2^31-1 bytes.
 pub fn encode(root: &Element) -> Result<Vec<u8>, NbfxError> {
-    let mut writer = Writer { out: Vec::with_capacity(1024), scope: PrefixScope::default() };
+    // Sized once for the whole document: growing would free the old buffer, with the bearer
+    // token and credential inside, without wiping it.
+    let mut writer = Writer { out: Vec::with_capacity(size_bound(root)), scope: PrefixScope::default() };
     writer.write(root)?;
     Ok(writer.out)
+}
+
+/// An upper bound of the encoded size: every record byte, every length field at its largest
+/// (5 bytes of mb31, 4 of Chars32), every name, prefix and text in full.
+fn size_bound(root: &Element) -> usize {
+    let mut total = 0;
+    let mut stack = vec![root];
+    while let Some(element) = stack.pop() {
+        // Record, prefix and name as Strings, end element.
+        total += 2 + 10 + element.prefix.len() + element.name.len();
+        for a in &element.attributes {
+            total += 1 + 15 + a.prefix.len() + a.name.len() + a.value.len();
+        }
+        for child in &element.children {
+            match child {
+                Node::Element(e) => stack.push(e),
+                Node::Text(t) => total += 6 + t.len(),
+            }
+        }
+    }
+    total
 }
 
 struct Writer {
@@ -219,6 +242,26 @@ mod tests {
         let bytes = encode(&Element::new("", "x").text(long.as_str())).expect("encodes");
         assert_eq!(&bytes[3..6], &[CHARS16_TEXT | 1, 0x90, 0x01]);
         assert_eq!(bytes.len(), 6 + 400);
+    }
+
+    #[test]
+    fn the_buffer_is_sized_up_front_so_no_token_is_left_in_a_freed_one() {
+        // A request with a large bearer token and credential: the buffer must not grow (each
+        // growth frees the old buffer, token inside, without wiping it).
+        let token = "t".repeat(20_000);
+        let credential = "c".repeat(5_000);
+        let e = Element::new("s", "Envelope").xmlns("s", "http://www.w3.org/2003/05/soap-envelope").child(
+            Element::new("s", "Header")
+                .child(Element::new("", "BearerToken").xmlns("", "urn:x").text(token.as_str()))
+                .child(Element::new("", "Credential").attr("", "kind", "pbkdf2").text(credential.as_str())),
+        );
+        let bytes = encode(&e).expect("encodes");
+        assert!(
+            bytes.capacity() <= bytes.len() + 1024,
+            "capacity {} for {} bytes: the buffer grew while the token was in it",
+            bytes.capacity(),
+            bytes.len()
+        );
     }
 
     #[test]
