@@ -92,6 +92,10 @@ fn a_dry_run_daemon_sends_nothing_and_reports_what_it_would_send() {
         assert_eq!(calls(&s, op), 0, "a dry run called {op}: {stats}\n{}", tail(&s.daemon.logs()));
     }
     assert!(s.daemon.logs().contains("dry run"), "the log says what was held back");
+    // "the state DB records no export or held delete" (the example config's promise).
+    let db = s.daemon.state_db();
+    assert_eq!(sqlite(&db, "SELECT COUNT(*) FROM objects"), "0", "a dry run recorded exports");
+    assert_eq!(sqlite(&db, "SELECT COUNT(*) FROM outbox"), "0", "a dry run queued password pushes");
     // `plan` (through the daemon) lists what would be sent.
     let plan: Value = {
         let out = Command::new(common::bin()).args(["plan", "--json", "--config"]).arg(&s.daemon.config).output();

@@ -36,13 +36,18 @@ pub async fn login(settings: AuthSettings) -> CliResult {
 
 /// The prompt goes to stderr so that stdout stays clean for scripts.
 fn print_prompt(prompt: &DeviceCodePrompt) {
+    print_device_code_prompt(prompt, "a Global Administrator or Directory Synchronization Accounts user");
+}
+
+/// A device-code prompt on stderr; `who` is the account that should sign in.
+pub(crate) fn print_device_code_prompt(prompt: &DeviceCodePrompt, who: &str) {
     eprintln!(
         "To sign in, open {} in a browser and enter the code {} (valid for {} minutes).",
         prompt.verification_uri,
         prompt.user_code,
         prompt.expires_in.div_ceil(60)
     );
-    eprintln!("Sign in with a Global Administrator or Directory Synchronization Accounts user of the tenant.");
+    eprintln!("Sign in with {who} of the tenant.");
     eprintln!("Waiting for the sign-in to finish...");
 }
 

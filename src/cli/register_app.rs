@@ -499,14 +499,7 @@ fn trailing_comment(line: &str) -> &str {
 
 /// The prompt goes to stderr so that stdout keeps the steps.
 fn print_prompt(prompt: &DeviceCodePrompt) {
-    eprintln!(
-        "To sign in, open {} in a browser and enter the code {} (valid for {} minutes).",
-        prompt.verification_uri,
-        prompt.user_code,
-        prompt.expires_in.div_ceil(60)
-    );
-    eprintln!("Sign in with a Hybrid Identity Administrator or Global Administrator of the tenant.");
-    eprintln!("Waiting for the sign-in to finish...");
+    super::login::print_device_code_prompt(prompt, "a Hybrid Identity Administrator or Global Administrator");
 }
 
 /// Microsoft Graph with the administrator's token.

@@ -379,32 +379,43 @@ pub async fn create_application(State(app): State<Arc<App>>, headers: HeaderMap,
     (StatusCode::CREATED, Json(answer)).into_response()
 }
 
-/// `POST /v1.0/applications/{id}/addKey`: a new certificate, proven by a JWT signed with one of
-/// the app's current keys (`aud` 00000002-…, `iss` the app's object id, ≤ 10 minutes).
-pub async fn add_key(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    if let Err(r) = caller(&app, &headers) {
-        return r;
-    }
-    let body = match json_body(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+/// What `addKey` and `removeKey` both need first: a Graph caller, a JSON body, the application,
+/// and a proof of possession signed by one of its current keys.
+fn proven_application(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    id: &str,
+    body: &Bytes,
+    operation: &str,
+) -> Result<(Application, serde_json::Map<String, J>), Response> {
+    caller(app, headers)?;
+    let body = json_body(body)?;
     let Some(current) =
-        lock(&app.apps).applications.iter().find(|a| a.id.to_string().eq_ignore_ascii_case(&id)).cloned()
+        lock(&app.apps).applications.iter().find(|a| a.id.to_string().eq_ignore_ascii_case(id)).cloned()
     else {
-        return not_found(&id);
+        return Err(not_found(id));
     };
     let Some(proof) = body.get("proof").and_then(J::as_str) else {
-        return graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", "Property 'proof' is required.");
+        return Err(graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", "Property 'proof' is required."));
     };
     if let Err(why) = check_proof(proof, &current) {
-        tracing::info!("addKey of {id} refused: {why}");
-        return graph_error(
+        tracing::info!("{operation} of {id} refused: {why}");
+        return Err(graph_error(
             StatusCode::UNAUTHORIZED,
             "Authentication_MissingOrMalformed",
             format!("Invalid proof of possession token: {why}"),
-        );
+        ));
     }
+    Ok((current, body))
+}
+
+/// `POST /v1.0/applications/{id}/addKey`: a new certificate, proven by a JWT signed with one of
+/// the app's current keys (`aud` 00000002-…, `iss` the app's object id, ≤ 10 minutes).
+pub async fn add_key(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let (current, body) = match proven_application(&app, &headers, &id, &body, "addKey") {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     let Some(key) = body.get("keyCredential") else {
         return graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", "Property 'keyCredential' is required.");
     };
@@ -428,29 +439,10 @@ pub async fn remove_key(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = caller(&app, &headers) {
-        return r;
-    }
-    let body = match json_body(&body) {
-        Ok(b) => b,
+    let (current, body) = match proven_application(&app, &headers, &id, &body, "removeKey") {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let Some(current) =
-        lock(&app.apps).applications.iter().find(|a| a.id.to_string().eq_ignore_ascii_case(&id)).cloned()
-    else {
-        return not_found(&id);
-    };
-    let Some(proof) = body.get("proof").and_then(J::as_str) else {
-        return graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", "Property 'proof' is required.");
-    };
-    if let Err(why) = check_proof(proof, &current) {
-        tracing::info!("removeKey of {id} refused: {why}");
-        return graph_error(
-            StatusCode::UNAUTHORIZED,
-            "Authentication_MissingOrMalformed",
-            format!("Invalid proof of possession token: {why}"),
-        );
-    }
     let key_id = body.get("keyId").and_then(J::as_str).and_then(|k| Uuid::parse_str(k).ok());
     let Some(key) = current.keys.iter().find(|k| Some(k.key_id) == key_id) else {
         return graph_error(
