@@ -41,6 +41,7 @@ pub fn object_json(tenant: &Tenant, object: &SyncObject) -> serde_json::Value {
             "changeDate": c.change_date,
             "receivedAt": c.received_at,
         })),
+        "credentialPushes": tenant.credential_pushes(object.object_id),
     })
 }
 
