@@ -316,17 +316,20 @@ pub fn cluster_section(peers: &[&str], leader: &str) -> String {
 
 impl ClusterStack {
     /// Both DCs with the hook, the emulator, and the daemons whose `[cluster]` sections are
-    /// given (`None`: that DC runs no daemon). `extra_sync` goes into both `[sync]` sections.
-    /// DC1's daemon starts first and finishes its first full reconcile (it leads) before DC2's
-    /// starts.
+    /// given (`None`: that DC runs no daemon). `users` (name, password) are made on DC1 before
+    /// it starts and pulled to DC2 at once. `extra_sync` goes into both `[sync]` sections.
+    /// DC1's daemon starts first and finishes its first full reconcile (it leads, exporting the
+    /// users and their passwords) before DC2's starts.
     pub fn start(
-        prepare: impl FnOnce(&Dc),
+        users: &[(&str, &str)],
         cluster1: Option<&str>,
         cluster2: Option<&str>,
         extra_sync: &str,
     ) -> ClusterStack {
         let mut lab = TwoDcs::new();
-        prepare(&lab.dc1);
+        for (name, password) in users {
+            lab.dc1.create_user(name, password);
+        }
         let bus1 = super::bus::PrivateBus::start().expect("bus 1");
         let bus2 = super::bus::PrivateBus::start().expect("bus 2");
         let emu = super::stack::Emulator::start(&[]);
@@ -335,10 +338,22 @@ impl ClusterStack {
         lab.dc2.set_global_option("check password script", &hook);
         lab.start_dc1(&[("DBUS_SYSTEM_BUS_ADDRESS", bus1.address())]);
         lab.start_dc2(&[("DBUS_SYSTEM_BUS_ADDRESS", bus2.address())]);
+        if !users.is_empty() {
+            // DC2 pulls what DC1 got while it was stopped, now rather than at the next notify.
+            TwoDcs::samba_tool_on(&lab.dc2, &["drs", "replicate", "dc2.lab.test", "dc1.lab.test", DOMAIN_DN]);
+        }
         let mut s = ClusterStack { d1: None, d2: None, lab, emu, bus1, bus2 };
         if let Some(c) = cluster1 {
             s.start_daemon(1, c, extra_sync);
             s.wait_reconciles(1, 1, Duration::from_secs(120));
+            for (name, password) in users {
+                let upn = format!("{name}@{}", REALM.to_lowercase());
+                assert!(
+                    s.emu.wait_password(&upn, password, Duration::from_secs(60)).is_some(),
+                    "the initial sync did not push {name}'s password:\n{}",
+                    super::stack::tail(&s.daemon(1).logs())
+                );
+            }
         }
         if let Some(c) = cluster2 {
             s.start_daemon(2, c, extra_sync);
@@ -437,4 +452,78 @@ impl ClusterStack {
         d.as_ref()
             .map_or(0, |d| d.logs().lines().filter(|l| l.contains("password synced") && l.contains(&needle)).count())
     }
+}
+
+/// Milliseconds since the epoch (the emulator's clock runs on the same machine).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl ClusterStack {
+    /// Resets `name`'s password over ldaps on DC`on`, then waits until the emulator has accepted
+    /// `pushes` credentials for the user in all; returns the latency (the emulator's receipt
+    /// minus the moment the reset returned: negative when the push beat the LDAP reply).
+    pub fn change_and_wait(&self, on: u8, name: &str, password: &str, pushes: u64, timeout: Duration) -> i64 {
+        let dc = if on == 1 { &self.lab.dc1 } else { &self.lab.dc2 };
+        let out = dc.reset_password(name, password);
+        assert!(out.status.success(), "reset of {name} on DC{on}: {}", String::from_utf8_lossy(&out.stderr));
+        let returned = now_ms();
+        self.wait_pushes(name, pushes, timeout) - returned
+    }
+
+    /// Waits until the emulator has accepted `pushes` credentials for `name` in all; returns
+    /// when it stored the last one (ms since the epoch, its clock).
+    pub fn wait_pushes(&self, name: &str, pushes: u64, timeout: Duration) -> i64 {
+        let t0 = Instant::now();
+        loop {
+            if let Some(u) = self.cloud_user(name)
+                && u["credentialPushes"].as_u64().unwrap_or(0) >= pushes
+            {
+                let at = u["credential"]["receivedAt"].as_str().and_then(super::stack::parse_rfc3339_ms);
+                return at.unwrap_or(i64::MAX);
+            }
+            assert!(
+                t0.elapsed() < timeout,
+                "{name} did not reach {pushes} pushes in the emulator within {timeout:?}\nDC1:\n{}\nDC2:\n{}",
+                self.d1.as_ref().map(|d| super::stack::tail(&d.logs())).unwrap_or_default(),
+                self.d2.as_ref().map(|d| super::stack::tail(&d.logs())).unwrap_or_default(),
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Adds users on DC`on` over ldaps in one ldapmodify (LDAP adds with a password).
+    pub fn add_users_over_ldap(&self, on: u8, names: &[String], password: &str) {
+        use base64::Engine;
+        let dc = if on == 1 { &self.lab.dc1 } else { &self.lab.dc2 };
+        let quoted: Vec<u8> = format!("\"{password}\"").encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let pwd = base64::engine::general_purpose::STANDARD.encode(quoted);
+        let lower = REALM.to_lowercase();
+        let ldif: String = names
+            .iter()
+            .map(|n| {
+                format!(
+                    "dn: CN={n},CN=Users,{DOMAIN_DN}\nchangetype: add\nobjectClass: user\nsAMAccountName: {n}\n\
+                     userPrincipalName: {n}@{lower}\nunicodePwd:: {pwd}\nuserAccountControl: 512\n\n"
+                )
+            })
+            .collect();
+        let file = dc.dir().join("add-users.ldif");
+        fs::write(&file, ldif).expect("ldif");
+        let out = dc.ldapmodify_file(&file);
+        assert!(out.status.success(), "ldap adds on DC{on}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// `reconcile finished` lines of DC`which`'s daemon log (its full runs' summaries).
+    pub fn reconcile_lines(&self, which: u8) -> Vec<String> {
+        let d = if which == 1 { &self.d1 } else { &self.d2 };
+        d.as_ref().map_or_else(Vec::new, |d| {
+            d.logs().lines().filter(|l| l.contains("reconcile finished")).map(String::from).collect()
+        })
+    }
+}
+
+/// The p-th percentile of sorted samples.
+pub fn percentile(sorted: &[i64], p: f64) -> i64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
