@@ -20,9 +20,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::control::{ClusterStatus, Control};
+use super::state::State;
 use crate::config::{ClusterConfig, LeaderPolicy};
 use crate::samba::replication::{self, DomainController, Guid, PasswordOrigin};
 use crate::samba::{LdbError, LdbHandle};
+
+/// State meta key: this DC has finished a full reconcile, so its initial password backfill
+/// is done and from then on a peer's password changes are left to the peer.
+pub const META_BACKFILLED: &str = "cluster.backfilled";
 
 /// This DC's part in the domain's sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +102,8 @@ pub struct Cluster {
     policy: LeaderPolicy,
     view: Mutex<View>,
     role: watch::Sender<Role>,
+    /// Where `status` reads the role from.
+    report: Mutex<Option<Control>>,
 }
 
 impl Cluster {
@@ -108,12 +116,29 @@ impl Cluster {
             policy: config.leader,
             view: Mutex::new(View::default()),
             role,
+            report: Mutex::new(None),
         })
     }
 
     /// The single-DC default (no `[cluster]` section): leads, pushes everything.
     pub fn single() -> Arc<Cluster> {
         Cluster::new(&ClusterConfig::default())
+    }
+
+    /// Publishes the role to `control`'s status from now on.
+    pub fn report_to(&self, control: Control) {
+        *self.report.lock().unwrap_or_else(|p| p.into_inner()) = Some(control);
+        self.publish();
+    }
+
+    fn publish(&self) {
+        if let Some(c) = self.report.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            c.set_cluster(ClusterStatus {
+                role: Some(self.role().as_str().to_string()),
+                leader: self.leader(),
+                this_dc: self.this_dc(),
+            });
+        }
     }
 
     /// No peers: today's single-DC behaviour.
@@ -150,10 +175,10 @@ impl Cluster {
     /// The leader's server name as far as this DC knows.
     pub fn leader(&self) -> Option<String> {
         let v = self.view();
-        match (self.policy, self.role()) {
-            (_, Role::Leader) => v.me.map(|m| m.name),
+        match self.role() {
+            Role::Leader => v.me.map(|m| m.name),
             // A follower's best knowledge: the PDC emulator (the leader of the default policy).
-            (_, Role::Follower) => v.pdc_owner,
+            Role::Follower => v.pdc_owner,
         }
     }
 
@@ -178,6 +203,7 @@ impl Cluster {
     pub async fn refresh(&self, ldb: &LdbHandle) -> Result<RoleChange, LdbError> {
         let view = ldb.call(read_view).await?;
         let change = self.apply(view);
+        self.publish();
         match change {
             RoleChange::BecameLeader => tracing::info!(
                 dc = ?self.this_dc(),
@@ -246,6 +272,39 @@ impl Cluster {
     /// The server name of the DC that originated a change (whether or not it runs the daemon).
     pub fn origin_name(&self, origin: &Guid) -> Option<String> {
         self.view().dcs.iter().find(|dc| dc.invocation_id == *origin).map(|dc| dc.name.clone())
+    }
+
+    /// A reconcile's password backfill without the changes a peer's daemon pushes (read from
+    /// each user's `replPropertyMetaData`). Before this DC's first full reconcile has finished,
+    /// nothing is dropped: the initial backfill pushes every password once, whichever DC set it.
+    pub async fn leave_to_peers<P: Send>(
+        &self,
+        ldb: &LdbHandle,
+        store: &State,
+        pending: Vec<P>,
+        account: impl Fn(&P) -> &str + Send,
+    ) -> Vec<P> {
+        if self.is_single() || pending.is_empty() || !matches!(store.meta(META_BACKFILLED), Ok(Some(_))) {
+            return pending;
+        }
+        let mut kept = Vec::with_capacity(pending.len());
+        for p in pending {
+            let name = account(&p).to_string();
+            let origin = ldb.call(move |c| replication::password_origin_by_account(c, &name)).await;
+            match origin {
+                Ok(Some(o)) => {
+                    if let Pusher::Peer(peer) = self.pusher_of(&o.invocation_id) {
+                        tracing::debug!(account = account(&p), peer, "left to the peer that made the change");
+                        continue;
+                    }
+                }
+                Ok(None) => {}
+                // Unreadable metadata: the leader pushes it (twice at worst, never lost).
+                Err(e) => tracing::warn!(account = account(&p), "cannot read who changed the password: {e}"),
+            }
+            kept.push(p);
+        }
+        kept
     }
 
     /// Polls the directory every `every` until `shutdown` (the change poll's period).

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 use super::anchor::{AnchorAttribute, source_anchor};
+use super::cluster::Cluster;
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
 use super::gate::TenantGate;
 use super::password_status::REFUSED_NOTE;
@@ -31,6 +32,7 @@ use super::tenant::with_sign_in_fix;
 use crate::entra::credential::credential_data;
 use crate::samba::LdbHandle;
 use crate::samba::directory::{self, NtHash, User};
+use crate::samba::replication;
 use crate::samba::values::filetime_to_unix;
 
 /// One credential to send.
@@ -123,6 +125,8 @@ pub struct PasswordPath<P> {
     pusher: Arc<P>,
     wake: Arc<Notify>,
     gate: TenantGate,
+    /// Several DCs: which changes are this DC's to push.
+    cluster: Arc<Cluster>,
 }
 
 impl<P> Clone for PasswordPath<P> {
@@ -135,6 +139,7 @@ impl<P> Clone for PasswordPath<P> {
             pusher: self.pusher.clone(),
             wake: self.wake.clone(),
             gate: self.gate.clone(),
+            cluster: self.cluster.clone(),
         }
     }
 }
@@ -148,7 +153,58 @@ impl<P: CredentialPusher> PasswordPath<P> {
         pusher: Arc<P>,
         gate: TenantGate,
     ) -> Self {
-        PasswordPath { ldb, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate }
+        let cluster = Cluster::single();
+        PasswordPath { ldb, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate, cluster }
+    }
+
+    /// Takes part in a domain with several DCs (single DC otherwise).
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// Whether this DC pushes the user's current password (see [`Cluster::pushes`]); when not,
+    /// the change is noted as handled by the DC that pushes it, so a later full reconcile on
+    /// this DC does not push it again.
+    async fn ours(&self, dn: &str, anchor: &str, account: &str, kvno: u32) -> bool {
+        if self.cluster.is_single() {
+            return true;
+        }
+        let target = dn.to_string();
+        let origin = match self.ldb.call(move |c| replication::password_origin(c, &target)).await {
+            Ok(o) => o,
+            Err(e) => {
+                // Unknown origin: push (twice at worst, never lost).
+                tracing::warn!(account, "cannot read who made the password change: {e}");
+                return true;
+            }
+        };
+        if self.cluster.pushes(origin.as_ref()) {
+            return true;
+        }
+        let by = origin
+            .as_ref()
+            .and_then(|o| self.cluster.pusher_name(&o.invocation_id))
+            .unwrap_or_else(|| "the leader".into());
+        let made = origin
+            .as_ref()
+            .and_then(|o| self.cluster.origin_name(&o.invocation_id))
+            .unwrap_or_else(|| "another DC".into());
+        let why = format!("made on {made}; pushed by {by}'s daemon");
+        tracing::debug!(account, anchor, kvno, "{why}");
+        if !self.settings.dry_run {
+            let store = self.control.store();
+            let handled = store
+                .password(anchor)
+                .ok()
+                .flatten()
+                .map_or(0, |r| r.acked_kvno.unwrap_or(0).max(r.skipped_kvno.unwrap_or(0)));
+            if handled < kvno {
+                let _ = store.mark_skipped(anchor, account, kvno, &why);
+                self.note(anchor, account, PasswordEvent::Skipped, kvno, &why);
+            }
+        }
+        false
     }
 
     /// Runs the notice watcher, the safety net and the pusher until `shutdown`.
@@ -240,6 +296,11 @@ impl<P: CredentialPusher> PasswordPath<P> {
         Some((source_anchor(&user.id, self.settings.anchor), user.key_version, user.pwd_last_set))
     }
 
+    async fn dn_of(&self, account: &str) -> Option<String> {
+        let name = account.to_string();
+        self.ldb.call(move |c| directory::find_user(c, &name, false)).await.ok().flatten().map(|u| u.id.dn)
+    }
+
     async fn await_commit(&self, n: PasswordNotice) {
         let baseline = self.key_version(&n.account).await.map(|(_, k, _)| k);
         let deadline = Instant::now() + self.settings.commit_timeout;
@@ -250,6 +311,14 @@ impl<P: CredentialPusher> PasswordPath<P> {
             {
                 tracing::debug!(account = %n.account, kvno, "password change committed");
                 tokio::time::sleep(self.settings.settle).await;
+                if !self.cluster.is_single() {
+                    let dn = self.dn_of(&n.account).await;
+                    if let Some(dn) = dn
+                        && !self.ours(&dn, &anchor, &n.account, kvno).await
+                    {
+                        return;
+                    }
+                }
                 // Not queued (state DB full): the safety net retries the same USN window.
                 let _ = self.enqueue(&anchor, &n.account, kvno, n.noticed_at_us);
                 return;
@@ -320,6 +389,9 @@ impl<P: CredentialPusher> PasswordPath<P> {
             let Some(since) = last else {
                 // First start: the initial reconcile pushes every password; from here on, only
                 // changes count.
+                if !self.cluster.is_single() && !self.cluster.is_leader() {
+                    self.note_history_as_the_leaders().await;
+                }
                 last = Some(high);
                 let _ = store.set_meta(META_LAST_USN, &high.to_string());
                 continue;
@@ -345,6 +417,9 @@ impl<P: CredentialPusher> PasswordPath<P> {
                         if u.must_change_password() && !self.settings.dry_run {
                             self.requeue_if_turned_temporary(&anchor, &u.id.sam_account_name, u.key_version);
                         }
+                        if !self.ours(&u.id.dn, &anchor, &u.id.sam_account_name, u.key_version).await {
+                            continue;
+                        }
                         all_queued &= self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
                     }
                     // A change that could not be queued must not fall behind the watermark:
@@ -360,6 +435,26 @@ impl<P: CredentialPusher> PasswordPath<P> {
                 Err(e) => self.control.report_error("sam.ldb", &e.to_string()),
             }
         }
+    }
+
+    /// A follower's first start: the passwords set before it are the leader's initial backfill
+    /// (or were pushed by the DCs that made them); noted as handled, so this DC does not push
+    /// them all again should it lead one day.
+    async fn note_history_as_the_leaders(&self) {
+        let opts = self.scope.user_read(false);
+        let users = match self.ldb.call(move |c| directory::read_users(c, &opts)).await {
+            Ok(u) => u,
+            Err(e) => return self.control.report_error("sam.ldb", &e.to_string()),
+        };
+        let store = self.control.store();
+        let why = "set before this DC's daemon first started; pushed by the leader's initial sync";
+        for u in users.iter().filter(|u| self.scope.user(u).is_ok() && u.key_version > 0) {
+            let anchor = source_anchor(&u.id, self.settings.anchor);
+            if let Err(e) = store.mark_skipped(&anchor, &u.id.sam_account_name, u.key_version, why) {
+                return self.control.report_error("state", &e.to_string());
+            }
+        }
+        tracing::info!(users = users.len(), "first start as a follower: the passwords already set are the leader's");
     }
 
     // ---- 3. the pusher ----

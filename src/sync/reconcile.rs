@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::approval;
+use super::cluster::{Cluster, Role};
 use super::control::{Command, Control, EngineEvent, ReconcileSummary};
 use super::drift;
 use super::gate::TenantGate;
@@ -41,6 +42,8 @@ pub enum ReconcileError {
     State(#[from] StateError),
     #[error("{0}")]
     Tenant(#[from] TenantError),
+    #[error("this DC follows ({leader} leads the sync of the domain): reconciles run on the leader only")]
+    Follower { leader: String },
     #[error(
         "the tenant's source anchor is {tenant}, but sync.source_anchor is {ours}: syncing with a different anchor would make Entra delete every synced object and create it again (new object ids, lost licences and group memberships); set sync.source_anchor = \"{tenant}\""
     )]
@@ -102,9 +105,32 @@ pub struct Reconciler<T> {
     /// and the attributes) and whether it was reported as kept by Entra, to tell a re-export
     /// that did not stick from a new change.
     drift_reported: Mutex<HashMap<(ObjectType, String), (String, bool)>>,
+    /// Several DCs: only the leader reconciles (see [`super::cluster`]).
+    cluster: Arc<Cluster>,
+    /// A new leader's export state may be stale (another DC led meanwhile): its first full run
+    /// reads the tenant back first.
+    catch_up: std::sync::atomic::AtomicBool,
 }
 
 impl<T: Tenant> Reconciler<T> {
+    /// Takes part in a domain with several DCs (single DC otherwise).
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    pub fn cluster(&self) -> &Arc<Cluster> {
+        &self.cluster
+    }
+
+    /// Refuses a run on a follower.
+    fn must_lead(&self) -> Result<(), ReconcileError> {
+        if self.cluster.is_leader() {
+            return Ok(());
+        }
+        Err(ReconcileError::Follower { leader: self.cluster.leader().unwrap_or_else(|| "another DC".into()) })
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub async fn new(
         ldb: LdbHandle,
@@ -137,6 +163,8 @@ impl<T: Tenant> Reconciler<T> {
             last_usn: Mutex::new(0),
             last_drift_check: Mutex::new(None),
             drift_reported: Mutex::new(HashMap::new()),
+            cluster: Cluster::single(),
+            catch_up: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -397,18 +425,53 @@ impl<T: Tenant> Reconciler<T> {
         Ok(plan)
     }
 
+    /// Several DCs: the first full run after this DC became the leader reads the tenant back.
+    /// What another leader deleted meanwhile is forgotten here (never deleted twice), and what
+    /// another leader created shows as a match to update in place (never created twice).
+    async fn catch_up_with_the_tenant(&self) -> Result<Option<HashMap<String, ObjectType>>, ReconcileError> {
+        use std::sync::atomic::Ordering;
+        if self.cluster.is_single() || self.settings.dry_run || !self.catch_up.swap(false, Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let mut held: HashMap<String, ObjectType> = HashMap::new();
+        if let Err(e) = self
+            .tenant
+            .read_back(&mut |o| {
+                held.insert(o.anchor, o.object_type);
+            })
+            .await
+        {
+            self.catch_up.store(true, Ordering::SeqCst);
+            return Err(e.into());
+        }
+        let store = self.control.store();
+        let mut forgotten = 0;
+        for e in store.exported()? {
+            if !held.contains_key(&e.anchor) {
+                store.forget_export(&e.object_type, &e.anchor)?;
+                forgotten += 1;
+            }
+        }
+        tracing::info!(in_tenant = held.len(), forgotten, "new leader: export state caught up with the tenant");
+        Ok(Some(held))
+    }
+
     /// A full reconcile: read everything, plan, apply, repair drift.
     pub async fn run_full(&self) -> Result<ReconcileSummary, ReconcileError> {
+        self.must_lead()?;
         let started_at = now_ms();
         if !self.settings.dry_run {
             self.check_password_sync().await;
         }
+        let cloud = self.catch_up_with_the_tenant().await?;
         let (snap, untrusted, usn) = self.snapshot(None).await?;
         let desired = self.mapper().map(&snap);
         *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
             desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
         let pending = self.pending_passwords(&snap.users)?;
-        let plan = self.make_plan(&desired, &pending, &untrusted, None, started_at)?;
+        let pending = self.cluster.leave_to_peers(&self.ldb, self.control.store(), pending, |p| &p.name).await;
+        let plan = self.make_plan(&desired, &pending, &untrusted, cloud.as_ref(), started_at)?;
+        drop(cloud);
         let mut summary = self.apply(&plan, &desired, &pending).await;
         if !self.settings.dry_run {
             // What is held now replaces what was held; an approval is good for this one run.
@@ -456,6 +519,9 @@ impl<T: Tenant> Reconciler<T> {
             summary.errors += errors;
         }
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
+        if !self.settings.dry_run && summary.errors == 0 {
+            let _ = self.control.store().set_meta(super::cluster::META_BACKFILLED, "1");
+        }
         summary.started_at = started_at;
         summary.finished_at = now_ms();
         // Always set: a stale expiry in the past would make the loop run a full reconcile
@@ -467,6 +533,9 @@ impl<T: Tenant> Reconciler<T> {
     /// A delta run: only objects whose uSNChanged moved since the last run. Deletes wait for
     /// the next full run (deleted objects leave no trace a delta read could see).
     pub async fn run_delta(&self) -> Result<Option<ReconcileSummary>, ReconcileError> {
+        if !self.cluster.is_leader() {
+            return Ok(None);
+        }
         let since = *self.last_usn.lock().unwrap_or_else(|p| p.into_inner());
         if since == 0 {
             return Ok(None);
@@ -550,6 +619,10 @@ impl<T: Tenant> Reconciler<T> {
 
     /// Exports one user now (a password push found it missing in Entra).
     pub async fn export_user(&self, account: &str) -> Result<(), ReconcileError> {
+        if !self.cluster.is_leader() {
+            // Creates are the leader's: its delta run exports the user.
+            return Ok(());
+        }
         if self.settings.dry_run {
             tracing::info!(account, "dry run: would export the user; nothing is sent");
             return Ok(());
@@ -745,6 +818,12 @@ impl<T: Tenant> Reconciler<T> {
             .collect();
         for chunk in deletes.chunks(self.settings.objects_per_call.max(1)) {
             self.budget.acquire(Lane::Bulk, chunk.len() as u32).await;
+            // Two DCs must never both delete: the role is read again right before each batch.
+            if !self.cluster.confirm_leader(&self.ldb).await {
+                tracing::info!(left = deletes.len(), "no longer the leader: the deletes are left to the new leader");
+                summary.errors += 1;
+                break;
+            }
             let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
             match self.tenant.delete(&keys).await.map_err(|e| self.tenant_failed(e)) {
                 Ok(results) => {
@@ -925,6 +1004,8 @@ impl<T: Tenant> Reconciler<T> {
             _ = self.gate.wait_open() => {}
         }
         let mut next_full = tokio::time::Instant::now();
+        let mut role = self.cluster.subscribe();
+        role.borrow_and_update();
         loop {
             let expiry = self.control.next_expiry_ms();
             let until_expiry = expiry
@@ -954,6 +1035,16 @@ impl<T: Tenant> Reconciler<T> {
                         continue;
                     }
                 },
+                changed = role.changed() => {
+                    if changed.is_err() { break; }
+                    if *role.borrow_and_update() == Role::Leader {
+                        // A new leader starts with a full reconcile against its own state.
+                        tracing::info!("leading now: a full reconcile starts");
+                        self.catch_up.store(true, std::sync::atomic::Ordering::SeqCst);
+                        next_full = tokio::time::Instant::now();
+                    }
+                    continue;
+                }
                 changed = usn.changed() => {
                     if changed.is_err() { break; }
                     // Let a burst of changes settle into one delta.
@@ -965,6 +1056,11 @@ impl<T: Tenant> Reconciler<T> {
                     }
                     continue;
                 }
+            }
+            if !self.cluster.is_leader() {
+                tracing::debug!(leader = ?self.cluster.leader(), "this DC follows: the leader reconciles");
+                next_full = tokio::time::Instant::now() + self.settings.interval;
+                continue;
             }
             let mut run_again = false;
             let outcome = {
