@@ -225,3 +225,70 @@ fn a_due_certificate_is_renewed_at_once_and_an_interrupted_renewal_finishes_afte
         "{sign_in}"
     );
 }
+
+#[test]
+fn an_expired_certificate_makes_the_daemon_degraded_until_register_app_registers_a_new_one() {
+    let bus = PrivateBus::start().expect("private bus");
+    let emu = Emulator::start(&[]);
+    let mut dc = Dc::new();
+    dc.samba_tool(&["user", "create", "alice", "Al1ce!Pass-1", "--mail-address=alice@lab.test"]);
+    dc.set_global_option("check password script", &hook_path().display().to_string());
+    dc.start(&[("DBUS_SYSTEM_BUS_ADDRESS", bus.address())]);
+    let dir = tempfile::Builder::new().prefix("ses-daemon-").tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, daemon_config(dir.path(), &dc, &emu, &bus, "")).expect("config");
+    let register =
+        || Command::new(common::bin()).arg("register-app").arg("--config").arg(&config).output().expect("run");
+    let out = register();
+    assert!(out.status.success(), "register-app failed:\n{}", text(&out));
+
+    // The DC's certificate expired yesterday (made with the same code, dated back).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
+    let old = samba_entra_sync::entra::auth::generate_credential(
+        "SambaEntraSync_old",
+        Duration::from_secs(86_400),
+        now - 2 * 86_400,
+    )
+    .expect("credential");
+    let (cert, key) = (dir.path().join("app.pem"), dir.path().join("app.key"));
+    samba_entra_sync::entra::auth::write_new_file(&key, old.private_key_pem.as_bytes(), 0o600).expect("key");
+    samba_entra_sync::entra::auth::write_new_file(&cert, old.certificate_pem.as_bytes(), 0o644).expect("cert");
+
+    // The daemon starts anyway, degraded, saying what fixes it; a change waits meanwhile.
+    let mut daemon = Daemon::start_configured(dir, config.clone());
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let s = status(&daemon);
+            s["state"] == "degraded"
+                && s["degradedReasons"].as_array().into_iter().flatten().any(|r| {
+                    r.as_str().is_some_and(|r| {
+                        r.starts_with("certificate: ") && r.contains("expired") && r.contains("register-app")
+                    })
+                })
+        }),
+        "{}\n{}",
+        status(&daemon),
+        tail(&daemon.logs())
+    );
+    let out = dc.setpassword_ldap("alice", "Al1ce!Pass-2");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // register-app makes a new certificate and replaces the application's expired key with it.
+    let out = register();
+    assert!(out.status.success(), "register-app failed:\n{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("has expired: making a new one") && said.contains("replaced the key credentials"), "{said}");
+    assert_eq!(key_ids(&emu).len(), 1);
+    daemon.restart();
+    assert!(
+        wait_until(Duration::from_secs(60), || status(&daemon)["state"] == "running"),
+        "{}\n{}",
+        status(&daemon),
+        tail(&daemon.logs())
+    );
+    assert!(
+        emu.wait_password(UPN, "Al1ce!Pass-2", Duration::from_secs(120)).is_some(),
+        "the change made while degraded did not arrive:\n{}",
+        tail(&daemon.logs())
+    );
+}
