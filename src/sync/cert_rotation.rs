@@ -463,3 +463,132 @@ fn publish(
         last_renewed_at,
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::entra::auth::AuthMethod;
+    use crate::sync::control::EngineState;
+
+    const DAY: u64 = 86_400;
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        settings: RotationSettings,
+        store: State,
+        control: Control,
+    }
+
+    /// A certificate valid from `start` for `valid_days`, renewed `renew_days` before its end.
+    fn setup(start: u64, valid_days: u64, renew_days: u64) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let (certificate, private_key) = (dir.path().join("app.pem"), dir.path().join("app.key"));
+        let made = generate_credential("SambaEntraSync_dc1", Duration::from_secs(valid_days * DAY), start).unwrap();
+        write_new_file(&private_key, made.private_key_pem.as_bytes(), 0o600).unwrap();
+        write_new_file(&certificate, made.certificate_pem.as_bytes(), 0o644).unwrap();
+        let store = State::open(&dir.path().join("state.db")).unwrap();
+        let (control, _inbox) = Control::new(store.clone());
+        control.set_state(EngineState::Running);
+        let auth = AuthSettings {
+            authority: "http://127.0.0.1:1".into(),
+            tenant_id: "00000000-0000-0000-0000-000000000001".into(),
+            client_id: "a8616755-90b9-429b-831e-375cda1eb8e9".into(),
+            method: AuthMethod::Certificate { certificate: certificate.clone(), private_key: private_key.clone() },
+            scope: crate::entra::auth::DEFAULT_SCOPE.into(),
+            ca_file: None,
+            proxy: None,
+        };
+        let settings = RotationSettings {
+            certificate,
+            private_key,
+            renew_before: Duration::from_secs(renew_days * DAY),
+            validity: Duration::from_secs(180 * DAY),
+            graph_base: graph_base(&auth.authority),
+            auth,
+        };
+        Setup { _dir: dir, settings, store, control }
+    }
+
+    fn record_for(s: &Setup) -> AppKeyRecord {
+        let app = load_pair(&s.settings.certificate, &s.settings.private_key).unwrap();
+        AppKeyRecord {
+            app_id: s.settings.auth.client_id.clone(),
+            object_id: "0d2c4d38-8a1e-4a7e-9d4b-1b2f0c3d4e5f".into(),
+            key_id: "k1".into(),
+            thumbprint: app.thumbprint().to_owned(),
+        }
+    }
+
+    #[test]
+    fn an_expired_certificate_is_degraded_with_the_command_that_fixes_it() {
+        let s = setup(now_secs() - 2 * DAY, 1, 150);
+        save_record(&s.store, &record_for(&s)).unwrap();
+        publish(&s.settings, &s.store, &s.control, 0, None, None);
+        assert_eq!(s.control.state(), EngineState::Degraded);
+        let status = s.control.status().unwrap();
+        let reason = status.degraded_reasons.iter().find(|r| r.starts_with("certificate: ")).expect("a reason");
+        assert!(reason.contains("expired") && reason.contains("register-app"), "{reason}");
+        assert!(status.certificate.unwrap().rotation.starts_with("blocked"), "addKey needs a valid key");
+    }
+
+    #[test]
+    fn a_due_renewal_warns_once_it_keeps_failing_or_cannot_run() {
+        let s = setup(now_secs(), 30, 60);
+        // Cannot run: nothing recorded of the application.
+        publish(&s.settings, &s.store, &s.control, 0, None, None);
+        let warnings = s.control.status().unwrap().warnings;
+        assert!(warnings.iter().any(|w| w.contains("cannot renew it") && w.contains("register-app")), "{warnings:?}");
+        // Recorded: one failure is not yet worth a warning, three are.
+        save_record(&s.store, &record_for(&s)).unwrap();
+        publish(&s.settings, &s.store, &s.control, 1, Some("HTTP 503"), None);
+        assert!(s.control.status().unwrap().warnings.is_empty());
+        publish(&s.settings, &s.store, &s.control, 3, Some("HTTP 503"), None);
+        let warnings = s.control.status().unwrap().warnings;
+        assert!(warnings.iter().any(|w| w.contains("keeps failing") && w.contains("HTTP 503")), "{warnings:?}");
+        assert_eq!(s.control.state(), EngineState::Running, "a warning, not degraded, while it is valid");
+    }
+
+    #[test]
+    fn a_certificate_not_due_shows_its_expiry_and_an_idle_renewal() {
+        let now = now_secs();
+        let s = setup(now, 180, 150);
+        save_record(&s.store, &record_for(&s)).unwrap();
+        publish(&s.settings, &s.store, &s.control, 0, None, None);
+        let status = s.control.status().unwrap();
+        assert!(status.warnings.is_empty() && status.degraded_reasons.is_empty(), "{status:?}");
+        let c = status.certificate.unwrap();
+        assert_eq!((c.expires_at, c.renew_from), (ms(now + 180 * DAY), ms(now + 30 * DAY)));
+        assert_eq!(c.rotation, "idle");
+    }
+
+    #[test]
+    fn the_staged_key_is_private_and_the_state_db_holds_none_of_it() {
+        let s = setup(now_secs(), 30, 60);
+        let record = record_for(&s);
+        save_record(&s.store, &record).unwrap();
+        generate(&s.settings, &s.store, &record, now_secs()).unwrap();
+        let rotation = load_rotation(&s.store).unwrap().expect("a rotation");
+        assert_eq!(rotation.step, Step::Staged);
+        assert_eq!(rotation.old_key_id, "k1");
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&rotation.staged_private_key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let key = std::fs::read_to_string(&rotation.staged_private_key).unwrap();
+        let body: Vec<&str> = key.lines().filter(|l| !l.starts_with("-----")).collect();
+        let meta = s.store.meta(ROTATION_KEY).unwrap().unwrap_or_default();
+        let db_dir = s.settings.certificate.parent().unwrap().to_owned();
+        let mut stored = meta.clone();
+        for name in ["state.db", "state.db-wal"] {
+            stored.push_str(&String::from_utf8_lossy(&std::fs::read(db_dir.join(name)).unwrap_or_default()));
+        }
+        assert!(!stored.contains("PRIVATE KEY"));
+        assert!(body.iter().all(|line| !stored.contains(line)), "the state DB holds key material");
+        // The certificate in use is untouched until the switch.
+        assert_eq!(
+            load_pair(&s.settings.certificate, &s.settings.private_key).unwrap().thumbprint(),
+            record.thumbprint
+        );
+    }
+}
