@@ -302,7 +302,17 @@ async fn add_key(
     let token = graph_token(settings, http, &settings.certificate, &settings.private_key).await?;
     let proof = current.key_proof(&record.object_id, now_secs())?;
     let keys = GraphKeys::new(http.clone(), &settings.graph_base, &record.object_id);
-    let key_id = keys.add_key(&token, &der, &format!("CN={name}"), &proof).await?;
+    let key_id = match keys.add_key(&token, &der, &format!("CN={name}"), &proof).await {
+        Ok(id) => id,
+        // A crash right after an earlier addKey of this certificate succeeded leaves no record of
+        // its key id; should Graph refuse the same certificate twice, a new pair starts over (the
+        // orphan key's private half is deleted, and it expires).
+        Err(e @ crate::entra::auth::KeyRollError::Refused { status: 400 | 409, .. }) => {
+            abandon_rotation(store)?;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     tracing::info!(key_id = %key_id, "added the new certificate to the application (addKey)");
     save_rotation(store, Some(&rotation.added(key_id)))
 }
