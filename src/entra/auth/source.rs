@@ -51,7 +51,7 @@ impl TokenSource {
     ) -> Result<TokenSource, AuthError> {
         settings.validate()?;
         if let AuthMethod::Certificate { certificate, private_key } = &settings.method {
-            AppCredential::load(certificate, private_key)?;
+            super::rotation::with_credential_files(|| AppCredential::load(certificate, private_key))?;
         }
         let inner =
             Inner { settings, http, clock, state: Mutex::new(State::default()), refresh: tokio::sync::Mutex::new(()) };
