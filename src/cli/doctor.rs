@@ -114,6 +114,18 @@ fn check_hook(smb_conf: &Path) -> Check {
     }
 }
 
+/// Seamless SSO is optional: off passes; on warns about an old key, RC4 or unexpected SPNs.
+fn check_seamless_sso(config: &Config, config_path: &Path) -> Check {
+    const CHECK: &str = "seamless SSO key";
+    match super::seamless_sso::LocalState::read(config, config_path) {
+        Ok(state) => match state.warnings().first() {
+            None => pass(CHECK, state.summary()),
+            Some(_) => warn(CHECK, format!("{}: {}", state.summary(), state.warnings().join("; ")), "see the warning"),
+        },
+        Err(e) => warn(CHECK, e.to_string(), "run as root on the DC"),
+    }
+}
+
 async fn check_directory(config: &Config) -> Vec<Check> {
     const COMPLEXITY: &str = "password complexity on";
     let ldb = match crate::samba::LdbHandle::open(&config.samba.sam_ldb).await {
@@ -400,6 +412,7 @@ pub async fn checks(config_path: &Path, smb_conf: &Path) -> Vec<Check> {
     }];
     out.push(check_hook(smb_conf));
     out.extend(check_directory(&config).await);
+    out.push(check_seamless_sso(&config, config_path));
     out.push(samba_running(smb_conf));
     out.push(check_daemon(&config).await);
     out.push(check_sign_in(&config));

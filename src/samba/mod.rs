@@ -6,6 +6,7 @@
 //! * `filter` builds LDAP filters from escaped values.
 //! * `directory` turns entries into typed users, groups and computers.
 
+pub mod computer_account;
 pub mod directory;
 mod ffi;
 pub mod filter;
@@ -13,4 +14,4 @@ pub mod ldb;
 pub mod values;
 
 pub use directory::{Computer, Contact, DirectoryObject, Group, NtHash, User};
-pub use ldb::{ConsistencyGuidWrite, LdbError, LdbHandle, LdbWriter};
+pub use ldb::{AccountWriter, ConsistencyGuidWrite, LdbError, LdbHandle, LdbWriter};
