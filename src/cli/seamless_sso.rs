@@ -288,7 +288,7 @@ fn enc_names(bits: Option<u32>) -> String {
 
 fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 86_400 && secs % 86_400 == 0 {
+    if secs >= 86_400 && secs.is_multiple_of(86_400) {
         format!("{} days", secs / 86_400)
     } else if secs >= 3600 {
         format!("{:.1} hours", secs as f64 / 3600.0)
@@ -326,7 +326,7 @@ impl LocalState {
             None => "off (no AZUREADSSOACC$ account)".to_owned(),
             Some(a) => format!(
                 "on: key {} old, {}",
-                self.key_age().map_or("of unknown age".to_owned(), |s| age_text(s)),
+                self.key_age().map_or("of unknown age".to_owned(), age_text),
                 enc_names(a.encryption_types)
             ),
         }

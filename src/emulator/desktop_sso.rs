@@ -89,24 +89,40 @@ fn enablement_result(status: StatusCode, error: Option<&str>) -> Response {
     )
 }
 
+/// A refused registration call: its status and ErrorMessage.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl AsRef<str>) -> Refusal {
+        Refusal { status, message: message.as_ref().to_owned() }
+    }
+
+    fn into_response(self) -> Response {
+        enablement_result(self.status, Some(&self.message))
+    }
+}
+
 /// The request's root element and the administrator's token inside it, or the refusal.
 struct Request {
     root: crate::entra::nbfx::Element,
 }
 
 impl Request {
-    fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Request, Response> {
+    fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Request, Refusal> {
         let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !content_type.to_ascii_lowercase().starts_with("application/xml") {
-            return Err(enablement_result(
+            return Err(Refusal::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Some("The request's Content-Type must be application/xml."),
+                "The request's Content-Type must be application/xml.",
             ));
         }
         let text = std::str::from_utf8(body)
-            .map_err(|_| enablement_result(StatusCode::BAD_REQUEST, Some("The request body is not UTF-8.")))?;
+            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "The request body is not UTF-8."))?;
         let root = from_xml(text)
-            .map_err(|e| enablement_result(StatusCode::BAD_REQUEST, Some(&format!("The request is not XML: {e}"))))?;
+            .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("The request is not XML: {e}")))?;
         Ok(Request { root })
     }
 
@@ -118,42 +134,39 @@ impl Request {
         self.view().child_text(namespace, name).map(|t| t.trim().to_owned())
     }
 
-    fn expect_root(&self, namespace: &str, name: &str) -> Result<(), Response> {
+    fn expect_root(&self, namespace: &str, name: &str) -> Result<(), Refusal> {
         if self.view().is(namespace, name) {
             Ok(())
         } else {
-            Err(enablement_result(
-                StatusCode::BAD_REQUEST,
-                Some(&format!("The request's root element must be {name}.")),
-            ))
+            Err(Refusal::new(StatusCode::BAD_REQUEST, format!("The request's root element must be {name}.")))
         }
     }
 
     /// The token of `AuthenticationToken` (namespace AadSecurity): this tenant's, for the
     /// registration service, of a Global or Hybrid Identity Administrator.
-    fn authorize(&self, app: &App) -> Result<(), Response> {
+    fn authorize(&self, app: &App) -> Result<(), Refusal> {
         let Some(token) = self.field(NS_SECURITY, "AuthenticationToken") else {
-            return Err(enablement_result(StatusCode::UNAUTHORIZED, Some("AuthenticationToken is missing.")));
+            return Err(Refusal::new(StatusCode::UNAUTHORIZED, "AuthenticationToken is missing."));
         };
         let subject = app.tokens.verify_access_token(&token, &[REGISTER_APP_RESOURCE], false, None).map_err(|why| {
             tracing::info!("Seamless SSO registration refused: {why}");
-            enablement_result(StatusCode::UNAUTHORIZED, Some("The authentication token is not valid for this service."))
+            Refusal::new(StatusCode::UNAUTHORIZED, "The authentication token is not valid for this service.")
         })?;
         let admin = subject.roles.iter().any(|r| r == GLOBAL_ADMINISTRATOR || r == HYBRID_IDENTITY_ADMINISTRATOR);
         if subject.upn.is_none() || !admin {
-            return Err(enablement_result(
+            return Err(Refusal::new(
                 StatusCode::FORBIDDEN,
-                Some("Only a Global Administrator or a Hybrid Identity Administrator may configure Seamless SSO."),
+                "Only a Global Administrator or a Hybrid Identity Administrator may configure Seamless SSO.",
             ));
         }
         Ok(())
     }
 
-    fn flag(&self, name: &str) -> Result<bool, Response> {
+    fn flag(&self, name: &str) -> Result<bool, Refusal> {
         match self.field(NS_REGISTRATION, name).as_deref() {
             Some("true") => Ok(true),
             Some("false") => Ok(false),
-            _ => Err(enablement_result(StatusCode::BAD_REQUEST, Some(&format!("{name} must be true or false.")))),
+            _ => Err(Refusal::new(StatusCode::BAD_REQUEST, format!("{name} must be true or false."))),
         }
     }
 }
@@ -167,18 +180,18 @@ pub async fn register(
 ) -> Response {
     let request = match Request::parse(&headers, &body) {
         Ok(r) => r,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let result = match operation.as_str() {
         "EnableDesktopSsoFlag" => enable_flag(&app, &request),
         "EnableDesktopSso" => enable_domain(&app, &request),
         "GetDesktopSsoStatus" => status(&app, &request),
-        _ => Err(enablement_result(StatusCode::NOT_FOUND, Some(&format!("Unknown operation {operation}.")))),
+        _ => Err(Refusal::new(StatusCode::NOT_FOUND, format!("Unknown operation {operation}."))),
     };
-    result.unwrap_or_else(|refusal| refusal)
+    result.unwrap_or_else(Refusal::into_response)
 }
 
-fn enable_flag(app: &App, request: &Request) -> Result<Response, Response> {
+fn enable_flag(app: &App, request: &Request) -> Result<Response, Refusal> {
     request.expect_root(NS_REGISTRATION, "DesktopSsoEnablementRequest")?;
     request.authorize(app)?;
     let enable = request.flag("Enable")?;
@@ -187,14 +200,14 @@ fn enable_flag(app: &App, request: &Request) -> Result<Response, Response> {
     Ok(enablement_result(StatusCode::OK, None))
 }
 
-fn enable_domain(app: &App, request: &Request) -> Result<Response, Response> {
+fn enable_domain(app: &App, request: &Request) -> Result<Response, Refusal> {
     request.expect_root(NS_REGISTRATION, "DesktopSsoRequest")?;
     request.authorize(app)?;
     let required = |name: &str| {
         request
             .field(NS_REGISTRATION, name)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| enablement_result(StatusCode::BAD_REQUEST, Some(&format!("{name} is required."))))
+            .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, format!("{name} is required.")))
     };
     let computer_name = required("ComputerName")?;
     let domain = required("DomainName")?.to_ascii_lowercase();
@@ -214,7 +227,7 @@ fn enable_domain(app: &App, request: &Request) -> Result<Response, Response> {
 }
 
 /// `DesktopSsoStatusResult`: Domains, Enable, ErrorMessage, Exists, IsSuccessful.
-fn status(app: &App, request: &Request) -> Result<Response, Response> {
+fn status(app: &App, request: &Request) -> Result<Response, Refusal> {
     request.expect_root(NS_SECURITY, "TokenAuthenticationRequest")?;
     request.authorize(app)?;
     let sso = lock(&app.desktop_sso);

@@ -342,8 +342,11 @@ mod tests {
         hex::decode(clean).unwrap_or_default()
     }
 
-    /// RFC 3962 Appendix B: (iterations, pass phrase, salt, 256-bit AES key).
-    fn rfc3962_string_to_key_vectors() -> Vec<(u32, Vec<u8>, Vec<u8>, Vec<u8>)> {
+    /// (iterations, pass phrase, salt, 256-bit AES key).
+    type Vector = (u32, Vec<u8>, Vec<u8>, Vec<u8>);
+
+    /// RFC 3962 Appendix B.
+    fn rfc3962_string_to_key_vectors() -> Vec<Vector> {
         let athena = b"ATHENA.MIT.EDUraeburn".to_vec();
         vec![
             (

@@ -159,7 +159,7 @@ pub mod write {
         for u in units {
             out.extend_from_slice(&u.to_le_bytes());
         }
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }
