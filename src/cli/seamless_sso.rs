@@ -312,7 +312,12 @@ impl LocalState {
     pub fn read(config: &Config, config_path: &Path) -> Result<LocalState, Failure> {
         let conn = LdbConnection::open(&config.samba.sam_ldb).map_err(ldb_failure)?;
         let account = account::find(&conn, SSO_COMPUTER_NAME).map_err(ldb_failure)?;
-        Ok(LocalState { account, key_max_age: config.seamless_sso.key_max_age, config_path: config_path.to_path_buf() })
+        Ok(LocalState::of(account, config, config_path))
+    }
+
+    /// The state of an account read elsewhere (e.g. on the doctor's sam.ldb thread).
+    pub fn of(account: Option<ComputerAccount>, config: &Config, config_path: &Path) -> LocalState {
+        LocalState { account, key_max_age: config.seamless_sso.key_max_age, config_path: config_path.to_path_buf() }
     }
 
     /// Seconds since the key was set.
