@@ -6,10 +6,13 @@
 //!
 //! Order of a rollover: the administrator signs in first (a device code can take minutes), then
 //! the new password is set on the account and registered with Entra right after, so the two
-//! sides differ only for the length of one HTTPS call. The account goes first because the
-//! password exists only in this process: should Entra's call fail it is retried with the same
-//! password, and if it keeps failing, Entra still holds the old key and a second `rollover`
-//! (a new password, both sides again) repairs it. A failed `enable` removes the account it made.
+//! sides differ only for the length of one HTTPS call. The account goes first: until Entra has
+//! the new key, every ticket browsers already hold (sealed with the old key, valid for hours)
+//! still matches the key Entra holds; registering first would break those and the tickets the
+//! KDC still issues with the old key alike. The password exists only in this process: should
+//! Entra's call fail it is retried with the same password, and if it keeps failing Entra still
+//! holds the old key, and a second `rollover` (a new password, both sides again) repairs it.
+//! A failed `enable` removes the account it made.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
