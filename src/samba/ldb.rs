@@ -8,7 +8,9 @@
 //! The daemon's connection is read-only. The one write it ever makes (the optional write-back
 //! of mS-DS-ConsistencyGuid) goes through a separate [`LdbWriter`], opened on the same thread
 //! only when that write-back is enabled: libldb shares one tdb handle per file between the
-//! connections of a process, so both must be used from one thread.
+//! connections of a process, so both must be used from one thread. The `seamless-sso` command
+//! (never the daemon) writes its computer account through an [`AccountWriter`], likewise on the
+//! thread of its reader.
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::io::Read;

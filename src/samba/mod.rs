@@ -5,6 +5,8 @@
 //!   dedicated OS thread that owns it (libldb and the samba modules are not thread-safe).
 //! * `filter` builds LDAP filters from escaped values.
 //! * `directory` turns entries into typed users, groups and computers.
+//! * `computer_account` finds, creates, re-keys and deletes one service computer account (the
+//!   `seamless-sso` command's AZUREADSSOACC$).
 
 pub mod computer_account;
 pub mod directory;

@@ -64,7 +64,7 @@ fn forged(key: &Key) -> Vec<u8> {
     for sub in [21u32, 1, 2, 3] {
         sid.extend_from_slice(&sub.to_le_bytes());
     }
-    let pac = pac::write::pac("carol", &sid, 1200);
+    let pac = pac::write::pac("carol", &sid, 1200, key);
     let session = Key::new(Etype::Aes256CtsHmacSha196, &[4u8; 32]).unwrap();
     let spec = TicketSpec {
         realm: "LAB.TEST",

@@ -320,6 +320,29 @@ pub fn decrypt(key: &Key, usage: u32, ciphertext: &[u8]) -> Result<Zeroizing<Vec
     Ok(Zeroizing::new(plain[BLOCK..].to_vec()))
 }
 
+/// RFC 3961 §5.3 checksum (`get_mic`) of the simplified profile: HMAC-SHA1 with
+/// `Kc = DK(key, usage | 0x99)`, truncated to 96 bits; the checksum types are 15 (AES128) and 16
+/// (AES256) (RFC 3962 §7).
+pub fn checksum(key: &Key, usage: u32, data: &[u8]) -> [u8; MAC_LEN] {
+    let kc = usage_key(key, usage, 0x99);
+    let mut out = [0u8; MAC_LEN];
+    out.copy_from_slice(&hmac_sha1(&kc, data)[..MAC_LEN]);
+    out
+}
+
+/// Whether `mac` is [`checksum`] of `data`, compared in constant time.
+pub fn verify_checksum(key: &Key, usage: u32, data: &[u8], mac: &[u8]) -> bool {
+    bool::from(checksum(key, usage, data)[..].ct_eq(mac))
+}
+
+/// The checksum type (RFC 3962 §7) that goes with a key's encryption type.
+pub fn checksum_type(etype: Etype) -> u32 {
+    match etype {
+        Etype::Aes128CtsHmacSha196 => 15,
+        Etype::Aes256CtsHmacSha196 => 16,
+    }
+}
+
 /// RFC 3961 §5.3 encryption with a given confounder (tests pick it; a real sender picks it at
 /// random).
 pub fn encrypt(key: &Key, usage: u32, confounder: &[u8; BLOCK], plaintext: &[u8]) -> Result<Vec<u8>, KerberosError> {

@@ -44,6 +44,8 @@ pub enum KerberosError {
     NoLogonInfo,
     #[error("the ticket carries no PAC")]
     NoPac,
+    #[error("the PAC's server signature is missing or not made with the service key")]
+    PacSignature,
     #[error("the ticket is for {0}, not for Seamless SSO")]
     WrongService(String),
 }
@@ -85,6 +87,7 @@ pub fn accept(ap: &ticket::ApReq, key: &Key, services: &[&str], now: i64) -> Res
     ticket::check_times(&contents, now)?;
     ticket::check_authenticator(ap, &contents, now)?;
     let pac = contents.pac.as_deref().ok_or(KerberosError::NoPac)?;
+    pac::verify_server_signature(pac, key)?;
     let info = pac::logon_info(pac)?;
     Ok(Accepted {
         client: format!("{}@{}", contents.cname.join("/"), contents.crealm),

@@ -3,9 +3,15 @@
 //! little-endian, 4-byte aligned): the user's SID is `LogonDomainId` + `UserId`.
 
 use super::KerberosError;
+use super::crypto::{self, Key};
 
 /// PAC_INFO_BUFFER ulType of LOGON_INFO (MS-PAC §2.4).
 const LOGON_INFO: u32 = 1;
+/// The server's and the KDC's signatures (MS-PAC §2.4, §2.8).
+const SERVER_CHECKSUM: u32 = 6;
+const PRIVSVR_CHECKSUM: u32 = 7;
+/// MS-PAC §2.8.1: the key usage of PAC signatures, KERB_NON_KERB_CKSUM_SALT.
+const SIGNATURE_USAGE: u32 = 17;
 /// Bytes of KERB_VALIDATION_INFO's fixed part before the deferred pointers' data.
 const FIXED_PART: usize = 216;
 
@@ -20,24 +26,71 @@ pub struct LogonInfo {
 
 /// Reads the LOGON_INFO buffer of a PAC (the ad-data of AD-WIN2K-PAC).
 pub fn logon_info(pac: &[u8]) -> Result<LogonInfo, KerberosError> {
+    let list = buffers(pac)?;
+    let (_, range) = list.into_iter().find(|(kind, _)| *kind == LOGON_INFO).ok_or(KerberosError::NoLogonInfo)?;
+    validation_info(&pac[range])
+}
+
+/// The PAC's buffers: (type, bytes range).
+fn buffers(pac: &[u8]) -> Result<Vec<(u32, std::ops::Range<usize>)>, KerberosError> {
     let bad = KerberosError::Malformed;
     let count = u32_at(pac, 0).ok_or(bad("PAC shorter than its header"))? as usize;
     if count > 64 {
         return Err(bad("a PAC with an implausible number of buffers"));
     }
+    let mut out = Vec::with_capacity(count);
     for i in 0..count {
         let at = 8 + i * 16;
         let kind = u32_at(pac, at).ok_or(bad("PAC buffer list cut short"))?;
         let size = u32_at(pac, at + 4).ok_or(bad("PAC buffer list cut short"))? as usize;
         let offset = u64_at(pac, at + 8).ok_or(bad("PAC buffer list cut short"))?;
-        if kind != LOGON_INFO {
-            continue;
-        }
         let start = usize::try_from(offset).map_err(|_| bad("PAC buffer offset out of range"))?;
-        let buffer = pac.get(start..start.saturating_add(size)).ok_or(bad("PAC buffer outside the PAC"))?;
-        return validation_info(buffer);
+        let end = start.checked_add(size).filter(|e| *e <= pac.len()).ok_or(bad("PAC buffer outside the PAC"))?;
+        out.push((kind, start..end));
     }
-    Err(KerberosError::NoLogonInfo)
+    Ok(out)
+}
+
+/// MS-PAC §2.8.1: the server signature is the service key's checksum (usage 17) of the whole PAC
+/// with both signatures' bytes zeroed. A PAC without it, or signed with another key or checksum
+/// type, is refused: only the KDC (and the holder of the service key) can make it.
+pub fn verify_server_signature(pac: &[u8], key: &Key) -> Result<(), KerberosError> {
+    let bad = KerberosError::Malformed;
+    let list = buffers(pac)?;
+    let signature_of = |kind: u32| -> Result<Option<(u32, std::ops::Range<usize>)>, KerberosError> {
+        match list.iter().find(|(k, _)| *k == kind) {
+            None => Ok(None),
+            Some((_, range)) => {
+                let ty = u32_at(pac, range.start).ok_or(bad("PAC signature cut short"))?;
+                let len = if ty == 15 || ty == 16 {
+                    12
+                } else if ty == 0xffff_ff76 {
+                    16
+                } else {
+                    0
+                };
+                let start = range.start + 4;
+                if len == 0 || start + len > range.end {
+                    return Err(KerberosError::PacSignature);
+                }
+                Ok(Some((ty, start..start + len)))
+            }
+        }
+    };
+    let (server_type, server) = signature_of(SERVER_CHECKSUM)?.ok_or(KerberosError::PacSignature)?;
+    if server_type != crypto::checksum_type(key.etype()) {
+        return Err(KerberosError::PacSignature);
+    }
+    let mut zeroed = pac.to_vec();
+    zeroed[server.clone()].fill(0);
+    if let Some((_, kdc)) = signature_of(PRIVSVR_CHECKSUM)? {
+        zeroed[kdc].fill(0);
+    }
+    if crypto::verify_checksum(key, SIGNATURE_USAGE, &zeroed, &pac[server]) {
+        Ok(())
+    } else {
+        Err(KerberosError::PacSignature)
+    }
 }
 
 /// KERB_VALIDATION_INFO behind its NDR type serialization headers (MS-RPCE §2.2.6).
@@ -164,8 +217,9 @@ pub mod write {
         }
     }
 
-    /// A PAC with one LOGON_INFO buffer for `name`, user `domain_sid` + `rid`.
-    pub fn pac(name: &str, domain_sid: &[u8], rid: u32) -> Vec<u8> {
+    /// A PAC with a LOGON_INFO buffer for `name`, user `domain_sid` + `rid`, and the server and
+    /// KDC signatures made with `service_key` (a real KDC makes the second with its own key).
+    pub fn pac(name: &str, domain_sid: &[u8], rid: u32, service_key: &super::Key) -> Vec<u8> {
         let mut fixed = vec![0u8; super::FIXED_PART];
         let len = (name.encode_utf16().count() * 2) as u16;
         fixed[48..50].copy_from_slice(&len.to_le_bytes());
@@ -184,13 +238,38 @@ pub mod write {
         body.extend_from_slice(domain_sid);
         let object_len = (body.len() - 16) as u32;
         body[8..12].copy_from_slice(&object_len.to_le_bytes());
+        while body.len() % 8 != 0 {
+            body.push(0);
+        }
+        let ty = super::crypto::checksum_type(service_key.etype());
+        let signature = |out: &mut Vec<u8>| {
+            out.extend_from_slice(&ty.to_le_bytes());
+            out.extend_from_slice(&[0u8; 12]);
+            out.extend_from_slice(&[0u8; 4]);
+        };
+        let header_len = 8 + 3 * 16;
+        let logon_at = header_len;
+        let server_at = logon_at + body.len();
+        let kdc_at = server_at + 20;
         let mut pac = Vec::new();
-        pac.extend_from_slice(&1u32.to_le_bytes());
+        pac.extend_from_slice(&3u32.to_le_bytes());
         pac.extend_from_slice(&0u32.to_le_bytes());
-        pac.extend_from_slice(&super::LOGON_INFO.to_le_bytes());
-        pac.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        pac.extend_from_slice(&24u64.to_le_bytes());
+        for (kind, size, at) in [
+            (super::LOGON_INFO, body.len(), logon_at),
+            (super::SERVER_CHECKSUM, 16, server_at),
+            (super::PRIVSVR_CHECKSUM, 16, kdc_at),
+        ] {
+            pac.extend_from_slice(&kind.to_le_bytes());
+            pac.extend_from_slice(&(size as u32).to_le_bytes());
+            pac.extend_from_slice(&(at as u64).to_le_bytes());
+        }
         pac.extend_from_slice(&body);
+        signature(&mut pac);
+        signature(&mut pac);
+        let mac = super::crypto::checksum(service_key, super::SIGNATURE_USAGE, &pac);
+        pac[server_at + 4..server_at + 16].copy_from_slice(&mac);
+        let kdc_mac = super::crypto::checksum(service_key, super::SIGNATURE_USAGE, &mac);
+        pac[kdc_at + 4..kdc_at + 16].copy_from_slice(&kdc_mac);
         pac
     }
 }
@@ -208,9 +287,26 @@ mod tests {
         sid
     }
 
+    fn key() -> Key {
+        Key::new(crypto::Etype::Aes256CtsHmacSha196, &[7u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn the_server_signature_is_checked_with_the_service_key() {
+        let pac = write::pac("alice", &domain_sid(), 1105, &key());
+        assert_eq!(verify_server_signature(&pac, &key()), Ok(()));
+        let other = Key::new(crypto::Etype::Aes256CtsHmacSha196, &[8u8; 32]).unwrap();
+        assert_eq!(verify_server_signature(&pac, &other), Err(KerberosError::PacSignature));
+        // A changed RID breaks the signature.
+        let mut forged = pac.clone();
+        let at = forged.windows(4).position(|w| w == 1105u32.to_le_bytes()).unwrap();
+        forged[at] ^= 1;
+        assert_eq!(verify_server_signature(&forged, &key()), Err(KerberosError::PacSignature));
+    }
+
     #[test]
     fn the_user_sid_is_the_domain_sid_and_the_rid() {
-        let pac = write::pac("alice", &domain_sid(), 1105);
+        let pac = write::pac("alice", &domain_sid(), 1105, &key());
         let info = logon_info(&pac).unwrap();
         assert_eq!(info.effective_name, "alice");
         let mut want = domain_sid();
@@ -221,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_truncated_pac_or_one_without_logon_info_is_refused() {
-        let pac = write::pac("alice", &domain_sid(), 1105);
+        let pac = write::pac("alice", &domain_sid(), 1105, &key());
         for cut in [0, 7, 30, 100, pac.len() - 10] {
             assert!(logon_info(&pac[..cut]).is_err(), "cut at {cut}");
         }

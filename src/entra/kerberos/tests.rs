@@ -20,7 +20,18 @@ fn session_key() -> Key {
 }
 
 fn token(service_key: &Key, sname: &[&str], authtime: i64, endtime: i64, ctime: i64) -> Vec<u8> {
-    let pac = pac::write::pac("alice", &domain_sid(), 1104);
+    token_with_pac_key(service_key, service_key, sname, authtime, endtime, ctime)
+}
+
+fn token_with_pac_key(
+    service_key: &Key,
+    pac_key: &Key,
+    sname: &[&str],
+    authtime: i64,
+    endtime: i64,
+    ctime: i64,
+) -> Vec<u8> {
+    let pac = pac::write::pac("alice", &domain_sid(), 1104, pac_key);
     let session = session_key();
     let spec = TicketSpec {
         realm: "LAB.TEST",
@@ -70,6 +81,10 @@ fn another_key_an_expired_ticket_another_service_or_a_stale_authenticator_are_re
     assert!(matches!(accept_token(&other, &key), Err(KerberosError::WrongService(_))));
     let replayed = token(&key, &AUTOLOGON, NOW - 60, NOW + 36_000, NOW - 3_600);
     assert_eq!(accept_token(&replayed, &key), Err(KerberosError::Skew));
+    // A PAC whose server signature is not the service key's (a ticket re-sealed around a PAC
+    // from elsewhere) is refused.
+    let resealed = token_with_pac_key(&key, &rolled, &AUTOLOGON, NOW - 60, NOW + 36_000, NOW);
+    assert_eq!(accept_token(&resealed, &key), Err(KerberosError::PacSignature));
     // The second SPN of the account is as good as the first.
     let aadg = token(&key, &["HTTP", "aadg.windows.net.nsatc.net"], NOW - 60, NOW + 36_000, NOW);
     assert!(accept_token(&aadg, &key).is_ok());
