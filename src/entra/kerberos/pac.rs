@@ -238,7 +238,7 @@ pub mod write {
         body.extend_from_slice(domain_sid);
         let object_len = (body.len() - 16) as u32;
         body[8..12].copy_from_slice(&object_len.to_le_bytes());
-        while body.len() % 8 != 0 {
+        while !body.len().is_multiple_of(8) {
             body.push(0);
         }
         let ty = super::crypto::checksum_type(service_key.etype());
