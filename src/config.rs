@@ -737,6 +737,21 @@ mod tests {
     }
 
     #[test]
+    fn seamless_sso_defaults_and_refusals() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.seamless_sso, SeamlessSsoConfig::default());
+        assert_eq!(c.seamless_sso.key_max_age, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.seamless_sso.container, "CN=System");
+        let text = format!("{MINIMAL}[seamless_sso]\ncontainer = \"OU=Tier0,DC=lab,DC=test\"\nkey_max_age = \"7d\"\n");
+        let c = Config::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.seamless_sso.container, "OU=Tier0,DC=lab,DC=test");
+        assert_eq!(c.seamless_sso.key_max_age, Duration::from_secs(7 * 86_400));
+        let bad = format!("{MINIMAL}[seamless_sso]\ncontainer = \"Tier0\"\nkey_max_age = \"soon\"\nkeytab = \"x\"\n");
+        let keys: Vec<String> = Config::parse(&bad).err().unwrap_or_default().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["seamless_sso.keytab", "seamless_sso.container", "seamless_sso.key_max_age"]);
+    }
+
+    #[test]
     fn contact_scope_and_sync_service_accounts() {
         let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!c.sync.scope.include_sync_service_accounts, "service accounts stay out by default");
