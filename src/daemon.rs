@@ -24,6 +24,7 @@ use crate::sync::cluster::Cluster;
 use crate::sync::control::{Control, ControlInbox, EngineState};
 use crate::sync::entra_port::{EntraPort, sign_in_refusal};
 use crate::sync::gate::TenantGate;
+use crate::sync::ldb_directory::LdbDirectory;
 use crate::sync::passwords::{PasswordPath, PasswordSettings};
 use crate::sync::reconcile::{ReconcileError, ReconcileSettings, Reconciler};
 use crate::sync::scheduler::WriteBudget;
@@ -86,6 +87,9 @@ pub(crate) fn load_config_checks(c: &Config) -> Result<(), DaemonError> {
 }
 
 type Port = EntraPort<TokenSource>;
+type Dir = LdbDirectory;
+/// The running engine's reconciler, for the bus's plan and password status.
+type EngineSlot = Arc<tokio::sync::RwLock<Option<Arc<Reconciler<Dir, Port>>>>>;
 
 /// Everything that lives as long as the process (a reload keeps these).
 struct Base {
@@ -114,7 +118,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
 
     // The bus name is taken before READY, so the hook's first notice is never lost (it waits
     // in the inbox until the engine runs).
-    let plan_source: Arc<tokio::sync::RwLock<Option<Arc<Reconciler<Port>>>>> = Arc::default();
+    let plan_source: EngineSlot = Arc::default();
     let admin_gid = group_id(&config.dbus.admin_group);
     let (plan_for_bus, control_for_bus) = (plan_source.clone(), control.clone());
     // A reconnect to a restarted bus serves a fresh service object over the same engine.
@@ -209,7 +213,7 @@ async fn reload_engine(path: &Path, running: &Config, base: &Base) -> Result<(Co
 
 type PlanFn = crate::bus::service::PlanFn;
 type PasswordStatusFn = crate::bus::service::PasswordStatusFn;
-type Engine = (Arc<Reconciler<Port>>, tokio::task::JoinSet<()>);
+type Engine = (Arc<Reconciler<Dir, Port>>, tokio::task::JoinSet<()>);
 
 async fn stop_engine(token: &CancellationToken, engine: Engine) {
     token.cancel();
@@ -294,8 +298,8 @@ pub(crate) fn group_id(name: &str) -> Option<u32> {
 /// the CLI: the same construction as the daemon's, so both behave alike.
 pub struct OfflineEngine {
     pub control: Control,
-    pub reconciler: Arc<Reconciler<Port>>,
-    pub passwords: PasswordPath<Port>,
+    pub reconciler: Arc<Reconciler<Dir, Port>>,
+    pub passwords: PasswordPath<Dir, Port>,
 }
 
 pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEngine, DaemonError> {
@@ -312,8 +316,9 @@ pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEng
 
 /// An engine built from a config, not started yet.
 struct Built {
-    reconciler: Arc<Reconciler<Port>>,
-    passwords: PasswordPath<Port>,
+    directory: Arc<Dir>,
+    reconciler: Arc<Reconciler<Dir, Port>>,
+    passwords: PasswordPath<Dir, Port>,
     gate: TenantGate,
     budget: Arc<WriteBudget>,
     cluster: Arc<Cluster>,
@@ -347,15 +352,16 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     let port = Arc::new(EntraPort::new(client, budget.clone()).with_user_token(user_token(config)));
     announce_sign_in(config, control);
     let scope = Arc::new(Scope::from_config(&config.sync.scope));
+    let directory = Arc::new(LdbDirectory::new(ldb.clone(), scope.clone()));
     let gate = TenantGate::default();
     // Several DCs: the role is known before anything runs (a follower never starts a reconcile).
     let cluster = Cluster::new(&config.cluster);
     cluster.report_to(control.clone());
-    if let Err(e) = cluster.refresh(ldb).await {
+    if let Err(e) = cluster.refresh(directory.as_ref()).await {
         tracing::warn!("cannot read this DC's identity and the PDC emulator role: {e}");
     }
     let path = PasswordPath::new(
-        ldb.clone(),
+        directory.clone(),
         control.clone(),
         scope.clone(),
         PasswordSettings {
@@ -373,7 +379,7 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     .with_cluster(cluster.clone());
     let wake_path = path.clone();
     let reconciler = Reconciler::new(
-        ldb.clone(),
+        directory.clone(),
         control.clone(),
         scope,
         ReconcileSettings {
@@ -391,14 +397,13 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
             push_temporary: config.sync.push_temporary_passwords,
         },
         port,
-        budget.clone(),
         gate.clone(),
         Arc::new(move || wake_path.wake()),
     )
     .await
     .map_err(|e| DaemonError::Startup(e.to_string()))?
     .with_cluster(cluster.clone());
-    Ok(Built { reconciler: Arc::new(reconciler), passwords: path, gate, budget, cluster })
+    Ok(Built { directory, reconciler: Arc::new(reconciler), passwords: path, gate, budget, cluster })
 }
 
 /// The daemon signs in with a user token (`method = "refresh_token"`).
@@ -435,7 +440,7 @@ enum TenantCheck {
 }
 
 /// The API compatibility probe, then the anchor attribute and the company configuration.
-async fn check_tenant(reconciler: &Reconciler<Port>, config: &Config, control: &Control) -> TenantCheck {
+async fn check_tenant(reconciler: &Reconciler<Dir, Port>, config: &Config, control: &Control) -> TenantCheck {
     match reconciler.tenant().client().probe().await {
         Ok(ApiCompatibility::Compatible { configuration, .. }) => {
             control.set_api_compatibility(&format!(
@@ -471,7 +476,7 @@ async fn check_tenant(reconciler: &Reconciler<Port>, config: &Config, control: &
 /// not and returns how long to wait before the next round.
 fn settle_check(
     check: TenantCheck,
-    reconciler: &Reconciler<Port>,
+    reconciler: &Reconciler<Dir, Port>,
     control: &Control,
     failures: u32,
 ) -> Option<Duration> {
@@ -503,7 +508,7 @@ fn settle_check(
 
 /// Repeats the tenant checks until they pass (see [`settle_check`]).
 async fn tenant_checks(
-    reconciler: Arc<Reconciler<Port>>,
+    reconciler: Arc<Reconciler<Dir, Port>>,
     config: Config,
     control: Control,
     first_wait: Duration,
@@ -541,7 +546,7 @@ async fn start_engine(
     if config.sync.dry_run {
         tracing::warn!("sync.dry_run is on: changes are seen and reported, nothing is sent to Entra");
     }
-    let Built { reconciler, passwords, budget, cluster, .. } = built;
+    let Built { directory, reconciler, passwords, budget, cluster, .. } = built;
     let first = check_tenant(&reconciler, config, &control).await;
     if let (true, TenantCheck::AnchorMismatch(m)) = (first_start, &first) {
         return Err(DaemonError::Config(m.clone()));
@@ -577,7 +582,8 @@ async fn start_engine(
         }
     }
     tasks.spawn(reconciler.clone().watch_password_sync(config.sync.tenant_check_interval, stop.clone()));
-    tasks.spawn(cluster.watch(base.ldb.clone(), config.sync.change_poll, stop.clone()));
+    tasks.spawn(cluster.watch(directory.clone(), config.sync.change_poll, stop.clone()));
+    tasks.spawn(crate::sync::usn_watch::run(directory, control.clone(), config.sync.change_poll, stop.clone()));
     tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));
     tasks.spawn(reconciler.clone().run(base.inbox.commands.clone(), control.watch_directory_usn(), stop));
     Ok((reconciler, tasks))

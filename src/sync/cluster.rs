@@ -21,10 +21,10 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::control::{ClusterStatus, Control};
+use super::directory::{Directory, DirectoryError};
 use super::state::State;
 use crate::config::{ClusterConfig, LeaderPolicy};
-use crate::samba::replication::{self, DomainController, Guid, PasswordOrigin};
-use crate::samba::{LdbError, LdbHandle};
+use crate::samba::replication::{DomainController, Guid, PasswordOrigin};
 
 /// State meta key: this DC has finished a full reconcile, so its initial password backfill
 /// is done and from then on a peer's password changes are left to the peer.
@@ -104,6 +104,9 @@ pub struct Cluster {
     role: watch::Sender<Role>,
     /// Where `status` reads the role from.
     report: Mutex<Option<Control>>,
+    /// Counts the times this DC became the leader: a new term means its export state may be
+    /// stale (another DC led meanwhile).
+    term: std::sync::atomic::AtomicU64,
 }
 
 impl Cluster {
@@ -117,6 +120,7 @@ impl Cluster {
             view: Mutex::new(View::default()),
             role,
             report: Mutex::new(None),
+            term: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -158,6 +162,11 @@ impl Cluster {
         self.role() == Role::Leader
     }
 
+    /// How many times this DC became the leader since it started.
+    pub fn term(&self) -> u64 {
+        self.term.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Role changes, for the reconcile loop (a new leader starts with a full reconcile).
     pub fn subscribe(&self) -> watch::Receiver<Role> {
         self.role.subscribe()
@@ -193,15 +202,18 @@ impl Cluster {
             old != new
         });
         match (old, new) {
-            (Role::Follower, Role::Leader) => RoleChange::BecameLeader,
+            (Role::Follower, Role::Leader) => {
+                self.term.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                RoleChange::BecameLeader
+            }
             (Role::Leader, Role::Follower) => RoleChange::BecameFollower,
             _ => RoleChange::Unchanged,
         }
     }
 
     /// Reads this DC, the domain's DCs and the PDC emulator role from sam.ldb, and decides.
-    pub async fn refresh(&self, ldb: &LdbHandle) -> Result<RoleChange, LdbError> {
-        let view = ldb.call(read_view).await?;
+    pub async fn refresh<D: Directory>(&self, directory: &D) -> Result<RoleChange, DirectoryError> {
+        let view = directory.cluster_view().await?;
         let change = self.apply(view);
         self.publish();
         match change {
@@ -223,11 +235,11 @@ impl Cluster {
     /// Re-reads the role right before something only the leader may do (a delete batch):
     /// false when this DC no longer leads, or when the role cannot be read (never delete on a
     /// guess).
-    pub async fn confirm_leader(&self, ldb: &LdbHandle) -> bool {
+    pub async fn confirm_leader<D: Directory>(&self, directory: &D) -> bool {
         if self.is_single() || self.policy != LeaderPolicy::PdcEmulator {
             return self.is_leader();
         }
-        match self.refresh(ldb).await {
+        match self.refresh(directory).await {
             Ok(_) => self.is_leader(),
             Err(e) => {
                 tracing::warn!("cannot re-read the PDC emulator role before deleting; deletes wait: {e}");
@@ -277,9 +289,9 @@ impl Cluster {
     /// A reconcile's password backfill without the changes a peer's daemon pushes (read from
     /// each user's `replPropertyMetaData`). Before this DC's first full reconcile has finished,
     /// nothing is dropped: the initial backfill pushes every password once, whichever DC set it.
-    pub async fn leave_to_peers<P: Send>(
+    pub async fn leave_to_peers<D: Directory, P: Send>(
         &self,
-        ldb: &LdbHandle,
+        directory: &D,
         store: &State,
         pending: Vec<P>,
         account: impl Fn(&P) -> &str + Send,
@@ -289,8 +301,7 @@ impl Cluster {
         }
         let mut kept = Vec::with_capacity(pending.len());
         for p in pending {
-            let name = account(&p).to_string();
-            let origin = ldb.call(move |c| replication::password_origin_by_account(c, &name)).await;
+            let origin = directory.password_origin(account(&p)).await;
             match origin {
                 Ok(Some(o)) => {
                     if let Pusher::Peer(peer) = self.pusher_of(&o.invocation_id) {
@@ -308,10 +319,10 @@ impl Cluster {
     }
 
     /// Polls the directory every `every` until `shutdown` (the change poll's period).
-    pub async fn watch(self: Arc<Self>, ldb: LdbHandle, every: Duration, shutdown: CancellationToken) {
+    pub async fn watch<D: Directory>(self: Arc<Self>, directory: Arc<D>, every: Duration, shutdown: CancellationToken) {
         if self.is_single() && self.policy != LeaderPolicy::PdcEmulator {
             // Nothing can change the role; one read names this DC for status.
-            let _ = self.refresh(&ldb).await;
+            let _ = self.refresh(directory.as_ref()).await;
             return;
         }
         let mut tick = tokio::time::interval(every);
@@ -321,23 +332,11 @@ impl Cluster {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            if let Err(e) = self.refresh(&ldb).await {
+            if let Err(e) = self.refresh(directory.as_ref()).await {
                 tracing::warn!("cannot read the PDC emulator role: {e}");
             }
         }
     }
-}
-
-fn read_view(c: &mut crate::samba::ldb::LdbConnection) -> Result<View, LdbError> {
-    let me = replication::this_dc(c)?;
-    let dcs = replication::domain_controllers(c)?;
-    let role = replication::pdc_role(c, &me)?;
-    Ok(View {
-        pdc_owner: role.as_ref().map(|r| r.owner.clone()),
-        holds_pdc: role.is_some_and(|r| r.is_this_dc),
-        me: Some(me),
-        dcs,
-    })
 }
 
 #[cfg(test)]
@@ -447,5 +446,148 @@ mod tests {
         assert!(!never.is_leader());
         assert!(never.pushes(Some(&origin(1))));
         assert!(!never.pushes(Some(&origin(3))));
+    }
+}
+
+/// The engine's cluster behaviour over the fakes (`testing::Rig`).
+#[cfg(test)]
+mod engine_tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::sync::reconcile::ReconcileError;
+    use crate::sync::testing::{FAKE_THIS_DC, Rig};
+
+    fn dc(name: &str, id: u8) -> DomainController {
+        DomainController {
+            ntds_settings_dn: format!(
+                "CN=NTDS Settings,CN={name},CN=Servers,CN=S,CN=Sites,CN=Configuration,DC=lab,DC=test"
+            ),
+            name: name.into(),
+            invocation_id: Guid([id; 16]),
+        }
+    }
+
+    /// DC1 (this DC, invocation id [1; 16]), DC2 and DC3; `pdc` holds the role.
+    fn view(pdc: &str) -> View {
+        let me = dc("DC1", 1);
+        assert_eq!(me.invocation_id, FAKE_THIS_DC);
+        View {
+            holds_pdc: pdc == "DC1",
+            me: Some(me.clone()),
+            dcs: vec![me, dc("DC2", 2), dc("DC3", 3)],
+            pdc_owner: Some(pdc.into()),
+        }
+    }
+
+    fn peers_dc2(leader: LeaderPolicy) -> ClusterConfig {
+        ClusterConfig { peers: vec!["dc2".into()], leader }
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Runs the password path and a fast USN watcher until the token is cancelled.
+    async fn start(rig: &Rig) -> (tokio_util::sync::CancellationToken, tokio::task::JoinSet<()>) {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(rig.passwords.clone().run(rig.inbox.notices.clone(), stop.clone()));
+        let poll = Duration::from_millis(10);
+        tasks.spawn(crate::sync::usn_watch::run(rig.directory.clone(), rig.control.clone(), poll, stop.clone()));
+        (stop, tasks)
+    }
+
+    #[tokio::test]
+    async fn a_leader_pushes_its_own_changes_and_those_of_dcs_without_a_daemon_never_a_peers() {
+        let rig = Rig::clustered(&peers_dc2(LeaderPolicy::PdcEmulator), view("DC1")).await;
+        for u in ["own", "peer", "nodaemon"] {
+            rig.directory.add_user(u);
+        }
+        rig.reconciler.run_full().await.unwrap();
+        let (stop, mut tasks) = start(&rig).await;
+        let (own, peer, other) = (rig.anchor("own"), rig.anchor("peer"), rig.anchor("nodaemon"));
+        until("the backfill", || [&own, &peer, &other].iter().all(|a| rig.tenant.password_pushes(a) == Some(1))).await;
+        // Let the safety net take its starting USN before the changes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        rig.directory.set_password_on("own", [7; 16], Guid([1; 16]));
+        rig.directory.set_password_on("peer", [7; 16], Guid([2; 16]));
+        rig.directory.set_password_on("nodaemon", [7; 16], Guid([3; 16]));
+        until("this DC's and DC3's changes", || {
+            rig.tenant.password_pushes(&own) == Some(2) && rig.tenant.password_pushes(&other) == Some(2)
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(rig.tenant.password_pushes(&peer), Some(1), "DC2's daemon pushes DC2's change");
+        let rec = rig.control.store().password(&peer).unwrap().unwrap();
+        assert_eq!(rec.skipped_kvno, Some(2), "noted as handled by DC2");
+        assert!(rec.last_error.unwrap_or_default().contains("pushed by DC2"));
+
+        // A later full run does not push the peer's change either.
+        rig.reconciler.run_full().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(rig.tenant.password_pushes(&peer), Some(1));
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_follower_pushes_only_its_own_changes_and_never_reconciles() {
+        let rig = Rig::clustered(&peers_dc2(LeaderPolicy::PdcEmulator), view("DC2")).await;
+        assert_eq!(rig.reconciler.cluster().role(), Role::Follower);
+        rig.directory.add_user("own");
+        rig.directory.add_user("other");
+        let err = rig.reconciler.run_full().await.unwrap_err();
+        assert!(matches!(err, ReconcileError::Follower { ref leader } if leader == "DC2"), "{err}");
+        assert_eq!(rig.reconciler.run_delta().await.unwrap(), None);
+        rig.reconciler.export_user("own").await.unwrap();
+        assert_eq!(rig.tenant.calls().upsert_calls, 0, "a follower exports nothing");
+
+        let (stop, mut tasks) = start(&rig).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        rig.directory.set_password_on("own", [7; 16], Guid([1; 16]));
+        rig.directory.set_password_on("other", [7; 16], Guid([3; 16]));
+        let own = rig.anchor("own");
+        until("this DC's change in the outbox or pushed", || {
+            rig.tenant.calls().pushes > 0 || rig.control.store().outbox().unwrap().iter().any(|i| i.anchor == own)
+        })
+        .await;
+        let other = rig.anchor("other");
+        let rec = rig.control.store().password(&other).unwrap().unwrap();
+        assert!(rec.last_error.unwrap_or_default().contains("pushed by DC2"), "DC3's change is the leader's (DC2)");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_lost_the_role_sends_no_delete_and_a_new_leader_deletes_nothing_twice() {
+        let rig = Rig::clustered(&peers_dc2(LeaderPolicy::PdcEmulator), view("DC1")).await;
+        let dn = rig.directory.add_user("leaver");
+        let gone = rig.anchor("leaver");
+        rig.directory.add_user("stayer");
+        rig.reconciler.run_full().await.unwrap();
+        assert_eq!(rig.tenant.anchors(crate::sync::model::ObjectType::User).len(), 2);
+
+        // The role moves while this DC still thinks it leads: the delete batch re-reads it.
+        rig.directory.remove(&dn);
+        rig.directory.set_cluster_view(view("DC2"));
+        let summary = rig.reconciler.run_full().await.unwrap();
+        assert_eq!(rig.tenant.calls().delete_calls, 0, "no delete after the role moved");
+        assert_eq!(summary.errors, 1);
+        assert_eq!(rig.reconciler.cluster().role(), Role::Follower);
+
+        // DC2 deleted it meanwhile; the role comes back: the catch-up forgets it, no delete.
+        let leaver = crate::sync::model::ObjectType::User;
+        rig.tenant.delete_in_cloud(leaver, &gone);
+        rig.directory.set_cluster_view(view("DC1"));
+        assert_eq!(rig.reconciler.cluster().refresh(rig.directory.as_ref()).await.unwrap(), RoleChange::BecameLeader);
+        let summary = rig.reconciler.run_full().await.unwrap();
+        assert_eq!((summary.deletes, summary.creates), (0, 0), "{summary:?}");
+        assert_eq!(rig.tenant.calls().delete_calls, 0);
     }
 }

@@ -4,10 +4,10 @@
 use serde::Serialize;
 
 use super::anchor::source_anchor;
+use super::directory::{Directory, Lookup};
 use super::model::ObjectType;
 use super::reconcile::{ReconcileError, Reconciler};
 use super::tenant::Tenant;
-use crate::samba::{directory, replication};
 
 /// Prefix of a push's note when the tenant refused the credential (not a transient failure).
 pub const REFUSED_NOTE: &str = "refused by the tenant: ";
@@ -33,48 +33,36 @@ fn status(code: &'static str, text: String, exists: bool) -> PasswordStatus {
     PasswordStatus { password_status: code, password_status_text: text, exists, changed_on: None, pushed_by: None }
 }
 
-impl<T: Tenant> Reconciler<T> {
+impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// The user's password status, and which DC made its current password and which pushes it.
     pub async fn password_status(&self, account: &str) -> Result<PasswordStatus, ReconcileError> {
         let mut st = self.password_status_here(account).await?;
-        if st.exists {
-            let name = account.to_owned();
-            let origin = self.ldb().call(move |c| replication::password_origin_by_account(c, &name)).await?;
-            if let Some(o) = origin {
-                let cluster = self.cluster();
-                st.changed_on = cluster.origin_name(&o.invocation_id);
-                st.pushed_by =
-                    if cluster.is_single() { cluster.this_dc() } else { cluster.pusher_name(&o.invocation_id) };
-                let elsewhere = st.pushed_by.is_some() && st.pushed_by != cluster.this_dc();
-                if elsewhere && st.password_status != "Success" {
-                    st.password_status_text = format!(
-                        "key version {} was set on {}; {}'s daemon pushes it (`samba-entra-sync user {account}` there)",
-                        o.version,
-                        st.changed_on.as_deref().unwrap_or("another DC"),
-                        st.pushed_by.as_deref().unwrap_or("another DC"),
-                    );
-                }
-            }
+        if !st.exists {
+            return Ok(st);
+        }
+        let Some(o) = self.directory().password_origin(account).await? else { return Ok(st) };
+        let cluster = self.cluster();
+        st.changed_on = cluster.origin_name(&o.invocation_id);
+        st.pushed_by = if cluster.is_single() { cluster.this_dc() } else { cluster.pusher_name(&o.invocation_id) };
+        let elsewhere = st.pushed_by.is_some() && st.pushed_by != cluster.this_dc();
+        if elsewhere && st.password_status != "Success" {
+            st.password_status_text = format!(
+                "key version {} was set on {}; {}'s daemon pushes it (`samba-entra-sync user {account}` there)",
+                o.version,
+                st.changed_on.as_deref().unwrap_or("another DC"),
+                st.pushed_by.as_deref().unwrap_or("another DC"),
+            );
         }
         Ok(st)
     }
 
     /// Where `account`'s password stands, from sam.ldb, the state DB and the tenant's setting.
     async fn password_status_here(&self, account: &str) -> Result<PasswordStatus, ReconcileError> {
-        let name = account.to_owned();
-        let filter = self.scope().user_filter().map(String::from);
-        let (user, matches_filter) = self
-            .ldb()
-            .call(move |c| {
-                let Some(u) = directory::find_user_matching(c, &name, None, false)? else { return Ok((None, false)) };
-                let matches =
-                    filter.is_none() || directory::find_user_matching(c, &name, filter.as_deref(), false)?.is_some();
-                Ok((Some(u), matches))
-            })
-            .await?;
-        let Some(user) = user else {
+        let Some(user) = self.directory().find_user(account, Lookup::ANY).await? else {
             return Ok(status("SourceConnectorNotPresent", format!("no account named {account} on this DC"), false));
         };
+        let matches_filter = self.scope().user_filter().is_none()
+            || self.directory().find_user(account, Lookup::SCOPED).await?.is_some();
         if !matches_filter {
             return Ok(status("NoTargetConnection", "not synced: outside [sync.scope] user_filter".into(), true));
         }

@@ -7,9 +7,10 @@
 //!    the hash) before anything is sent, so a crash or restart loses nothing.
 //! 3. The pusher reads the current NT hash, derives the PHS credential and hands it to the
 //!    [`CredentialPusher`] (the Entra client), retrying until Entra acknowledges it.
-//! 4. The safety net polls highestCommittedUSN and queues every user whose key version is newer
-//!    than what Entra acknowledged: changes that never ran the hook (NT-hash-only sets,
-//!    replication from another DC, the daemon or the hook being down) still arrive.
+//! 4. The safety net follows highestCommittedUSN (published by the USN watcher, `usn_watch.rs`)
+//!    and queues every user whose key version is newer than what Entra acknowledged: changes
+//!    that never ran the hook (NT-hash-only sets, replication from another DC, the daemon or the
+//!    hook being down) still arrive.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -24,15 +25,14 @@ use zeroize::Zeroizing;
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::cluster::Cluster;
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
+use super::directory::{Directory, Lookup};
 use super::gate::TenantGate;
 use super::password_status::REFUSED_NOTE;
 use super::scope::Scope;
 use super::state::{OutboxItem, PasswordEvent, ResyncRun, ResyncTally, now_ms, now_us};
 use super::tenant::with_sign_in_fix;
 use crate::entra::credential::credential_data;
-use crate::samba::LdbHandle;
-use crate::samba::directory::{self, NtHash, User};
-use crate::samba::replication;
+use crate::samba::directory::{NtHash, User};
 use crate::samba::values::filetime_to_unix;
 
 /// One credential to send.
@@ -89,7 +89,7 @@ pub struct PasswordSettings {
     /// temporary password would reach Entra. Measured with samba-tool: the second commit
     /// follows within 1 ms of the first being seen, and up to about 15 ms on a loaded machine.
     pub settle: Duration,
-    /// The safety net's highestCommittedUSN poll.
+    /// How soon the safety net reads a USN window again after it could not queue all of it.
     pub change_poll: Duration,
     /// Pushes in flight at once.
     pub parallel: usize,
@@ -117,8 +117,8 @@ impl Default for PasswordSettings {
 
 const META_LAST_USN: &str = "password_path.last_usn";
 
-pub struct PasswordPath<P> {
-    ldb: LdbHandle,
+pub struct PasswordPath<D, P> {
+    directory: Arc<D>,
     control: Control,
     scope: Arc<Scope>,
     settings: PasswordSettings,
@@ -129,10 +129,10 @@ pub struct PasswordPath<P> {
     cluster: Arc<Cluster>,
 }
 
-impl<P> Clone for PasswordPath<P> {
+impl<D, P> Clone for PasswordPath<D, P> {
     fn clone(&self) -> Self {
         PasswordPath {
-            ldb: self.ldb.clone(),
+            directory: self.directory.clone(),
             control: self.control.clone(),
             scope: self.scope.clone(),
             settings: self.settings.clone(),
@@ -144,9 +144,9 @@ impl<P> Clone for PasswordPath<P> {
     }
 }
 
-impl<P: CredentialPusher> PasswordPath<P> {
+impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     pub fn new(
-        ldb: LdbHandle,
+        directory: Arc<D>,
         control: Control,
         scope: Arc<Scope>,
         settings: PasswordSettings,
@@ -154,7 +154,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
         gate: TenantGate,
     ) -> Self {
         let cluster = Cluster::single();
-        PasswordPath { ldb, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate, cluster }
+        PasswordPath { directory, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate, cluster }
     }
 
     /// Takes part in a domain with several DCs (single DC otherwise).
@@ -166,12 +166,11 @@ impl<P: CredentialPusher> PasswordPath<P> {
     /// Whether this DC pushes the user's current password (see [`Cluster::pushes`]); when not,
     /// the change is noted as handled by the DC that pushes it, so a later full reconcile on
     /// this DC does not push it again.
-    async fn ours(&self, dn: &str, anchor: &str, account: &str, kvno: u32) -> bool {
+    async fn ours(&self, anchor: &str, account: &str, kvno: u32) -> bool {
         if self.cluster.is_single() {
             return true;
         }
-        let target = dn.to_string();
-        let origin = match self.ldb.call(move |c| replication::password_origin(c, &target)).await {
+        let origin = match self.directory.password_origin(account).await {
             Ok(o) => o,
             Err(e) => {
                 // Unknown origin: push (twice at worst, never lost).
@@ -182,14 +181,9 @@ impl<P: CredentialPusher> PasswordPath<P> {
         if self.cluster.pushes(origin.as_ref()) {
             return true;
         }
-        let by = origin
-            .as_ref()
-            .and_then(|o| self.cluster.pusher_name(&o.invocation_id))
-            .unwrap_or_else(|| "the leader".into());
-        let made = origin
-            .as_ref()
-            .and_then(|o| self.cluster.origin_name(&o.invocation_id))
-            .unwrap_or_else(|| "another DC".into());
+        let id = origin.as_ref().map(|o| o.invocation_id);
+        let by = id.and_then(|g| self.cluster.pusher_name(&g)).unwrap_or_else(|| "the leader".into());
+        let made = id.and_then(|g| self.cluster.origin_name(&g)).unwrap_or_else(|| "another DC".into());
         let why = format!("made on {made}; pushed by {by}'s daemon");
         tracing::debug!(account, anchor, kvno, "{why}");
         if !self.settings.dry_run {
@@ -205,6 +199,36 @@ impl<P: CredentialPusher> PasswordPath<P> {
             }
         }
         false
+    }
+
+    /// A follower's first start: the passwords set before it are the leader's initial backfill
+    /// (or were pushed by the DCs that made them); noted as handled, so this DC does not push
+    /// them all again should it lead one day.
+    async fn note_history_as_the_leaders(&self) {
+        let mut seen: Vec<(String, String, u32)> = Vec::new();
+        let read = self
+            .directory
+            .read_users(None, &mut |users| {
+                for u in users.iter().filter(|u| self.scope.user(u).is_ok() && u.key_version > 0) {
+                    seen.push((
+                        source_anchor(&u.id, self.settings.anchor),
+                        u.id.sam_account_name.clone(),
+                        u.key_version,
+                    ));
+                }
+            })
+            .await;
+        if let Err(e) = read {
+            return self.control.report_error("sam.ldb", &e.to_string());
+        }
+        let store = self.control.store();
+        let why = "set before this DC's daemon first started; pushed by the leader's initial sync";
+        for (anchor, account, kvno) in &seen {
+            if let Err(e) = store.mark_skipped(anchor, account, *kvno, why) {
+                return self.control.report_error("state", &e.to_string());
+            }
+        }
+        tracing::info!(users = seen.len(), "first start as a follower: the passwords already set are the leader's");
     }
 
     /// Runs the notice watcher, the safety net and the pusher until `shutdown`.
@@ -280,11 +304,9 @@ impl<P: CredentialPusher> PasswordPath<P> {
 
     /// The in-scope user's (anchor, key version), or `None` (absent, or not synced).
     async fn key_version(&self, account: &str) -> Option<(String, u32, i64)> {
-        let name = account.to_string();
-        let filter = self.scope.user_filter().map(String::from);
         let user = self
-            .ldb
-            .call(move |c| directory::find_user_matching(c, &name, filter.as_deref(), false))
+            .directory
+            .find_user(account, Lookup::SCOPED)
             .await
             .map_err(|e| tracing::warn!(account, "cannot read sam.ldb: {e}"))
             .ok()
@@ -294,11 +316,6 @@ impl<P: CredentialPusher> PasswordPath<P> {
             return None;
         }
         Some((source_anchor(&user.id, self.settings.anchor), user.key_version, user.pwd_last_set))
-    }
-
-    async fn dn_of(&self, account: &str) -> Option<String> {
-        let name = account.to_string();
-        self.ldb.call(move |c| directory::find_user(c, &name, false)).await.ok().flatten().map(|u| u.id.dn)
     }
 
     async fn await_commit(&self, n: PasswordNotice) {
@@ -311,13 +328,8 @@ impl<P: CredentialPusher> PasswordPath<P> {
             {
                 tracing::debug!(account = %n.account, kvno, "password change committed");
                 tokio::time::sleep(self.settings.settle).await;
-                if !self.cluster.is_single() {
-                    let dn = self.dn_of(&n.account).await;
-                    if let Some(dn) = dn
-                        && !self.ours(&dn, &anchor, &n.account, kvno).await
-                    {
-                        return;
-                    }
+                if !self.ours(&anchor, &n.account, kvno).await {
+                    return;
                 }
                 // Not queued (state DB full): the safety net retries the same USN window.
                 let _ = self.enqueue(&anchor, &n.account, kvno, n.noticed_at_us);
@@ -370,91 +382,83 @@ impl<P: CredentialPusher> PasswordPath<P> {
     // ---- 4. the safety net ----
 
     async fn safety_net(self, shutdown: CancellationToken) {
-        let store = self.control.store().clone();
-        let mut last: Option<u64> = store.meta(META_LAST_USN).ok().flatten().and_then(|v| v.parse().ok());
-        let mut tick = tokio::time::interval(self.settings.change_poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last: Option<u64> =
+            self.control.store().meta(META_LAST_USN).ok().flatten().and_then(|v| v.parse().ok());
+        let mut usn = self.control.watch_directory_usn();
+        let mut retry = false;
         loop {
+            let high = *usn.borrow_and_update();
+            // 0: the USN watcher has not read the directory yet.
+            if high != 0 {
+                retry = !self.catch_up(&mut last, high).await;
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            let high = match self.ldb.call(|c| directory::highest_committed_usn(c)).await {
-                Ok(h) => h,
-                Err(e) => {
-                    self.control.report_error("sam.ldb", &e.to_string());
-                    continue;
-                }
-            };
-            let Some(since) = last else {
-                // First start: the initial reconcile pushes every password; from here on, only
-                // changes count.
-                if !self.cluster.is_single() && !self.cluster.is_leader() {
-                    self.note_history_as_the_leaders().await;
-                }
-                last = Some(high);
-                let _ = store.set_meta(META_LAST_USN, &high.to_string());
-                continue;
-            };
-            if high <= since {
-                continue;
-            }
-            self.control.set_directory_usn(high);
-            let opts = directory::ReadOptions { changed_since_usn: Some(since), ..self.scope.user_read(false) };
-            match self.ldb.call(move |c| directory::read_users(c, &opts)).await {
-                Ok(users) => {
-                    let mut all_queued = true;
-                    for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
-                        let anchor = source_anchor(&u.id, self.settings.anchor);
-                        // "Must change at next logon" cleared without a new password: the key
-                        // version skipped as temporary is a normal password now.
-                        if !u.must_change_password()
-                            && !self.settings.dry_run
-                            && let Err(e) = store.release_temporary_skip(&anchor)
-                        {
-                            self.control.report_error("state", &e.to_string());
-                        }
-                        if u.must_change_password() && !self.settings.dry_run {
-                            self.requeue_if_turned_temporary(&anchor, &u.id.sam_account_name, u.key_version);
-                        }
-                        if !self.ours(&u.id.dn, &anchor, &u.id.sam_account_name, u.key_version).await {
-                            continue;
-                        }
-                        all_queued &= self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
-                    }
-                    // A change that could not be queued must not fall behind the watermark:
-                    // the same window is read again at the next tick.
-                    if !all_queued {
-                        continue;
-                    }
-                    last = Some(high);
-                    if let Err(e) = store.set_meta(META_LAST_USN, &high.to_string()) {
-                        self.control.report_error("state", &e.to_string());
-                    }
-                }
-                Err(e) => self.control.report_error("sam.ldb", &e.to_string()),
+                changed = usn.changed() => if changed.is_err() { break },
+                _ = tokio::time::sleep(self.settings.change_poll), if retry => {}
             }
         }
     }
 
-    /// A follower's first start: the passwords set before it are the leader's initial backfill
-    /// (or were pushed by the DCs that made them); noted as handled, so this DC does not push
-    /// them all again should it lead one day.
-    async fn note_history_as_the_leaders(&self) {
-        let opts = self.scope.user_read(false);
-        let users = match self.ldb.call(move |c| directory::read_users(c, &opts)).await {
-            Ok(u) => u,
-            Err(e) => return self.control.report_error("sam.ldb", &e.to_string()),
-        };
+    /// Queues every in-scope user changed after `last` (up to `high`) whose key version is new,
+    /// then moves `last` to `high`. False when something could not be queued or read: `last`
+    /// stays, so the same window is read again.
+    async fn catch_up(&self, last: &mut Option<u64>, high: u64) -> bool {
         let store = self.control.store();
-        let why = "set before this DC's daemon first started; pushed by the leader's initial sync";
-        for u in users.iter().filter(|u| self.scope.user(u).is_ok() && u.key_version > 0) {
-            let anchor = source_anchor(&u.id, self.settings.anchor);
-            if let Err(e) = store.mark_skipped(&anchor, &u.id.sam_account_name, u.key_version, why) {
-                return self.control.report_error("state", &e.to_string());
+        let Some(since) = *last else {
+            // First start: the initial reconcile pushes every password; from here on, only
+            // changes count.
+            if !self.cluster.is_single() && !self.cluster.is_leader() {
+                self.note_history_as_the_leaders().await;
+            }
+            *last = Some(high);
+            let _ = store.set_meta(META_LAST_USN, &high.to_string());
+            return true;
+        };
+        if high <= since {
+            return true;
+        }
+        let mut all_queued = true;
+        // Several DCs: whose each change is needs another read, so they are queued after this one.
+        let mut changed: Vec<(String, String, u32, i64)> = Vec::new();
+        let read = self
+            .directory
+            .read_users(Some(since), &mut |users| {
+                for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
+                    let anchor = source_anchor(&u.id, self.settings.anchor);
+                    // "Must change at next logon" cleared without a new password: the key
+                    // version skipped as temporary is a normal password now.
+                    if !u.must_change_password()
+                        && !self.settings.dry_run
+                        && let Err(e) = store.release_temporary_skip(&anchor)
+                    {
+                        self.control.report_error("state", &e.to_string());
+                    }
+                    if u.must_change_password() && !self.settings.dry_run {
+                        self.requeue_if_turned_temporary(&anchor, &u.id.sam_account_name, u.key_version);
+                    }
+                    changed.push((anchor, u.id.sam_account_name.clone(), u.key_version, change_time_us(u)));
+                }
+            })
+            .await;
+        if let Err(e) = read {
+            self.control.report_error("sam.ldb", &e.to_string());
+            return false;
+        }
+        for (anchor, account, kvno, at_us) in &changed {
+            if self.ours(anchor, account, *kvno).await {
+                all_queued &= self.enqueue(anchor, account, *kvno, *at_us);
             }
         }
-        tracing::info!(users = users.len(), "first start as a follower: the passwords already set are the leader's");
+        // A change that could not be queued must not fall behind the watermark.
+        if !all_queued {
+            return false;
+        }
+        *last = Some(high);
+        if let Err(e) = store.set_meta(META_LAST_USN, &high.to_string()) {
+            self.control.report_error("state", &e.to_string());
+        }
+        true
     }
 
     // ---- 3. the pusher ----
@@ -537,9 +541,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
 
     async fn push_one(&self, item: OutboxItem) {
         let store = self.control.store();
-        let account = item.account.clone();
-        let filter = self.scope.user_filter().map(String::from);
-        let read = self.ldb.call(move |c| directory::find_user_matching(c, &account, filter.as_deref(), true)).await;
+        let read = self.directory.find_user(&item.account, Lookup::SCOPED_WITH_HASH).await;
         let user = match read {
             Ok(Some(u)) => u,
             Ok(None) => {
@@ -658,13 +660,10 @@ impl<P: CredentialPusher> PasswordPath<P> {
     async fn take_back_temporary(&self, item: &OutboxItem, user: User, kvno: u32) {
         let store = self.control.store();
         let previous = match user.nt_hash.as_ref().and_then(|h| NtHash::from_bytes(h.as_bytes())) {
-            Some(current) => {
-                let account = item.account.clone();
-                self.ldb.call(move |c| directory::previous_nt_hash(c, &account, &current)).await.unwrap_or_else(|e| {
-                    tracing::warn!(account = %item.account, "cannot read the password history: {e}");
-                    None
-                })
-            }
+            Some(current) => self.directory.previous_nt_hash(&item.account, &current).await.unwrap_or_else(|e| {
+                tracing::warn!(account = %item.account, "cannot read the password history: {e}");
+                None
+            }),
             None => None,
         };
         drop(user);
@@ -830,6 +829,117 @@ fn change_time_us(u: &User) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::testing::Rig;
+
+    /// Runs the password path and a USN watcher polling every `poll` until the token is
+    /// cancelled; returns once the safety net has its starting USN.
+    async fn start(rig: &Rig, poll: Duration) -> (CancellationToken, JoinSet<()>) {
+        let stop = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(rig.passwords.clone().run(rig.inbox.notices.clone(), stop.clone()));
+        tasks.spawn(crate::sync::usn_watch::run(rig.directory.clone(), rig.control.clone(), poll, stop.clone()));
+        until("the safety net's start", || rig.control.store().meta(META_LAST_USN).unwrap().is_some()).await;
+        (stop, tasks)
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_notice_waits_for_the_commit_and_the_settle_then_pushes_once() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let anchor = rig.anchor("alice");
+        // A slow safety net: the notice is what pushes.
+        let (stop, mut tasks) = start(&rig, Duration::from_secs(3)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&anchor) == Some(1)).await;
+        assert_eq!(rig.tenant.calls().pushes, 1);
+
+        rig.control.password_changed("alice").unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(rig.tenant.calls().pushes, 1, "nothing is pushed before Samba commits");
+        let committed = Instant::now();
+        rig.directory.set_password("alice", [7; 16]);
+        until("the push", || rig.tenant.password_pushes(&anchor) == Some(2)).await;
+        assert!(committed.elapsed() >= Duration::from_millis(50), "the push waits out the settle");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(rig.tenant.calls().pushes, 2, "one push for one change");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_temporary_password_set_in_two_writes_stays_on_premises() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let anchor = rig.anchor("alice");
+        let (stop, mut tasks) = start(&rig, Duration::from_secs(3)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&anchor) == Some(1)).await;
+
+        rig.control.password_changed("alice").unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        rig.directory.set_password("alice", [8; 16]);
+        // The administrator's tool sets pwdLastSet=0 in a second write, within the settle.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        rig.directory.update_user("alice", |u| u.pwd_last_set = 0);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(rig.tenant.password_pushes(&anchor), Some(1), "the temporary password was not pushed");
+        assert_eq!(rig.tenant.calls().pushes, 1);
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_failed_push_is_retried_after_its_pause_at_the_cost_of_one_call() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let anchor = rig.anchor("alice");
+        let (stop, mut tasks) = start(&rig, Duration::from_millis(20)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&anchor) == Some(1)).await;
+
+        rig.tenant.script_pushes([PushOutcome::Retry { error: "503".into(), after: Some(Duration::from_millis(150)) }]);
+        rig.directory.set_password("alice", [9; 16]);
+        until("the first try", || rig.tenant.calls().pushes == 2).await;
+        let failed = Instant::now();
+        until("the retry", || rig.tenant.password_pushes(&anchor) == Some(2)).await;
+        assert!(failed.elapsed() >= Duration::from_millis(100), "the retry waits for Retry-After");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(rig.tenant.calls().pushes, 3, "one failed call, one retry");
+        let outbox = rig.control.store().outbox().unwrap();
+        assert!(outbox.is_empty(), "nothing left queued");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn the_safety_net_finds_a_change_without_a_notice_and_an_unknown_user_is_exported_first() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let alice = rig.anchor("alice");
+        let (stop, mut tasks) = start(&rig, Duration::from_millis(20)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&alice) == Some(1)).await;
+
+        // No notice at all (an NT-hash-only set, replication): the USN moves.
+        rig.directory.set_password("alice", [5; 16]);
+        until("the safety net's push", || rig.tenant.password_pushes(&alice) == Some(2)).await;
+
+        // A user Entra does not know yet: the push asks the reconciler to export it.
+        rig.directory.add_user("bob");
+        let mut commands = rig.inbox.commands.lock().await;
+        let command = tokio::time::timeout(Duration::from_secs(5), commands.recv()).await.unwrap().unwrap();
+        assert!(matches!(command, Command::ExportUser(ref a) if a == "bob"), "{command:?}");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
 
     #[test]
     fn backoff_grows_and_caps() {
