@@ -346,6 +346,7 @@ impl<T: Tenant> Reconciler<T> {
     /// as matches, not creates.
     pub async fn plan(&self, read_back: bool) -> Result<Plan, ReconcileError> {
         let (snap, untrusted, _) = self.snapshot(None).await?;
+        self.control.progress().directory_read(snap.object_count());
         let desired = self.mapper().map(&snap);
         let pending = self.pending_passwords(&snap.users)?;
         drop(snap);
@@ -356,6 +357,7 @@ impl<T: Tenant> Reconciler<T> {
             match self
                 .tenant
                 .read_back(&mut |o| {
+                    self.control.progress().tenant_read_back(1);
                     held.insert(o.anchor, o.object_type);
                 })
                 .await
@@ -394,6 +396,7 @@ impl<T: Tenant> Reconciler<T> {
             untrusted,
         });
         plan.read_back = cloud.is_some();
+        self.control.progress().planned(&plan);
         Ok(plan)
     }
 
@@ -404,6 +407,7 @@ impl<T: Tenant> Reconciler<T> {
             self.check_password_sync().await;
         }
         let (snap, untrusted, usn) = self.snapshot(None).await?;
+        self.control.progress().directory_read(snap.object_count());
         let desired = self.mapper().map(&snap);
         *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
             desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
@@ -608,6 +612,7 @@ impl<T: Tenant> Reconciler<T> {
     async fn upsert_chunk(&self, chunk: &[&ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
         self.budget.acquire(lane, chunk.len() as u32).await;
         let results = self.tenant.upsert(chunk).await.map_err(|e| self.tenant_failed(e))?;
+        self.control.progress().sent(chunk.len());
         self.control.clear_problem("reconcile");
         let store = self.control.store();
         let (mut ok, mut failed) = (0, 0);
@@ -748,6 +753,7 @@ impl<T: Tenant> Reconciler<T> {
             let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
             match self.tenant.delete(&keys).await.map_err(|e| self.tenant_failed(e)) {
                 Ok(results) => {
+                    self.control.progress().sent(chunk.len());
                     self.control.clear_problem("reconcile");
                     for ((t, anchor, name), r) in chunk.iter().zip(results) {
                         match r.error {
@@ -821,6 +827,7 @@ impl<T: Tenant> Reconciler<T> {
         let read = self
             .tenant
             .read_back(&mut |cloud| {
+                self.control.progress().tenant_read_back(1);
                 let key = (cloud.object_type, cloud.anchor.clone());
                 if !exported.contains(&key) {
                     return;
