@@ -39,7 +39,7 @@ struct Active {
 
 /// What the active faults do to one sync call.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Effects {
+pub(crate) struct Effects {
     pub unavailable: bool,
     pub throttle: bool,
     pub redirect: bool,
@@ -51,7 +51,7 @@ pub struct Effects {
 }
 
 #[derive(Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     active: Vec<Active>,
 }
 
@@ -71,16 +71,16 @@ impl FaultSpec {
 }
 
 impl Faults {
-    pub fn add(&mut self, spec: FaultSpec, now: Instant) {
+    pub(crate) fn add(&mut self, spec: FaultSpec, now: Instant) {
         let until = spec.seconds.map(|s| now + Duration::from_secs_f64(s));
         self.active.push(Active { calls_left: spec.calls, until, since_ms: clock::now_ms(), spec });
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.active.clear();
     }
 
-    pub fn describe(&self, now: Instant) -> Vec<serde_json::Value> {
+    pub(crate) fn describe(&self, now: Instant) -> Vec<serde_json::Value> {
         self.active
             .iter()
             .filter(|a| a.until.is_none_or(|u| u > now))
@@ -96,7 +96,7 @@ impl Faults {
     }
 
     /// Applies the active faults to one sync call, using up their call budgets.
-    pub fn on_call(&mut self, now: Instant) -> Effects {
+    pub(crate) fn on_call(&mut self, now: Instant) -> Effects {
         self.active.retain(|a| a.until.is_none_or(|u| u > now) && a.calls_left != Some(0));
         let mut effects = Effects::default();
         for fault in &mut self.active {

@@ -39,7 +39,7 @@ impl fmt::Display for ObjectType {
     }
 }
 
-/// A property value, with the sync API's value types (protocol doc §4.3.2).
+/// A property value, with the sync API's value types.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum AttrValue {
     Str(String),
