@@ -60,6 +60,12 @@ pub struct AuthConfig {
     pub token_cache: PathBuf,
     /// The v2 scope tokens are asked for (default: the sync service app's, as Microsoft's client).
     pub scope: String,
+    /// With `method = "certificate"`: the daemon renews the app's certificate once this little
+    /// validity is left (Entra Connect warns at 150 days).
+    pub renew_before: Duration,
+    /// How long a certificate made by `register-app` or a renewal is valid (Microsoft's wizard:
+    /// 6 months).
+    pub certificate_validity: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -413,13 +419,36 @@ impl Reader {
             self.unknown_keys(
                 t,
                 "entra.auth",
-                &["method", "client_id", "token_cache", "certificate", "private_key", "scope"],
+                &[
+                    "method",
+                    "client_id",
+                    "token_cache",
+                    "certificate",
+                    "private_key",
+                    "scope",
+                    "renew_before",
+                    "certificate_validity",
+                ],
             );
         }
         let method = self.string(auth_t, "entra.auth", "method", Some("refresh_token"));
         let client_id = self.string(auth_t, "entra.auth", "client_id", Some(crate::entra::auth::DEFAULT_PUBLIC_CLIENT));
         let scope = self.string(auth_t, "entra.auth", "scope", Some(crate::entra::auth::DEFAULT_SCOPE));
         let token_cache = self.path(auth_t, "entra.auth", "token_cache", Some("/var/lib/samba-entra-sync/token.json"));
+        let day = Duration::from_secs(86_400);
+        let renew_before = self.duration(auth_t, "entra.auth", "renew_before", "150d", day);
+        let certificate_validity = self.duration(auth_t, "entra.auth", "certificate_validity", "180d", day);
+        if renew_before >= certificate_validity {
+            // Every new certificate would be due at once: the daemon would renew without end.
+            self.issue(
+                "entra.auth.renew_before",
+                format!(
+                    "must be shorter than entra.auth.certificate_validity ({} days), or every new certificate is \
+                     renewed at once",
+                    certificate_validity.as_secs() / 86_400
+                ),
+            );
+        }
         let method = match method.as_str() {
             "refresh_token" => AuthMethodConfig::RefreshToken,
             "certificate" => AuthMethodConfig::Certificate {
@@ -441,7 +470,7 @@ impl Reader {
             ca_file,
             proxy,
             client_build,
-            auth: AuthConfig { method, client_id, token_cache, scope },
+            auth: AuthConfig { method, client_id, token_cache, scope, renew_before, certificate_validity },
         };
 
         let sync_t = self.section(root, "sync", "");
@@ -728,6 +757,25 @@ mod tests {
         let issues = Config::parse("[samba\nsam_ldb = 1").err().unwrap_or_default();
         assert_eq!(issues.len(), 1);
         assert!(issues[0].key.contains("line 1"), "{:?}", issues[0]);
+    }
+
+    #[test]
+    fn certificate_renewal_defaults_and_limits() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.entra.auth.renew_before, Duration::from_secs(150 * 86_400));
+        assert_eq!(c.entra.auth.certificate_validity, Duration::from_secs(180 * 86_400));
+        let set = format!("{MINIMAL}[entra.auth]\nrenew_before = \"30d\"\ncertificate_validity = \"90d\"\n");
+        let c = Config::parse(&set).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.entra.auth.renew_before, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.entra.auth.certificate_validity, Duration::from_secs(90 * 86_400));
+        let endless = format!("{MINIMAL}[entra.auth]\nrenew_before = \"200d\"\n");
+        let issues = Config::parse(&endless).err().unwrap_or_default();
+        let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["entra.auth.renew_before"]);
+        assert!(issues[0].problem.contains("180 days"), "{:?}", issues[0]);
+        let short = format!("{MINIMAL}[entra.auth]\ncertificate_validity = \"2h\"\nrenew_before = \"1h\"\n");
+        let keys: Vec<String> = Config::parse(&short).err().unwrap_or_default().into_iter().map(|i| i.key).collect();
+        assert!(keys.contains(&"entra.auth.certificate_validity".to_owned()), "{keys:?}");
     }
 
     #[test]

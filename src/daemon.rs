@@ -103,6 +103,11 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let store = State::open(&config.state.db).map_err(|e| DaemonError::Startup(e.to_string()))?;
     let ldb = open_ldb(&config.samba.sam_ldb, &shutdown).await?;
     let (control, inbox) = Control::new(store);
+    // A certificate switch a crash interrupted is finished before anything signs in.
+    if let Err(e) = crate::sync::cert_rotation::finish_interrupted_switch(control.store(), &config) {
+        tracing::error!("cannot finish the interrupted certificate renewal: {e}");
+        control.report_error("certificate", &e.to_string());
+    }
     let base = Base { ldb, control: control.clone(), inbox };
     tokio::spawn(watch_complexity(base.ldb.clone(), control.clone()));
 
@@ -546,6 +551,20 @@ async fn start_engine(
         };
         let limit = config.sync.write_budget;
         tasks.spawn(crate::sync::metrics::run(control.clone(), budget, limit, not_after, path, stop.clone()));
+    }
+    if let Some(settings) = crate::sync::cert_rotation::RotationSettings::from_config(config) {
+        match http_client(&settings.auth.http_settings()) {
+            Ok(http) => {
+                tasks.spawn(crate::sync::cert_rotation::run(
+                    settings,
+                    control.store().clone(),
+                    control.clone(),
+                    http,
+                    stop.clone(),
+                ));
+            }
+            Err(e) => control.report_error("certificate", &format!("cannot renew the certificate: {e}")),
+        }
     }
     tasks.spawn(reconciler.clone().watch_password_sync(config.sync.tenant_check_interval, stop.clone()));
     tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));

@@ -109,6 +109,15 @@ pub fn status(args: &StatusArgs) -> CliResult {
     if json.get("signIn").and_then(Json::as_str).is_some_and(|t| !t.is_empty()) {
         println!("sign-in:               {}", s("signIn"));
     }
+    if let Some(c) = json.get("certificate").filter(|c| c.is_object()) {
+        let at = |k: &str| c.get(k).and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into());
+        println!(
+            "certificate:           expires {}, renewed from {}; renewal: {}",
+            at("expiresAt"),
+            at("renewFrom"),
+            c.get("rotation").map(show).unwrap_or_default()
+        );
+    }
     println!("password queue depth:  {}", s("queueDepth"));
     println!("passwords synced:      {} (failed attempts: {})", s("pushesAcknowledged"), s("pushesFailed"));
     if json.get("noticesDropped").and_then(Json::as_u64).is_some_and(|n| n > 0) {

@@ -230,27 +230,59 @@ fn check_sign_in(config: &Config) -> Check {
             match crate::entra::auth::AppCredential::load(certificate, private_key) {
                 Ok(app) => {
                     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-                    let days = (app.not_after() as i64 - now as i64) / 86_400;
-                    if days < 0 {
-                        fail(
-                            NAME,
-                            format!("the certificate {} has expired", certificate.display()),
-                            "register a new certificate with the app and point [entra.auth] certificate at it",
-                        )
-                    } else if days < 30 {
-                        warn(
-                            NAME,
-                            format!("the certificate {} expires in {days} days", certificate.display()),
-                            "register a new certificate with the app before it expires",
-                        )
-                    } else {
-                        pass(NAME, format!("certificate {} valid for {days} more days", certificate.display()))
-                    }
+                    certificate_check(config, certificate, &app, now)
                 }
                 Err(e) => fail(NAME, e.to_string(), "fix [entra.auth] certificate and private_key"),
             }
         }
     }
+}
+
+/// The certificate's expiry and its renewal: what the state DB records of the rotation, and
+/// whether the daemon can renew by itself.
+fn certificate_check(config: &Config, certificate: &Path, app: &crate::entra::auth::AppCredential, now: u64) -> Check {
+    use crate::entra::auth::rotation::{Action, InUse, REGISTER_AGAIN, due_at, next_action};
+    const NAME: &str = "sign-in";
+    let renew_before = config.entra.auth.renew_before.as_secs();
+    let expires = crate::sync::control::fmt_time(app.not_after() as i64 * 1000);
+    let days = (app.not_after() as i64 - now as i64) / 86_400;
+    // The state DB is the daemon's; doctor only reads what it recorded.
+    let (record, rotation) = match config.state.db.exists().then(|| crate::sync::state::State::open(&config.state.db)) {
+        Some(Ok(store)) => (
+            crate::sync::cert_rotation::load_record(&store).ok().flatten(),
+            crate::sync::cert_rotation::load_rotation(&store).ok().flatten(),
+        ),
+        _ => (None, None),
+    };
+    let in_use = InUse { thumbprint: app.thumbprint().to_owned(), not_after: app.not_after() };
+    let renewal = match (&rotation, next_action(record.as_ref(), rotation.as_ref(), &in_use, now, renew_before)) {
+        (Some(r), _) => format!("renewal in progress: {}", r.describe()),
+        (None, Action::Blocked(why)) => format!("renewal blocked: {why}"),
+        (None, _) => format!(
+            "renewal: idle, automatic from {}",
+            crate::sync::control::fmt_time(due_at(app.not_after(), renew_before) as i64 * 1000)
+        ),
+    };
+    let detail = format!("certificate {} expires {expires} ({days} days); {renewal}", certificate.display());
+    if app.not_after() <= now {
+        return fail(NAME, detail, format!("{REGISTER_AGAIN} (registers a new certificate)"));
+    }
+    let blocked =
+        rotation.is_none() && (record.is_none() || record.as_ref().is_some_and(|r| r.thumbprint != in_use.thumbprint));
+    if blocked {
+        // Not due yet is no excuse: renewal will need the record, and only register-app writes it.
+        return warn(NAME, detail, format!("{REGISTER_AGAIN} (records what automatic renewal needs)"));
+    }
+    if now >= due_at(app.not_after(), renew_before) {
+        return warn(
+            NAME,
+            detail,
+            format!(
+                "the running daemon renews it by itself; `samba-entra-sync status` shows why it has not; if it keeps failing: {REGISTER_AGAIN}"
+            ),
+        );
+    }
+    pass(NAME, detail)
 }
 
 async fn check_tenant(config: &Config) -> Vec<Check> {

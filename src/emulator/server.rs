@@ -168,7 +168,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/v1.0/organization", get(graph::organization))
         .route("/v1.0/organization/{id}", patch(graph::patch_organization))
         .route("/v1.0/applications", get(apps::list_applications).post(apps::create_application))
-        .route("/v1.0/applications/{id}", get(apps::get_application))
+        .route("/v1.0/applications/{id}", get(apps::get_application).patch(apps::update_application))
         .route("/v1.0/applications/{id}/addKey", post(apps::add_key))
         .route("/v1.0/applications/{id}/removeKey", post(apps::remove_key))
         .route("/v1.0/servicePrincipals", get(apps::list_service_principals).post(apps::create_service_principal))
