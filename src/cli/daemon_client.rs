@@ -110,7 +110,7 @@ pub fn status(args: &StatusArgs) -> CliResult {
         println!("sign-in:               {}", s("signIn"));
     }
     if let Some(c) = json.get("certificate").filter(|c| c.is_object()) {
-        let at = |k: &str| c.get(k).and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into());
+        let at = |k: &str| c.get(k).and_then(Json::as_i64).map(local_time).unwrap_or_else(|| "-".into());
         println!(
             "certificate:           expires {}, renewed from {}; renewal: {}",
             at("expiresAt"),
