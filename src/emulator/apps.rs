@@ -387,7 +387,7 @@ pub(super) async fn create_application(State(app): State<Arc<App>>, headers: Hea
 /// `PATCH /v1.0/applications/{id}` with `keyCredentials` (the whole new collection, each with its
 /// certificate in `key`) → 204: the keys not in it stop signing the app in (Graph docs "Update
 /// application": a collection property is replaced whole).
-pub async fn update_application(
+pub(super) async fn update_application(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(id): Path<String>,

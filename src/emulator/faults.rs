@@ -22,7 +22,7 @@ pub enum FaultKind {
 }
 
 /// The Graph actions a `graphUnavailable` fault may name.
-pub const GRAPH_OPERATIONS: [&str; 2] = ["addKey", "removeKey"];
+pub(super) const GRAPH_OPERATIONS: [&str; 2] = ["addKey", "removeKey"];
 
 /// One fault as posted.
 #[derive(Debug, Clone, Deserialize)]
@@ -141,7 +141,7 @@ impl Faults {
     }
 
     /// Whether a `graphUnavailable` fault answers this Graph action (using up one of its calls).
-    pub fn on_graph_call(&mut self, now: Instant, operation: &str) -> bool {
+    pub(crate) fn on_graph_call(&mut self, now: Instant, operation: &str) -> bool {
         self.active.retain(|a| a.until.is_none_or(|u| u > now) && a.calls_left != Some(0));
         let mut hit = false;
         for fault in self.active.iter_mut().filter(|a| {

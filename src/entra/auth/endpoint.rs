@@ -23,7 +23,7 @@ pub(crate) struct OAuthRefusal {
 }
 
 impl OAuthRefusal {
-    pub fn into_error(self, endpoint: &str) -> AuthError {
+    pub(super) fn into_error(self, endpoint: &str) -> AuthError {
         AuthError::OAuth {
             endpoint: endpoint.to_owned(),
             status: self.status,

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
 /// Refresh when fewer than this many seconds of the access token remain.
-pub const REFRESH_MARGIN_SECS: u64 = 300;
+pub(super) const REFRESH_MARGIN_SECS: u64 = 300;
 
 /// Claims read from the access token's payload. Not verified: the client only uses them to
 /// learn its tenant and the expiry; the service does the verifying.
