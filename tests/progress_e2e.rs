@@ -39,7 +39,13 @@ fn config(dir: &Path, dc: &Dc, emu: &Emulator, bus: &PrivateBus) -> PathBuf {
 /// Runs the binary with its stdout and stderr on a pseudo-terminal; returns what the terminal
 /// showed (both streams, as written, with their carriage returns).
 fn on_terminal(args: &[&str], config: &Path) -> (bool, String) {
-    let command = format!("{} {} --config {}", common::bin().display(), args.join(" "), config.display());
+    let quote = |text: String| format!("'{}'", text.replace('\'', "'\\''"));
+    let command = format!(
+        "{} {} --config {}",
+        quote(common::bin().display().to_string()),
+        args.join(" "),
+        quote(config.display().to_string())
+    );
     let out = Command::new("script")
         .args(["--quiet", "--return", "--flush", "--command", &command, "/dev/null"])
         .env("TZ", TZ)
@@ -54,9 +60,17 @@ fn piped(args: &[&str], config: &Path) -> Output {
     Command::new(common::bin()).args(args).arg("--config").arg(config).env("TZ", TZ).output().expect("cli")
 }
 
-/// The progress line's frames: each starts with a carriage return and a figure.
+/// The progress line's frames: each starts with a carriage return and ends with the seconds
+/// the work has taken (`…, 12 s`).
 fn frames(shown: &str) -> Vec<&str> {
-    shown.split('\r').filter(|f| f.contains(" read, ") || f.starts_with("reading the directory")).collect()
+    shown
+        .split('\r')
+        .map(str::trim_end)
+        .filter(|f| {
+            f.rsplit_once(", ")
+                .is_some_and(|(_, last)| last.strip_suffix(" s").is_some_and(|n| n.parse::<u64>().is_ok()))
+        })
+        .collect()
 }
 
 /// `YYYY-MM-DD HH:MM:SS` as seconds since the epoch, read as if it were UTC.

@@ -80,7 +80,7 @@ fn draw_until_stopped(control: &Control, work: Work, queued: &AtomicU64, stopped
             queued: queued.load(Ordering::Relaxed),
             elapsed: started.elapsed(),
         };
-        drawn = redraw(&describe(&sample, work), drawn, width);
+        drawn = redraw(&describe(&sample, work, width), drawn, width);
         // The last frame is drawn after the work ended, with its final figures.
         if finished {
             break;
@@ -118,40 +118,51 @@ struct Sample {
     elapsed: Duration,
 }
 
-/// `1200 read, 3 read back from Entra, 1180 planned, 400/1100 sent, 20/80 passwords pushed, 12 s`:
-/// each figure once it is known.
-fn describe(s: &Sample, work: Work) -> String {
+/// `1200 read, 3 read back, 1180 planned, 400/1100 sent, 20/80 passwords pushed, 12 s`: each
+/// figure once it is known. A line wider than `width` leaves out figures, the least telling first
+/// (what was read back, then read, then planned), rather than cutting one in half.
+fn describe(s: &Sample, work: Work, width: usize) -> String {
     let f = &s.figures;
-    let mut parts = Vec::new();
+    // (figure, rank: the lower, the longer it stays on a narrow terminal)
+    let mut parts: Vec<(String, u8)> = Vec::new();
     if f.read == 0 && f.planned.is_none() {
-        parts.push("reading the directory".to_owned());
+        parts.push(("reading the directory".to_owned(), 0));
     } else {
-        parts.push(format!("{} read", f.read));
+        parts.push((format!("{} read", f.read), 3));
     }
     if f.read_back > 0 {
-        parts.push(format!("{} read back from Entra", f.read_back));
+        parts.push((format!("{} read back", f.read_back), 4));
     }
     match f.planned {
-        None if f.read > 0 => parts.push("planning".to_owned()),
+        None if f.read > 0 => parts.push(("planning".to_owned(), 0)),
         None => {}
         Some(p) => {
-            parts.push(format!("{} planned", p.objects + p.passwords));
+            parts.push((format!("{} planned", p.objects + p.passwords), 2));
             // Drift repair sends what was not planned: then no total.
             match work {
                 Work::Send if f.sent <= p.objects && p.objects > 0 => {
-                    parts.push(format!("{}/{} sent", f.sent, p.objects))
+                    parts.push((format!("{}/{} sent", f.sent, p.objects), 1))
                 }
-                Work::Send if f.sent > 0 => parts.push(format!("{} sent", f.sent)),
+                Work::Send if f.sent > 0 => parts.push((format!("{} sent", f.sent), 1)),
                 _ => {}
             }
         }
     }
     if s.queued > 0 {
-        parts.push(format!("{}/{} passwords pushed", s.pushed.min(s.queued), s.queued));
+        parts.push((format!("{}/{} passwords pushed", s.pushed.min(s.queued), s.queued), 0));
     } else if s.pushed > 0 {
-        parts.push(format!("{} passwords pushed", s.pushed));
+        parts.push((format!("{} passwords pushed", s.pushed), 0));
     }
-    format!("{}, {} s", parts.join(", "), s.elapsed.as_secs())
+    parts.push((format!("{} s", s.elapsed.as_secs()), 0));
+    let line = |parts: &[(String, u8)]| parts.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ");
+    while line(&parts).chars().count() >= width {
+        let Some(drop) = parts.iter().enumerate().filter(|(_, (_, rank))| *rank > 0).max_by_key(|(_, (_, rank))| *rank)
+        else {
+            break;
+        };
+        parts.remove(drop.0);
+    }
+    line(&parts)
 }
 
 #[cfg(test)]
@@ -175,32 +186,48 @@ mod tests {
 
     #[test]
     fn each_figure_shows_once_it_is_known() {
-        assert_eq!(describe(&sample(0, 0, None, 0, 0, 0), Work::Send), "reading the directory, 12 s");
-        assert_eq!(describe(&sample(1200, 0, None, 0, 0, 0), Work::Send), "1200 read, planning, 12 s");
+        assert_eq!(describe(&sample(0, 0, None, 0, 0, 0), Work::Send, 80), "reading the directory, 12 s");
+        assert_eq!(describe(&sample(1200, 0, None, 0, 0, 0), Work::Send, 80), "1200 read, planning, 12 s");
         assert_eq!(
-            describe(&sample(1200, 30, None, 0, 0, 0), Work::Plan),
-            "1200 read, 30 read back from Entra, planning, 12 s"
+            describe(&sample(1200, 30, None, 0, 0, 0), Work::Plan, 80),
+            "1200 read, 30 read back, planning, 12 s"
         );
         assert_eq!(
-            describe(&sample(1200, 0, Some((1100, 80)), 400, 0, 0), Work::Send),
+            describe(&sample(1200, 0, Some((1100, 80)), 400, 0, 0), Work::Send, 80),
             "1200 read, 1180 planned, 400/1100 sent, 12 s"
         );
         assert_eq!(
-            describe(&sample(1200, 0, Some((1100, 80)), 1100, 20, 80), Work::Send),
+            describe(&sample(1200, 0, Some((1100, 80)), 1100, 20, 80), Work::Send, 80),
             "1200 read, 1180 planned, 1100/1100 sent, 20/80 passwords pushed, 12 s"
         );
     }
 
     #[test]
+    fn a_narrow_line_leaves_out_whole_figures_the_least_telling_first() {
+        let s = sample(110_000, 100_000, Some((110_000, 100_000)), 50_000, 20_000, 100_000);
+        let wide = describe(&s, Work::Send, 200);
+        assert_eq!(
+            wide,
+            "110000 read, 100000 read back, 210000 planned, 50000/110000 sent, 20000/100000 passwords pushed, 12 s"
+        );
+        assert_eq!(
+            describe(&s, Work::Send, 80),
+            "210000 planned, 50000/110000 sent, 20000/100000 passwords pushed, 12 s"
+        );
+        assert_eq!(describe(&s, Work::Send, 40), "20000/100000 passwords pushed, 12 s");
+        assert!(describe(&s, Work::Send, 80).chars().count() < 80);
+    }
+
+    #[test]
     fn a_plan_or_a_dry_run_shows_nothing_sent() {
-        assert_eq!(describe(&sample(5, 0, Some((3, 1)), 0, 0, 0), Work::Plan), "5 read, 4 planned, 12 s");
+        assert_eq!(describe(&sample(5, 0, Some((3, 1)), 0, 0, 0), Work::Plan, 80), "5 read, 4 planned, 12 s");
     }
 
     #[test]
     fn what_drift_repair_sends_beyond_the_plan_has_no_total() {
         assert_eq!(
-            describe(&sample(5, 9, Some((3, 0)), 4, 0, 0), Work::Send),
-            "5 read, 9 read back from Entra, 3 planned, 4 sent, 12 s"
+            describe(&sample(5, 9, Some((3, 0)), 4, 0, 0), Work::Send, 80),
+            "5 read, 9 read back, 3 planned, 4 sent, 12 s"
         );
     }
 }
