@@ -21,7 +21,27 @@ pub struct Config {
     pub state: StateConfig,
     pub dbus: DbusConfig,
     pub metrics: MetricsConfig,
+    pub seamless_sso: SeamlessSsoConfig,
 }
+
+/// `[seamless_sso]`: the AZUREADSSOACC computer account of `seamless-sso`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeamlessSsoConfig {
+    /// Where `enable` creates the account: a DN, or one relative to the domain (`CN=System`).
+    pub container: String,
+    /// `status` and `doctor` warn once the key is older than this.
+    pub key_max_age: Duration,
+}
+
+impl Default for SeamlessSsoConfig {
+    fn default() -> Self {
+        SeamlessSsoConfig { container: DEFAULT_SSO_CONTAINER.to_owned(), key_max_age: Duration::from_secs(30 * 86_400) }
+    }
+}
+
+/// Only Domain Admins, Enterprise Admins, Administrators and SYSTEM may create or change objects
+/// in CN=System by default; in CN=Computers, Account Operators may create and delete computers.
+pub const DEFAULT_SSO_CONTAINER: &str = "CN=System";
 
 /// `[metrics]`: figures for Prometheus' node exporter (textfile collector).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -369,7 +389,7 @@ impl Reader {
     }
 
     fn config(&mut self, root: &Table) -> Config {
-        self.unknown_keys(root, "", &["version", "samba", "entra", "sync", "state", "dbus", "metrics"]);
+        self.unknown_keys(root, "", &["version", "samba", "entra", "sync", "state", "dbus", "metrics", "seamless_sso"]);
         let version = self.int(Some(root), "", "version", CONFIG_VERSION, 1..=i64::MAX);
         if version != CONFIG_VERSION {
             self.issue(
@@ -595,8 +615,24 @@ impl Reader {
             }
         });
         let metrics = MetricsConfig { textfile };
+        let sso_t = self.section(root, "seamless_sso", "");
+        if let Some(t) = sso_t {
+            self.unknown_keys(t, "seamless_sso", &["container", "key_max_age"]);
+        }
+        let container = self.string(sso_t, "seamless_sso", "container", Some(DEFAULT_SSO_CONTAINER));
+        let is_dn = container
+            .split(',')
+            .all(|rdn| rdn.split_once('=').is_some_and(|(k, v)| !k.trim().is_empty() && !v.trim().is_empty()));
+        if !container.is_empty() && !is_dn {
+            self.issue(
+                "seamless_sso.container",
+                format!("\"{container}\" is not a DN such as CN=System or OU=Tier0,DC=example,DC=com"),
+            );
+        }
+        let key_max_age = self.duration(sso_t, "seamless_sso", "key_max_age", "30d", Duration::from_secs(1));
+        let seamless_sso = SeamlessSsoConfig { container, key_max_age };
 
-        Config { samba, entra, sync, state, dbus, metrics }
+        Config { samba, entra, sync, state, dbus, metrics, seamless_sso }
     }
 
     /// An LDAP filter must at least be parenthesised and balanced.
@@ -727,6 +763,21 @@ mod tests {
             assert!(keys.contains(&k), "no issue for {k} in {keys:?}");
         }
         assert_eq!(issues.len(), 11, "{issues:?}");
+    }
+
+    #[test]
+    fn seamless_sso_defaults_and_refusals() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.seamless_sso, SeamlessSsoConfig::default());
+        assert_eq!(c.seamless_sso.key_max_age, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.seamless_sso.container, "CN=System");
+        let text = format!("{MINIMAL}[seamless_sso]\ncontainer = \"OU=Tier0,DC=lab,DC=test\"\nkey_max_age = \"7d\"\n");
+        let c = Config::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.seamless_sso.container, "OU=Tier0,DC=lab,DC=test");
+        assert_eq!(c.seamless_sso.key_max_age, Duration::from_secs(7 * 86_400));
+        let bad = format!("{MINIMAL}[seamless_sso]\ncontainer = \"Tier0\"\nkey_max_age = \"soon\"\nkeytab = \"x\"\n");
+        let keys: Vec<String> = Config::parse(&bad).err().unwrap_or_default().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["seamless_sso.keytab", "seamless_sso.container", "seamless_sso.key_max_age"]);
     }
 
     #[test]

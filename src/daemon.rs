@@ -23,6 +23,7 @@ use crate::sync::anchor::AnchorAttribute;
 use crate::sync::control::{Control, ControlInbox, EngineState};
 use crate::sync::entra_port::{EntraPort, sign_in_refusal};
 use crate::sync::gate::TenantGate;
+use crate::sync::ldb_directory::LdbDirectory;
 use crate::sync::passwords::{PasswordPath, PasswordSettings};
 use crate::sync::reconcile::{ReconcileError, ReconcileSettings, Reconciler};
 use crate::sync::scheduler::WriteBudget;
@@ -85,6 +86,9 @@ pub(crate) fn load_config_checks(c: &Config) -> Result<(), DaemonError> {
 }
 
 type Port = EntraPort<TokenSource>;
+type Dir = LdbDirectory;
+/// The running engine's reconciler, for the bus's plan and password status.
+type EngineSlot = Arc<tokio::sync::RwLock<Option<Arc<Reconciler<Dir, Port>>>>>;
 
 /// Everything that lives as long as the process (a reload keeps these).
 struct Base {
@@ -113,7 +117,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
 
     // The bus name is taken before READY, so the hook's first notice is never lost (it waits
     // in the inbox until the engine runs).
-    let plan_source: Arc<tokio::sync::RwLock<Option<Arc<Reconciler<Port>>>>> = Arc::default();
+    let plan_source: EngineSlot = Arc::default();
     let admin_gid = group_id(&config.dbus.admin_group);
     let (plan_for_bus, control_for_bus) = (plan_source.clone(), control.clone());
     // A reconnect to a restarted bus serves a fresh service object over the same engine.
@@ -208,7 +212,7 @@ async fn reload_engine(path: &Path, running: &Config, base: &Base) -> Result<(Co
 
 type PlanFn = crate::bus::service::PlanFn;
 type PasswordStatusFn = crate::bus::service::PasswordStatusFn;
-type Engine = (Arc<Reconciler<Port>>, tokio::task::JoinSet<()>);
+type Engine = (Arc<Reconciler<Dir, Port>>, tokio::task::JoinSet<()>);
 
 async fn stop_engine(token: &CancellationToken, engine: Engine) {
     token.cancel();
@@ -293,8 +297,8 @@ pub(crate) fn group_id(name: &str) -> Option<u32> {
 /// the CLI: the same construction as the daemon's, so both behave alike.
 pub struct OfflineEngine {
     pub control: Control,
-    pub reconciler: Arc<Reconciler<Port>>,
-    pub passwords: PasswordPath<Port>,
+    pub reconciler: Arc<Reconciler<Dir, Port>>,
+    pub passwords: PasswordPath<Dir, Port>,
 }
 
 pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEngine, DaemonError> {
@@ -311,8 +315,9 @@ pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEng
 
 /// An engine built from a config, not started yet.
 struct Built {
-    reconciler: Arc<Reconciler<Port>>,
-    passwords: PasswordPath<Port>,
+    directory: Arc<Dir>,
+    reconciler: Arc<Reconciler<Dir, Port>>,
+    passwords: PasswordPath<Dir, Port>,
     gate: TenantGate,
     budget: Arc<WriteBudget>,
 }
@@ -345,9 +350,10 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     let port = Arc::new(EntraPort::new(client, budget.clone()).with_user_token(user_token(config)));
     announce_sign_in(config, control);
     let scope = Arc::new(Scope::from_config(&config.sync.scope));
+    let directory = Arc::new(LdbDirectory::new(ldb.clone(), scope.clone()));
     let gate = TenantGate::default();
     let path = PasswordPath::new(
-        ldb.clone(),
+        directory.clone(),
         control.clone(),
         scope.clone(),
         PasswordSettings {
@@ -364,7 +370,7 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     );
     let wake_path = path.clone();
     let reconciler = Reconciler::new(
-        ldb.clone(),
+        directory.clone(),
         control.clone(),
         scope,
         ReconcileSettings {
@@ -382,13 +388,12 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
             push_temporary: config.sync.push_temporary_passwords,
         },
         port,
-        budget.clone(),
         gate.clone(),
         Arc::new(move || wake_path.wake()),
     )
     .await
     .map_err(|e| DaemonError::Startup(e.to_string()))?;
-    Ok(Built { reconciler: Arc::new(reconciler), passwords: path, gate, budget })
+    Ok(Built { directory, reconciler: Arc::new(reconciler), passwords: path, gate, budget })
 }
 
 /// The daemon signs in with a user token (`method = "refresh_token"`).
@@ -425,7 +430,7 @@ enum TenantCheck {
 }
 
 /// The API compatibility probe, then the anchor attribute and the company configuration.
-async fn check_tenant(reconciler: &Reconciler<Port>, config: &Config, control: &Control) -> TenantCheck {
+async fn check_tenant(reconciler: &Reconciler<Dir, Port>, config: &Config, control: &Control) -> TenantCheck {
     match reconciler.tenant().client().probe().await {
         Ok(ApiCompatibility::Compatible { configuration, .. }) => {
             control.set_api_compatibility(&format!(
@@ -461,7 +466,7 @@ async fn check_tenant(reconciler: &Reconciler<Port>, config: &Config, control: &
 /// not and returns how long to wait before the next round.
 fn settle_check(
     check: TenantCheck,
-    reconciler: &Reconciler<Port>,
+    reconciler: &Reconciler<Dir, Port>,
     control: &Control,
     failures: u32,
 ) -> Option<Duration> {
@@ -493,7 +498,7 @@ fn settle_check(
 
 /// Repeats the tenant checks until they pass (see [`settle_check`]).
 async fn tenant_checks(
-    reconciler: Arc<Reconciler<Port>>,
+    reconciler: Arc<Reconciler<Dir, Port>>,
     config: Config,
     control: Control,
     first_wait: Duration,
@@ -531,7 +536,7 @@ async fn start_engine(
     if config.sync.dry_run {
         tracing::warn!("sync.dry_run is on: changes are seen and reported, nothing is sent to Entra");
     }
-    let Built { reconciler, passwords, budget, .. } = built;
+    let Built { directory, reconciler, passwords, budget, .. } = built;
     let first = check_tenant(&reconciler, config, &control).await;
     if let (true, TenantCheck::AnchorMismatch(m)) = (first_start, &first) {
         return Err(DaemonError::Config(m.clone()));
@@ -567,6 +572,7 @@ async fn start_engine(
         }
     }
     tasks.spawn(reconciler.clone().watch_password_sync(config.sync.tenant_check_interval, stop.clone()));
+    tasks.spawn(crate::sync::usn_watch::run(directory, control.clone(), config.sync.change_poll, stop.clone()));
     tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));
     tasks.spawn(reconciler.clone().run(base.inbox.commands.clone(), control.watch_directory_usn(), stop));
     Ok((reconciler, tasks))

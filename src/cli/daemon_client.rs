@@ -164,7 +164,24 @@ pub fn status(args: &StatusArgs) -> CliResult {
             println!("  {}", localise_leading_time(&show(e)));
         }
     }
+    print_seamless_sso(args.bus.config.as_deref());
     Ok(())
+}
+
+/// Seamless SSO's line, read from sam.ldb here (the daemon has no part in it): only with
+/// --config, and only when this user may read sam.ldb.
+fn print_seamless_sso(config_path: Option<&std::path::Path>) {
+    let Some(path) = config_path else { return };
+    let Ok(config) = crate::config::Config::load(path) else { return };
+    match super::seamless_sso::LocalState::read(&config, path) {
+        Ok(state) => {
+            println!("seamless SSO:          {}", state.summary());
+            for w in state.warnings() {
+                println!("warning:               {w}");
+            }
+        }
+        Err(e) => println!("seamless SSO:          unknown ({e})"),
+    }
 }
 
 fn show(v: &Json) -> String {

@@ -113,7 +113,26 @@ fn check_hook(smb_conf: &Path) -> Check {
     }
 }
 
-async fn check_directory(config: &Config) -> Vec<Check> {
+/// Seamless SSO is optional: off passes; on warns about an old key, RC4 or unexpected SPNs. Read
+/// on the sam.ldb thread (one thread per process uses sam.ldb).
+async fn check_seamless_sso(ldb: &crate::samba::LdbHandle, config: &Config, config_path: &Path) -> Check {
+    const CHECK: &str = "seamless SSO key";
+    let name = crate::entra::kerberos::SSO_COMPUTER_NAME;
+    match ldb.call(move |c| crate::samba::computer_account::find(c, name)).await {
+        Ok(account) => {
+            let state = super::seamless_sso::LocalState::of(account, config, config_path);
+            let warnings = state.warnings();
+            if warnings.is_empty() {
+                pass(CHECK, state.summary())
+            } else {
+                warn(CHECK, format!("{}: {}", state.summary(), warnings.join("; ")), "see the warning")
+            }
+        }
+        Err(e) => warn(CHECK, e.to_string(), "run as root on the DC"),
+    }
+}
+
+async fn check_directory(config: &Config, config_path: &Path) -> Vec<Check> {
     const COMPLEXITY: &str = "password complexity on";
     let ldb = match crate::samba::LdbHandle::open(&config.samba.sam_ldb).await {
         Ok(l) => l,
@@ -134,6 +153,7 @@ async fn check_directory(config: &Config) -> Vec<Check> {
         ),
         Err(e) => fail(COMPLEXITY, e.to_string(), "check that sam.ldb is the DC's"),
     });
+    out.push(check_seamless_sso(&ldb, config, config_path).await);
     out
 }
 
@@ -430,7 +450,7 @@ pub async fn checks(config_path: &Path, smb_conf: &Path) -> Vec<Check> {
         fail("config valid", problems.join("; "), "fix the keys named")
     }];
     out.push(check_hook(smb_conf));
-    out.extend(check_directory(&config).await);
+    out.extend(check_directory(&config, config_path).await);
     out.push(samba_running(smb_conf));
     out.push(check_daemon(&config).await);
     out.push(check_sign_in(&config));

@@ -15,6 +15,7 @@ pub mod phs;
 mod progress;
 pub mod register_app;
 pub mod resync;
+pub mod seamless_sso;
 pub mod wire;
 
 use std::fmt;

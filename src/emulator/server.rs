@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use super::tenant::{Tenant, TenantSeed};
 use super::tokens::{self, RegisteredCertificate, TokenService, TokenSettings};
-use super::{App, EmulatorConfig, EmulatorError, Settings, Stats, admin, apps, endpoint, graph, oauth, page};
+use super::{
+    App, EmulatorConfig, EmulatorError, Settings, Stats, admin, apps, desktop_sso, endpoint, graph, oauth, page,
+};
 
 pub(super) fn build_app(
     config: &EmulatorConfig,
@@ -117,6 +119,7 @@ pub(super) fn build_app(
         faults: Mutex::new(super::faults::Faults::default()),
         throttle: Mutex::new(super::throttle::Throttle::new(config.throttle_writes, config.throttle_window)),
         stats: Mutex::new(Stats::default()),
+        desktop_sso: Mutex::new(super::desktop_sso::DesktopSso::default()),
         settings,
     }))
 }
@@ -162,6 +165,9 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/admin/faults", get(admin::list_faults).post(admin::add_faults).delete(admin::clear_faults))
         .route("/admin/device-codes/{code}/approve", post(admin::approve_device_code))
         .route("/admin/certificates", post(admin::add_certificates))
+        .route("/admin/desktop-sso", get(desktop_sso::admin_state))
+        .route("/register/{operation}", post(desktop_sso::register).layer(DefaultBodyLimit::max(64 << 10)))
+        .route("/{tenant}/winauth/sso", get(desktop_sso::winauth_sso))
         .route("/v1.0/users", get(graph::users))
         .route("/v1.0/groups", get(graph::groups))
         .route("/v1.0/devices", get(graph::devices))

@@ -26,6 +26,9 @@ pub(super) const MS_GRAPH_AUDIENCES: [&str; 3] =
 /// "Microsoft Entra AD Synchronization Service", the app the sync endpoint runs as since build
 /// 2.5.79.0; every tenant that syncs has its service principal.
 pub(super) const SYNC_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
+/// The resource of the Seamless SSO registration service's tokens (AADInternals
+/// `Set-AADIntDesktopSSO`): the tenant issues them, `desktop_sso` takes them.
+pub(super) const REGISTER_APP_RESOURCE: &str = "https://proxy.cloudwebappproxy.net/registerapp";
 /// The sync app's application role a sync app registration needs (Learn `authenticate-application-id`).
 pub(super) const SYNC_APP_ROLE: &str = "ADSynchronization.ReadWrite.All";
 /// The first-party public clients: the two the open-source ports use, Microsoft's own sync
@@ -833,6 +836,9 @@ fn known_resource(resource: &str) -> Result<String, OAuthError> {
     let r = resource.trim();
     if AAD_GRAPH_AUDIENCES.iter().chain(MS_GRAPH_AUDIENCES.iter()).any(|a| a.eq_ignore_ascii_case(r)) {
         Ok(r.trim_end_matches('/').to_owned())
+    } else if r.trim_end_matches('/').eq_ignore_ascii_case(REGISTER_APP_RESOURCE) {
+        // The Seamless SSO (and PTA) registration service (AADInternals `Set-AADIntDesktopSSO`).
+        Ok(REGISTER_APP_RESOURCE.to_owned())
     } else if r.eq_ignore_ascii_case(SYNC_APP_ID) {
         // The audience of a token for an app named by its id is that id (GUID form).
         Ok(SYNC_APP_ID.to_owned())
