@@ -157,7 +157,7 @@ pub fn sync(args: &SyncArgs) -> CliResult {
         }
         let summary = engine.reconciler.run_full().await.map_err(Failure::runtime)?;
         let pushed = if args.dry_run { 0 } else { engine.passwords.drain().await };
-        let left = if args.dry_run { 0 } else { engine.control.store().outbox_len().unwrap_or(0) };
+        let left = if args.dry_run { 0 } else { engine.store.outbox_len().unwrap_or(0) };
         if args.json {
             let mut record = serde_json::to_value(&summary).unwrap_or_default();
             if let Some(o) = record.as_object_mut() {

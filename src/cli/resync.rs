@@ -115,7 +115,7 @@ pub fn in_process(path: &std::path::Path, json: bool) -> CliResult {
         }
         let started =
             engine.reconciler.start_password_resync("requested by an administrator").await.map_err(Failure::runtime)?;
-        let store = engine.control.store();
+        let store = &engine.store;
         let since = Instant::now();
         let start = started.done();
         let mut run = started;

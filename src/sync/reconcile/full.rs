@@ -23,7 +23,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     }
 
     fn pending_passwords(&self, users: &[User]) -> Result<Vec<PendingPassword>, StateError> {
-        let handled = self.control.store().handled_kvnos()?;
+        let handled = self.store.handled_kvnos()?;
         Ok(users
             .iter()
             .filter(|u| self.scope.user(u).is_ok())
@@ -52,7 +52,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         drop(snap);
         let mut cloud = None;
         let mut warning = None;
-        if read_back || self.control.store().exported_count()? == 0 {
+        if read_back || self.store.exported_count()? == 0 {
             let mut held: HashMap<String, ObjectType> = HashMap::new();
             match self
                 .tenant
@@ -80,7 +80,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         cloud: Option<&HashMap<String, ObjectType>>,
         now: i64,
     ) -> Result<Plan, ReconcileError> {
-        let store = self.control.store();
+        let store = &self.store;
         let exported = store.exported()?;
         let approved = approval::approved_set(store, now)?;
         let passwords: Vec<(String, String)> = pending.iter().map(|p| (p.anchor.clone(), p.name.clone())).collect();
@@ -113,12 +113,12 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         let mut summary = self.apply(&plan, &desired, &pending).await;
         if !self.settings.dry_run {
             // What is held now replaces what was held; an approval is good for this one run.
-            let store = self.control.store();
+            let store = &self.store;
             let held: Vec<HeldDelete> = plan
                 .held
                 .iter()
                 .map(|h| HeldDelete {
-                    object_type: h.object_type.as_str().to_string(),
+                    object_type: h.object_type,
                     anchor: h.anchor.clone(),
                     name: h.name.clone(),
                     reason: h.reason.clone(),
@@ -133,7 +133,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         let s = &self.settings;
         if writeback::applies(s.write_back_consistency_guid, s.anchor, s.dry_run) {
-            summary.errors += writeback::write_back(&*self.directory, &self.control, s.anchor, &snap.users).await;
+            summary.errors +=
+                writeback::write_back(&*self.directory, &self.control, &self.store, s.anchor, &snap.users).await;
         }
         // The read-back below is the run's largest allocation: let go of what is done first.
         let key_versions: HashMap<String, (String, u32)> = snap

@@ -29,7 +29,7 @@ use super::gate::TenantGate;
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
 use super::scope::Scope;
-use super::state::{StateError, now_ms};
+use super::state::{State, StateError, now_ms};
 use super::tenant::{Tenant, TenantError};
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +81,7 @@ pub(crate) struct PendingPassword {
 pub struct Reconciler<D, T> {
     directory: Arc<D>,
     control: Control,
+    store: State,
     scope: Arc<Scope>,
     settings: ReconcileSettings,
     tenant: Arc<T>,
@@ -108,9 +109,11 @@ enum AfterCommand {
 }
 
 impl<D: Directory, T: Tenant> Reconciler<D, T> {
+    #[allow(clippy::too_many_arguments)]
     pub async fn new(
         directory: Arc<D>,
         control: Control,
+        store: State,
         scope: Arc<Scope>,
         settings: ReconcileSettings,
         tenant: Arc<T>,
@@ -121,6 +124,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         Ok(Reconciler {
             directory,
             control,
+            store,
             scope,
             settings,
             tenant,
@@ -152,6 +156,11 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
 
     pub(crate) fn control(&self) -> &Control {
         &self.control
+    }
+
+    /// The state DB (the engine's own).
+    pub(crate) fn store(&self) -> &State {
+        &self.store
     }
 
     pub(crate) fn anchor(&self) -> AnchorAttribute {
