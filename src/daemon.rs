@@ -106,6 +106,11 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let store = State::open(&config.state.db).map_err(|e| DaemonError::Startup(e.to_string()))?;
     let ldb = open_ldb(&config.samba.sam_ldb, &shutdown).await?;
     let (control, inbox) = Control::new(store.clone());
+    // A certificate switch a crash interrupted is finished before anything signs in.
+    if let Err(e) = crate::sync::cert_rotation::finish_interrupted_switch(&store, &config) {
+        tracing::error!("cannot finish the interrupted certificate renewal: {e}");
+        control.report_error("certificate", &e.to_string());
+    }
     let base = Base { ldb, store, control: control.clone(), inbox };
     tokio::spawn(watch_complexity(base.ldb.clone(), control.clone()));
 
@@ -538,6 +543,20 @@ async fn start_engine(
         let limit = config.sync.write_budget;
         let store = base.store.clone();
         tasks.spawn(crate::sync::metrics::run(control.clone(), store, budget, limit, not_after, path, stop.clone()));
+    }
+    if let Some(settings) = crate::sync::cert_rotation::RotationSettings::from_config(config) {
+        match http_client(&settings.auth.http_settings()) {
+            Ok(http) => {
+                tasks.spawn(crate::sync::cert_rotation::run(
+                    settings,
+                    base.store.clone(),
+                    control.clone(),
+                    http,
+                    stop.clone(),
+                ));
+            }
+            Err(e) => control.report_error("certificate", &format!("cannot renew the certificate: {e}")),
+        }
     }
     tasks.spawn(reconciler.clone().watch_password_sync(config.sync.tenant_check_interval, stop.clone()));
     tasks.spawn(crate::sync::usn_watch::run(directory, control.clone(), config.sync.change_poll, stop.clone()));

@@ -118,6 +118,8 @@ pub(super) struct Live {
     /// Conditions that do not stop sync but make it worse (the domain's password complexity off),
     /// by area, each sentence with the command that fixes it.
     pub(super) warnings: Mutex<std::collections::BTreeMap<&'static str, String>>,
+    /// The app certificate's expiry and renewal (`method = "certificate"`).
+    pub(super) certificate: Mutex<Option<super::cert_rotation::CertificateStatus>>,
 }
 
 /// The upper bounds (ms) of the password latency histogram.
@@ -444,6 +446,11 @@ impl Control {
     /// How the engine signs in, as `status` shows it.
     pub fn set_sign_in(&self, text: &str) {
         *self.live.sign_in.lock().unwrap_or_else(|p| p.into_inner()) = text.to_string();
+    }
+
+    /// The app certificate's expiry and renewal, as `status` shows them (from the renewal task).
+    pub fn set_certificate(&self, certificate: Option<super::cert_rotation::CertificateStatus>) {
+        *self.live.certificate.lock().unwrap_or_else(|p| p.into_inner()) = certificate;
     }
 
     pub fn set_api_compatibility(&self, text: &str) {

@@ -2,6 +2,7 @@
 
 pub mod anchor;
 pub mod approval;
+pub mod cert_rotation;
 pub mod control;
 pub mod directory;
 pub mod drift;

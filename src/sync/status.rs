@@ -44,6 +44,7 @@ pub fn report(control: &Control, store: &State) -> Result<StatusReport, StateErr
         next_reconcile_at: (next > 0).then_some(next as i64),
         api_compatibility: live.api.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         sign_in: live.sign_in.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        certificate: live.certificate.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         last_error: live.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         recent_errors: recent.into_iter().map(|e| format!("{} {}: {}", fmt_time(e.at), e.subject, e.message)).collect(),
         password_resync: store.resync_run()?,
@@ -84,6 +85,8 @@ pub struct StatusReport {
     pub api_compatibility: String,
     /// How the engine signs in (`application (certificate)` or a user token, with its end date).
     pub sign_in: String,
+    /// With `method = "certificate"`: when the certificate expires and how its renewal goes.
+    pub certificate: Option<super::cert_rotation::CertificateStatus>,
     pub last_error: Option<String>,
     pub recent_errors: Vec<String>,
     /// The current or last full password sync (`sync --all-passwords`, password hash sync
