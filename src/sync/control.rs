@@ -175,6 +175,7 @@ pub struct Control {
     state_tx: Arc<watch::Sender<EngineState>>,
     usn_tx: Arc<watch::Sender<u64>>,
     live: Arc<Live>,
+    progress: Arc<super::progress::Progress>,
     /// Where [`Control::report_error`] records errors (the event log `status` shows); nothing
     /// else of the state DB is used here.
     events_log: State,
@@ -205,6 +206,7 @@ impl Control {
             state_tx: Arc::new(state_tx),
             usn_tx: Arc::new(usn_tx),
             live: Arc::new(Live::default()),
+            progress: Arc::default(),
             events_log,
         };
         let inbox = ControlInbox {
@@ -213,6 +215,10 @@ impl Control {
             queries: Arc::new(tokio::sync::Mutex::new(queries_rx)),
         };
         (control, inbox)
+    }
+
+    pub fn progress(&self) -> &super::progress::Progress {
+        &self.progress
     }
 
     /// The hook's notification. The name is checked, never trusted: it only ever becomes an

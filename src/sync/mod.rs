@@ -15,6 +15,7 @@ pub mod model;
 pub mod password_status;
 pub mod passwords;
 pub mod plan;
+pub mod progress;
 pub mod queries;
 pub mod reconcile;
 pub mod scheduler;

@@ -47,6 +47,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// as matches, not creates.
     pub async fn plan(&self, read_back: bool) -> Result<Plan, ReconcileError> {
         let (snap, end) = directory::snapshot(&*self.directory, None).await?;
+        self.control.progress().directory_read(snap.object_count());
         let desired = self.mapper().map(&snap);
         let pending = self.pending_passwords(&snap.users)?;
         drop(snap);
@@ -57,6 +58,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             match self
                 .tenant
                 .read_back(&mut |o| {
+                    self.control.progress().tenant_read_back(1);
                     held.insert(o.anchor, o.object_type);
                 })
                 .await
@@ -95,6 +97,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             untrusted,
         });
         plan.read_back = cloud.is_some();
+        self.control.progress().planned(&plan);
         Ok(plan)
     }
 
@@ -105,6 +108,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             self.check_password_sync().await;
         }
         let (snap, ReadEnd { usn, untrusted }) = directory::snapshot(&*self.directory, None).await?;
+        self.control.progress().directory_read(snap.object_count());
         let desired = self.mapper().map(&snap);
         *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
             desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
