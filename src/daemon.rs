@@ -88,12 +88,11 @@ pub(crate) fn load_config_checks(c: &Config) -> Result<(), DaemonError> {
 
 type Port = EntraPort<TokenSource>;
 type Dir = LdbDirectory;
-/// The running engine's reconciler, for the bus's plan and password status.
-type EngineSlot = Arc<tokio::sync::RwLock<Option<Arc<Reconciler<Dir, Port>>>>>;
 
 /// Everything that lives as long as the process (a reload keeps these).
 struct Base {
     ldb: LdbHandle,
+    store: State,
     control: Control,
     inbox: ControlInbox,
 }
@@ -107,54 +106,33 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
 
     let store = State::open(&config.state.db).map_err(|e| DaemonError::Startup(e.to_string()))?;
     let ldb = open_ldb(&config.samba.sam_ldb, &shutdown).await?;
-    let (control, inbox) = Control::new(store);
+    let (control, inbox) = Control::new(store.clone());
     // A certificate switch a crash interrupted is finished before anything signs in.
-    if let Err(e) = crate::sync::cert_rotation::finish_interrupted_switch(control.store(), &config) {
+    if let Err(e) = crate::sync::cert_rotation::finish_interrupted_switch(&store, &config) {
         tracing::error!("cannot finish the interrupted certificate renewal: {e}");
         control.report_error("certificate", &e.to_string());
     }
-    let base = Base { ldb, control: control.clone(), inbox };
+    let base = Base { ldb, store, control: control.clone(), inbox };
     tokio::spawn(watch_complexity(base.ldb.clone(), control.clone()));
 
     // The bus name is taken before READY, so the hook's first notice is never lost (it waits
     // in the inbox until the engine runs).
-    let plan_source: EngineSlot = Arc::default();
     let admin_gid = group_id(&config.dbus.admin_group);
-    let (plan_for_bus, control_for_bus) = (plan_source.clone(), control.clone());
-    // A reconnect to a restarted bus serves a fresh service object over the same engine.
-    let make_service: ServiceFactory = Box::new(move || {
-        let source = plan_for_bus.clone();
-        let plan_fn: PlanFn = Box::new(move || {
-            let source = source.clone();
-            Box::pin(async move {
-                let r = source.read().await.clone().ok_or("the engine is not running")?;
-                let plan = r.plan(false).await.map_err(|e| e.to_string())?;
-                serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())
-            })
-        });
-        let source = plan_for_bus.clone();
-        let status_fn: PasswordStatusFn = Box::new(move |account| {
-            let source = source.clone();
-            Box::pin(async move {
-                let r = source.read().await.clone().ok_or("the engine is not running")?;
-                let status = r.password_status(&account).await.map_err(|e| e.to_string())?;
-                serde_json::to_value(status).map_err(|e| e.to_string())
-            })
-        });
-        Service::new(control_for_bus.clone(), admin_gid, plan_fn).with_password_status(status_fn)
-    });
+    let control_for_bus = control.clone();
+    // A reconnect to a restarted bus serves a fresh service object over the same engine; every
+    // answer comes from the running engine through `Control`.
+    let make_service: ServiceFactory = Box::new(move || Service::new(control_for_bus.clone(), admin_gid));
     let bus_task = serve_reconnecting(config.dbus.bus.clone(), make_service, control.clone())
         .await
         .map_err(|e| DaemonError::Startup(format!("cannot take the bus name io.github.SambaEntraSync1: {e}")))?;
 
     // The first engine is built here: a config that cannot build one is a start-up failure.
-    let mut next = Some(build_engine(&config, &base.ldb, &control).await?);
+    let mut next = Some(build_engine(&config, &base.ldb, &base.store, &control).await?);
     let mut first = true;
     loop {
         let engine_stop = shutdown.child_token();
         let Some(built) = next.take() else { break };
         let engine = start_engine(built, &config, &base, engine_stop.clone(), first).await?;
-        *plan_source.write().await = Some(engine.0.clone());
         notify(&[sd_notify::NotifyState::Ready]);
         if first {
             tracing::info!("samba-entra-sync is ready");
@@ -207,12 +185,10 @@ async fn reload_engine(path: &Path, running: &Config, base: &Base) -> Result<(Co
     if new.samba != running.samba || new.state != running.state || new.dbus != running.dbus {
         tracing::warn!("[samba], [state] and [dbus] changes take effect at the next restart");
     }
-    let built = build_engine(&new, &base.ldb, &base.control).await?;
+    let built = build_engine(&new, &base.ldb, &base.store, &base.control).await?;
     Ok((new, built))
 }
 
-type PlanFn = crate::bus::service::PlanFn;
-type PasswordStatusFn = crate::bus::service::PasswordStatusFn;
 type Engine = (Arc<Reconciler<Dir, Port>>, tokio::task::JoinSet<()>);
 
 async fn stop_engine(token: &CancellationToken, engine: Engine) {
@@ -298,6 +274,7 @@ pub(crate) fn group_id(name: &str) -> Option<u32> {
 /// the CLI: the same construction as the daemon's, so both behave alike.
 pub struct OfflineEngine {
     pub control: Control,
+    pub store: State,
     pub reconciler: Arc<Reconciler<Dir, Port>>,
     pub passwords: PasswordPath<Dir, Port>,
 }
@@ -305,13 +282,13 @@ pub struct OfflineEngine {
 pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEngine, DaemonError> {
     let store = State::open(&config.state.db).map_err(|e| DaemonError::Startup(e.to_string()))?;
     let ldb = LdbHandle::open(&config.samba.sam_ldb).await.map_err(|e| DaemonError::Startup(e.to_string()))?;
-    let (control, _inbox) = Control::new(store);
+    let (control, _inbox) = Control::new(store.clone());
     let mut config = config.clone();
     config.sync.dry_run |= dry_run;
-    let built = build_engine(&config, &ldb, &control).await?;
+    let built = build_engine(&config, &ldb, &store, &control).await?;
     // The CLI checks the tenant itself before it writes (`sync --config`).
     built.gate.open();
-    Ok(OfflineEngine { control, reconciler: built.reconciler, passwords: built.passwords })
+    Ok(OfflineEngine { control, store, reconciler: built.reconciler, passwords: built.passwords })
 }
 
 /// An engine built from a config, not started yet.
@@ -341,7 +318,12 @@ pub(crate) fn sync_client(config: &Config) -> Result<SyncClient<TokenSource>, Da
     SyncClient::new(http, tokens, settings).map_err(|e| DaemonError::Config(e.to_string()))
 }
 
-async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Result<Built, DaemonError> {
+async fn build_engine(
+    config: &Config,
+    ldb: &LdbHandle,
+    store: &State,
+    control: &Control,
+) -> Result<Built, DaemonError> {
     let anchor = AnchorAttribute::parse(&config.sync.source_anchor).unwrap_or_default();
     let client = sync_client(config)?;
     let budget = Arc::new(WriteBudget::new(
@@ -363,6 +345,7 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     let path = PasswordPath::new(
         directory.clone(),
         control.clone(),
+        store.clone(),
         scope.clone(),
         PasswordSettings {
             anchor,
@@ -381,6 +364,7 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     let reconciler = Reconciler::new(
         directory.clone(),
         control.clone(),
+        store.clone(),
         scope,
         ReconcileSettings {
             anchor,
@@ -547,12 +531,14 @@ async fn start_engine(
         tracing::warn!("sync.dry_run is on: changes are seen and reported, nothing is sent to Entra");
     }
     let Built { directory, reconciler, passwords, budget, cluster, .. } = built;
+    // The inboxes outlive an engine: a reload hands them to the next one. Questions are
+    // answered from the start, also while the tenant's first check is still waiting.
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(reconciler.clone().answer_queries(base.inbox.queries.clone(), stop.clone()));
     let first = check_tenant(&reconciler, config, &control).await;
     if let (true, TenantCheck::AnchorMismatch(m)) = (first_start, &first) {
         return Err(DaemonError::Config(m.clone()));
     }
-    // The inboxes outlive an engine: a reload hands them to the next one.
-    let mut tasks = tokio::task::JoinSet::new();
     // Settled at once, so `status` tells the truth as soon as READY is sent.
     if let Some(wait) = settle_check(first, &reconciler, &control, 0) {
         tasks.spawn(tenant_checks(reconciler.clone(), config.clone(), control.clone(), wait, stop.clone()));
@@ -565,14 +551,15 @@ async fn start_engine(
             crate::config::AuthMethodConfig::RefreshToken => None,
         };
         let limit = config.sync.write_budget;
-        tasks.spawn(crate::sync::metrics::run(control.clone(), budget, limit, not_after, path, stop.clone()));
+        let store = base.store.clone();
+        tasks.spawn(crate::sync::metrics::run(control.clone(), store, budget, limit, not_after, path, stop.clone()));
     }
     if let Some(settings) = crate::sync::cert_rotation::RotationSettings::from_config(config) {
         match http_client(&settings.auth.http_settings()) {
             Ok(http) => {
                 tasks.spawn(crate::sync::cert_rotation::run(
                     settings,
-                    control.store().clone(),
+                    base.store.clone(),
                     control.clone(),
                     http,
                     stop.clone(),

@@ -23,28 +23,24 @@ pub struct Service {
     control: Control,
     admin_gid: Option<u32>,
     plan: super::plan_gate::PlanGate,
-    password_status: Option<PasswordStatusFn>,
 }
 
-/// One user's password status (`passwordStatus`, `passwordStatusText`, `exists`) as JSON (the
-/// engine provides it).
-pub type PasswordStatusFn =
-    Box<dyn Fn(String) -> futures_util::future::BoxFuture<'static, Result<Json, String>> + Send + Sync>;
-
-/// Renders what a reconcile would do now, as JSON (the engine provides it).
+/// Renders what a reconcile would do now, as JSON.
 pub type PlanFn = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
 impl Service {
-    /// `plan` renders what a reconcile would do now, as JSON (the engine provides it).
-    pub fn new(control: Control, admin_gid: Option<u32>, plan: PlanFn) -> Self {
+    /// Every answer comes from the engine behind `control`.
+    pub fn new(control: Control, admin_gid: Option<u32>) -> Self {
+        let engine = control.clone();
+        let plan: PlanFn = Box::new(move || {
+            let engine = engine.clone();
+            Box::pin(async move {
+                let plan = engine.plan().await.map_err(|e| e.to_string())?;
+                serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())
+            })
+        });
         let plan = super::plan_gate::PlanGate::new(plan, super::plan_gate::REUSE_FOR);
-        Service { control, admin_gid, plan, password_status: None }
-    }
-
-    /// Adds the password status to `GetUser`'s answer.
-    pub fn with_password_status(mut self, f: PasswordStatusFn) -> Self {
-        self.password_status = Some(f);
-        self
+        Service { control, admin_gid, plan }
     }
 
     async fn authorize(&self, hdr: &Header<'_>, conn: &Connection, need: Access) -> fdo::Result<u32> {
@@ -93,7 +89,7 @@ impl Service {
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<HashMap<String, OwnedVariant>> {
         self.authorize(&hdr, conn, Access::Reader).await?;
-        let report = self.control.status().map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let report = self.control.status().await.map_err(|e| fdo::Error::Failed(e.to_string()))?;
         Ok(to_dict(&serde_json::to_value(report).unwrap_or(Json::Null)))
     }
 
@@ -108,13 +104,9 @@ impl Service {
         if account_name.is_empty() || account_name.len() > crate::sync::control::MAX_ACCOUNT_NAME {
             return Err(fdo::Error::InvalidArgs("the account name is empty or too long".into()));
         }
-        let rec =
-            self.control.store().password_by_account(&account_name).map_err(|e| fdo::Error::Failed(e.to_string()))?;
-        let status = match &self.password_status {
-            Some(f) => Some(f(account_name.clone()).await.map_err(fdo::Error::Failed)?),
-            None => None,
-        };
-        let mut json = match rec {
+        let user = self.control.user(&account_name).await.map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let status = serde_json::to_value(user.status).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let mut json = match user.record {
             Some(rec) => serde_json::json!({
                 "account": rec.account,
                 "anchor": rec.anchor,
@@ -129,10 +121,9 @@ impl Service {
                 "lastError": rec.last_error,
             }),
             // No record yet: the status says why (no such account, not exported...).
-            None if status.is_some() => serde_json::json!({ "account": account_name }),
-            None => return Err(fdo::Error::InvalidArgs(format!("no sync record for {account_name}"))),
+            None => serde_json::json!({ "account": account_name }),
         };
-        if let (Some(Json::Object(status)), Some(obj)) = (status, json.as_object_mut()) {
+        if let (Json::Object(status), Some(obj)) = (status, json.as_object_mut()) {
             obj.extend(status);
         }
         Ok(to_dict(&json))
@@ -151,7 +142,7 @@ impl Service {
             return Err(fdo::Error::InvalidArgs("the account name is empty or too long".into()));
         }
         let history =
-            self.control.store().password_history(&account_name).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            self.control.password_history(&account_name).await.map_err(|e| fdo::Error::Failed(e.to_string()))?;
         serde_json::to_string(&history).map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
@@ -195,7 +186,7 @@ impl Service {
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<()> {
         self.authorize(&hdr, conn, Access::Root).await?;
-        self.control.approve_deletes(None).map(|_| ()).map_err(fdo::Error::Failed)
+        self.control.approve_deletes(None).await.map(|_| ()).map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
     /// Like ApproveDeletes, for the held set named by `digest` (as `plan` and `status` show it;
@@ -211,7 +202,7 @@ impl Service {
             return Err(fdo::Error::InvalidArgs("the digest is a short hexadecimal string, as `plan` shows it".into()));
         }
         let digest = Some(digest.as_str()).filter(|d| !d.is_empty());
-        self.control.approve_deletes(digest).map(|a| a.message()).map_err(fdo::Error::Failed)
+        self.control.approve_deletes(digest).await.map(|a| a.message()).map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
     #[zbus(signal)]

@@ -166,10 +166,10 @@ pub fn sync(args: &SyncArgs) -> CliResult {
         let pushed = if args.dry_run {
             0
         } else {
-            progress.passwords_queued(engine.control.store().outbox_len().map_or(0, |n| u64::try_from(n).unwrap_or(0)));
+            progress.passwords_queued(engine.store.outbox_len().map_or(0, |n| u64::try_from(n).unwrap_or(0)));
             engine.passwords.drain().await
         };
-        let left = if args.dry_run { 0 } else { engine.control.store().outbox_len().unwrap_or(0) };
+        let left = if args.dry_run { 0 } else { engine.store.outbox_len().unwrap_or(0) };
         drop(progress);
         if args.json {
             let mut record = serde_json::to_value(&summary).unwrap_or_default();

@@ -145,7 +145,7 @@ pub(crate) fn in_process(path: &std::path::Path, json: bool) -> CliResult {
         }
         let started =
             engine.reconciler.start_password_resync("requested by an administrator").await.map_err(Failure::runtime)?;
-        let store = engine.control.store();
+        let store = &engine.store;
         let mut progress = Progress::new(json);
         progress.done_at_start = Some(started.done());
         let mut run = started;

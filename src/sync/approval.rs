@@ -12,7 +12,7 @@ use super::plan::held_digest;
 use super::state::{DeleteApproval, State, StateError};
 
 /// How long an approval waits for the run that uses it.
-pub const APPROVAL_LIFETIME_MS: i64 = 24 * 3600 * 1000;
+pub const APPROVAL_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApproveError {
@@ -61,11 +61,8 @@ impl Approved {
 /// The digest of the approvable held set in the state DB, if any.
 pub fn current_digest(store: &State) -> Result<Option<String>, StateError> {
     let held = store.held_deletes()?;
-    let approvable: Vec<(ObjectType, &str)> = held
-        .iter()
-        .filter(|h| h.approvable)
-        .filter_map(|h| Some((ObjectType::parse(&h.object_type)?, h.anchor.as_str())))
-        .collect();
+    let approvable: Vec<(ObjectType, &str)> =
+        held.iter().filter(|h| h.approvable).map(|h| (h.object_type, h.anchor.as_str())).collect();
     Ok((!approvable.is_empty()).then(|| held_digest(approvable)))
 }
 
@@ -82,8 +79,7 @@ pub fn approve(store: &State, digest: Option<&str>, now_ms: i64) -> Result<Appro
             }),
         };
     }
-    let objects: Vec<(ObjectType, &str)> =
-        approvable.iter().filter_map(|h| Some((ObjectType::parse(&h.object_type)?, h.anchor.as_str()))).collect();
+    let objects: Vec<(ObjectType, &str)> = approvable.iter().map(|h| (h.object_type, h.anchor.as_str())).collect();
     let current = held_digest(objects.iter().copied());
     if let Some(given) = digest.map(str::trim).filter(|d| !d.is_empty())
         && !given.eq_ignore_ascii_case(&current)
@@ -92,9 +88,9 @@ pub fn approve(store: &State, digest: Option<&str>, now_ms: i64) -> Result<Appro
     }
     let approval = DeleteApproval {
         digest: current.clone(),
-        objects: objects.iter().map(|(t, a)| (t.as_str().to_string(), a.to_string())).collect(),
+        objects: objects.iter().map(|(t, a)| (*t, a.to_string())).collect(),
         approved_at: now_ms,
-        expires_at: now_ms + APPROVAL_LIFETIME_MS,
+        expires_at: now_ms + APPROVAL_LIFETIME.as_millis() as i64,
     };
     store.record_delete_approval(&approval)?;
     tracing::info!(count = objects.len(), digest = %current, "held deletes approved");
@@ -105,10 +101,7 @@ pub fn approve(store: &State, digest: Option<&str>, now_ms: i64) -> Result<Appro
 
 /// The approved deletes in force now, as the plan takes them.
 pub fn approved_set(store: &State, now_ms: i64) -> Result<HashSet<(ObjectType, String)>, StateError> {
-    Ok(store
-        .delete_approval(now_ms)?
-        .map(|a| a.objects.into_iter().filter_map(|(t, anchor)| Some((ObjectType::parse(&t)?, anchor))).collect())
-        .unwrap_or_default())
+    Ok(store.delete_approval(now_ms)?.map(|a| a.objects.into_iter().collect()).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -118,7 +111,7 @@ mod tests {
 
     fn held(anchor: &str, approvable: bool) -> HeldDelete {
         HeldDelete {
-            object_type: "User".into(),
+            object_type: ObjectType::User,
             anchor: anchor.into(),
             name: anchor.into(),
             reason: if approvable { "held: over the deletion threshold" } else { "held: the base DN x does not exist" }
@@ -162,6 +155,6 @@ mod tests {
         let set = approved_set(&s, 11).unwrap_or_default();
         assert_eq!(set.len(), 2);
         assert!(set.contains(&(ObjectType::User, "A".to_string())));
-        assert!(approved_set(&s, 10 + APPROVAL_LIFETIME_MS).unwrap_or_default().is_empty());
+        assert!(approved_set(&s, 10 + APPROVAL_LIFETIME.as_millis() as i64).unwrap_or_default().is_empty());
     }
 }

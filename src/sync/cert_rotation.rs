@@ -537,7 +537,7 @@ mod tests {
         save_record(&s.store, &record_for(&s)).unwrap();
         publish(&s.settings, &s.store, &s.control, 0, None, None);
         assert_eq!(s.control.state(), EngineState::Degraded);
-        let status = s.control.status().unwrap();
+        let status = crate::sync::status::report(&s.control, &s.store).unwrap();
         let reason = status.degraded_reasons.iter().find(|r| r.starts_with("certificate: ")).expect("a reason");
         assert!(reason.contains("expired") && reason.contains("register-app"), "{reason}");
         assert!(status.certificate.unwrap().rotation.starts_with("blocked"), "addKey needs a valid key");
@@ -548,14 +548,14 @@ mod tests {
         let s = setup(now_secs(), 30, 60);
         // Cannot run: nothing recorded of the application.
         publish(&s.settings, &s.store, &s.control, 0, None, None);
-        let warnings = s.control.status().unwrap().warnings;
+        let warnings = crate::sync::status::report(&s.control, &s.store).unwrap().warnings;
         assert!(warnings.iter().any(|w| w.contains("cannot renew it") && w.contains("register-app")), "{warnings:?}");
         // Recorded: one failure is not yet worth a warning, three are.
         save_record(&s.store, &record_for(&s)).unwrap();
         publish(&s.settings, &s.store, &s.control, 1, Some("HTTP 503"), None);
-        assert!(s.control.status().unwrap().warnings.is_empty());
+        assert!(crate::sync::status::report(&s.control, &s.store).unwrap().warnings.is_empty());
         publish(&s.settings, &s.store, &s.control, 3, Some("HTTP 503"), None);
-        let warnings = s.control.status().unwrap().warnings;
+        let warnings = crate::sync::status::report(&s.control, &s.store).unwrap().warnings;
         assert!(warnings.iter().any(|w| w.contains("keeps failing") && w.contains("HTTP 503")), "{warnings:?}");
         assert_eq!(s.control.state(), EngineState::Running, "a warning, not degraded, while it is valid");
     }
@@ -566,7 +566,7 @@ mod tests {
         let s = setup(now, 180, 150);
         save_record(&s.store, &record_for(&s)).unwrap();
         publish(&s.settings, &s.store, &s.control, 0, None, None);
-        let status = s.control.status().unwrap();
+        let status = crate::sync::status::report(&s.control, &s.store).unwrap();
         assert!(status.warnings.is_empty() && status.degraded_reasons.is_empty(), "{status:?}");
         let c = status.certificate.unwrap();
         assert_eq!((c.expires_at, c.renew_from), (ms(now + 180 * DAY), ms(now + 30 * DAY)));

@@ -524,7 +524,7 @@ mod engine_tests {
         .await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(rig.tenant.password_pushes(&peer), Some(1), "DC2's daemon pushes DC2's change");
-        let rec = rig.control.store().password(&peer).unwrap().unwrap();
+        let rec = rig.store.password(&peer).unwrap().unwrap();
         assert_eq!(rec.skipped_kvno, Some(2), "noted as handled by DC2");
         assert!(rec.last_error.unwrap_or_default().contains("pushed by DC2"));
 
@@ -554,11 +554,11 @@ mod engine_tests {
         rig.directory.set_password_on("other", [7; 16], Guid([3; 16]));
         let own = rig.anchor("own");
         until("this DC's change in the outbox or pushed", || {
-            rig.tenant.calls().pushes > 0 || rig.control.store().outbox().unwrap().iter().any(|i| i.anchor == own)
+            rig.tenant.calls().pushes > 0 || rig.store.outbox().unwrap().iter().any(|i| i.anchor == own)
         })
         .await;
         let other = rig.anchor("other");
-        let rec = rig.control.store().password(&other).unwrap().unwrap();
+        let rec = rig.store.password(&other).unwrap().unwrap();
         assert!(rec.last_error.unwrap_or_default().contains("pushed by DC2"), "DC3's change is the leader's (DC2)");
         stop.cancel();
         while tasks.join_next().await.is_some() {}

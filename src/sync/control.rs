@@ -1,5 +1,7 @@
-//! The engine's front panel: what the D-Bus service (and tests) may ask of a running engine,
-//! and what the engine reports back. One `Control` is shared by everything that talks to it.
+//! The engine's front panel: the channels into a running engine (notices, commands, queries)
+//! and the live counters it reports back. One `Control` is shared by everything that talks to
+//! it. It never hands out the state DB: questions that need it ([`Query`]) go to the engine,
+//! which answers through its own methods.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -8,7 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use super::state::{State, StateError, now_ms, now_us, quantile};
+use super::approval::Approved;
+use super::queries::{Query, QueryError, UserReport};
+use super::state::{HistoryEntry, State, now_us};
+use super::status::StatusReport;
 
 /// The longest account name accepted from the hook (sAMAccountName allows 20 characters; 256 leaves
 /// room for anything a future Samba might send while refusing garbage).
@@ -82,41 +87,41 @@ impl EngineState {
 
 /// Live, in-memory figures (everything durable is in the state DB).
 #[derive(Default)]
-struct Live {
-    pushes_acked: AtomicU64,
-    pushes_failed: AtomicU64,
-    notices: AtomicU64,
+pub(super) struct Live {
+    pub(super) pushes_acked: AtomicU64,
+    pub(super) pushes_failed: AtomicU64,
+    pub(super) notices: AtomicU64,
     /// Notices dropped because the queue was full (the USN poll delivers those changes).
-    notices_dropped: AtomicU64,
-    last_reconcile: Mutex<Option<ReconcileSummary>>,
-    next_reconcile_ms: AtomicU64,
-    next_expiry_ms: AtomicU64,
-    api: Mutex<String>,
-    last_error: Mutex<Option<String>>,
+    pub(super) notices_dropped: AtomicU64,
+    pub(super) last_reconcile: Mutex<Option<ReconcileSummary>>,
+    pub(super) next_reconcile_ms: AtomicU64,
+    pub(super) next_expiry_ms: AtomicU64,
+    pub(super) api: Mutex<String>,
+    pub(super) last_error: Mutex<Option<String>>,
     /// What the engine was set to (starting, running, stopping...); problems turn a running
     /// engine into a degraded one until they clear.
-    base_state: Mutex<Option<EngineState>>,
+    pub(super) base_state: Mutex<Option<EngineState>>,
     /// Conditions an administrator must fix, by area ("tenant", "push", "reconcile"): the
     /// sentence says what is wrong and the command that fixes it.
-    problems: Mutex<std::collections::BTreeMap<&'static str, String>>,
-    dry_run: std::sync::atomic::AtomicBool,
+    pub(super) problems: Mutex<std::collections::BTreeMap<&'static str, String>>,
+    pub(super) dry_run: std::sync::atomic::AtomicBool,
     /// Password pushes a dry run held back (it sends nothing).
-    dry_run_passwords: AtomicU64,
+    pub(super) dry_run_passwords: AtomicU64,
     /// The last refused reload, while the old config stays in force.
-    reload_error: Mutex<Option<String>>,
+    pub(super) reload_error: Mutex<Option<String>>,
     /// Acknowledged pushes by latency, cumulative since start (for the metrics histogram):
     /// counts at or below each of [`LATENCY_BUCKETS_MS`], then the sum in µs.
-    latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
-    latency_sum_us: AtomicU64,
+    pub(super) latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
+    pub(super) latency_sum_us: AtomicU64,
     /// How the engine signs in, and what that means for the future (user sign-in ends 2027-04-07).
-    sign_in: Mutex<String>,
+    pub(super) sign_in: Mutex<String>,
     /// Conditions that do not stop sync but make it worse (the domain's password complexity off),
     /// by area, each sentence with the command that fixes it.
-    warnings: Mutex<std::collections::BTreeMap<&'static str, String>>,
+    pub(super) warnings: Mutex<std::collections::BTreeMap<&'static str, String>>,
     /// The app certificate's expiry and renewal (`method = "certificate"`).
-    certificate: Mutex<Option<super::cert_rotation::CertificateStatus>>,
+    pub(super) certificate: Mutex<Option<super::cert_rotation::CertificateStatus>>,
     /// Several DCs: this DC's role and the leader, as the last poll found them.
-    cluster: Mutex<ClusterStatus>,
+    pub(super) cluster: Mutex<ClusterStatus>,
 }
 
 /// What `status` says about the DCs of the domain.
@@ -158,17 +163,32 @@ pub enum NoticeError {
     Stopped,
 }
 
+/// Why `approve-deletes` released nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ApproveDeletesError {
+    /// Nothing (or not that set) can be approved: the message says what to do instead.
+    #[error("{0}")]
+    Refused(#[from] super::approval::ApproveError),
+    /// The engine is not running (or stopped before the approval was sent): start it, then
+    /// approve again.
+    #[error("{0}")]
+    Stopped(#[from] NoticeError),
+}
+
 /// Shared handle to a running engine.
 #[derive(Clone)]
 pub struct Control {
     notices: mpsc::Sender<PasswordNotice>,
     commands: mpsc::UnboundedSender<Command>,
+    queries: mpsc::UnboundedSender<Query>,
     events: broadcast::Sender<EngineEvent>,
     state_tx: Arc<watch::Sender<EngineState>>,
     usn_tx: Arc<watch::Sender<u64>>,
     live: Arc<Live>,
     progress: Arc<super::progress::Progress>,
-    store: State,
+    /// Where [`Control::report_error`] records errors (the event log `status` shows); nothing
+    /// else of the state DB is used here.
+    events_log: State,
 }
 
 /// The receiving ends, for the engine's tasks.
@@ -176,34 +196,35 @@ pub struct Control {
 pub struct ControlInbox {
     pub notices: Arc<tokio::sync::Mutex<NoticeReceiver>>,
     pub commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command>>>,
+    pub queries: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Query>>>,
 }
 
 impl Control {
-    pub fn new(store: State) -> (Control, ControlInbox) {
+    /// `events_log`: the state DB, for the errors [`Control::report_error`] records.
+    pub fn new(events_log: State) -> (Control, ControlInbox) {
         let (notices, notices_rx) = mpsc::channel(MAX_QUEUED_NOTICES);
         let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (queries, queries_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         let (state_tx, _) = watch::channel(EngineState::Starting);
         let (usn_tx, _) = watch::channel(0u64);
         let control = Control {
             notices,
             commands,
+            queries,
             events,
             state_tx: Arc::new(state_tx),
             usn_tx: Arc::new(usn_tx),
             live: Arc::new(Live::default()),
             progress: Arc::default(),
-            store,
+            events_log,
         };
         let inbox = ControlInbox {
             notices: Arc::new(tokio::sync::Mutex::new(notices_rx)),
             commands: Arc::new(tokio::sync::Mutex::new(commands_rx)),
+            queries: Arc::new(tokio::sync::Mutex::new(queries_rx)),
         };
         (control, inbox)
-    }
-
-    pub fn store(&self) -> &State {
-        &self.store
     }
 
     pub fn progress(&self) -> &super::progress::Progress {
@@ -244,11 +265,45 @@ impl Control {
         self.commands.send(c).map_err(|_| NoticeError::Stopped)
     }
 
+    /// Asks the engine and waits for its answer (a query waits in the channel while no engine
+    /// runs, e.g. during a reload).
+    async fn ask<T>(&self, query: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Query) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.queries.send(query(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Everything `status` shows.
+    pub async fn status(&self) -> Result<StatusReport, QueryError> {
+        self.ask(Query::Status).await.unwrap_or(Err(QueryError::Stopped))
+    }
+
+    /// One user's password record and status (`user NAME`).
+    pub async fn user(&self, account: &str) -> Result<UserReport, QueryError> {
+        let account = account.to_owned();
+        self.ask(|reply| Query::User { account, reply }).await.unwrap_or(Err(QueryError::Stopped))
+    }
+
+    /// One user's password events, newest first (`user NAME --history`).
+    pub async fn password_history(&self, account: &str) -> Result<Vec<HistoryEntry>, QueryError> {
+        let account = account.to_owned();
+        self.ask(|reply| Query::History { account, reply }).await.unwrap_or(Err(QueryError::Stopped))
+    }
+
+    /// What a full reconcile would do now.
+    pub async fn plan(&self) -> Result<super::plan::Plan, QueryError> {
+        self.ask(Query::Plan).await.unwrap_or(Err(QueryError::Stopped))
+    }
+
     /// `approve-deletes`: approves the held set (the one named by `digest`, when given) and asks
     /// for the full reconcile that sends it.
-    pub fn approve_deletes(&self, digest: Option<&str>) -> Result<super::approval::Approved, String> {
-        let approved = super::approval::approve(&self.store, digest, now_ms()).map_err(|e| e.to_string())?;
-        self.command(Command::SyncNow).map_err(|e| e.to_string())?;
+    pub async fn approve_deletes(&self, digest: Option<&str>) -> Result<Approved, ApproveDeletesError> {
+        let digest = digest.map(str::to_owned);
+        let approved = self
+            .ask(|reply| Query::ApproveDeletes { digest, reply })
+            .await
+            .unwrap_or(Err(ApproveDeletesError::Stopped(NoticeError::Stopped)))?;
+        self.command(Command::SyncNow)?;
         Ok(approved)
     }
 
@@ -423,113 +478,18 @@ impl Control {
         *self.live.api.lock().unwrap_or_else(|p| p.into_inner()) = text.to_string();
     }
 
+    /// The live figures, for the status report the engine builds.
+    pub(super) fn live(&self) -> &Live {
+        &self.live
+    }
+
     /// Records an error: kept for `status` (last error and the state DB's recent events).
     pub fn report_error(&self, subject: &str, message: &str) {
         *self.live.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{subject}: {message}"));
-        if let Err(e) = self.store.record_event("error", subject, message) {
+        if let Err(e) = self.events_log.record_event("error", subject, message) {
             tracing::warn!("cannot record an error in the state DB: {e}");
         }
     }
-
-    /// Everything `status` shows.
-    pub fn status(&self) -> Result<StatusReport, StateError> {
-        let latencies = self.store.recent_latencies()?;
-        let recent = self.store.recent_events(10)?;
-        let last = self.live.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let next = self.live.next_reconcile_ms.load(Ordering::Relaxed);
-        let problems: Vec<String> = self
-            .live
-            .problems
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(area, m)| format!("{area}: {m}"))
-            .collect();
-        let cluster = self.live.cluster.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        Ok(StatusReport {
-            role: cluster.role,
-            leader: cluster.leader,
-            this_dc: cluster.this_dc,
-            state: self.state().as_str().to_string(),
-            degraded_reasons: problems,
-            warnings: self.live.warnings.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect(),
-            dry_run: self.live.dry_run.load(Ordering::Relaxed),
-            dry_run_passwords_held: self.live.dry_run_passwords.load(Ordering::Relaxed),
-            held_deletes_digest: super::approval::current_digest(&self.store)?,
-            reload_error: self.live.reload_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            queue_depth: self.store.outbox_len()? as u64,
-            exported_objects: self.store.exported_count()? as u64,
-            held_deletes: self.store.held_deletes()?.len() as u64,
-            notices: self.live.notices.load(Ordering::Relaxed),
-            notices_dropped: self.live.notices_dropped.load(Ordering::Relaxed),
-            pushes_acknowledged: self.live.pushes_acked.load(Ordering::Relaxed),
-            pushes_failed: self.live.pushes_failed.load(Ordering::Relaxed),
-            password_latency_samples: latencies.len() as u64,
-            password_latency_p50_ms: quantile(&latencies, 0.5).map(|us| us as f64 / 1000.0),
-            password_latency_p99_ms: quantile(&latencies, 0.99).map(|us| us as f64 / 1000.0),
-            last_reconcile: last,
-            next_reconcile_at: (next > 0).then_some(next as i64),
-            api_compatibility: self.live.api.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            sign_in: self.live.sign_in.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            certificate: self.live.certificate.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            last_error: self.live.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            recent_errors: recent
-                .into_iter()
-                .map(|e| format!("{} {}: {}", fmt_time(e.at), e.subject, e.message))
-                .collect(),
-            password_resync: self.store.resync_run()?,
-            now: now_ms(),
-        })
-    }
-}
-
-/// `status`, as JSON keys (camelCase, as `interfaces.md` names them).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusReport {
-    pub state: String,
-    /// `leader` or `follower` (several DCs; a single DC leads).
-    pub role: Option<String>,
-    /// The leader DC's name.
-    pub leader: Option<String>,
-    /// This DC's name.
-    pub this_dc: Option<String>,
-    /// Why the state is `degraded`, each with the command that fixes it.
-    pub degraded_reasons: Vec<String>,
-    /// What works but worse than it should, each with the command that fixes it.
-    pub warnings: Vec<String>,
-    /// `sync.dry_run`: nothing is sent to Entra.
-    pub dry_run: bool,
-    /// Password pushes the dry run did not send.
-    pub dry_run_passwords_held: u64,
-    /// The digest of the held deletes `approve-deletes` can release.
-    pub held_deletes_digest: Option<String>,
-    /// A refused reload's error (the previous config stays in force).
-    pub reload_error: Option<String>,
-    pub queue_depth: u64,
-    pub exported_objects: u64,
-    pub held_deletes: u64,
-    pub notices: u64,
-    /// Notices dropped because the queue was full; the USN poll delivered those changes.
-    pub notices_dropped: u64,
-    pub pushes_acknowledged: u64,
-    pub pushes_failed: u64,
-    pub password_latency_samples: u64,
-    pub password_latency_p50_ms: Option<f64>,
-    pub password_latency_p99_ms: Option<f64>,
-    pub last_reconcile: Option<ReconcileSummary>,
-    pub next_reconcile_at: Option<i64>,
-    pub api_compatibility: String,
-    /// How the engine signs in (`application (certificate)` or a user token, with its end date).
-    pub sign_in: String,
-    /// With `method = "certificate"`: when the certificate expires and how its renewal goes.
-    pub certificate: Option<super::cert_rotation::CertificateStatus>,
-    pub last_error: Option<String>,
-    pub recent_errors: Vec<String>,
-    /// The current or last full password sync (`sync --all-passwords`, password hash sync
-    /// turned back on): its counts and what is still queued.
-    pub password_resync: Option<super::state::ResyncRun>,
-    pub now: i64,
 }
 
 /// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
@@ -555,7 +515,7 @@ mod tests {
     fn notices_are_validated() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
-        let (c, inbox) = Control::new(store);
+        let (c, inbox) = Control::new(store.clone());
         assert!(matches!(c.password_changed(""), Err(NoticeError::Empty)));
         assert!(matches!(c.password_changed(&"a".repeat(10_000)), Err(NoticeError::TooLong)));
         assert!(matches!(c.password_changed("a\nb"), Err(NoticeError::ControlCharacters)));
@@ -563,7 +523,7 @@ mod tests {
         assert!(c.password_changed("*)(objectClass=*").is_ok());
         let got = inbox.notices.try_lock().ok().and_then(|mut r| r.try_recv().ok()).map(|n| n.account);
         assert_eq!(got.as_deref(), Some("*)(objectClass=*"));
-        let s = c.status().unwrap_or_else(|e| panic!("{e}"));
+        let s = crate::sync::status::report(&c, &store).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((s.state.as_str(), s.notices, s.queue_depth), ("starting", 1, 0));
     }
 
@@ -571,7 +531,7 @@ mod tests {
     fn the_notice_queue_is_bounded_and_a_dropped_notice_is_counted() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
-        let (c, inbox) = Control::new(store);
+        let (c, inbox) = Control::new(store.clone());
         // Nobody takes notices (the engine is starting): a flood must not grow memory without end,
         // and the hook is never told to fail (its change is in sam.ldb; the USN poll finds it).
         for i in 0..MAX_QUEUED_NOTICES + 100 {
@@ -584,7 +544,7 @@ mod tests {
             }
         }
         assert_eq!(queued, MAX_QUEUED_NOTICES);
-        let s = c.status().unwrap_or_else(|e| panic!("{e}"));
+        let s = crate::sync::status::report(&c, &store).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((s.notices, s.notices_dropped), ((MAX_QUEUED_NOTICES + 100) as u64, 100));
         // Room again: the next notice is queued.
         assert!(c.password_changed("late").is_ok());
@@ -596,12 +556,12 @@ mod tests {
     fn the_state_follows_problems() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
-        let (c, _inbox) = Control::new(store);
+        let (c, _inbox) = Control::new(store.clone());
         c.set_state(EngineState::Running);
         c.set_problem("push", "the sign-in was refused; run `samba-entra-sync login`");
         c.set_problem("tenant", "cannot reach Entra");
         assert_eq!(c.state(), EngineState::Degraded);
-        let s = c.status().unwrap_or_else(|e| panic!("{e}"));
+        let s = crate::sync::status::report(&c, &store).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.degraded_reasons.len(), 2);
         assert!(s.degraded_reasons[0].starts_with("push: "), "{:?}", s.degraded_reasons);
         c.clear_problem("push");

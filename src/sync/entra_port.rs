@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::model::{AttrValue, ExportObject, ObjectType};
 use super::passwords::{CredentialPush, CredentialPusher, PushOutcome};
 use super::scheduler::{Lane, WriteBudget};
-use super::tenant::{CloudObject, ExportResult, Tenant, TenantConfig, TenantError};
+use super::tenant::{CloudObject, ExportResult, ObjectFault, Tenant, TenantConfig, TenantError};
 use crate::entra::auth::USER_SIGN_IN_RETIREMENT;
 use crate::entra::client::{SyncClient, SyncError, TokenProvider};
 use crate::entra::ops::{
@@ -156,17 +156,24 @@ fn results(anchors: &[String], wire: Vec<ops::SyncObjectResult>) -> Vec<ExportRe
                 warning: r.error_description.clone(),
                 error: None,
             },
-            Some(r) => ExportResult {
-                anchor: anchor.clone(),
-                cloud_anchor: r.cloud_anchor.clone(),
-                warning: None,
-                error: Some(r.error_description.clone().unwrap_or_else(|| "refused without a reason".into())),
-            },
+            Some(r) => {
+                let text = r.error_description.clone().unwrap_or_else(|| "refused without a reason".into());
+                ExportResult {
+                    anchor: anchor.clone(),
+                    cloud_anchor: r.cloud_anchor.clone(),
+                    warning: None,
+                    error: Some(if r.object_not_found() {
+                        ObjectFault::NotFound(text)
+                    } else {
+                        ObjectFault::Refused(text)
+                    }),
+                }
+            }
             None => ExportResult {
                 anchor: anchor.clone(),
                 cloud_anchor: None,
                 warning: None,
-                error: Some("the service returned no result for this object".into()),
+                error: Some(ObjectFault::Refused("the service returned no result for this object".into())),
             },
         })
         .collect()
@@ -252,6 +259,29 @@ impl<T: TokenProvider + 'static> CredentialPusher for EntraPort<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_for_an_object_not_in_the_tenant_is_told_from_other_refusals() {
+        let wire = |code, text: &str| ops::SyncObjectResult {
+            source_anchor: None,
+            cloud_anchor: None,
+            code,
+            error_description: Some(text.to_owned()),
+        };
+        let anchors = vec!["a".to_string(), "b".to_string(), "c".to_string(), "d".to_string()];
+        let got = results(
+            &anchors,
+            vec![
+                wire(ops::ResultCode::Failure, "User 'a' does not exist in the tenant (object not found)."),
+                wire(ops::ResultCode::Failure, "InvalidSoftMatch"),
+                wire(ops::ResultCode::Success, "with some modified properties"),
+            ],
+        );
+        assert!(matches!(got[0].error, Some(ObjectFault::NotFound(_))));
+        assert!(matches!(got[1].error, Some(ObjectFault::Refused(_))));
+        assert_eq!((got[2].error.as_ref(), got[2].warning.as_deref()), (None, Some("with some modified properties")));
+        assert!(matches!(got[3].error, Some(ObjectFault::Refused(_))), "no result for an object is a refusal");
+    }
 
     #[test]
     fn a_refused_user_token_says_when_user_sign_in_ends_and_what_switches() {

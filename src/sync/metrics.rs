@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::control::{Control, LATENCY_BUCKETS_MS, LatencyHistogram, StatusReport};
+use super::control::{Control, LATENCY_BUCKETS_MS, LatencyHistogram};
 use super::scheduler::WriteBudget;
+use super::state::State;
+use super::status::{self, StatusReport};
 
 /// How often the file is rewritten.
 pub const PERIOD: Duration = Duration::from_secs(5);
@@ -111,6 +113,7 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 /// Rewrites the file every [`PERIOD`] until `stop`.
 pub async fn run(
     control: Control,
+    store: State,
     budget: Arc<WriteBudget>,
     budget_limit: u32,
     certificate_not_after: Option<u64>,
@@ -119,7 +122,7 @@ pub async fn run(
 ) {
     let mut reported = false;
     loop {
-        match control.status() {
+        match status::report(&control, &store) {
             Ok(status) => {
                 let extra = Extra {
                     latency: control.latency_histogram(),

@@ -17,11 +17,13 @@ pub mod password_status;
 pub mod passwords;
 pub mod plan;
 pub mod progress;
+pub mod queries;
 pub mod reconcile;
 pub mod scheduler;
 pub mod scope;
 pub mod settings;
 pub mod state;
+pub mod status;
 pub mod tenant;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -70,8 +70,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             return Ok(status("NoTargetConnection", format!("not synced: {}", why.reason()), true));
         }
         let anchor = source_anchor(&user.id, self.anchor());
-        let store = self.control().store();
-        let Some(exported) = store.exported_object(ObjectType::User.as_str(), &anchor)? else {
+        let store = self.store();
+        let Some(exported) = store.exported_object(ObjectType::User, &anchor)? else {
             return Ok(status(
                 "TargetNotExportedToDirectory",
                 "not exported to Entra yet: its password follows its export".into(),

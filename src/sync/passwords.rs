@@ -29,7 +29,7 @@ use super::directory::{Directory, Lookup};
 use super::gate::TenantGate;
 use super::password_status::REFUSED_NOTE;
 use super::scope::Scope;
-use super::state::{OutboxItem, PasswordEvent, ResyncRun, ResyncTally, now_ms, now_us};
+use super::state::{OutboxItem, PasswordEvent, ResyncRun, ResyncTally, State, now_ms, now_us};
 use super::tenant::with_sign_in_fix;
 use crate::entra::credential::credential_data;
 use crate::samba::directory::{NtHash, User};
@@ -120,6 +120,7 @@ const META_LAST_USN: &str = "password_path.last_usn";
 pub struct PasswordPath<D, P> {
     directory: Arc<D>,
     control: Control,
+    store: State,
     scope: Arc<Scope>,
     settings: PasswordSettings,
     pusher: Arc<P>,
@@ -134,6 +135,7 @@ impl<D, P> Clone for PasswordPath<D, P> {
         PasswordPath {
             directory: self.directory.clone(),
             control: self.control.clone(),
+            store: self.store.clone(),
             scope: self.scope.clone(),
             settings: self.settings.clone(),
             pusher: self.pusher.clone(),
@@ -148,13 +150,24 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     pub fn new(
         directory: Arc<D>,
         control: Control,
+        store: State,
         scope: Arc<Scope>,
         settings: PasswordSettings,
         pusher: Arc<P>,
         gate: TenantGate,
     ) -> Self {
         let cluster = Cluster::single();
-        PasswordPath { directory, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate, cluster }
+        PasswordPath {
+            directory,
+            control,
+            store,
+            scope,
+            settings,
+            pusher,
+            wake: Arc::new(Notify::new()),
+            gate,
+            cluster,
+        }
     }
 
     /// Takes part in a domain with several DCs (single DC otherwise).
@@ -187,7 +200,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         let why = format!("made on {made}; pushed by {by}'s daemon");
         tracing::debug!(account, anchor, kvno, "{why}");
         if !self.settings.dry_run {
-            let store = self.control.store();
+            let store = &self.store;
             let handled = store
                 .password(anchor)
                 .ok()
@@ -221,7 +234,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         if let Err(e) = read {
             return self.control.report_error("sam.ldb", &e.to_string());
         }
-        let store = self.control.store();
+        let store = &self.store;
         let why = "set before this DC's daemon first started; pushed by the leader's initial sync";
         for (anchor, account, kvno) in &seen {
             if let Err(e) = store.mark_skipped(anchor, account, *kvno, why) {
@@ -253,7 +266,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         if self.settings.dry_run || !self.gate.password_sync_on() {
             return 0;
         }
-        let items = self.control.store().outbox().unwrap_or_default();
+        let items = self.store.outbox().unwrap_or_default();
         let n = items.len();
         for item in items {
             self.push_one(item).await;
@@ -349,7 +362,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             self.control.dry_run_password();
             return true;
         }
-        match self.control.store().enqueue_push(anchor, account, kvno, noticed_at_us) {
+        match self.store.enqueue_push(anchor, account, kvno, noticed_at_us) {
             Ok(true) => {
                 self.note(anchor, account, PasswordEvent::ChangeSeen, kvno, "");
                 self.wake.notify_one();
@@ -369,7 +382,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         let keep = self.settings.history;
         let every = (keep / 10).clamp(Duration::from_millis(500), Duration::from_secs(600));
         loop {
-            if let Err(e) = self.control.store().prune_password_history(keep.as_millis() as i64) {
+            if let Err(e) = self.store.prune_password_history(keep) {
                 self.control.report_error("state", &format!("cannot prune the password history: {e}"));
             }
             tokio::select! {
@@ -382,8 +395,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     // ---- 4. the safety net ----
 
     async fn safety_net(self, shutdown: CancellationToken) {
-        let mut last: Option<u64> =
-            self.control.store().meta(META_LAST_USN).ok().flatten().and_then(|v| v.parse().ok());
+        let mut last: Option<u64> = self.store.meta(META_LAST_USN).ok().flatten().and_then(|v| v.parse().ok());
         let mut usn = self.control.watch_directory_usn();
         let mut retry = false;
         loop {
@@ -404,7 +416,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     /// then moves `last` to `high`. False when something could not be queued or read: `last`
     /// stays, so the same window is read again.
     async fn catch_up(&self, last: &mut Option<u64>, high: u64) -> bool {
-        let store = self.control.store();
+        let store = &self.store;
         let Some(since) = *last else {
             // First start: the initial reconcile pushes every password; from here on, only
             // changes count.
@@ -480,7 +492,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             // live and backfill pushes.
             let limit = in_flight.len() + 2 * self.settings.parallel.max(1);
             let mut next_due: Option<i64> = None;
-            let due = if phs_on { self.control.store().outbox_due(now_ms(), limit) } else { Ok((Vec::new(), None)) };
+            let due = if phs_on { self.store.outbox_due(now_ms(), limit) } else { Ok((Vec::new(), None)) };
             match due {
                 Ok((items, next)) => {
                     next_due = next;
@@ -540,7 +552,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     }
 
     async fn push_one(&self, item: OutboxItem) {
-        let store = self.control.store();
+        let store = &self.store;
         let read = self.directory.find_user(&item.account, Lookup::SCOPED_WITH_HASH).await;
         let user = match read {
             Ok(Some(u)) => u,
@@ -634,7 +646,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     /// tool set `pwdLastSet=0` in a second write, after the settle): it is pushed again, as a
     /// temporary password or taken back (see [`Self::take_back_temporary`]).
     fn requeue_if_turned_temporary(&self, anchor: &str, account: &str, kvno: u32) {
-        let store = self.control.store();
+        let store = &self.store;
         match store.acknowledged_as(anchor) {
             Ok(Some((acked, false))) if acked >= kvno => {
                 tracing::info!(
@@ -658,7 +670,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     /// or, when the domain keeps no history, a random credential nobody knows (the user must
     /// change the password at the next logon anyway, and that change is pushed).
     async fn take_back_temporary(&self, item: &OutboxItem, user: User, kvno: u32) {
-        let store = self.control.store();
+        let store = &self.store;
         let previous = match user.nt_hash.as_ref().and_then(|h| NtHash::from_bytes(h.as_bytes())) {
             Some(current) => self.directory.previous_nt_hash(&item.account, &current).await.unwrap_or_else(|e| {
                 tracing::warn!(account = %item.account, "cannot read the password history: {e}");
@@ -712,13 +724,13 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
 
     /// Every outcome but an acknowledgement: the push stays queued for a later try.
     fn push_failed(&self, item: &OutboxItem, outcome: PushOutcome, kvno: u32) {
-        let store = self.control.store();
+        let store = &self.store;
         match outcome {
             PushOutcome::Acknowledged => {}
             PushOutcome::UnknownObject => {
                 tracing::info!(account = %item.account, "not in Entra yet: exporting the user first");
                 let _ = self.control.command(Command::ExportUser(item.account.clone()));
-                let at = now_ms() + backoff_ms(item.attempts);
+                let at = now_ms() + as_ms(backoff(item.attempts));
                 let _ = store.mark_push_failed(&item.anchor, "the user is not in Entra yet", at);
                 let detail = format!("the user is not in Entra yet; next try in {} s", (at - now_ms()).max(0) / 1000);
                 self.note(&item.anchor, &item.account, PasswordEvent::Retried, kvno, &detail);
@@ -727,9 +739,9 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             PushOutcome::Retry { error, after } => {
                 self.control.push_failed();
                 tracing::warn!(account = %item.account, "password push will be retried: {error}");
-                let delay = after.map_or_else(|| backoff_ms(item.attempts), |d| d.as_millis() as i64);
-                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + delay);
-                let detail = format!("{error}; next try in {} s", delay / 1000);
+                let delay = after.unwrap_or_else(|| backoff(item.attempts));
+                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + as_ms(delay));
+                let detail = format!("{error}; next try in {} s", delay.as_secs());
                 self.note(&item.anchor, &item.account, PasswordEvent::Retried, kvno, &detail);
                 self.tally_failure(item);
             }
@@ -738,7 +750,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
                 let note = format!("{REFUSED_NOTE}{error}");
                 self.note(&item.anchor, &item.account, PasswordEvent::Refused, kvno, &error);
-                let _ = store.mark_push_failed(&item.anchor, &note, now_ms() + backoff_ms(item.attempts));
+                let _ = store.mark_push_failed(&item.anchor, &note, now_ms() + as_ms(backoff(item.attempts)));
                 self.tally(item, ResyncTally::Refused);
             }
             PushOutcome::SignIn { error } => {
@@ -746,7 +758,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
                 self.control.report_error(&item.account, &format!("password push refused: {error}"));
                 self.control.set_problem("push", &with_sign_in_fix(&format!("password pushes fail: {error}")));
                 self.note(&item.anchor, &item.account, PasswordEvent::Refused, kvno, &error);
-                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + backoff_ms(item.attempts));
+                let _ = store.mark_push_failed(&item.anchor, &error, now_ms() + as_ms(backoff(item.attempts)));
                 self.tally_failure(item);
             }
         }
@@ -754,7 +766,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
 
     /// One line of the user's password history (`user NAME --history`).
     fn note(&self, anchor: &str, account: &str, event: PasswordEvent, kvno: u32, detail: &str) {
-        if let Err(e) = self.control.store().record_password_event(anchor, account, event, Some(kvno), detail) {
+        if let Err(e) = self.store.record_password_event(anchor, account, event, Some(kvno), detail) {
             tracing::debug!(account, "cannot record a password event: {e}");
         }
     }
@@ -765,7 +777,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         if !item.resync {
             return;
         }
-        match self.control.store().resync_tally(&item.anchor, tally) {
+        match self.store.resync_tally(&item.anchor, tally) {
             Ok(Some(run)) => log_resync_finished(&run),
             Ok(None) => {}
             Err(e) => self.control.report_error("state", &e.to_string()),
@@ -802,11 +814,16 @@ pub(crate) fn log_resync_finished(run: &ResyncRun) {
 /// The pause before the next try of one push, whatever the reason it failed: about 1 s,
 /// doubling with each failed attempt, with jitter, capped at 60 s (so a push that keeps failing
 /// is still tried every minute, never parked for longer). `Retry-After` wins where given.
-pub(crate) fn backoff_ms(attempts: u32) -> i64 {
-    let base = 1_000i64.saturating_mul(1 << attempts.min(6)).min(60_000);
+pub(crate) fn backoff(attempts: u32) -> Duration {
+    let base = 1_000u64.saturating_mul(1 << attempts.min(6)).min(60_000);
     let mut b = [0u8; 2];
-    let jitter = if getrandom::fill(&mut b).is_ok() { i64::from(u16::from_le_bytes(b)) % (base / 5 + 1) } else { 0 };
-    base - base / 10 + jitter
+    let jitter = if getrandom::fill(&mut b).is_ok() { u64::from(u16::from_le_bytes(b)) % (base / 5 + 1) } else { 0 };
+    Duration::from_millis(base - base / 10 + jitter)
+}
+
+/// A duration in the state DB's unit (ms), for adding to a timestamp.
+fn as_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// When the password was set (pwdLastSet), or now when it is unknown or in the future.
@@ -838,7 +855,7 @@ mod tests {
         let mut tasks = JoinSet::new();
         tasks.spawn(rig.passwords.clone().run(rig.inbox.notices.clone(), stop.clone()));
         tasks.spawn(crate::sync::usn_watch::run(rig.directory.clone(), rig.control.clone(), poll, stop.clone()));
-        until("the safety net's start", || rig.control.store().meta(META_LAST_USN).unwrap().is_some()).await;
+        until("the safety net's start", || rig.store.meta(META_LAST_USN).unwrap().is_some()).await;
         (stop, tasks)
     }
 
@@ -913,7 +930,7 @@ mod tests {
         assert!(failed.elapsed() >= Duration::from_millis(100), "the retry waits for Retry-After");
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(rig.tenant.calls().pushes, 3, "one failed call, one retry");
-        let outbox = rig.control.store().outbox().unwrap();
+        let outbox = rig.store.outbox().unwrap();
         assert!(outbox.is_empty(), "nothing left queued");
         stop.cancel();
         while tasks.join_next().await.is_some() {}
@@ -943,9 +960,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_caps() {
-        assert!((900..=1_100).contains(&backoff_ms(0)));
-        assert!((3_600..=4_400).contains(&backoff_ms(2)));
-        assert!((54_000..=66_000).contains(&backoff_ms(6)));
-        assert!((54_000..=66_000).contains(&backoff_ms(30)));
+        let ms = |a| backoff(a).as_millis();
+        assert!((900..=1_100).contains(&ms(0)));
+        assert!((3_600..=4_400).contains(&ms(2)));
+        assert!((54_000..=66_000).contains(&ms(6)));
+        assert!((54_000..=66_000).contains(&ms(30)));
     }
 }

@@ -105,11 +105,8 @@ fn type_order(t: ObjectType) -> u8 {
 
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut out = Plan::default();
-    let exported: HashMap<(ObjectType, &str), &ExportedObject> = input
-        .exported
-        .iter()
-        .filter_map(|e| Some(((ObjectType::parse(&e.object_type)?, e.anchor.as_str()), e)))
-        .collect();
+    let exported: HashMap<(ObjectType, &str), &ExportedObject> =
+        input.exported.iter().map(|e| ((e.object_type, e.anchor.as_str()), e)).collect();
 
     // Creates and updates.
     let mut upserts: Vec<(&ExportObject, Operation)> = Vec::new();
@@ -181,7 +178,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .exported
         .iter()
         .filter_map(|e| {
-            let t = ObjectType::parse(&e.object_type)?;
+            let t = e.object_type;
             (!desired.contains(&(t, e.anchor.as_str()))).then(|| Operation {
                 action: Action::Delete,
                 object_type: t,
@@ -203,9 +200,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 
     let mut per_type: BTreeMap<ObjectType, usize> = BTreeMap::new();
     for e in input.exported {
-        if let Some(t) = ObjectType::parse(&e.object_type) {
-            *per_type.entry(t).or_default() += 1;
-        }
+        *per_type.entry(e.object_type).or_default() += 1;
     }
     let mut allowed: Vec<Operation> = Vec::new();
     for mut d in deletes {
@@ -320,7 +315,7 @@ mod tests {
 
     fn exported(o: &ExportObject) -> ExportedObject {
         ExportedObject {
-            object_type: o.object_type.as_str().into(),
+            object_type: o.object_type,
             anchor: o.anchor.clone(),
             dn: o.dn.clone(),
             name: o.name.clone(),
@@ -332,11 +327,8 @@ mod tests {
     }
 
     fn run(desired: Vec<ExportObject>, exported: &[ExportedObject], approved: bool) -> Plan {
-        let everything: HashSet<(ObjectType, String)> = exported
-            .iter()
-            .filter_map(|e| Some((ObjectType::parse(&e.object_type)?, e.anchor.clone())))
-            .filter(|_| approved)
-            .collect();
+        let everything: HashSet<(ObjectType, String)> =
+            exported.iter().map(|e| (e.object_type, e.anchor.clone())).filter(|_| approved).collect();
         run_with(desired, exported, &everything, None)
     }
 

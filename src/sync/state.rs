@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
+
+use super::model::ObjectType;
 
 /// Schema migrations, in order; `user_version` is the number applied.
 const MIGRATIONS: &[&str] = &[
@@ -147,10 +150,25 @@ pub fn now_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
+/// Object types are stored as their names (`User`, `Group`...), read back typed: a row with
+/// a name this build does not know fails the read instead of being skipped unnoticed.
+impl ToSql for ObjectType {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for ObjectType {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        ObjectType::parse(text).ok_or_else(|| FromSqlError::Other(format!("unknown object type {text:?}").into()))
+    }
+}
+
 /// One exported object as the state remembers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportedObject {
-    pub object_type: String,
+    pub object_type: ObjectType,
     pub anchor: String,
     pub dn: String,
     pub name: String,
@@ -214,7 +232,7 @@ pub struct OutboxItem {
 /// A delete held back by a safety rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldDelete {
-    pub object_type: String,
+    pub object_type: ObjectType,
     pub anchor: String,
     pub name: String,
     /// The rule that holds it, as the plan words it.
@@ -229,7 +247,7 @@ pub struct HeldDelete {
 pub struct DeleteApproval {
     pub digest: String,
     /// (object type, anchor) of every delete it releases.
-    pub objects: Vec<(String, String)>,
+    pub objects: Vec<(ObjectType, String)>,
     pub approved_at: i64,
     pub expires_at: i64,
 }
@@ -353,7 +371,7 @@ impl State {
             .map_err(|e| self.err(e))
     }
 
-    pub fn record_export_error(&self, object_type: &str, anchor: &str, error: &str) -> Result<(), StateError> {
+    pub fn record_export_error(&self, object_type: ObjectType, anchor: &str, error: &str) -> Result<(), StateError> {
         self.lock()
             .execute(
                 "UPDATE objects SET last_error = ?3 WHERE object_type = ?1 AND anchor = ?2",
@@ -363,7 +381,7 @@ impl State {
             .map_err(|e| self.err(e))
     }
 
-    pub fn forget_export(&self, object_type: &str, anchor: &str) -> Result<(), StateError> {
+    pub fn forget_export(&self, object_type: ObjectType, anchor: &str) -> Result<(), StateError> {
         let conn = self.lock();
         conn.execute("DELETE FROM objects WHERE object_type = ?1 AND anchor = ?2", params![object_type, anchor])
             .and_then(|_| {
@@ -389,7 +407,7 @@ impl State {
     }
 
     /// One exported object, if this installation exported it.
-    pub fn exported_object(&self, object_type: &str, anchor: &str) -> Result<Option<ExportedObject>, StateError> {
+    pub fn exported_object(&self, object_type: ObjectType, anchor: &str) -> Result<Option<ExportedObject>, StateError> {
         self.lock()
             .query_row(
                 "SELECT object_type, anchor, dn, name, digest, cloud_anchor, exported_at, last_error
@@ -720,7 +738,7 @@ impl State {
     pub fn replace_held_deletes(&self, held: &[HeldDelete]) -> Result<(), StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let since: std::collections::HashMap<(String, String), i64> = {
+        let since: std::collections::HashMap<(ObjectType, String), i64> = {
             let mut stmt =
                 tx.prepare("SELECT object_type, anchor, held_since FROM held_deletes").map_err(|e| self.err(e))?;
             let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?))).map_err(|e| self.err(e))?;
@@ -728,7 +746,7 @@ impl State {
         };
         tx.execute("DELETE FROM held_deletes", []).map_err(|e| self.err(e))?;
         for h in held {
-            let held_since = since.get(&(h.object_type.clone(), h.anchor.clone())).copied().unwrap_or(h.held_since);
+            let held_since = since.get(&(h.object_type, h.anchor.clone())).copied().unwrap_or(h.held_since);
             tx.execute(
                 "INSERT OR REPLACE INTO held_deletes(object_type, anchor, name, reason, approvable, held_since)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -786,7 +804,9 @@ impl State {
             .prepare("SELECT object_type, anchor, digest, approved_at, expires_at FROM delete_approvals")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, ObjectType>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .map_err(|e| self.err(e))?;
         let mut approval: Option<DeleteApproval> = None;
         for row in rows {
@@ -971,7 +991,7 @@ mod tests {
     fn exports_and_held_deletes() {
         let (_d, s) = open();
         let o = ExportedObject {
-            object_type: "User".into(),
+            object_type: ObjectType::User,
             anchor: "AAA=".into(),
             dn: "CN=a".into(),
             name: "a".into(),
@@ -987,7 +1007,7 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!((all[0].digest.as_str(), all[0].cloud_anchor.as_deref()), ("d2", Some("User_1")));
         let held = HeldDelete {
-            object_type: "User".into(),
+            object_type: ObjectType::User,
             anchor: "AAA=".into(),
             name: "a".into(),
             reason: "held: over the deletion threshold".into(),
@@ -998,7 +1018,7 @@ mod tests {
         // A second run that holds it again keeps the time it was first held.
         s.replace_held_deletes(&[HeldDelete { held_since: 9, ..held.clone() }]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.held_deletes().unwrap_or_default(), vec![held]);
-        s.forget_export("User", "AAA=").unwrap_or_else(|e| panic!("{e}"));
+        s.forget_export(ObjectType::User, "AAA=").unwrap_or_else(|e| panic!("{e}"));
         assert!(s.exported().unwrap_or_default().is_empty());
         assert!(s.held_deletes().unwrap_or_default().is_empty());
     }
@@ -1007,7 +1027,7 @@ mod tests {
     fn held_sets_are_replaced_and_approvals_expire_and_are_used_once() {
         let (_d, s) = open();
         let held = |a: &str| HeldDelete {
-            object_type: "User".into(),
+            object_type: ObjectType::User,
             anchor: a.into(),
             name: a.into(),
             reason: "held".into(),
@@ -1020,7 +1040,7 @@ mod tests {
         assert_eq!(anchors, vec!["B".to_string()], "a delete no longer planned is no longer held");
         let approval = DeleteApproval {
             digest: "d".into(),
-            objects: vec![("User".into(), "B".into())],
+            objects: vec![(ObjectType::User, "B".into())],
             approved_at: 100,
             expires_at: 1_000,
         };

@@ -17,7 +17,27 @@ pub struct ExportResult {
     /// Accepted with a warning (e.g. a duplicate proxyAddress quarantined by Entra).
     pub warning: Option<String>,
     /// Refused; the object stays as it was in Entra.
-    pub error: Option<String>,
+    pub error: Option<ObjectFault>,
+}
+
+/// Why Entra refused one object, by what the engine does next.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectFault {
+    /// The object does not exist in the tenant: a delete of it has nothing left to do.
+    #[error("{0}")]
+    NotFound(String),
+    /// Refused for another reason (the text says which): report it, try again at the next run.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl ObjectFault {
+    /// The service's words.
+    pub fn message(&self) -> &str {
+        match self {
+            ObjectFault::NotFound(m) | ObjectFault::Refused(m) => m,
+        }
+    }
 }
 
 /// An object as Entra holds it (for drift repair).

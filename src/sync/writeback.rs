@@ -16,7 +16,7 @@ use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::Control;
 use super::directory::{Directory, DirectoryError};
 use super::model::ObjectType;
-use super::state::ExportedObject;
+use super::state::{ExportedObject, State};
 use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::User;
 
@@ -40,10 +40,9 @@ pub fn candidates(users: &[User], exported: &[ExportedObject], anchor: AnchorAtt
     if anchor != AnchorAttribute::ConsistencyGuid {
         return Vec::new();
     }
-    let user_type = ObjectType::User.as_str();
     let synced: std::collections::HashSet<&str> = exported
         .iter()
-        .filter(|e| e.object_type == user_type && e.last_error.is_none())
+        .filter(|e| e.object_type == ObjectType::User && e.last_error.is_none())
         .map(|e| e.anchor.as_str())
         .collect();
     users
@@ -62,10 +61,11 @@ pub fn candidates(users: &[User], exported: &[ExportedObject], anchor: AnchorAtt
 pub async fn write_back<D: Directory>(
     directory: &D,
     control: &Control,
+    store: &State,
     anchor: AnchorAttribute,
     users: &[User],
 ) -> u64 {
-    let exported = match control.store().exported() {
+    let exported = match store.exported() {
         Ok(e) => e,
         Err(e) => {
             control.report_error("write-back", &format!("cannot read the exported objects: {e}"));
@@ -96,7 +96,7 @@ pub async fn write_back<D: Directory>(
     if written > 0 {
         tracing::info!(users = written, "wrote the objectGUID into mS-DS-ConsistencyGuid");
         let message = format!("mS-DS-ConsistencyGuid set to the objectGUID of {written} users");
-        if let Err(e) = control.store().record_event("write-back", "mS-DS-ConsistencyGuid", &message) {
+        if let Err(e) = store.record_event("write-back", "mS-DS-ConsistencyGuid", &message) {
             tracing::warn!("cannot record the write-back in the state DB: {e}");
         }
     }
@@ -129,7 +129,7 @@ mod tests {
 
     fn exported(object_type: ObjectType, guid: [u8; 16], error: Option<&str>) -> ExportedObject {
         ExportedObject {
-            object_type: object_type.as_str().into(),
+            object_type,
             anchor: STANDARD.encode(guid),
             dn: String::new(),
             name: String::new(),

@@ -15,7 +15,7 @@ use crate::sync::model::{AttrValue, ExportObject, ObjectType};
 use crate::sync::plan::{Action, Plan};
 use crate::sync::scheduler::Lane;
 use crate::sync::state::{ExportedObject, PasswordEvent, now_ms, now_us};
-use crate::sync::tenant::{Tenant, TenantError, with_sign_in_fix};
+use crate::sync::tenant::{ObjectFault, Tenant, TenantError, with_sign_in_fix};
 
 impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// Exports one user now (a password push found it missing in Entra).
@@ -36,7 +36,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let object = self.mapper().user(&user, &index);
-        let exported = self.control.store().exported_object(ObjectType::User.as_str(), &object.anchor)?;
+        let exported = self.store.exported_object(ObjectType::User, &object.anchor)?;
         if exported.is_some_and(|e| e.last_error.is_none() && e.digest == object.digest()) {
             // Exported as it is now: Entra has not made it visible to credential pushes yet
             // (replication). Exporting again would only spend the write budget; the push waits
@@ -47,7 +47,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         let (ok, _) = self.upsert_chunk(&[&object], Lane::Urgent).await?;
         if ok > 0 {
             // The push that found the user missing is waiting out a back-off: make it due now.
-            self.control.store().enqueue_push(&object.anchor, &user.id.sam_account_name, user.key_version, now_us())?;
+            self.store.enqueue_push(&object.anchor, &user.id.sam_account_name, user.key_version, now_us())?;
         }
         Ok(())
     }
@@ -56,13 +56,13 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         let results = self.tenant.upsert(chunk, lane).await.map_err(|e| self.tenant_failed(e))?;
         self.control.progress().sent(chunk.len());
         self.control.clear_problem("reconcile");
-        let store = self.control.store();
+        let store = &self.store;
         let (mut ok, mut failed) = (0, 0);
         for (o, r) in chunk.iter().zip(results) {
             if let Some(err) = &r.error {
                 failed += 1;
                 self.control.report_error(&o.name, &format!("export refused: {err}"));
-                let _ = store.record_export_error(o.object_type.as_str(), &o.anchor, err);
+                let _ = store.record_export_error(o.object_type, &o.anchor, err.message());
                 continue;
             }
             if let Some(w) = &r.warning {
@@ -71,7 +71,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             }
             ok += 1;
             store.record_export(&ExportedObject {
-                object_type: o.object_type.as_str().to_string(),
+                object_type: o.object_type,
                 anchor: o.anchor.clone(),
                 dn: o.dn.clone(),
                 name: o.name.clone(),
@@ -110,7 +110,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             dry_run: self.settings.dry_run,
             ..Default::default()
         };
-        let store = self.control.store();
+        let store = &self.store;
         if self.settings.dry_run {
             tracing::info!(
                 creates = summary.creates,
@@ -204,13 +204,13 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                     self.control.clear_problem("reconcile");
                     for ((t, anchor, name), r) in chunk.iter().zip(results) {
                         match r.error {
-                            // Already gone in Entra: the goal is reached.
-                            Some(e) if !e.to_ascii_lowercase().contains("not found") => {
+                            Some(ObjectFault::Refused(e)) => {
                                 summary.errors += 1;
                                 self.control.report_error(name, &format!("delete refused: {e}"));
                             }
-                            _ => {
-                                let _ = store.forget_export(t.as_str(), anchor);
+                            // Already gone in Entra: the goal is reached.
+                            Some(ObjectFault::NotFound(_)) | None => {
+                                let _ = store.forget_export(*t, anchor);
                             }
                         }
                     }

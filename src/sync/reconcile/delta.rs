@@ -42,16 +42,16 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                 self.control.set_next_expiry(at_ms);
             }
         }
-        let exported = self.control.store().exported()?;
+        let exported = self.store.exported()?;
         let changed: HashSet<(ObjectType, String)> = {
-            let by_key: HashMap<(String, &str), &ExportedObject> =
-                exported.iter().map(|e| ((e.object_type.clone(), e.anchor.as_str()), e)).collect();
+            let by_key: HashMap<(ObjectType, &str), &ExportedObject> =
+                exported.iter().map(|e| ((e.object_type, e.anchor.as_str()), e)).collect();
             desired
                 .objects
                 .iter()
                 .filter(|o| {
                     by_key
-                        .get(&(o.object_type.as_str().to_string(), o.anchor.as_str()))
+                        .get(&(o.object_type, o.anchor.as_str()))
                         .is_none_or(|e| e.digest != o.digest() || e.last_error.is_some())
                 })
                 .map(|o| (o.object_type, o.anchor.clone()))
@@ -61,7 +61,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         // No deletes in a delta: plan against the objects it saw only.
         let relevant: Vec<ExportedObject> = exported
             .into_iter()
-            .filter(|e| desired.objects.iter().any(|o| o.anchor == e.anchor && o.object_type.as_str() == e.object_type))
+            .filter(|e| desired.objects.iter().any(|o| o.anchor == e.anchor && o.object_type == e.object_type))
             .collect();
         let plan = plan(&PlanInput {
             desired: &desired,

@@ -25,13 +25,11 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         desired: &Desired,
         key_versions: &HashMap<String, (String, u32)>,
     ) -> (u64, u64) {
-        let store = self.control.store();
+        let store = &self.store;
         let exported: HashSet<(ObjectType, String)> = match store.exported() {
-            Ok(rows) => rows
-                .into_iter()
-                .filter(|e| e.last_error.is_none())
-                .filter_map(|e| Some((ObjectType::parse(&e.object_type)?, e.anchor)))
-                .collect(),
+            Ok(rows) => {
+                rows.into_iter().filter(|e| e.last_error.is_none()).map(|e| (e.object_type, e.anchor)).collect()
+            }
             Err(e) => {
                 self.control.report_error("state", &e.to_string());
                 return (0, 1);
@@ -81,7 +79,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                 }
                 // Not wanted any more: the plan would have deleted it; it is gone already.
                 None => {
-                    let _ = store.forget_export(key.0.as_str(), &key.1);
+                    let _ = store.forget_export(key.0, &key.1);
                 }
             }
         }

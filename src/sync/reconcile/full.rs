@@ -23,7 +23,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     }
 
     fn pending_passwords(&self, users: &[User]) -> Result<Vec<PendingPassword>, StateError> {
-        let handled = self.control.store().handled_kvnos()?;
+        let handled = self.store.handled_kvnos()?;
         Ok(users
             .iter()
             .filter(|u| self.scope.user(u).is_ok())
@@ -53,7 +53,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         drop(snap);
         let mut cloud = None;
         let mut warning = None;
-        if read_back || self.control.store().exported_count()? == 0 {
+        if read_back || self.store.exported_count()? == 0 {
             let mut held: HashMap<String, ObjectType> = HashMap::new();
             match self
                 .tenant
@@ -82,7 +82,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         cloud: Option<&HashMap<String, ObjectType>>,
         now: i64,
     ) -> Result<Plan, ReconcileError> {
-        let store = self.control.store();
+        let store = &self.store;
         let exported = store.exported()?;
         let approved = approval::approved_set(store, now)?;
         let passwords: Vec<(String, String)> = pending.iter().map(|p| (p.anchor.clone(), p.name.clone())).collect();
@@ -120,11 +120,11 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         {
             return Err(e.into());
         }
-        let store = self.control.store();
+        let store = &self.store;
         let mut forgotten = 0;
         for e in store.exported()? {
             if !held.contains_key(&e.anchor) {
-                store.forget_export(&e.object_type, &e.anchor)?;
+                store.forget_export(e.object_type, &e.anchor)?;
                 forgotten += 1;
             }
         }
@@ -147,19 +147,18 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
             desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
         let pending = self.pending_passwords(&snap.users)?;
-        let pending =
-            self.cluster.leave_to_peers(&*self.directory, self.control.store(), pending, |p| p.name.as_str()).await;
+        let pending = self.cluster.leave_to_peers(&*self.directory, &self.store, pending, |p| p.name.as_str()).await;
         let plan = self.make_plan(&desired, &pending, &untrusted, cloud.as_ref(), started_at)?;
         drop(cloud);
         let mut summary = self.apply(&plan, &desired, &pending).await;
         if !self.settings.dry_run {
             // What is held now replaces what was held; an approval is good for this one run.
-            let store = self.control.store();
+            let store = &self.store;
             let held: Vec<HeldDelete> = plan
                 .held
                 .iter()
                 .map(|h| HeldDelete {
-                    object_type: h.object_type.as_str().to_string(),
+                    object_type: h.object_type,
                     anchor: h.anchor.clone(),
                     name: h.name.clone(),
                     reason: h.reason.clone(),
@@ -174,7 +173,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         let s = &self.settings;
         if writeback::applies(s.write_back_consistency_guid, s.anchor, s.dry_run) {
-            summary.errors += writeback::write_back(&*self.directory, &self.control, s.anchor, &snap.users).await;
+            summary.errors +=
+                writeback::write_back(&*self.directory, &self.control, &self.store, s.anchor, &snap.users).await;
         }
         // The read-back below is the run's largest allocation: let go of what is done first.
         let key_versions: HashMap<String, (String, u32)> = snap
@@ -199,7 +199,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
         if !self.settings.dry_run && summary.errors == 0 {
-            let _ = self.control.store().set_meta(crate::sync::cluster::META_BACKFILLED, "1");
+            let _ = self.store.set_meta(crate::sync::cluster::META_BACKFILLED, "1");
         }
         summary.started_at = started_at;
         summary.finished_at = now_ms();

@@ -31,7 +31,7 @@ use super::gate::TenantGate;
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
 use super::scope::Scope;
-use super::state::{StateError, now_ms};
+use super::state::{State, StateError, now_ms};
 use super::tenant::{Tenant, TenantError};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,7 @@ pub(crate) struct PendingPassword {
 pub struct Reconciler<D, T> {
     directory: Arc<D>,
     control: Control,
+    store: State,
     scope: Arc<Scope>,
     settings: ReconcileSettings,
     tenant: Arc<T>,
@@ -118,9 +119,11 @@ enum AfterCommand {
 }
 
 impl<D: Directory, T: Tenant> Reconciler<D, T> {
+    #[allow(clippy::too_many_arguments)]
     pub async fn new(
         directory: Arc<D>,
         control: Control,
+        store: State,
         scope: Arc<Scope>,
         settings: ReconcileSettings,
         tenant: Arc<T>,
@@ -131,6 +134,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         Ok(Reconciler {
             directory,
             control,
+            store,
             scope,
             settings,
             tenant,
@@ -182,6 +186,11 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
 
     pub(crate) fn control(&self) -> &Control {
         &self.control
+    }
+
+    /// The state DB (the engine's own).
+    pub(crate) fn store(&self) -> &State {
+        &self.store
     }
 
     pub(crate) fn anchor(&self) -> AnchorAttribute {

@@ -51,7 +51,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// why; off → on (also across restarts), a full password sync, as Entra Connect does when
     /// the feature is turned on. Each change is logged once.
     pub async fn observe_password_sync(&self, on: bool) {
-        let store = self.control.store();
+        let store = &self.store;
         let before = store.meta(META_PASSWORD_SYNC).ok().flatten();
         self.gate.set_password_sync(on);
         let now = if on { "on" } else { "off" };
@@ -110,11 +110,11 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             tracing::info!(reason, "dry run: would push every in-scope password again; nothing is sent");
             return Ok(ResyncRun { reason: reason.to_owned(), ..Default::default() });
         }
-        let store = self.control.store();
+        let store = &self.store;
         let exported: HashSet<String> = store
             .exported()?
             .into_iter()
-            .filter(|e| e.object_type == ObjectType::User.as_str() && e.last_error.is_none())
+            .filter(|e| e.object_type == ObjectType::User && e.last_error.is_none())
             .map(|e| e.anchor)
             .collect();
         let (mut out_of_scope, mut not_exported) = (0u64, 0u64);

@@ -9,9 +9,9 @@ use crate::sync::control::Command;
 use crate::sync::model::{AttrValue, ObjectType};
 use crate::sync::testing::{Rig, password_settings, settings};
 
-fn exported_types(rig: &Rig) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> =
-        rig.control.store().exported().unwrap().into_iter().map(|e| (e.object_type, e.name)).collect();
+fn exported_types(rig: &Rig) -> Vec<(ObjectType, String)> {
+    let mut v: Vec<(ObjectType, String)> =
+        rig.store.exported().unwrap().into_iter().map(|e| (e.object_type, e.name)).collect();
     v.sort();
     v
 }
@@ -30,7 +30,7 @@ async fn a_full_run_exports_the_domain_once_and_a_second_run_sends_nothing() {
     let calls = rig.tenant.calls();
     assert_eq!(calls.upserted, 4);
     assert_eq!(calls.bulk_objects, 4, "a first export spends bulk budget");
-    assert_eq!(rig.control.store().outbox().unwrap().len(), 2);
+    assert_eq!(rig.store.outbox().unwrap().len(), 2);
     // Members resolve to the member's anchor.
     let members = rig.tenant.attribute(ObjectType::Group, &group_anchor(&rig, "staff"), "member");
     assert_eq!(members, Some(AttrValue::StrList(vec![rig.anchor("alice")])));
@@ -42,7 +42,7 @@ async fn a_full_run_exports_the_domain_once_and_a_second_run_sends_nothing() {
 }
 
 fn group_anchor(rig: &Rig, name: &str) -> String {
-    rig.control.store().exported().unwrap().into_iter().find(|e| e.name == name).unwrap().anchor
+    rig.store.exported().unwrap().into_iter().find(|e| e.name == name).unwrap().anchor
 }
 
 #[tokio::test]
@@ -102,7 +102,7 @@ async fn deletes_go_through_until_the_threshold_then_are_held() {
     assert_eq!((s.deletes, s.deletes_held), (0, 3), "three deletes over a threshold of two are held");
     assert_eq!(rig.tenant.anchors(ObjectType::User).len(), 5, "nothing deleted");
     assert_eq!(rig.tenant.calls().delete_calls, 1, "no delete call made");
-    assert_eq!(rig.control.store().held_deletes().unwrap().len(), 3);
+    assert_eq!(rig.store.held_deletes().unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn a_delete_of_an_object_already_gone_in_entra_counts_as_done() {
     // Drift repair must not recreate it either: the directory does not want it.
     let s = rig.reconciler.run_full().await.unwrap();
     assert_eq!((s.deletes, s.errors), (1, 0));
-    assert_eq!(exported_types(&rig), vec![("User".into(), "stayer".into())], "the export is forgotten");
+    assert_eq!(exported_types(&rig), vec![(ObjectType::User, "stayer".into())], "the export is forgotten");
 }
 
 #[tokio::test]
@@ -153,7 +153,7 @@ async fn drift_repair_exports_changed_and_deleted_objects_again_once() {
     assert_eq!(rig.tenant.attribute(ObjectType::User, &alice, "displayName"), Some(AttrValue::Str("alice".into())));
     assert!(rig.tenant.anchors(ObjectType::User).contains(&bob));
     // Bob was created again without a password: it is queued again.
-    assert!(rig.control.store().outbox().unwrap().iter().any(|i| i.anchor == bob));
+    assert!(rig.store.outbox().unwrap().iter().any(|i| i.anchor == bob));
 
     // A value Entra keeps (a cloud rule): reported once, then left alone.
     rig.tenant.change_in_cloud(ObjectType::User, &alice, "DisplayName", AttrValue::Str("Kept".into()));
@@ -220,7 +220,7 @@ async fn a_refused_object_is_recorded_and_tried_again_next_run() {
     rig.tenant.refuse(&rig.anchor("bob"));
     let s = rig.reconciler.run_full().await.unwrap();
     assert_eq!(s.errors, 1);
-    assert!(rig.control.store().exported().unwrap().iter().all(|e| e.name != "bob"), "bob is not recorded as exported");
+    assert!(rig.store.exported().unwrap().iter().all(|e| e.name != "bob"), "bob is not recorded as exported");
     let before = rig.tenant.calls().upserted;
     rig.reconciler.run_full().await.unwrap();
     assert_eq!(rig.tenant.calls().upserted, before + 1, "only the refused one again");
@@ -246,7 +246,7 @@ async fn a_dry_run_sends_nothing() {
     assert!(s.dry_run);
     assert_eq!(s.creates, 1);
     assert_eq!(rig.tenant.calls().upsert_calls, 0);
-    assert!(rig.control.store().exported().unwrap().is_empty());
+    assert!(rig.store.exported().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -320,8 +320,8 @@ async fn password_hash_sync_turned_on_in_the_tenant_starts_a_full_password_sync(
     assert!(rig.control.has_problem("password-hash-sync"));
     rig.reconciler.run_full().await.unwrap();
     // The run's own passwords are queued; the outbox is emptied as if they had been pushed.
-    for item in rig.control.store().outbox().unwrap() {
-        rig.control.store().mark_acked(&item.anchor, item.kvno, 0).unwrap();
+    for item in rig.store.outbox().unwrap() {
+        rig.store.mark_acked(&item.anchor, item.kvno, 0).unwrap();
     }
     let wakes = rig.wakes.load(Ordering::Relaxed);
 
@@ -329,11 +329,38 @@ async fn password_hash_sync_turned_on_in_the_tenant_starts_a_full_password_sync(
     rig.reconciler.check_password_sync().await;
     assert!(rig.gate.password_sync_on());
     assert!(!rig.control.has_problem("password-hash-sync"));
-    let outbox = rig.control.store().outbox().unwrap();
+    let outbox = rig.store.outbox().unwrap();
     assert_eq!(outbox.len(), 2, "every exported user's password again");
     assert!(outbox.iter().all(|i| i.resync));
     assert!(rig.wakes.load(Ordering::Relaxed) > wakes, "the password path is woken");
     // Seen once: the next check starts nothing more.
     rig.reconciler.check_password_sync().await;
-    assert_eq!(rig.control.store().outbox().unwrap().len(), 2);
+    assert_eq!(rig.store.outbox().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn questions_are_answered_by_the_engine_through_control() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    let stop = CancellationToken::new();
+    let answering = tokio::spawn(rig.reconciler.clone().answer_queries(rig.inbox.queries.clone(), stop.clone()));
+
+    let plan = rig.control.plan().await.unwrap();
+    assert_eq!(plan.count(crate::sync::plan::Action::Create), 1);
+    assert_eq!(rig.tenant.calls().upsert_calls, 0, "a plan sends nothing");
+    rig.reconciler.run_full().await.unwrap();
+
+    let status = rig.control.status().await.unwrap();
+    assert_eq!((status.exported_objects, status.queue_depth), (1, 1));
+    let alice = rig.control.user("alice").await.unwrap();
+    assert!(alice.status.exists);
+    let nobody = rig.control.user("nobody").await.unwrap();
+    assert_eq!((nobody.status.password_status, nobody.record), ("SourceConnectorNotPresent", None));
+    let history = rig.control.password_history("alice").await.unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    let refused = rig.control.approve_deletes(None).await.unwrap_err();
+    assert!(refused.to_string().contains("no deletes are held back"), "{refused}");
+
+    stop.cancel();
+    answering.await.unwrap();
 }

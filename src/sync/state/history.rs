@@ -81,11 +81,12 @@ impl State {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Drops events older than `keep_ms` and those beyond the per-user bound; returns how many.
-    pub fn prune_password_history(&self, keep_ms: i64) -> Result<usize, StateError> {
+    /// Drops events older than `keep` and those beyond the per-user bound; returns how many.
+    pub fn prune_password_history(&self, keep: std::time::Duration) -> Result<usize, StateError> {
         let conn = self.lock();
+        let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
         let old = conn
-            .execute("DELETE FROM password_history WHERE at < ?1", [now_ms() - keep_ms])
+            .execute("DELETE FROM password_history WHERE at < ?1", [now_ms().saturating_sub(keep_ms)])
             .map_err(|e| self.err(e))?;
         let over = conn
             .execute(
@@ -114,10 +115,10 @@ mod tests {
         for _ in 0..HISTORY_PER_USER + 5 {
             s.record_password_event("a", "alice", PasswordEvent::Retried, Some(3), "503").unwrap();
         }
-        s.prune_password_history(60_000).unwrap();
+        s.prune_password_history(std::time::Duration::from_secs(60)).unwrap();
         assert_eq!(s.password_history("alice").unwrap().len() as i64, HISTORY_PER_USER);
         s.lock().execute("UPDATE password_history SET at = at - 120000", []).unwrap();
-        assert!(s.prune_password_history(60_000).unwrap() > 0);
+        assert!(s.prune_password_history(std::time::Duration::from_secs(60)).unwrap() > 0);
         assert!(s.password_history("alice").unwrap().is_empty());
     }
 }

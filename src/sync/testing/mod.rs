@@ -27,6 +27,7 @@ pub struct Rig {
     pub directory: Arc<FakeDirectory>,
     pub tenant: Arc<FakeTenant>,
     pub control: Control,
+    pub store: State,
     pub inbox: ControlInbox,
     pub gate: TenantGate,
     pub reconciler: Arc<Reconciler<FakeDirectory, FakeTenant>>,
@@ -88,7 +89,7 @@ impl Rig {
     ) -> Rig {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = State::open(&dir.path().join("state.db")).expect("the state DB opens");
-        let (control, inbox) = Control::new(store);
+        let (control, inbox) = Control::new(store.clone());
         let directory = Arc::new(FakeDirectory::new());
         let tenant = Arc::new(FakeTenant::new());
         let scope = Arc::new(Scope::default());
@@ -97,6 +98,7 @@ impl Rig {
         let passwords = PasswordPath::new(
             directory.clone(),
             control.clone(),
+            store.clone(),
             scope.clone(),
             password,
             tenant.clone(),
@@ -111,6 +113,7 @@ impl Rig {
         let reconciler = Reconciler::new(
             directory.clone(),
             control.clone(),
+            store.clone(),
             scope,
             settings,
             tenant.clone(),
@@ -127,7 +130,18 @@ impl Rig {
             None => reconciler,
         };
         gate.open();
-        Rig { directory, tenant, control, inbox, gate, reconciler: Arc::new(reconciler), passwords, wakes, _dir: dir }
+        Rig {
+            directory,
+            tenant,
+            control,
+            store,
+            inbox,
+            gate,
+            reconciler: Arc::new(reconciler),
+            passwords,
+            wakes,
+            _dir: dir,
+        }
     }
 
     /// The objectGUID anchor of a fake user.

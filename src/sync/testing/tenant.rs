@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use crate::sync::model::{AttrValue, ExportObject, ObjectType};
 use crate::sync::passwords::{CredentialPush, CredentialPusher, PushOutcome};
 use crate::sync::scheduler::Lane;
-use crate::sync::tenant::{CloudObject, ExportResult, Tenant, TenantConfig, TenantError};
+use crate::sync::tenant::{CloudObject, ExportResult, ObjectFault, Tenant, TenantConfig, TenantError};
 
 /// What the fake saw, call by call.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -173,7 +173,7 @@ impl Tenant for FakeTenant {
                     anchor: o.anchor.clone(),
                     cloud_anchor: None,
                     warning: None,
-                    error: Some("InvalidSoftMatch: refused (scripted)".into()),
+                    error: Some(ObjectFault::Refused("InvalidSoftMatch: refused (scripted)".into())),
                 });
                 continue;
             }
@@ -211,7 +211,7 @@ impl Tenant for FakeTenant {
                     anchor: a.clone(),
                     cloud_anchor: None,
                     warning: None,
-                    error: gone.then(|| "Object not found (scripted)".into()),
+                    error: gone.then(|| ObjectFault::NotFound("gone (scripted)".into())),
                 }
             })
             .collect())

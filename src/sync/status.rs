@@ -1,0 +1,106 @@
+//! The status report (`status`, the metrics file): the live figures of [`Control`] with what
+//! the state DB holds, built by the engine.
+
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+
+use super::control::{Control, ReconcileSummary, fmt_time};
+use super::state::{State, StateError, now_ms, quantile};
+
+/// Everything `status` shows.
+pub fn report(control: &Control, store: &State) -> Result<StatusReport, StateError> {
+    let live = control.live();
+    let latencies = store.recent_latencies()?;
+    let recent = store.recent_events(10)?;
+    let last = live.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let next = live.next_reconcile_ms.load(Ordering::Relaxed);
+    let problems: Vec<String> = live
+        .problems
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(area, m)| format!("{area}: {m}"))
+        .collect();
+    let cluster = live.cluster.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(StatusReport {
+        state: control.state().as_str().to_string(),
+        role: cluster.role,
+        leader: cluster.leader,
+        this_dc: cluster.this_dc,
+        degraded_reasons: problems,
+        warnings: live.warnings.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect(),
+        dry_run: live.dry_run.load(Ordering::Relaxed),
+        dry_run_passwords_held: live.dry_run_passwords.load(Ordering::Relaxed),
+        held_deletes_digest: super::approval::current_digest(store)?,
+        reload_error: live.reload_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        queue_depth: store.outbox_len()? as u64,
+        exported_objects: store.exported_count()? as u64,
+        held_deletes: store.held_deletes()?.len() as u64,
+        notices: live.notices.load(Ordering::Relaxed),
+        notices_dropped: live.notices_dropped.load(Ordering::Relaxed),
+        pushes_acknowledged: live.pushes_acked.load(Ordering::Relaxed),
+        pushes_failed: live.pushes_failed.load(Ordering::Relaxed),
+        password_latency_samples: latencies.len() as u64,
+        password_latency_p50_ms: quantile(&latencies, 0.5).map(|us| us as f64 / 1000.0),
+        password_latency_p99_ms: quantile(&latencies, 0.99).map(|us| us as f64 / 1000.0),
+        last_reconcile: last,
+        next_reconcile_at: (next > 0).then_some(next as i64),
+        api_compatibility: live.api.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        sign_in: live.sign_in.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        certificate: live.certificate.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        last_error: live.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        recent_errors: recent.into_iter().map(|e| format!("{} {}: {}", fmt_time(e.at), e.subject, e.message)).collect(),
+        password_resync: store.resync_run()?,
+        now: now_ms(),
+    })
+}
+
+/// `status`, as JSON keys (camelCase, as `interfaces.md` names them).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub state: String,
+    /// `leader` or `follower` (several DCs; a single DC leads).
+    pub role: Option<String>,
+    /// The leader DC's name.
+    pub leader: Option<String>,
+    /// This DC's name.
+    pub this_dc: Option<String>,
+    /// Why the state is `degraded`, each with the command that fixes it.
+    pub degraded_reasons: Vec<String>,
+    /// What works but worse than it should, each with the command that fixes it.
+    pub warnings: Vec<String>,
+    /// `sync.dry_run`: nothing is sent to Entra.
+    pub dry_run: bool,
+    /// Password pushes the dry run did not send.
+    pub dry_run_passwords_held: u64,
+    /// The digest of the held deletes `approve-deletes` can release.
+    pub held_deletes_digest: Option<String>,
+    /// A refused reload's error (the previous config stays in force).
+    pub reload_error: Option<String>,
+    pub queue_depth: u64,
+    pub exported_objects: u64,
+    pub held_deletes: u64,
+    pub notices: u64,
+    /// Notices dropped because the queue was full; the USN poll delivered those changes.
+    pub notices_dropped: u64,
+    pub pushes_acknowledged: u64,
+    pub pushes_failed: u64,
+    pub password_latency_samples: u64,
+    pub password_latency_p50_ms: Option<f64>,
+    pub password_latency_p99_ms: Option<f64>,
+    pub last_reconcile: Option<ReconcileSummary>,
+    pub next_reconcile_at: Option<i64>,
+    pub api_compatibility: String,
+    /// How the engine signs in (`application (certificate)` or a user token, with its end date).
+    pub sign_in: String,
+    /// With `method = "certificate"`: when the certificate expires and how its renewal goes.
+    pub certificate: Option<super::cert_rotation::CertificateStatus>,
+    pub last_error: Option<String>,
+    pub recent_errors: Vec<String>,
+    /// The current or last full password sync (`sync --all-passwords`, password hash sync
+    /// turned back on): its counts and what is still queued.
+    pub password_resync: Option<super::state::ResyncRun>,
+    pub now: i64,
+}
