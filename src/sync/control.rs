@@ -226,6 +226,14 @@ impl Control {
         self.commands.send(c).map_err(|_| NoticeError::Stopped)
     }
 
+    /// `sync --retry-blocked`: forgets every refusal of the tenant, so the next reconcile sends
+    /// each refused object (and its password) once more. Returns how many there were.
+    pub fn retry_blocked(&self) -> Result<usize, StateError> {
+        let n = self.store.clear_blocks()?;
+        tracing::info!(objects = n, "an administrator asked to send the objects the tenant refused again");
+        Ok(n)
+    }
+
     /// `approve-deletes`: approves the held set (the one named by `digest`, when given) and asks
     /// for the full reconcile that sends it.
     pub fn approve_deletes(&self, digest: Option<&str>) -> Result<super::approval::Approved, String> {
@@ -409,6 +417,7 @@ impl Control {
         let recent = self.store.recent_events(10)?;
         let last = self.live.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let next = self.live.next_reconcile_ms.load(Ordering::Relaxed);
+        let blocked = self.store.blocked()?;
         let problems: Vec<String> = self
             .live
             .problems
@@ -445,6 +454,8 @@ impl Control {
                 .map(|e| format!("{} {}: {}", fmt_time(e.at), e.subject, e.message))
                 .collect(),
             password_resync: self.store.resync_run()?,
+            blocked_objects: blocked.len() as u64,
+            blocked: blocked.iter().take(BLOCKED_SHOWN).map(super::blocked::Blocked::sentence).collect(),
             now: now_ms(),
         })
     }
@@ -488,8 +499,15 @@ pub struct StatusReport {
     /// The current or last full password sync (`sync --all-passwords`, password hash sync
     /// turned back on): its counts and what is still queued.
     pub password_resync: Option<super::state::ResyncRun>,
+    /// Objects the tenant refused one by one (match blocked, role holder, cloud-managed, …):
+    /// how many, and one sentence each (the first [`BLOCKED_SHOWN`]) with what to do.
+    pub blocked_objects: u64,
+    pub blocked: Vec<String>,
     pub now: i64,
 }
+
+/// How many refused objects `status` spells out (`plan --json` lists them all).
+pub const BLOCKED_SHOWN: usize = 20;
 
 /// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
 pub fn fmt_time(ms: i64) -> String {

@@ -70,8 +70,11 @@ fn wire_value(v: &AttrValue) -> PropertyValue {
         AttrValue::Bool(b) => PropertyValue::Bool(*b),
         AttrValue::Long(n) => PropertyValue::Long(*n),
         AttrValue::Bytes(b) => PropertyValue::Base64(b.clone()),
+        // An empty multi-valued attribute (proxyAddresses, userCertificate, …) is an empty
+        // `c:ArrayOfstring`, the form known to work (the Python port sends nothing else).
+        AttrValue::StrList(l) if l.is_empty() => PropertyValue::EmptyList,
+        AttrValue::BytesList(l) if l.is_empty() => PropertyValue::EmptyList,
         AttrValue::StrList(l) => PropertyValue::StringList(l.clone()),
-        AttrValue::BytesList(l) if l.is_empty() => PropertyValue::Base64List(Vec::new()),
         AttrValue::BytesList(l) => PropertyValue::Base64List(l.clone()),
         AttrValue::Null => PropertyValue::Nil,
     }
@@ -214,6 +217,16 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
             );
         }
         Ok(())
+    }
+
+    async fn finalize_export(&self, total: u64, successful: u64) -> Result<(), TenantError> {
+        self.finalize(total, successful).await
+    }
+}
+
+impl<T: TokenProvider + 'static> EntraPort<T> {
+    async fn finalize(&self, total: u64, successful: u64) -> Result<(), TenantError> {
+        self.client.finalize_export(total, successful).await.map_err(|e| self.tenant_error(e))
     }
 }
 

@@ -65,8 +65,11 @@ fn s(v: &Option<String>) -> AttrValue {
     }
 }
 
+/// A multi-valued attribute: an empty list stays an empty list, which goes out as an empty
+/// typed array (`<c:Value i:type="c:ArrayOfstring"/>`), the form the Python port always sends
+/// and the one known to work; never as `i:nil`.
 fn list(v: &[String]) -> AttrValue {
-    if v.is_empty() { AttrValue::Null } else { AttrValue::StrList(v.to_vec()) }
+    AttrValue::StrList(v.to_vec())
 }
 
 /// The user's text attribute → the Entra key, in catalogue order.
@@ -118,6 +121,9 @@ impl Mapper<'_> {
             a.insert(entra, s(&u.text(ad).map(String::from)));
         }
         a.insert("proxyAddresses", list(u.text.get("proxyAddresses").map(Vec::as_slice).unwrap_or(&[])));
+        // AD's numeric ISO 3166 code; 0 (AD's default) means none.
+        let country_code = u.text("countryCode").and_then(|c| c.trim().parse::<i64>().ok()).filter(|c| *c != 0);
+        a.insert("countryCode", country_code.map_or(AttrValue::Null, AttrValue::Long));
         // usageLocation wants an ISO 3166 alpha-2 code: AD's `c`.
         a.insert("usageLocation", s(&u.text("c").filter(|c| c.len() == 2).map(String::from)));
         let manager = u.text("manager").and_then(|dn| index.get(&dn.to_ascii_lowercase())).cloned();
@@ -137,6 +143,10 @@ impl Mapper<'_> {
         self.common(&g.id, &mut a);
         let display = g.id.display_name.clone().unwrap_or_else(|| g.id.sam_account_name.clone());
         a.insert("displayName", AttrValue::Str(display));
+        // camelCase, like every other key we send and Entra Connect's own connector schema
+        // ("Attributes synchronized to Microsoft Entra ID" lists `securityEnabled`); the service
+        // compares keys case-insensitively (the read-back answers PascalCase for every key), so
+        // the Python port's `SecurityEnabled` works too: the spelling is ours to choose.
         a.insert("securityEnabled", AttrValue::Bool(g.security_enabled()));
         a.insert("mail", s(&g.mail));
         a.insert("proxyAddresses", list(&g.proxy_addresses));

@@ -2,6 +2,7 @@
 
 pub mod anchor;
 pub mod approval;
+pub mod blocked;
 pub mod control;
 pub mod drift;
 pub mod entra_port;

@@ -52,6 +52,9 @@ impl<T: Tenant> Reconciler<T> {
         }
         let anchor = source_anchor(&user.id, self.anchor());
         let store = self.control().store();
+        if let Some(blocked) = store.block(ObjectType::User.as_str(), &anchor)? {
+            return Ok(status("Blocked", format!("no password goes: {}", blocked.sentence()), true));
+        }
         let Some(exported) = store.exported_object(ObjectType::User.as_str(), &anchor)? else {
             return Ok(status(
                 "TargetNotExportedToDirectory",

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::approval;
+use super::blocked;
 use super::control::{Command, Control, EngineEvent, ReconcileSummary};
 use super::drift;
 use super::gate::TenantGate;
@@ -42,9 +43,9 @@ pub enum ReconcileError {
     #[error("{0}")]
     Tenant(#[from] TenantError),
     #[error(
-        "the tenant's source anchor is {tenant}, but sync.source_anchor is {ours}: syncing with a different anchor would make Entra delete every synced object and create it again (new object ids, lost licences and group memberships); set sync.source_anchor = \"{tenant}\""
+        "the tenant's source anchor attribute is {tenant}, but sync.source_anchor is {ours}, and {differing} in-scope objects would get a different anchor (the two agree only where mS-DS-ConsistencyGuid is empty or equals the objectGUID): syncing them would make Entra delete those objects and create them again (new object ids, lost licences and group memberships); set sync.source_anchor = \"{tenant}\""
     )]
-    AnchorMismatch { tenant: String, ours: String },
+    AnchorMismatch { tenant: String, ours: String, differing: usize },
 }
 
 /// The tenant's password hash sync setting as last seen ("on" / "off"), kept across restarts so
@@ -174,13 +175,36 @@ impl<T: Tenant> Reconciler<T> {
         if let Some(t) = cfg.anchor_attribute.as_deref().filter(|t| !t.is_empty())
             && AnchorAttribute::parse(t) != Some(self.settings.anchor)
         {
-            return Err(ReconcileError::AnchorMismatch {
-                tenant: t.to_string(),
-                ours: self.settings.anchor.tenant_name().to_string(),
-            });
+            let theirs = AnchorAttribute::parse(t).unwrap_or(self.settings.anchor);
+            let differing = self.anchors_differing(theirs).await?;
+            let ours = self.settings.anchor.tenant_name().to_string();
+            if differing > 0 || AnchorAttribute::parse(t).is_none() {
+                return Err(ReconcileError::AnchorMismatch { tenant: t.to_string(), ours, differing });
+            }
+            tracing::info!(
+                tenant = t,
+                ours,
+                "the tenant names another source anchor attribute, but no in-scope object's anchor differs between                  the two (mS-DS-ConsistencyGuid is empty or equals the objectGUID everywhere): syncing is safe"
+            );
         }
         self.observe_password_sync(cfg.password_sync_enabled).await;
         Ok(())
+    }
+
+    /// How many in-scope objects get a different anchor from `other` than from ours.
+    async fn anchors_differing(&self, other: AnchorAttribute) -> Result<usize, ReconcileError> {
+        let ours = self.settings.anchor;
+        let (snap, _, _) = self.snapshot(None).await?;
+        let scope = &self.scope;
+        let ids = snap
+            .users
+            .iter()
+            .filter(|u| scope.user(u).is_ok())
+            .map(|u| &u.id)
+            .chain(snap.groups.iter().filter(|g| scope.group(g).is_ok()).map(|g| &g.id))
+            .chain(snap.computers.iter().filter(|c| scope.computer(c).is_ok()).map(|c| &c.id))
+            .chain(snap.contacts.iter().filter(|c| scope.contact(c).is_ok()).map(|c| &c.id));
+        Ok(ids.filter(|id| source_anchor(id, ours) != source_anchor(id, other)).count())
     }
 
     /// Reads the tenant's company configuration for password hash sync only (at every
@@ -204,8 +228,10 @@ impl<T: Tenant> Reconciler<T> {
             self.control.set_problem(
                 "password-hash-sync",
                 "password hash sync is off in the tenant: password changes wait in the outbox (nothing is sent, \
-                 nothing is lost) until an administrator turns it on (Entra admin center, or Microsoft Graph \
-                 onPremisesDirectorySynchronization features.passwordSyncEnabled); then every password is synced again",
+                 nothing is lost) until an administrator turns it on with `samba-entra-sync login --config FILE \
+                 --enable-password-hash-sync` (a Global Administrator or Hybrid Identity Administrator signs in once \
+                 by device code; the token is used for that call only and not kept); then every password is synced \
+                 again",
             );
             if before.as_deref() != Some("off") {
                 tracing::warn!("password hash sync is off in the tenant: password changes wait until it is turned on");
@@ -394,6 +420,7 @@ impl<T: Tenant> Reconciler<T> {
             untrusted,
         });
         plan.read_back = cloud.is_some();
+        blocked::hold_back(&mut plan, desired, &store.blocked()?);
         Ok(plan)
     }
 
@@ -538,6 +565,8 @@ impl<T: Tenant> Reconciler<T> {
             cloud: None,
             untrusted: &HashMap::new(),
         });
+        let mut plan = plan;
+        blocked::hold_back(&mut plan, &desired, &self.control.store().blocked()?);
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
         if plan.operations.is_empty() {
             return Ok(None);
@@ -566,6 +595,12 @@ impl<T: Tenant> Reconciler<T> {
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let object = self.mapper().user(&user, &index);
+        if let Some(b) = self.control.store().block(ObjectType::User.as_str(), &object.anchor)?
+            && b.holds_for(&object.digest())
+        {
+            tracing::debug!(account, "the tenant refused this user before; not exported again: {}", b.short());
+            return Ok(());
+        }
         let exported = self.control.store().exported_object(ObjectType::User.as_str(), &object.anchor)?;
         if exported.is_some_and(|e| e.last_error.is_none() && e.digest == object.digest()) {
             // Exported as it is now: Entra has not made it visible to credential pushes yet
@@ -614,9 +649,12 @@ impl<T: Tenant> Reconciler<T> {
         for (o, r) in chunk.iter().zip(results) {
             if let Some(err) = &r.error {
                 failed += 1;
-                self.control.report_error(&o.name, &format!("export refused: {err}"));
                 let _ = store.record_export_error(o.object_type.as_str(), &o.anchor, err);
+                self.record_block(o, err);
                 continue;
+            }
+            if store.clear_block(o.object_type.as_str(), &o.anchor).unwrap_or(false) {
+                tracing::info!(object = %o.name, anchor = %o.anchor, "the tenant accepts the object it had refused");
             }
             if let Some(w) = &r.warning {
                 tracing::warn!(object = %o.name, anchor = %o.anchor, "exported with a warning: {w}");
@@ -635,6 +673,19 @@ impl<T: Tenant> Reconciler<T> {
             })?;
         }
         Ok((ok, failed))
+    }
+
+    /// Records an object the tenant refused, logged and reported once per refusal (the same
+    /// refusal of the same on-premises state again is only a debug line).
+    fn record_block(&self, o: &ExportObject, reason: &str) {
+        match self.control.store().record_block(o.object_type.as_str(), &o.anchor, &o.name, &o.digest(), reason) {
+            Ok((b, true)) => {
+                tracing::warn!(object = %o.name, anchor = %o.anchor, kind = b.kind.as_str(), "{}", b.sentence());
+                self.control.report_error(&o.name, &b.sentence());
+            }
+            Ok((b, false)) => tracing::debug!(object = %o.name, "refused again: {}", b.short()),
+            Err(e) => self.control.report_error("state", &e.to_string()),
+        }
     }
 
     /// Records a tenant failure that needs a person as the reason the engine is degraded (it
@@ -767,6 +818,13 @@ impl<T: Tenant> Reconciler<T> {
                     self.control.report_error("delete", &e.to_string());
                 }
             }
+        }
+        // Entra Connect ends every export run with FinalizeExport and its counts; the tenant's
+        // LastDirSyncTime (the admin portal, the "sync has stopped" alerts) follows it.
+        let total = (upserts.len() + deletes.len()) as u64;
+        let successful = total.saturating_sub(summary.errors.min(total));
+        if let Err(e) = self.tenant.finalize_export(total, successful).await {
+            tracing::warn!("FinalizeExport failed (the tenant's last sync time is not updated): {e}");
         }
         summary
     }
