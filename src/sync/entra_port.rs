@@ -265,6 +265,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_empty_multi_valued_attribute_goes_out_as_an_empty_array_never_nil() {
+        use crate::sync::model::{AttrValue, Attributes, ExportObject};
+        let mut attributes = Attributes::default();
+        attributes.insert("proxyAddresses", AttrValue::StrList(Vec::new()));
+        attributes.insert("userCertificate", AttrValue::BytesList(Vec::new()));
+        attributes.insert("mail", AttrValue::Null);
+        let o = ExportObject {
+            object_type: ObjectType::Device,
+            anchor: "a".into(),
+            dn: "CN=a".into(),
+            name: "a".into(),
+            attributes,
+            members: None,
+        };
+        let wire = to_sync_object(&o);
+        let value = |k: &str| wire.properties.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        assert_eq!(value("proxyAddresses"), Some(PropertyValue::EmptyList));
+        assert_eq!(value("userCertificate"), Some(PropertyValue::EmptyList));
+        // A single-valued attribute with no value is still cleared with i:nil.
+        assert_eq!(value("mail"), Some(PropertyValue::Nil));
+    }
+
+    #[test]
     fn a_refused_user_token_says_when_user_sign_in_ends_and_what_switches() {
         let before = USER_SIGN_IN_END_UNIX - 86_400;
         let generic = "the sync service refused the sign-in: Access to Azure Active Directory has been denied.";

@@ -316,6 +316,21 @@ mod tests {
     }
 
     #[test]
+    fn country_code_goes_out_when_set_and_empty_lists_stay_lists() {
+        let domain = DomainInfo::default();
+        let scope = Scope::default();
+        let m = Mapper { anchor: AnchorAttribute::ObjectGuid, domain: &domain, scope: &scope, now: 1_000 };
+        let mut de = user("de", 1101, 1);
+        de.text.insert("countryCode", vec!["276".into()]);
+        let mut none = user("none", 1102, 2);
+        none.text.insert("countryCode", vec!["0".into()]);
+        let index = HashMap::new();
+        assert_eq!(m.user(&de, &index).get("countryCode"), Some(&AttrValue::Long(276)));
+        assert_eq!(m.user(&none, &index).get("countryCode"), Some(&AttrValue::Null), "0 is AD's none");
+        assert_eq!(m.user(&none, &index).get("proxyAddresses"), Some(&AttrValue::StrList(Vec::new())));
+    }
+
+    #[test]
     fn disabled_and_expired_accounts_export_disabled() {
         let domain = DomainInfo::default();
         let scope = Scope::default();
