@@ -22,6 +22,7 @@ mod apps;
 mod clock;
 mod cloud;
 mod contract;
+mod desktop_sso;
 mod endpoint;
 mod faults;
 mod graph;
@@ -212,6 +213,8 @@ pub(crate) struct App {
     pub faults: Mutex<faults::Faults>,
     pub throttle: Mutex<throttle::Throttle>,
     pub stats: Mutex<Stats>,
+    /// Seamless SSO registrations (in memory, keys only).
+    pub desktop_sso: Mutex<desktop_sso::DesktopSso>,
     pub settings: Settings,
 }
 

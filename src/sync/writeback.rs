@@ -14,10 +14,11 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::Control;
+use super::directory::{Directory, DirectoryError};
 use super::model::ObjectType;
 use super::state::ExportedObject;
+use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::User;
-use crate::samba::{ConsistencyGuidWrite, LdbError, LdbHandle};
 
 /// A user whose mS-DS-ConsistencyGuid is to be set to its objectGUID.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,9 +57,14 @@ pub fn candidates(users: &[User], exported: &[ExportedObject], anchor: AnchorAtt
 }
 
 /// Writes back every candidate among `users`; returns the number of failures (each reported).
-/// One ldb call per user, so password reads on the same sam.ldb thread are never held up by
-/// a long batch.
-pub async fn write_back(ldb: &LdbHandle, control: &Control, anchor: AnchorAttribute, users: &[User]) -> u64 {
+/// One directory call per user, so password reads on the same sam.ldb thread are never held up
+/// by a long batch.
+pub async fn write_back<D: Directory>(
+    directory: &D,
+    control: &Control,
+    anchor: AnchorAttribute,
+    users: &[User],
+) -> u64 {
     let exported = match control.store().exported() {
         Ok(e) => e,
         Err(e) => {
@@ -68,8 +74,7 @@ pub async fn write_back(ldb: &LdbHandle, control: &Control, anchor: AnchorAttrib
     };
     let (mut written, mut failed) = (0u64, 0u64);
     for c in candidates(users, &exported, anchor) {
-        let (dn, guid) = (c.dn.clone(), c.object_guid);
-        match ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await {
+        match directory.write_consistency_guid(&c.dn, &c.object_guid).await {
             Ok(ConsistencyGuidWrite::Written) => {
                 written += 1;
                 tracing::debug!(user = %c.name, "wrote its objectGUID into mS-DS-ConsistencyGuid");
@@ -80,7 +85,7 @@ pub async fn write_back(ldb: &LdbHandle, control: &Control, anchor: AnchorAttrib
             Err(e) => {
                 failed += 1;
                 control.report_error(&c.name, &format!("writing back mS-DS-ConsistencyGuid failed: {e}"));
-                if !matches!(e, LdbError::Write { .. } | LdbError::WriteRefused { .. } | LdbError::Search { .. }) {
+                if let DirectoryError::Unavailable(_) = e {
                     // Not about this user (sam.ldb cannot be opened for writing, the thread is
                     // gone): every other user would fail alike.
                     break;
