@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::HeaderMap;
 use axum::routing::{get, patch, post};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -193,6 +192,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
 /// `GET`/`PATCH …/{collection}/{id}/onPremisesSyncBehavior`.
 fn sync_behavior(collection: &'static str) -> axum::routing::MethodRouter<Arc<App>> {
     use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
     get(move |State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>| {
         cloud::graph_get_sync_behavior(app, headers, collection, id)
     })
@@ -201,19 +201,6 @@ fn sync_behavior(collection: &'static str) -> axum::routing::MethodRouter<Arc<Ap
             cloud::graph_patch_sync_behavior(app, headers, collection, id, body)
         },
     )
-}
-
-/// `scheme://host` as the client addressed the emulator (its Host header), so URLs handed out
-/// match what the client trusts; the bound address otherwise.
-pub(super) fn base_from(app: &App, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
-    match host {
-        Some(host) => format!("{}://{host}", app.settings.scheme),
-        None => app.settings.base_url.clone(),
-    }
 }
 
 pub(super) fn spawn(
