@@ -22,6 +22,38 @@ pub struct Config {
     pub dbus: DbusConfig,
     pub metrics: MetricsConfig,
     pub seamless_sso: SeamlessSsoConfig,
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: a domain with several DCs, each running the daemon.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterConfig {
+    /// The other DCs that run the daemon (server names, compared case-insensitively); empty:
+    /// this is the only one, and it does everything (single-DC behaviour).
+    pub peers: Vec<String>,
+    pub leader: LeaderPolicy,
+}
+
+/// `[cluster] leader`: which DC runs reconciles, deletes and the other domain-wide work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LeaderPolicy {
+    /// The DC holding the PDC emulator FSMO role leads (re-read on every change poll).
+    #[default]
+    PdcEmulator,
+    /// This DC always leads (a single DC, or a pinned leader).
+    Always,
+    /// This DC never leads: it only pushes its own password changes.
+    Never,
+}
+
+impl LeaderPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaderPolicy::PdcEmulator => "pdc-emulator",
+            LeaderPolicy::Always => "always",
+            LeaderPolicy::Never => "never",
+        }
+    }
 }
 
 /// `[seamless_sso]`: the AZUREADSSOACC computer account of `seamless-sso`.
@@ -389,7 +421,11 @@ impl Reader {
     }
 
     fn config(&mut self, root: &Table) -> Config {
-        self.unknown_keys(root, "", &["version", "samba", "entra", "sync", "state", "dbus", "metrics", "seamless_sso"]);
+        self.unknown_keys(
+            root,
+            "",
+            &["version", "samba", "entra", "sync", "state", "dbus", "metrics", "seamless_sso", "cluster"],
+        );
         let version = self.int(Some(root), "", "version", CONFIG_VERSION, 1..=i64::MAX);
         if version != CONFIG_VERSION {
             self.issue(
@@ -632,7 +668,32 @@ impl Reader {
         let key_max_age = self.duration(sso_t, "seamless_sso", "key_max_age", "30d", Duration::from_secs(1));
         let seamless_sso = SeamlessSsoConfig { container, key_max_age };
 
-        Config { samba, entra, sync, state, dbus, metrics, seamless_sso }
+        let cluster = self.cluster(root);
+
+        Config { samba, entra, sync, state, dbus, metrics, seamless_sso, cluster }
+    }
+
+    fn cluster(&mut self, root: &Table) -> ClusterConfig {
+        let t = self.section(root, "cluster", "");
+        if let Some(t) = t {
+            self.unknown_keys(t, "cluster", &["peers", "leader"]);
+        }
+        let peers = self.strings(t, "cluster", "peers");
+        for p in &peers {
+            if p.is_empty() || p.contains(|c: char| c == ',' || c == '=' || c.is_whitespace()) {
+                self.issue("cluster.peers", format!("\"{p}\" is not a DC name (the server name, like dc2)"));
+            }
+        }
+        let leader = match self.string(t, "cluster", "leader", Some("pdc-emulator")).as_str() {
+            "pdc-emulator" => LeaderPolicy::PdcEmulator,
+            "always" => LeaderPolicy::Always,
+            "never" => LeaderPolicy::Never,
+            other => {
+                self.issue("cluster.leader", format!("\"{other}\" must be pdc-emulator, always or never"));
+                LeaderPolicy::PdcEmulator
+            }
+        };
+        ClusterConfig { peers, leader }
     }
 
     /// An LDAP filter must at least be parenthesised and balanced.
@@ -688,6 +749,21 @@ mod tests {
         assert_eq!(c.dbus.bus, BusConfig::System);
         assert_eq!(c.entra.client_build, "2.6.92.0");
         assert_eq!(c.entra.auth.method, AuthMethodConfig::RefreshToken);
+    }
+
+    #[test]
+    fn cluster_keys_default_to_a_single_dc_and_are_checked() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.cluster, ClusterConfig { peers: vec![], leader: LeaderPolicy::PdcEmulator });
+        let two = format!("{MINIMAL}[cluster]\npeers = [\"dc2\", \"DC3\"]\nleader = \"never\"\n");
+        let c = Config::parse(&two).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.cluster.peers, vec!["dc2".to_string(), "DC3".to_string()]);
+        assert_eq!(c.cluster.leader, LeaderPolicy::Never);
+        let bad = format!("{MINIMAL}[cluster]\npeers = [\"dc 2\"]\nleader = \"sometimes\"\nsize = 2\n");
+        let err = Config::parse(&bad).err().map(|e| format!("{e:?}")).unwrap_or_default();
+        for key in ["cluster.peers", "cluster.leader", "cluster.size"] {
+            assert!(err.contains(key), "{key} not named: {err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::entra::client::{ApiCompatibility, SyncClient, SyncSettings};
 use crate::entra::http::{HttpSettings, http_client};
 use crate::samba::LdbHandle;
 use crate::sync::anchor::AnchorAttribute;
+use crate::sync::cluster::Cluster;
 use crate::sync::control::{Control, ControlInbox, EngineState};
 use crate::sync::entra_port::{EntraPort, sign_in_refusal};
 use crate::sync::gate::TenantGate;
@@ -320,6 +321,7 @@ struct Built {
     passwords: PasswordPath<Dir, Port>,
     gate: TenantGate,
     budget: Arc<WriteBudget>,
+    cluster: Arc<Cluster>,
 }
 
 /// The sync client a config describes (its HTTP client, sign-in and client identity).
@@ -352,6 +354,12 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     let scope = Arc::new(Scope::from_config(&config.sync.scope));
     let directory = Arc::new(LdbDirectory::new(ldb.clone(), scope.clone()));
     let gate = TenantGate::default();
+    // Several DCs: the role is known before anything runs (a follower never starts a reconcile).
+    let cluster = Cluster::new(&config.cluster);
+    cluster.report_to(control.clone());
+    if let Err(e) = cluster.refresh(directory.as_ref()).await {
+        tracing::warn!("cannot read this DC's identity and the PDC emulator role: {e}");
+    }
     let path = PasswordPath::new(
         directory.clone(),
         control.clone(),
@@ -367,7 +375,8 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
         },
         port.clone(),
         gate.clone(),
-    );
+    )
+    .with_cluster(cluster.clone());
     let wake_path = path.clone();
     let reconciler = Reconciler::new(
         directory.clone(),
@@ -392,8 +401,9 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
         Arc::new(move || wake_path.wake()),
     )
     .await
-    .map_err(|e| DaemonError::Startup(e.to_string()))?;
-    Ok(Built { directory, reconciler: Arc::new(reconciler), passwords: path, gate, budget })
+    .map_err(|e| DaemonError::Startup(e.to_string()))?
+    .with_cluster(cluster.clone());
+    Ok(Built { directory, reconciler: Arc::new(reconciler), passwords: path, gate, budget, cluster })
 }
 
 /// The daemon signs in with a user token (`method = "refresh_token"`).
@@ -536,7 +546,7 @@ async fn start_engine(
     if config.sync.dry_run {
         tracing::warn!("sync.dry_run is on: changes are seen and reported, nothing is sent to Entra");
     }
-    let Built { directory, reconciler, passwords, budget, .. } = built;
+    let Built { directory, reconciler, passwords, budget, cluster, .. } = built;
     let first = check_tenant(&reconciler, config, &control).await;
     if let (true, TenantCheck::AnchorMismatch(m)) = (first_start, &first) {
         return Err(DaemonError::Config(m.clone()));
@@ -572,6 +582,7 @@ async fn start_engine(
         }
     }
     tasks.spawn(reconciler.clone().watch_password_sync(config.sync.tenant_check_interval, stop.clone()));
+    tasks.spawn(cluster.watch(directory.clone(), config.sync.change_poll, stop.clone()));
     tasks.spawn(crate::sync::usn_watch::run(directory, control.clone(), config.sync.change_poll, stop.clone()));
     tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));
     tasks.spawn(reconciler.clone().run(base.inbox.commands.clone(), control.watch_directory_usn(), stop));

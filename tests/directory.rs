@@ -331,3 +331,83 @@ fn the_sam_ldb_thread_serves_reads_and_the_writer_alike() {
     });
     assert_eq!(dc.ldbsearch_values("(sAMAccountName=gina)", "mS-DS-ConsistencyGuid").len(), 1);
 }
+
+/// The reads a domain with several DCs needs, on the two-DC lab: each DC's own invocation id,
+/// the DC that originated a user's password change (also after it replicated), and the PDC
+/// emulator role owner before and after `samba-tool fsmo transfer`.
+#[test]
+fn two_dcs_name_their_invocation_ids_password_origins_and_the_pdc_emulator() {
+    use common::two_dcs::TwoDcs;
+    use samba_entra_sync::samba::LdbHandle;
+    use samba_entra_sync::samba::replication::{domain_controllers, password_origin_by_account, pdc_role, this_dc};
+    use std::time::Duration;
+    let _turn = in_process_ldb();
+
+    let mut lab = TwoDcs::new();
+    lab.start_both();
+    // Made on DC2 over LDAP; replicated to DC1.
+    TwoDcs::samba_tool_on(&lab.dc2, &["user", "create", "rita", "R1ta!Pass-1", "-H", "ldap://127.0.0.1"]);
+    let want_pls = lab.dc2.ldbsearch_values("(sAMAccountName=rita)", "pwdLastSet").remove(0);
+    let took =
+        TwoDcs::wait_replicated(&lab.dc1, "(sAMAccountName=rita)", "pwdLastSet", &want_pls, Duration::from_secs(30));
+    assert!(took.is_some(), "rita did not replicate from DC2 to DC1 within 30 s");
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let ldb1 = LdbHandle::open(&lab.dc1.sam_ldb()).await.expect("open DC1");
+        let ldb2 = LdbHandle::open(&lab.dc2.sam_ldb()).await.expect("open DC2");
+        let me1 = ldb1.call(|c| this_dc(c)).await.expect("DC1 identity");
+        let me2 = ldb2.call(|c| this_dc(c)).await.expect("DC2 identity");
+        assert_eq!((me1.name.as_str(), me2.name.as_str()), ("DC1", "DC2"));
+        assert_ne!(me1.invocation_id, me2.invocation_id);
+        // The same ids as Samba's own ldbsearch prints them.
+        for (dc, me) in [(&lab.dc1, &me1), (&lab.dc2, &me2)] {
+            let out = dc.exec_ok(&[
+                "ldbsearch",
+                "-H",
+                &dc.sam_ldb().display().to_string(),
+                "-s",
+                "base",
+                "-b",
+                &me.ntds_settings_dn,
+                "invocationId",
+            ]);
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(text.contains(&format!("invocationId: {}", me.invocation_id)), "{text}");
+        }
+        let all = ldb1.call(|c| domain_controllers(c)).await.expect("DCs");
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(all.contains(&me1) && all.contains(&me2), "{all:?}");
+
+        // DC1 knows DC2 made rita's password, and both DCs carry the same pwdLastSet.
+        let o1 = ldb1.call(|c| password_origin_by_account(c, "rita")).await.expect("read").expect("origin");
+        let o2 = ldb2.call(|c| password_origin_by_account(c, "rita")).await.expect("read").expect("origin");
+        assert_eq!(o1.invocation_id, me2.invocation_id);
+        assert_eq!(o1, o2);
+        assert_eq!(o1.pwd_last_set.to_string().into_bytes(), want_pls);
+        let kvno = lab.dc1.ldbsearch_values("(sAMAccountName=rita)", "msDS-KeyVersionNumber").remove(0);
+        assert_eq!(o1.version.to_string().into_bytes(), kvno);
+
+        // A reset on DC1: the origin moves to DC1 on both DCs once it replicated.
+        let out = lab.dc1.reset_password("rita", "R1ta!Pass-2");
+        assert!(out.status.success(), "reset: {}", String::from_utf8_lossy(&out.stderr));
+        let pls = lab.dc1.ldbsearch_values("(sAMAccountName=rita)", "pwdLastSet").remove(0);
+        let took =
+            TwoDcs::wait_replicated(&lab.dc2, "(sAMAccountName=rita)", "pwdLastSet", &pls, Duration::from_secs(30));
+        assert!(took.is_some(), "the reset did not replicate from DC1 to DC2 within 30 s");
+        let o2 = ldb2.call(|c| password_origin_by_account(c, "rita")).await.expect("read").expect("origin");
+        assert_eq!(o2.invocation_id, me1.invocation_id);
+        assert_eq!(o2.version, o1.version + 1);
+
+        // DC1 holds the PDC emulator role (it made the domain) until it is transferred.
+        let (m1, m2) = (me1.clone(), me2.clone());
+        let r1 = ldb1.call(move |c| pdc_role(c, &m1)).await.expect("role").expect("owner");
+        let r2 = ldb2.call(move |c| pdc_role(c, &m2)).await.expect("role").expect("owner");
+        assert_eq!((r1.owner.as_str(), r1.is_this_dc, r2.owner.as_str(), r2.is_this_dc), ("DC1", true, "DC1", false));
+        TwoDcs::samba_tool_on(&lab.dc2, &["fsmo", "transfer", "--role=pdc", "-H", "ldap://127.0.0.1"]);
+        let (m1, m2) = (me1.clone(), me2.clone());
+        let r1 = ldb1.call(move |c| pdc_role(c, &m1)).await.expect("role").expect("owner");
+        let r2 = ldb2.call(move |c| pdc_role(c, &m2)).await.expect("role").expect("owner");
+        assert_eq!((r1.owner.as_str(), r1.is_this_dc, r2.owner.as_str(), r2.is_this_dc), ("DC2", false, "DC2", true));
+    });
+}

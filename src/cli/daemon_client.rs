@@ -105,6 +105,9 @@ pub fn status(args: &StatusArgs) -> CliResult {
     if let Some(e) = json.get("reloadError").filter(|v| !v.is_null()) {
         println!("last reload refused:   {} (the running config stays in force)", show(e));
     }
+    if json.get("role").and_then(Json::as_str).is_some() {
+        println!("role:                  {} (this DC: {}; leader: {})", s("role"), s("thisDc"), s("leader"));
+    }
     println!("API compatibility:     {}", s("apiCompatibility"));
     if json.get("signIn").and_then(Json::as_str).is_some_and(|t| !t.is_empty()) {
         println!("sign-in:               {}", s("signIn"));
@@ -242,6 +245,9 @@ pub fn user(args: &UserArgs) -> CliResult {
         println!("password status:      {} ({})", s("passwordStatusText"), s("passwordStatus"));
     }
     println!("source anchor:        {}", s("anchor"));
+    if json.get("changedOn").is_some() || json.get("pushedBy").is_some() {
+        println!("last change:          made on {}, pushed by {}", s("changedOn"), s("pushedBy"));
+    }
     println!("change seen:          key version {} at {}", s("seenKeyVersion"), t("seenAt"));
     println!("pushed:               key version {} at {}", s("pushedKeyVersion"), t("pushedAt"));
     println!("acknowledged:         key version {} at {}", s("acknowledgedKeyVersion"), t("acknowledgedAt"));

@@ -44,6 +44,7 @@ pub(super) fn object_json(tenant: &Tenant, object: &SyncObject) -> serde_json::V
         "onPremisesImmutableId": object.cloud.immutable_id,
         "roles": object.cloud.roles,
         "cloudManaged": object.cloud.cloud_managed,
+        "credentialPushes": tenant.credential_pushes(object.object_id),
     })
 }
 

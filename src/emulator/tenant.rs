@@ -82,6 +82,9 @@ pub(crate) struct Tenant {
     pub(super) store: Store,
     /// `seq` of the next object created.
     pub(super) next_seq: u64,
+    /// Credentials accepted per user since the emulator started (identical resends included):
+    /// how tests see that a password change was pushed exactly once, whichever DC sent it.
+    pub(super) credential_pushes: HashMap<Uuid, u64>,
 }
 
 impl Tenant {
@@ -134,6 +137,7 @@ impl Tenant {
             proxies: HashMap::new(),
             store,
             next_seq: 0,
+            credential_pushes: HashMap::new(),
         };
         for object in tenant.store.load_objects()? {
             tenant.next_seq = tenant.next_seq.max(object.seq + 1);
@@ -299,12 +303,18 @@ impl Tenant {
             let outcome = self.credential_item(item, ctx);
             let (result, extended_error) = match outcome {
                 Ok(Some(id)) => {
+                    *self.credential_pushes.entry(id).or_default() += 1;
                     if !changed.contains(&id) {
                         changed.push(id);
                     }
                     (credential_result::SUCCESS, None)
                 }
-                Ok(None) => (credential_result::SUCCESS, None),
+                Ok(None) => {
+                    if let Some(id) = self.credential_target(item) {
+                        *self.credential_pushes.entry(id).or_default() += 1;
+                    }
+                    (credential_result::SUCCESS, None)
+                }
                 Err((code, text)) => (code, text),
             };
             results.push(CredentialResult {
@@ -320,6 +330,16 @@ impl Tenant {
             self.store.persist(objects, &[])?;
         }
         Ok((results, writes))
+    }
+
+    /// The user a credential item names by its SourceAnchor.
+    fn credential_target(&self, item: &CredentialChange) -> Option<Uuid> {
+        self.anchors.get(&(ObjectType::User, item.source_anchor.clone()?)).copied()
+    }
+
+    /// How many credentials the user's object accepted since the emulator started.
+    pub fn credential_pushes(&self, id: Uuid) -> u64 {
+        self.credential_pushes.get(&id).copied().unwrap_or(0)
     }
 
     /// Ok(Some(id)) when the user's credential changed, Ok(None) when the same credential was

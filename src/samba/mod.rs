@@ -13,6 +13,7 @@ pub mod directory;
 mod ffi;
 pub mod filter;
 pub mod ldb;
+pub mod replication;
 pub mod values;
 
 pub use directory::{Computer, Contact, DirectoryObject, Group, NtHash, User};

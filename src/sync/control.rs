@@ -115,6 +115,16 @@ struct Live {
     warnings: Mutex<std::collections::BTreeMap<&'static str, String>>,
     /// The app certificate's expiry and renewal (`method = "certificate"`).
     certificate: Mutex<Option<super::cert_rotation::CertificateStatus>>,
+    /// Several DCs: this DC's role and the leader, as the last poll found them.
+    cluster: Mutex<ClusterStatus>,
+}
+
+/// What `status` says about the DCs of the domain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterStatus {
+    pub role: Option<String>,
+    pub leader: Option<String>,
+    pub this_dc: Option<String>,
 }
 
 /// The upper bounds (ms) of the password latency histogram.
@@ -357,6 +367,11 @@ impl Control {
         }
     }
 
+    /// This DC's role among the domain's DCs (the cluster poll sets it).
+    pub fn set_cluster(&self, status: ClusterStatus) {
+        *self.live.cluster.lock().unwrap_or_else(|p| p.into_inner()) = status;
+    }
+
     /// A reload was refused (`None`: the last reload took effect).
     pub fn set_reload_error(&self, error: Option<String>) {
         *self.live.reload_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
@@ -439,7 +454,11 @@ impl Control {
             .iter()
             .map(|(area, m)| format!("{area}: {m}"))
             .collect();
+        let cluster = self.live.cluster.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Ok(StatusReport {
+            role: cluster.role,
+            leader: cluster.leader,
+            this_dc: cluster.this_dc,
             state: self.state().as_str().to_string(),
             degraded_reasons: problems,
             warnings: self.live.warnings.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect(),
@@ -480,6 +499,12 @@ impl Control {
 #[serde(rename_all = "camelCase")]
 pub struct StatusReport {
     pub state: String,
+    /// `leader` or `follower` (several DCs; a single DC leads).
+    pub role: Option<String>,
+    /// The leader DC's name.
+    pub leader: Option<String>,
+    /// This DC's name.
+    pub this_dc: Option<String>,
     /// Why the state is `degraded`, each with the command that fixes it.
     pub degraded_reasons: Vec<String>,
     /// What works but worse than it should, each with the command that fixes it.

@@ -8,10 +8,12 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use super::cluster::View;
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
 use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::{Computer, Contact, Group, NtHash, User};
+use crate::samba::replication::PasswordOrigin;
 
 /// The most objects in one chunk of a read.
 pub const CHUNK: usize = 1_000;
@@ -106,6 +108,17 @@ pub trait Directory: Send + Sync + 'static {
         account: &str,
         current: &NtHash,
     ) -> impl Future<Output = Result<Option<NtHash>, DirectoryError>> + Send;
+
+    /// Several DCs: this DC (its invocation id), every DC of the forest, and who holds the PDC
+    /// emulator role.
+    fn cluster_view(&self) -> impl Future<Output = Result<View, DirectoryError>> + Send;
+
+    /// Which DC made the user's current password (the originating DSA of unicodePwd), `None`
+    /// when the user has never had one or does not exist.
+    fn password_origin(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Option<PasswordOrigin>, DirectoryError>> + Send;
 
     /// Sets an empty mS-DS-ConsistencyGuid of `dn` to `object_guid` (the only write to AD).
     fn write_consistency_guid(

@@ -7,11 +7,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::cluster::View;
 use super::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
 use super::scope::Scope;
 use crate::samba::directory::{self, NtHash, ReadOptions, User};
+use crate::samba::replication::{self, PasswordOrigin};
 use crate::samba::{ConsistencyGuidWrite, LdbError, LdbHandle};
 
 pub struct LdbDirectory {
@@ -119,6 +121,28 @@ impl Directory for LdbDirectory {
         let (name, current) = (account.to_owned(), NtHash::from_bytes(current.as_bytes()));
         let Some(current) = current else { return Ok(None) };
         Ok(self.ldb.call(move |c| directory::previous_nt_hash(c, &name, &current)).await?)
+    }
+
+    async fn cluster_view(&self) -> Result<View, DirectoryError> {
+        Ok(self
+            .ldb
+            .call(|c| {
+                let me = replication::this_dc(c)?;
+                let dcs = replication::domain_controllers(c)?;
+                let role = replication::pdc_role(c, &me)?;
+                Ok(View {
+                    pdc_owner: role.as_ref().map(|r| r.owner.clone()),
+                    holds_pdc: role.is_some_and(|r| r.is_this_dc),
+                    me: Some(me),
+                    dcs,
+                })
+            })
+            .await?)
+    }
+
+    async fn password_origin(&self, account: &str) -> Result<Option<PasswordOrigin>, DirectoryError> {
+        let name = account.to_owned();
+        Ok(self.ldb.call(move |c| replication::password_origin_by_account(c, &name)).await?)
     }
 
     async fn write_consistency_guid(

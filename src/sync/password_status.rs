@@ -21,15 +21,43 @@ pub struct PasswordStatus {
     pub password_status_text: String,
     /// The account exists on this DC.
     pub exists: bool,
+    /// The DC the user's current password was set on (from replPropertyMetaData).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_on: Option<String>,
+    /// The DC whose daemon pushes that change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_by: Option<String>,
 }
 
 fn status(code: &'static str, text: String, exists: bool) -> PasswordStatus {
-    PasswordStatus { password_status: code, password_status_text: text, exists }
+    PasswordStatus { password_status: code, password_status_text: text, exists, changed_on: None, pushed_by: None }
 }
 
 impl<D: Directory, T: Tenant> Reconciler<D, T> {
-    /// Where `account`'s password stands, from sam.ldb, the state DB and the tenant's setting.
+    /// The user's password status, and which DC made its current password and which pushes it.
     pub async fn password_status(&self, account: &str) -> Result<PasswordStatus, ReconcileError> {
+        let mut st = self.password_status_here(account).await?;
+        if !st.exists {
+            return Ok(st);
+        }
+        let Some(o) = self.directory().password_origin(account).await? else { return Ok(st) };
+        let cluster = self.cluster();
+        st.changed_on = cluster.origin_name(&o.invocation_id);
+        st.pushed_by = if cluster.is_single() { cluster.this_dc() } else { cluster.pusher_name(&o.invocation_id) };
+        let elsewhere = st.pushed_by.is_some() && st.pushed_by != cluster.this_dc();
+        if elsewhere && st.password_status != "Success" {
+            st.password_status_text = format!(
+                "key version {} was set on {}; {}'s daemon pushes it (`samba-entra-sync user {account}` there)",
+                o.version,
+                st.changed_on.as_deref().unwrap_or("another DC"),
+                st.pushed_by.as_deref().unwrap_or("another DC"),
+            );
+        }
+        Ok(st)
+    }
+
+    /// Where `account`'s password stands, from sam.ldb, the state DB and the tenant's setting.
+    async fn password_status_here(&self, account: &str) -> Result<PasswordStatus, ReconcileError> {
         let Some(user) = self.directory().find_user(account, Lookup::ANY).await? else {
             return Ok(status("SourceConnectorNotPresent", format!("no account named {account} on this DC"), false));
         };

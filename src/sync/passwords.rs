@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::blocked::BlockKind;
+use super::cluster::Cluster;
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
 use super::directory::{Directory, Lookup};
 use super::gate::TenantGate;
@@ -125,6 +126,8 @@ pub struct PasswordPath<D, P> {
     pusher: Arc<P>,
     wake: Arc<Notify>,
     gate: TenantGate,
+    /// Several DCs: which changes are this DC's to push.
+    cluster: Arc<Cluster>,
 }
 
 impl<D, P> Clone for PasswordPath<D, P> {
@@ -137,6 +140,7 @@ impl<D, P> Clone for PasswordPath<D, P> {
             pusher: self.pusher.clone(),
             wake: self.wake.clone(),
             gate: self.gate.clone(),
+            cluster: self.cluster.clone(),
         }
     }
 }
@@ -150,7 +154,82 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         pusher: Arc<P>,
         gate: TenantGate,
     ) -> Self {
-        PasswordPath { directory, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate }
+        let cluster = Cluster::single();
+        PasswordPath { directory, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate, cluster }
+    }
+
+    /// Takes part in a domain with several DCs (single DC otherwise).
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// Whether this DC pushes the user's current password (see [`Cluster::pushes`]); when not,
+    /// the change is noted as handled by the DC that pushes it, so a later full reconcile on
+    /// this DC does not push it again.
+    async fn ours(&self, anchor: &str, account: &str, kvno: u32) -> bool {
+        if self.cluster.is_single() {
+            return true;
+        }
+        let origin = match self.directory.password_origin(account).await {
+            Ok(o) => o,
+            Err(e) => {
+                // Unknown origin: push (twice at worst, never lost).
+                tracing::warn!(account, "cannot read who made the password change: {e}");
+                return true;
+            }
+        };
+        if self.cluster.pushes(origin.as_ref()) {
+            return true;
+        }
+        let id = origin.as_ref().map(|o| o.invocation_id);
+        let by = id.and_then(|g| self.cluster.pusher_name(&g)).unwrap_or_else(|| "the leader".into());
+        let made = id.and_then(|g| self.cluster.origin_name(&g)).unwrap_or_else(|| "another DC".into());
+        let why = format!("made on {made}; pushed by {by}'s daemon");
+        tracing::debug!(account, anchor, kvno, "{why}");
+        if !self.settings.dry_run {
+            let store = self.control.store();
+            let handled = store
+                .password(anchor)
+                .ok()
+                .flatten()
+                .map_or(0, |r| r.acked_kvno.unwrap_or(0).max(r.skipped_kvno.unwrap_or(0)));
+            if handled < kvno {
+                let _ = store.mark_skipped(anchor, account, kvno, &why);
+                self.note(anchor, account, PasswordEvent::Skipped, kvno, &why);
+            }
+        }
+        false
+    }
+
+    /// A follower's first start: the passwords set before it are the leader's initial backfill
+    /// (or were pushed by the DCs that made them); noted as handled, so this DC does not push
+    /// them all again should it lead one day.
+    async fn note_history_as_the_leaders(&self) {
+        let mut seen: Vec<(String, String, u32)> = Vec::new();
+        let read = self
+            .directory
+            .read_users(None, &mut |users| {
+                for u in users.iter().filter(|u| self.scope.user(u).is_ok() && u.key_version > 0) {
+                    seen.push((
+                        source_anchor(&u.id, self.settings.anchor),
+                        u.id.sam_account_name.clone(),
+                        u.key_version,
+                    ));
+                }
+            })
+            .await;
+        if let Err(e) = read {
+            return self.control.report_error("sam.ldb", &e.to_string());
+        }
+        let store = self.control.store();
+        let why = "set before this DC's daemon first started; pushed by the leader's initial sync";
+        for (anchor, account, kvno) in &seen {
+            if let Err(e) = store.mark_skipped(anchor, account, *kvno, why) {
+                return self.control.report_error("state", &e.to_string());
+            }
+        }
+        tracing::info!(users = seen.len(), "first start as a follower: the passwords already set are the leader's");
     }
 
     /// Runs the notice watcher, the safety net and the pusher until `shutdown`.
@@ -250,6 +329,9 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             {
                 tracing::debug!(account = %n.account, kvno, "password change committed");
                 tokio::time::sleep(self.settings.settle).await;
+                if !self.ours(&anchor, &n.account, kvno).await {
+                    return;
+                }
                 // Not queued (state DB full): the safety net retries the same USN window.
                 let _ = self.enqueue(&anchor, &n.account, kvno, n.noticed_at_us);
                 return;
@@ -327,6 +409,9 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         let Some(since) = *last else {
             // First start: the initial reconcile pushes every password; from here on, only
             // changes count.
+            if !self.cluster.is_single() && !self.cluster.is_leader() {
+                self.note_history_as_the_leaders().await;
+            }
             *last = Some(high);
             let _ = store.set_meta(META_LAST_USN, &high.to_string());
             return true;
@@ -335,6 +420,8 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             return true;
         }
         let mut all_queued = true;
+        // Several DCs: whose each change is needs another read, so they are queued after this one.
+        let mut changed: Vec<(String, String, u32, i64)> = Vec::new();
         let read = self
             .directory
             .read_users(Some(since), &mut |users| {
@@ -351,13 +438,18 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
                     if u.must_change_password() && !self.settings.dry_run {
                         self.requeue_if_turned_temporary(&anchor, &u.id.sam_account_name, u.key_version);
                     }
-                    all_queued &= self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
+                    changed.push((anchor, u.id.sam_account_name.clone(), u.key_version, change_time_us(u)));
                 }
             })
             .await;
         if let Err(e) = read {
             self.control.report_error("sam.ldb", &e.to_string());
             return false;
+        }
+        for (anchor, account, kvno, at_us) in &changed {
+            if self.ours(anchor, account, *kvno).await {
+                all_queued &= self.enqueue(anchor, account, *kvno, *at_us);
+            }
         }
         // A change that could not be queued must not fall behind the watermark.
         if !all_queued {

@@ -5,6 +5,7 @@ pub mod bus;
 pub mod fixture;
 pub mod samba;
 pub mod stack;
+pub mod two_dcs;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

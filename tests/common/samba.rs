@@ -23,7 +23,7 @@ pub const ADMIN_PASSWORD: &str = "Adm1n!Passw0rd";
 /// Bump when the template's provisioning options change.
 const TEMPLATE_VERSION: &str = "v2";
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     if !out.status.success() {
         panic!(
@@ -36,7 +36,7 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn target_tmp() -> PathBuf {
+pub(crate) fn target_tmp() -> PathBuf {
     let dir = option_env!("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("tmp"));
@@ -44,14 +44,14 @@ fn target_tmp() -> PathBuf {
     dir
 }
 
-fn samba_version() -> String {
+pub(crate) fn samba_version() -> String {
     let out = run(Command::new("samba").arg("-V"));
     String::from_utf8_lossy(&out.stdout).trim().replace(' ', "_")
 }
 
 /// The provisioned template, made once per machine (guarded by a file lock, so parallel test
 /// binaries wait for each other instead of provisioning twice).
-fn template() -> &'static Path {
+pub(crate) fn template() -> &'static Path {
     static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let root = target_tmp();
@@ -123,7 +123,7 @@ fn provision(dir: &Path) {
 }
 
 /// Copies a DC directory and points its smb.conf at the new place.
-fn copy_dc_dir(src: &Path, dst: &Path) {
+pub(crate) fn copy_dc_dir(src: &Path, dst: &Path) {
     run(Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dst));
     let conf = dst.join("etc/smb.conf");
     let text = fs::read_to_string(&conf).expect("smb.conf");
@@ -143,6 +143,8 @@ static NEXT_NS: AtomicU32 = AtomicU32::new(0);
 struct Running {
     child: Child,
     netns: String,
+    /// Made by `start` (deleted at stop), or lent by a lab that links several DCs.
+    owns_netns: bool,
 }
 
 /// A throwaway DC: a copy of the template in a temp dir.
@@ -155,6 +157,12 @@ impl Dc {
     /// A fresh copy of the provisioned template (about 0.1 s).
     pub fn new() -> Dc {
         Dc::copy_of(template())
+    }
+
+    /// An empty directory for a DC made by other means (`samba-tool domain join`).
+    pub fn empty() -> Dc {
+        let dir = tempfile::Builder::new().prefix("ses-dc-").tempdir().expect("tempdir");
+        Dc { dir, running: None }
     }
 
     /// A fresh copy of a DC directory (the template, or a cached populated domain).
@@ -287,6 +295,17 @@ impl Dc {
         let netns = format!("ses-{}-{}", std::process::id(), NEXT_NS.fetch_add(1, Ordering::SeqCst));
         run(Command::new("ip").args(["netns", "add", &netns]));
         run(Command::new("ip").args(["netns", "exec", &netns, "ip", "link", "set", "lo", "up"]));
+        self.spawn_samba(netns, true, env);
+    }
+
+    /// Starts samba in an existing network namespace (one of a linked lab's), which stays when
+    /// samba stops.
+    pub fn start_in(&mut self, netns: &str, env: &[(&str, &str)]) {
+        assert!(self.running.is_none(), "samba already runs");
+        self.spawn_samba(netns.to_string(), false, env);
+    }
+
+    fn spawn_samba(&mut self, netns: String, owns_netns: bool, env: &[(&str, &str)]) {
         let log = fs::File::create(self.dir.path().join("samba.out")).expect("samba log");
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &netns, "samba", "-i", "--maximum-runtime=3600", "-s"])
@@ -298,7 +317,7 @@ impl Dc {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn samba");
-        self.running = Some(Running { child, netns });
+        self.running = Some(Running { child, netns, owns_netns });
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             let ready = self
@@ -452,7 +471,9 @@ impl Dc {
                     let _ = Command::new("kill").args(["-KILL", pid]).stderr(Stdio::null()).status();
                 }
             }
-            let _ = Command::new("ip").args(["netns", "del", &r.netns]).status();
+            if r.owns_netns {
+                let _ = Command::new("ip").args(["netns", "del", &r.netns]).status();
+            }
         }
     }
 }

@@ -20,6 +20,10 @@ use crate::sync::tenant::{Tenant, TenantError, with_sign_in_fix};
 impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// Exports one user now (a password push found it missing in Entra).
     pub async fn export_user(&self, account: &str) -> Result<(), ReconcileError> {
+        if !self.cluster.is_leader() {
+            // Creates are the leader's: its delta run exports the user.
+            return Ok(());
+        }
         if self.settings.dry_run {
             tracing::info!(account, "dry run: would export the user; nothing is sent");
             return Ok(());
@@ -209,6 +213,12 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             .map(|o| (o.object_type, o.anchor.clone(), o.name.clone()))
             .collect();
         for chunk in deletes.chunks(self.settings.objects_per_call.max(1)) {
+            // Two DCs must never both delete: the role is read again right before each batch.
+            if !self.cluster.confirm_leader(&*self.directory).await {
+                tracing::info!(left = deletes.len(), "no longer the leader: the deletes are left to the new leader");
+                summary.errors += 1;
+                break;
+            }
             let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
             match self.tenant.delete(&keys, Lane::Bulk).await.map_err(|e| self.tenant_failed(e)) {
                 Ok(results) => {

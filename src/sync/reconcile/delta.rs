@@ -18,6 +18,10 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// Sends what changed since the last run; `None` when nothing did (or no full run has
     /// happened yet to start from).
     pub async fn run_delta(&self) -> Result<Option<ReconcileSummary>, ReconcileError> {
+        // Several DCs: only the leader exports.
+        if !self.cluster.is_leader() {
+            return Ok(None);
+        }
         let since = *self.last_usn.lock().unwrap_or_else(|p| p.into_inner());
         if since == 0 {
             return Ok(None);

@@ -103,19 +103,56 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         Ok(plan)
     }
 
+    /// Several DCs: the first full run after this DC became the leader reads the tenant back.
+    /// What another leader deleted meanwhile is forgotten here (never deleted twice), and what
+    /// another leader created shows as a match to update in place (never created twice).
+    async fn catch_up_with_the_tenant(&self) -> Result<Option<HashMap<String, ObjectType>>, ReconcileError> {
+        use std::sync::atomic::Ordering;
+        let term = self.cluster.term();
+        if self.cluster.is_single() || self.settings.dry_run || self.caught_up_term.load(Ordering::SeqCst) == term {
+            return Ok(None);
+        }
+        let mut held: HashMap<String, ObjectType> = HashMap::new();
+        if let Err(e) = self
+            .tenant
+            .read_back(&mut |o| {
+                held.insert(o.anchor, o.object_type);
+            })
+            .await
+        {
+            return Err(e.into());
+        }
+        let store = self.control.store();
+        let mut forgotten = 0;
+        for e in store.exported()? {
+            if !held.contains_key(&e.anchor) {
+                store.forget_export(&e.object_type, &e.anchor)?;
+                forgotten += 1;
+            }
+        }
+        tracing::info!(in_tenant = held.len(), forgotten, "new leader: export state caught up with the tenant");
+        self.caught_up_term.store(term, Ordering::SeqCst);
+        Ok(Some(held))
+    }
+
     /// A full reconcile: read everything, plan, apply, repair drift.
     pub async fn run_full(&self) -> Result<ReconcileSummary, ReconcileError> {
+        self.must_lead()?;
         let started_at = now_ms();
         if !self.settings.dry_run {
             self.check_password_sync().await;
         }
+        let cloud = self.catch_up_with_the_tenant().await?;
         let (snap, ReadEnd { usn, untrusted }) = directory::snapshot(&*self.directory, None).await?;
         self.control.progress().directory_read(snap.object_count());
         let desired = self.mapper().map(&snap);
         *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
             desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
         let pending = self.pending_passwords(&snap.users)?;
-        let plan = self.make_plan(&desired, &pending, &untrusted, None, started_at)?;
+        let pending =
+            self.cluster.leave_to_peers(&*self.directory, self.control.store(), pending, |p| p.name.as_str()).await;
+        let plan = self.make_plan(&desired, &pending, &untrusted, cloud.as_ref(), started_at)?;
+        drop(cloud);
         let mut summary = self.apply(&plan, &desired, &pending).await;
         if !self.settings.dry_run {
             // What is held now replaces what was held; an approval is good for this one run.
@@ -163,6 +200,9 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             summary.errors += errors;
         }
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
+        if !self.settings.dry_run && summary.errors == 0 {
+            let _ = self.control.store().set_meta(crate::sync::cluster::META_BACKFILLED, "1");
+        }
         summary.started_at = started_at;
         summary.finished_at = now_ms();
         // Always set: a stale expiry in the past would make the loop run a full reconcile

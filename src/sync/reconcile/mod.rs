@@ -17,12 +17,14 @@ mod password_sync;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::anchor::AnchorAttribute;
+use super::cluster::{Cluster, Role};
 use super::control::{Command, Control, EngineEvent};
 use super::directory::{Directory, DirectoryError};
 use super::gate::TenantGate;
@@ -40,6 +42,8 @@ pub enum ReconcileError {
     State(#[from] StateError),
     #[error("{0}")]
     Tenant(#[from] TenantError),
+    #[error("this DC follows ({leader} leads the sync of the domain): reconciles run on the leader only")]
+    Follower { leader: String },
     #[error(
         "the tenant's source anchor attribute is {tenant}, but sync.source_anchor is {ours}, and {differing} in-scope objects would get a different anchor (the two agree only where mS-DS-ConsistencyGuid is empty or equals the objectGUID): syncing them would make Entra delete those objects and create them again (new object ids, lost licences and group memberships); set sync.source_anchor = \"{tenant}\""
     )]
@@ -96,6 +100,12 @@ pub struct Reconciler<D, T> {
     /// and the attributes) and whether it was reported as kept by Entra, to tell a re-export
     /// that did not stick from a new change.
     drift_reported: Mutex<HashMap<(ObjectType, String), (String, bool)>>,
+    /// Several DCs: only the leader reconciles (see [`super::cluster`]).
+    cluster: Arc<Cluster>,
+    /// The leader term (see [`Cluster::term`]) whose first full run read the tenant back: a
+    /// new leader's export state may be stale (another DC led meanwhile), so its first full run
+    /// catches up with the tenant first (`full.rs`).
+    caught_up_term: AtomicU64,
 }
 
 /// What a command asks of the loop once it has been handled.
@@ -131,7 +141,27 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             last_usn: Mutex::new(0),
             last_drift_check: Mutex::new(None),
             drift_reported: Mutex::new(HashMap::new()),
+            cluster: Cluster::single(),
+            caught_up_term: AtomicU64::new(u64::MAX),
         })
+    }
+
+    /// Takes part in a domain with several DCs (single DC otherwise).
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    pub fn cluster(&self) -> &Arc<Cluster> {
+        &self.cluster
+    }
+
+    /// Refuses a run on a follower.
+    pub(crate) fn must_lead(&self) -> Result<(), ReconcileError> {
+        if self.cluster.is_leader() {
+            return Ok(());
+        }
+        Err(ReconcileError::Follower { leader: self.cluster.leader().unwrap_or_else(|| "another DC".into()) })
     }
 
     pub fn tenant(&self) -> &Arc<T> {
@@ -196,6 +226,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             _ = self.gate.wait_open() => {}
         }
         let mut next_full = tokio::time::Instant::now();
+        let mut role = self.cluster.subscribe();
+        role.borrow_and_update();
         loop {
             let expiry = self.control.next_expiry_ms();
             let until_expiry = expiry
@@ -214,6 +246,15 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                     None => break,
                     Some(c) => if self.handle(c).await == AfterCommand::Done { continue },
                 },
+                changed = role.changed() => {
+                    if changed.is_err() { break; }
+                    if *role.borrow_and_update() == Role::Leader {
+                        // A new leader starts with a full reconcile against its own state.
+                        tracing::info!("leading now: a full reconcile starts");
+                        next_full = tokio::time::Instant::now();
+                    }
+                    continue;
+                }
                 changed = usn.changed() => {
                     if changed.is_err() { break; }
                     // Let a burst of changes settle into one delta.
@@ -225,6 +266,11 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                     }
                     continue;
                 }
+            }
+            if !self.cluster.is_leader() {
+                tracing::debug!(leader = ?self.cluster.leader(), "this DC follows: the leader reconciles");
+                next_full = tokio::time::Instant::now() + self.settings.interval;
+                continue;
             }
             let mut run_again = false;
             let outcome = {

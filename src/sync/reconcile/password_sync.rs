@@ -98,7 +98,10 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         if before.as_deref() == Some(now) {
             return;
         }
-        if on && before.as_deref() == Some("off") {
+        if on && before.as_deref() == Some("off") && !self.cluster.is_leader() {
+            // Several DCs: the leader syncs every password again; its own changes keep flowing.
+            tracing::info!("password hash sync was turned on in the tenant: the leader syncs every password again");
+        } else if on && before.as_deref() == Some("off") {
             tracing::info!("password hash sync was turned on in the tenant: syncing every password again");
             if let Err(e) = self.start_password_resync("password hash sync was turned on in the tenant").await {
                 // The state stays "off": the next check tries again.

@@ -2,12 +2,14 @@
 //! every change moves, scriptable failures and a counter per call. It applies no LDAP filter
 //! (the engine checks the rest of the scope itself).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::{Contact, Group, Identity, NtHash, UAC_NORMAL_ACCOUNT, User};
+use crate::samba::replication::{DomainController, Guid, PasswordOrigin};
+use crate::sync::cluster::View;
 use crate::sync::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
 use crate::sync::mapping::DomainInfo;
 
@@ -69,7 +71,15 @@ struct Inner {
     missing_bases: Vec<String>,
     /// The next this many reads (of objects or users) fail as unavailable.
     failing_reads: u32,
+    /// Several DCs: what `cluster_view` answers (a lone DC1 holding the role by default).
+    view: Option<View>,
+    /// The DC that made each user's current password (lower-cased account name); this DC's
+    /// invocation id ([`FAKE_THIS_DC`]) when not set.
+    origins: HashMap<String, Guid>,
 }
+
+/// The invocation id the fake gives "this DC" (DC1).
+pub const FAKE_THIS_DC: Guid = Guid([1; 16]);
 
 #[derive(Default)]
 pub struct FakeDirectory {
@@ -165,6 +175,17 @@ impl FakeDirectory {
             u.key_version += 1;
             u.pwd_last_set += 10_000_000;
         });
+    }
+
+    /// A new password set on the DC whose invocation id is `origin` (replicated here).
+    pub fn set_password_on(&self, name: &str, hash: [u8; 16], origin: Guid) {
+        self.set_password(name, hash);
+        self.lock().origins.insert(name.to_ascii_lowercase(), origin);
+    }
+
+    /// What `cluster_view` answers from now on.
+    pub fn set_cluster_view(&self, view: View) {
+        self.lock().view = Some(view);
     }
 
     /// Deletes an object of any type by its DN.
@@ -333,6 +354,35 @@ impl Directory for FakeDirectory {
             [head, previous, ..] if head == current.as_bytes() => Ok(NtHash::from_bytes(previous)),
             _ => Ok(None),
         }
+    }
+
+    async fn cluster_view(&self) -> Result<View, DirectoryError> {
+        let v = self.lock().view.clone();
+        Ok(v.unwrap_or_else(|| {
+            let me = DomainController {
+                ntds_settings_dn: format!(
+                    "CN=NTDS Settings,CN=DC1,CN=Servers,CN=S,CN=Sites,CN=Configuration,{DOMAIN_DN}"
+                ),
+                name: "DC1".into(),
+                invocation_id: FAKE_THIS_DC,
+            };
+            View { me: Some(me.clone()), dcs: vec![me], pdc_owner: Some("DC1".into()), holds_pdc: true }
+        }))
+    }
+
+    async fn password_origin(&self, account: &str) -> Result<Option<PasswordOrigin>, DirectoryError> {
+        let i = self.lock();
+        let Some(u) = i.users.values().find(|u| u.id.sam_account_name.eq_ignore_ascii_case(account)) else {
+            return Ok(None);
+        };
+        let origin = i.origins.get(&account.to_ascii_lowercase()).copied().unwrap_or(FAKE_THIS_DC);
+        Ok(Some(PasswordOrigin {
+            invocation_id: origin,
+            change_time: 0,
+            originating_usn: i64::try_from(u.id.usn_changed).unwrap_or(0),
+            version: u.key_version,
+            pwd_last_set: u.pwd_last_set,
+        }))
     }
 
     async fn write_consistency_guid(

@@ -4,7 +4,7 @@
 mod directory;
 mod tenant;
 
-pub use directory::FakeDirectory;
+pub use directory::{FAKE_THIS_DC, FakeDirectory};
 pub use tenant::FakeTenant;
 
 use std::sync::Arc;
@@ -67,7 +67,25 @@ impl Rig {
         Rig::with(settings(), password_settings()).await
     }
 
+    /// An engine of a domain with several DCs (`cluster`), over a fake directory that answers
+    /// `view`; the role is read once before it is returned.
+    pub async fn clustered(cluster: &crate::config::ClusterConfig, view: super::cluster::View) -> Rig {
+        let c = super::cluster::Cluster::new(cluster);
+        let rig = Rig::build(settings(), password_settings(), Some(c.clone())).await;
+        rig.directory.set_cluster_view(view);
+        c.refresh(rig.directory.as_ref()).await.expect("the fake answers");
+        rig
+    }
+
     pub async fn with(settings: ReconcileSettings, password: PasswordSettings) -> Rig {
+        Rig::build(settings, password, None).await
+    }
+
+    async fn build(
+        settings: ReconcileSettings,
+        password: PasswordSettings,
+        cluster: Option<Arc<super::cluster::Cluster>>,
+    ) -> Rig {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = State::open(&dir.path().join("state.db")).expect("the state DB opens");
         let (control, inbox) = Control::new(store);
@@ -84,6 +102,10 @@ impl Rig {
             tenant.clone(),
             gate.clone(),
         );
+        let passwords = match &cluster {
+            Some(c) => passwords.with_cluster(c.clone()),
+            None => passwords,
+        };
         let wakes = Arc::new(AtomicU64::new(0));
         let (wake_path, counter) = (passwords.clone(), wakes.clone());
         let reconciler = Reconciler::new(
@@ -100,6 +122,10 @@ impl Rig {
         )
         .await
         .expect("the reconciler builds");
+        let reconciler = match cluster {
+            Some(c) => reconciler.with_cluster(c),
+            None => reconciler,
+        };
         gate.open();
         Rig { directory, tenant, control, inbox, gate, reconciler: Arc::new(reconciler), passwords, wakes, _dir: dir }
     }
