@@ -156,6 +156,19 @@ impl Service {
         self.control.command(Command::SyncNow).map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
+    /// `sync --retry-blocked`: sends the objects the tenant refused once more (in a full
+    /// reconcile now); answers how many there were. Root only.
+    async fn retry_blocked(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<u32> {
+        self.authorize(&hdr, conn, Access::Root).await?;
+        let n = self.control.retry_blocked().map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        self.control.command(Command::SyncNow).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     /// Starts a full password sync: every in-scope user's current password is pushed again,
     /// behind fresh changes; its progress is in `status` (`passwordResync`). Root only.
     async fn resync_passwords(

@@ -136,6 +136,15 @@ pub fn status(args: &StatusArgs) -> CliResult {
         s("passwordLatencySamples")
     );
     println!("exported objects:      {}", s("exportedObjects"));
+    if json.get("blockedObjects").and_then(Json::as_u64).is_some_and(|n| n > 0) {
+        println!(
+            "refused by the tenant: {} (not sent again until they change; `sync --retry-blocked`)",
+            s("blockedObjects")
+        );
+        for b in json.get("blocked").and_then(Json::as_array).into_iter().flatten() {
+            println!("  {}", show(b));
+        }
+    }
     match json.get("heldDeletesDigest").filter(|v| !v.is_null()) {
         Some(d) => println!(
             "held deletes:          {} (release the threshold's with `approve-deletes --digest {}`)",
@@ -307,6 +316,15 @@ pub fn approve_deletes(args: &ApproveArgs) -> CliResult {
 pub(crate) fn sync_now(args: &SimpleArgs) -> CliResult {
     with_daemon(&args.bus, async |p| p.sync_now().await.map_err(Into::into))?;
     println!("Reconcile requested.");
+    Ok(())
+}
+
+/// `sync --retry-blocked` through the daemon.
+pub fn retry_blocked(bus: &BusArgs) -> CliResult {
+    let n = with_daemon(bus, async |p| p.retry_blocked().await.map_err(Into::into))?;
+    println!(
+        "{n} objects the tenant refused are sent again in a reconcile now (`status` shows what is still refused)."
+    );
     Ok(())
 }
 

@@ -343,7 +343,8 @@ async fn check_tenant(config: &Config) -> Vec<Check> {
         fail(
             "password hash sync on in the tenant",
             "the tenant's password hash sync is off: Entra refuses every password",
-            "turn password hash sync on in the Entra admin center (Entra Connect > Password hash sync)",
+            "an administrator turns it on: `samba-entra-sync login --config FILE --enable-password-hash-sync` \
+             (a Global Administrator or Hybrid Identity Administrator signs in once; the token is not kept)",
         )
     });
     let ours = crate::sync::anchor::AnchorAttribute::parse(&config.sync.source_anchor);
@@ -355,7 +356,8 @@ async fn check_tenant(config: &Config) -> Vec<Check> {
         Some(t) => fail(
             "anchor attribute",
             format!(
-                "the tenant's source anchor is {t}, but [sync] source_anchor is {}: the daemon refuses to start",
+                "the tenant's source anchor is {t}, but [sync] source_anchor is {}: the daemon refuses to start \
+                 if any in-scope object's anchor differs between the two",
                 config.sync.source_anchor
             ),
             format!("set [sync] source_anchor = \"{t}\""),

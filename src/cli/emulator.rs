@@ -107,6 +107,10 @@ pub struct EmulatorArgs {
     /// DirSyncClientMachineName reported by GetCompanyConfiguration.
     #[arg(long, value_name = "NAME", default_value = "EMULATOR")]
     pub machine_name: String,
+    /// A tenant that already synced with this source anchor (`DirSyncConfiguration/AnchorAttribute`);
+    /// a new tenant has none.
+    #[arg(long, value_name = "ATTRIBUTE", value_parser = ["objectGUID", "mS-DS-ConsistencyGuid"])]
+    pub anchor_attribute: Option<String>,
 }
 
 fn parse_service_date(text: &str) -> Result<crate::emulator::ServiceDate, String> {
@@ -172,6 +176,7 @@ fn config(args: EmulatorArgs) -> Result<EmulatorConfig, Failure> {
         dirsync_enabled: !args.dirsync_disabled,
         dirsync_features: EmulatorConfig::default().dirsync_features | i64::from(args.password_hash_sync),
         machine_name: args.machine_name,
+        anchor_attribute: args.anchor_attribute,
         tls,
     })
 }

@@ -75,6 +75,16 @@ pub fn plan(args: &PlanArgs) -> CliResult {
             op.reason
         );
     }
+    for b in &plan.blocked {
+        println!(
+            "{:<9} {:<8} {:<30} {:<26} held back, the tenant refused it: {}",
+            format!("{:?}", b.action).to_lowercase(),
+            b.object_type,
+            b.name,
+            b.anchor,
+            b.blocked
+        );
+    }
     for w in &plan.warnings {
         println!("warning: {w}");
     }
@@ -102,6 +112,10 @@ pub struct SyncArgs {
     /// changes; shows progress and ends with a summary.
     #[arg(long)]
     pub all_passwords: bool,
+    /// Send the objects the tenant refused one by one (`status` lists them) once more, with
+    /// their passwords, instead of waiting for them to change on-premises.
+    #[arg(long)]
+    pub retry_blocked: bool,
     /// Print the record as JSON (in-process runs and --all-passwords) instead of a summary for
     /// people.
     #[arg(long)]
@@ -149,6 +163,9 @@ pub fn sync(args: &SyncArgs) -> CliResult {
             None => super::resync::through_daemon(&BusArgs { config: None, bus: args.bus.clone() }, args.json),
         };
     }
+    if args.retry_blocked && args.config.is_none() {
+        return super::daemon_client::retry_blocked(&BusArgs { config: None, bus: args.bus.clone() });
+    }
     let Some(path) = &args.config else {
         if args.dry_run {
             return Err(Failure::usage("--dry-run runs in-process: give --config FILE (or use `plan`)"));
@@ -158,6 +175,10 @@ pub fn sync(args: &SyncArgs) -> CliResult {
     let config = daemon::load_config(path).map_err(failure)?;
     super::runtime()?.block_on(async {
         let engine = daemon::offline_engine(&config, args.dry_run).await.map_err(failure)?;
+        if args.retry_blocked && !args.dry_run {
+            let n = engine.control.retry_blocked().map_err(Failure::runtime)?;
+            println!("{n} objects the tenant refused are sent again.");
+        }
         let progress = ProgressLine::start(&engine.control, if args.dry_run { Work::Plan } else { Work::Send });
         if !args.dry_run {
             engine.reconciler.check_tenant().await.map_err(Failure::runtime)?;

@@ -10,12 +10,23 @@ pub struct LoginArgs {
     /// The daemon's config file ([entra] and [entra.auth] are used).
     #[arg(long, value_name = "FILE", default_value = "/etc/samba-entra-sync/config.toml")]
     pub config: std::path::PathBuf,
+    /// Instead of signing in the sync account: an administrator (Global Administrator or Hybrid
+    /// Identity Administrator) signs in once by device code and turns password hash sync on in
+    /// the tenant; the token is used for that one call and not stored. The daemon never changes
+    /// the tenant's features itself.
+    #[arg(long)]
+    pub enable_password_hash_sync: bool,
 }
 
 /// `samba-entra-sync login --config FILE`.
 pub fn run(args: &LoginArgs) -> CliResult {
     let config = super::config::load(&args.config)?;
     let settings = crate::sync::settings::auth_settings(&config);
+    if args.enable_password_hash_sync {
+        let (endpoint, tenant, build) =
+            (config.entra.sync_endpoint.clone(), config.entra.tenant_id.clone(), config.entra.client_build.clone());
+        return super::runtime()?.block_on(super::enable_phs::enable(settings, endpoint, tenant, build));
+    }
     super::runtime()?.block_on(login(settings))
 }
 

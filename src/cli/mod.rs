@@ -7,6 +7,7 @@ pub mod directory;
 pub mod docs;
 pub mod doctor;
 pub mod emulator;
+pub mod enable_phs;
 pub mod engine;
 pub mod install_hook;
 mod local_time;

@@ -41,6 +41,9 @@ pub(super) fn object_json(tenant: &Tenant, object: &SyncObject) -> serde_json::V
             "changeDate": c.change_date,
             "receivedAt": c.received_at,
         })),
+        "onPremisesImmutableId": object.cloud.immutable_id,
+        "roles": object.cloud.roles,
+        "cloudManaged": object.cloud.cloud_managed,
         "credentialPushes": tenant.credential_pushes(object.object_id),
     })
 }
@@ -64,7 +67,7 @@ pub(super) async fn objects(State(app): State<Arc<App>>, Query(query): Query<Has
 }
 
 /// The object named by a source anchor or a cloud anchor (`User_<id>`).
-fn find<'t>(tenant: &'t Tenant, anchor: &str) -> Option<&'t SyncObject> {
+pub(super) fn find<'t>(tenant: &'t Tenant, anchor: &str) -> Option<&'t SyncObject> {
     tenant
         .find_by_anchor(anchor)
         .or_else(|| parse_cloud_anchor(anchor).and_then(|(t, id)| tenant.object(&id).filter(|o| o.object_type == t)))
@@ -198,6 +201,12 @@ fn company_json(tenant: &Tenant) -> serde_json::Value {
         "passwordHashSync": tenant.info.dirsync_features & 1 != 0,
         "dirSyncFeatures": tenant.info.dirsync_features,
         "dirSyncEnabled": tenant.info.dirsync_enabled,
+        "blockSoftMatch": tenant.info.dirsync_features & super::rules::BLOCK_SOFT_MATCH != 0,
+        "blockCloudObjectTakeoverThroughHardMatch":
+            tenant.info.dirsync_features & super::rules::BLOCK_HARD_MATCH_TAKEOVER != 0,
+        "anchorAttribute": tenant.info.anchor_attribute,
+        "lastDirSyncTime": tenant.info.last_export_ms.map(super::clock::rfc3339_ms),
+        "lastExport": tenant.info.last_export_counts.map(|(total, ok)| json!({"totalExported": total, "successfulExportCount": ok})),
     })
 }
 
@@ -210,6 +219,10 @@ pub(super) async fn company(State(app): State<Arc<App>>) -> Response {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct CompanyPatch {
     password_hash_sync: Option<bool>,
+    block_soft_match: Option<bool>,
+    block_cloud_object_takeover_through_hard_match: Option<bool>,
+    /// `objectGUID`, `mS-DS-ConsistencyGuid`, or `""` for none.
+    anchor_attribute: Option<String>,
 }
 
 /// `PATCH /admin/company` `{"passwordHashSync": true|false}`: an administrator turning password
@@ -222,12 +235,36 @@ pub(super) async fn patch_company(State(app): State<Arc<App>>, body: Bytes) -> R
             return error(StatusCode::BAD_REQUEST, format!("expected {{\"passwordHashSync\": true|false}}: {e}"));
         }
     };
+    if let Some(a) =
+        patch.anchor_attribute.as_deref().filter(|a| !["", "objectGUID", "mS-DS-ConsistencyGuid"].contains(a))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("anchorAttribute {a:?}: use objectGUID, mS-DS-ConsistencyGuid or \"\""),
+        );
+    }
     let mut tenant = lock(&app.tenant);
-    if let Some(on) = patch.password_hash_sync {
-        let mask = (tenant.info.dirsync_features & !1) | i64::from(on);
-        if let Err(e) = tenant.set_dirsync_features(mask) {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let mut mask = tenant.info.dirsync_features;
+    for (on, bit) in [
+        (patch.password_hash_sync, 1),
+        (patch.block_soft_match, super::rules::BLOCK_SOFT_MATCH),
+        (patch.block_cloud_object_takeover_through_hard_match, super::rules::BLOCK_HARD_MATCH_TAKEOVER),
+    ] {
+        match on {
+            Some(true) => mask |= bit,
+            Some(false) => mask &= !bit,
+            None => {}
         }
+    }
+    if mask != tenant.info.dirsync_features
+        && let Err(e) = tenant.set_dirsync_features(mask)
+    {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    }
+    if let Some(attribute) = &patch.anchor_attribute
+        && let Err(e) = tenant.set_anchor_attribute(attribute)
+    {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     }
     Json(company_json(&tenant)).into_response()
 }

@@ -83,6 +83,8 @@ struct Prepared {
     application_id: String,
     build: String,
     started: Instant,
+    /// Why this caller may not change the sync features, if it may not.
+    features_refusal: Option<String>,
 }
 
 async fn handle(
@@ -92,7 +94,7 @@ async fn handle(
     effects: &super::faults::Effects,
 ) -> Result<Element, Fault> {
     // The namespace views of the request are not Send: finish with them before awaiting.
-    let Prepared { operation, message_id, parsed, application_id, build, started: now } =
+    let Prepared { operation, message_id, parsed, application_id, build, started: now, features_refusal } =
         prepare(app, headers, root, effects)?;
     let settings = ops::OpSettings {
         provision: ProvisionContext {
@@ -104,7 +106,9 @@ async fn handle(
             report_unresolved_members: app.settings.report_unresolved_members,
             delta_members_allowed: false,
             max_links: None,
+            service_date: app.settings.service_date,
         },
+        features_refusal,
         require_phs_feature: app.settings.require_phs_feature,
         min_build: app.settings.min_build_text.clone(),
         machine_name: app.settings.machine_name.clone(),
@@ -154,11 +158,17 @@ fn prepare(
         ));
     }
     let token = request.sync_token.bearer_token.as_deref().unwrap_or("");
-    if let Err(refusal) = app.tokens.verify_sync_token(token, app.settings.service_date, effects.tokens_expired_before)
-    {
-        tracing::info!(operation, "access denied: {}", refusal.reason);
-        return Err(if refusal.user_sign_in_retired { Fault::user_sign_in_retired() } else { Fault::access_denied() });
-    }
+    let caller = match app.tokens.verify_sync_token(token, app.settings.service_date, effects.tokens_expired_before) {
+        Ok(caller) => caller,
+        Err(refusal) => {
+            tracing::info!(operation, "access denied: {}", refusal.reason);
+            return Err(if refusal.user_sign_in_retired {
+                Fault::user_sign_in_retired()
+            } else {
+                Fault::access_denied()
+            });
+        }
+    };
     let build = request.sync_token.dirsync_build.clone().unwrap_or_default();
     match super::parse_build(&build) {
         Some(parsed) if parsed >= app.settings.min_build => {}
@@ -201,5 +211,6 @@ fn prepare(
         application_id: request.sync_token.application_id.clone().unwrap_or_default(),
         build,
         started: now,
+        features_refusal: super::rules::features_refusal(&caller, app.settings.service_date),
     })
 }

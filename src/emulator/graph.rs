@@ -16,7 +16,7 @@ use super::App;
 use super::model::{ObjectType, SyncObject, Value};
 use super::tokens::MS_GRAPH_AUDIENCES;
 
-fn graph_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+pub(super) fn graph_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": {"code": code, "message": message.into()}}))).into_response()
 }
 
@@ -25,7 +25,7 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Graph wants a Microsoft Graph token in the Authorization header; the refusal otherwise.
-fn refuse(app: &App, headers: &HeaderMap) -> Option<Response> {
+pub(super) fn refuse(app: &App, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -86,7 +86,7 @@ fn sid(o: &SyncObject) -> J {
 }
 
 /// Graph's view of one object (the sync attributes under their Graph names).
-fn resource(o: &SyncObject) -> Map<String, J> {
+pub(super) fn resource(o: &SyncObject) -> Map<String, J> {
     let synced = o.source_anchor.is_some();
     let mut m = Map::new();
     m.insert("id".into(), json!(o.object_id));
@@ -98,7 +98,8 @@ fn resource(o: &SyncObject) -> Map<String, J> {
     match o.object_type {
         ObjectType::User | ObjectType::Contact => {
             m.insert("userPrincipalName".into(), get_string(o, "userPrincipalName"));
-            m.insert("onPremisesImmutableId".into(), o.source_anchor.clone().map_or(J::Null, J::String));
+            let immutable_id = o.source_anchor.clone().or_else(|| o.cloud.immutable_id.clone());
+            m.insert("onPremisesImmutableId".into(), immutable_id.map_or(J::Null, J::String));
             m.insert("accountEnabled".into(), get_bool(o, "accountEnabled"));
             m.insert("givenName".into(), get_string(o, "givenName"));
             m.insert("surname".into(), get_string(o, "surname"));
@@ -208,16 +209,8 @@ fn list(app: &App, headers: &HeaderMap, query: &HashMap<String, String>, kind: O
 
 /// The property names of a type, for `$select` checks on an empty list.
 fn resource_template(kind: ObjectType) -> Map<String, J> {
-    let o = SyncObject {
-        object_id: uuid::Uuid::nil(),
-        object_type: kind,
-        source_anchor: None,
-        attributes: Default::default(),
-        members: Vec::new(),
-        created_at_ms: 0,
-        seq: 0,
-        credential: None,
-    };
+    let mut o = SyncObject::new(kind, 0, 0);
+    o.object_id = uuid::Uuid::nil();
     resource(&o)
 }
 

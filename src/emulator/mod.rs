@@ -21,6 +21,7 @@
 mod admin;
 mod apps;
 mod clock;
+mod cloud;
 mod contract;
 mod desktop_sso;
 mod endpoint;
@@ -32,6 +33,7 @@ mod oauth;
 mod ops;
 mod page;
 mod provision;
+mod rules;
 mod server;
 mod soap;
 mod store;
@@ -105,6 +107,9 @@ pub struct EmulatorConfig {
     /// DirSyncFeatures of a new tenant.
     pub dirsync_features: i64,
     pub machine_name: String,
+    /// `--anchor-attribute`: a tenant that already synced with `objectGUID` or
+    /// `mS-DS-ConsistencyGuid` (a new tenant has none).
+    pub anchor_attribute: Option<String>,
     /// Serve HTTPS with this certificate chain and private key (PEM files).
     pub tls: Option<TlsFiles>,
 }
@@ -146,6 +151,7 @@ impl Default for EmulatorConfig {
             // The AADInternals example tenant: resiliency and soft-match bits on, PHS off.
             dirsync_features: 41016,
             machine_name: "EMULATOR".to_owned(),
+            anchor_attribute: None,
             tls: None,
         }
     }

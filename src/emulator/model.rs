@@ -191,9 +191,42 @@ pub(crate) struct SyncObject {
     /// Creation order within the tenant (listings and read-back keep it).
     pub seq: u64,
     pub credential: Option<StoredCredential>,
+    /// What only the cloud side knows of the object: roles, a pre-set immutable id, authority.
+    pub cloud: CloudState,
+}
+
+/// The cloud-side state of an object that the sync API never sends: set through the admin API
+/// or the Graph facade (docs/emulator.md, "Cloud-only objects and the tenant's protections").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudState {
+    /// `onPremisesImmutableId` set in the cloud on a cloud-only object (the hard-match key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immutable_id: Option<String>,
+    /// Directory roles held (template ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// `onPremisesSyncBehavior.isCloudManaged`: the source of authority moved to the cloud.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cloud_managed: bool,
 }
 
 impl SyncObject {
+    /// A cloud-only object (no SourceAnchor), or a synced one once its anchor is set.
+    pub fn new(object_type: ObjectType, created_at_ms: i64, seq: u64) -> SyncObject {
+        SyncObject {
+            object_id: Uuid::new_v4(),
+            object_type,
+            source_anchor: None,
+            attributes: BTreeMap::new(),
+            members: Vec::new(),
+            created_at_ms,
+            seq,
+            credential: None,
+            cloud: CloudState::default(),
+        }
+    }
+
     /// `<Type>_<objectId>`.
     pub(crate) fn cloud_anchor(&self) -> String {
         format!("{}_{}", self.object_type, self.object_id)

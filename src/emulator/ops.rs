@@ -25,7 +25,7 @@ pub(super) enum Parsed {
     Provision { v2: bool, objects: Vec<ObjectChange> },
     ReadBack { v2: bool },
     ProvisionCredentials(Vec<CredentialChange>),
-    FinalizeExport,
+    FinalizeExport { total: i64, successful: i64 },
     Capabilities,
     NotEmulated(String),
 }
@@ -37,6 +37,8 @@ pub(super) struct OpSettings {
     pub require_phs_feature: bool,
     pub min_build: String,
     pub machine_name: String,
+    /// Why the caller may not change the sync features (`SetCompanyDirsyncFeatures`), if it may not.
+    pub features_refusal: Option<String>,
 }
 
 /// The answer of one operation and how many objects or credentials it changed.
@@ -89,11 +91,12 @@ pub(super) fn parse(operation: &str, op: &ElementRef<'_>) -> Result<Parsed, Faul
         "FinalizeExport" => {
             let [total, ok] =
                 members(op, SYNC_NS, ["totalExported", "successfulExportCount"]).map_err(formatter("totalExported"))?;
-            parse_int(&required_text(total, "totalExported").map_err(formatter("totalExported"))?, "totalExported")
-                .map_err(formatter("totalExported"))?;
+            let total =
+                parse_int(&required_text(total, "totalExported").map_err(formatter("totalExported"))?, "totalExported")
+                    .map_err(formatter("totalExported"))?;
             let ok = required_text(ok, "successfulExportCount").map_err(formatter("successfulExportCount"))?;
-            parse_int(&ok, "successfulExportCount").map_err(formatter("successfulExportCount"))?;
-            Parsed::FinalizeExport
+            let successful = parse_int(&ok, "successfulExportCount").map_err(formatter("successfulExportCount"))?;
+            Parsed::FinalizeExport { total: i64::from(total), successful: i64::from(successful) }
         }
         "Capabilities" => Parsed::Capabilities,
         other => Parsed::NotEmulated(other.to_owned()),
@@ -222,6 +225,10 @@ pub(super) fn run(
             Ok(Outcome { result: Some(company_configuration(tenant, settings)), writes: 0 })
         }
         Parsed::SetCompanyDirsyncFeatures(mask) => {
+            if let Some(refusal) = &settings.features_refusal {
+                tracing::info!("SetCompanyDirsyncFeatures refused: {refusal}");
+                return Err(Fault::service(FaultCode::Sender, refusal.clone()));
+            }
             tenant.set_dirsync_features(i64::from(mask & 0x7FFF_FFFF)).map_err(store_fault)?;
             nothing(0)
         }
@@ -244,8 +251,8 @@ pub(super) fn run(
             let (results, writes) = tenant.provision_credentials(&items, &settings.provision).map_err(store_fault)?;
             Ok(Outcome { result: Some(credentials_result(&results)), writes })
         }
-        Parsed::FinalizeExport => {
-            tenant.finalize_export(settings.provision.now_ms).map_err(store_fault)?;
+        Parsed::FinalizeExport { total, successful } => {
+            tenant.finalize_export(settings.provision.now_ms, total, successful).map_err(store_fault)?;
             nothing(0)
         }
         Parsed::Capabilities => Ok(Outcome {
@@ -290,7 +297,7 @@ fn company_configuration(tenant: &Tenant, settings: &OpSettings) -> Element {
         )
         .child(
             Element::new("", "DirSyncConfiguration")
-                .child(text("AnchorAttribute", "mS-DS-ConsistencyGuid"))
+                .child(optional("", "AnchorAttribute", info.anchor_attribute.as_deref()))
                 .child(optional("", "ApplicationVersion", info.last_application_id.as_deref()))
                 .child(optional("", "ClientVersion", info.last_build.as_deref()))
                 .child(

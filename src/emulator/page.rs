@@ -35,13 +35,18 @@ pub(super) async fn index(State(app): State<Arc<App>>) -> Html<String> {
     );
     let _ = write!(
         html,
-        "<h1>{}</h1><p>Tenant <code>{}</code> · domain {} · directory sync {} · password hash sync {} · last export {}</p>",
+        "<h1>{}</h1><p>Tenant <code>{}</code> · domain {} · directory sync {} · password hash sync {} · anchor attribute {} · last directory sync (LastDirSyncTime, from FinalizeExport) {}</p>",
         escape(&info.display_name),
         info.tenant_id,
         escape(&info.initial_domain),
         if info.dirsync_enabled { "enabled" } else { "disabled" },
         if info.dirsync_features & 1 != 0 { "enabled" } else { "disabled" },
-        info.last_export_ms.map_or_else(|| "never".to_owned(), clock::rfc3339_ms),
+        escape(info.anchor_attribute.as_deref().unwrap_or("none yet")),
+        match (info.last_export_ms, info.last_export_counts) {
+            (Some(at), Some((total, ok))) => format!("{} ({ok} of {total} exported)", clock::rfc3339_ms(at)),
+            (Some(at), None) => clock::rfc3339_ms(at),
+            _ => "never".to_owned(),
+        },
     );
     let objects = tenant.objects(None);
     let _ = write!(html, "<h2>{} synced objects</h2>", objects.len());

@@ -1,11 +1,12 @@
 //! `ProvisionAzureADSyncObjects(2)` semantics (docs/emulator.md, "Sync API"): upsert and delete by anchor,
 //! typed attributes, group members resolved by anchor, and duplicate-attribute resiliency.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
 use super::model::*;
+use super::rules;
 use super::store::StoreError;
 use super::tenant::{ProvisionContext, Tenant};
 
@@ -245,6 +246,20 @@ impl Tenant {
             (None, Some(anchor)) => self.anchors.get(&(kind, anchor.clone())).copied(),
             (None, None) => return failure(None, "Every object needs a SourceAnchor or a CloudAnchor.".to_owned()),
         };
+        let target = match target {
+            None if change.operation != SyncOperation::Delete && cloud_anchor.is_none() => {
+                match self.match_cloud_only(kind, source_anchor.as_deref().unwrap_or_default(), &by_key, ctx) {
+                    Ok(found) => found,
+                    Err(text) => return failure(echoed, text),
+                }
+            }
+            target => target,
+        };
+        if let Some(object) = target.and_then(|id| self.objects.get(&id))
+            && object.cloud.cloud_managed
+        {
+            return failure(echoed, rules::CLOUD_MANAGED.to_owned());
+        }
         if change.operation == SyncOperation::Delete {
             let Some(id) = target else {
                 let anchor = source_anchor.unwrap_or_default();
@@ -256,6 +271,9 @@ impl Tenant {
             let object = &self.objects[&id];
             match &object.source_anchor {
                 Some(existing) if existing != anchor => {
+                    if ctx.service_date >= rules::REPOINT_HARDENING {
+                        return failure(echoed, rules::REPOINT_BLOCKED.to_owned());
+                    }
                     return failure(
                         echoed,
                         format!(
@@ -275,16 +293,7 @@ impl Tenant {
             Some(existing) => existing,
             None => {
                 self.next_seq += 1;
-                SyncObject {
-                    object_id: Uuid::new_v4(),
-                    object_type: kind,
-                    source_anchor: None,
-                    attributes: BTreeMap::new(),
-                    members: Vec::new(),
-                    created_at_ms: ctx.now_ms,
-                    seq: self.next_seq - 1,
-                    credential: None,
-                }
+                SyncObject::new(kind, ctx.now_ms, self.next_seq - 1)
             }
         };
         if source_anchor.is_some() {
@@ -327,6 +336,65 @@ impl Tenant {
             description: (!description.is_empty()).then(|| description.join(" ")),
             source_anchor: echoed,
         }
+    }
+
+    /// The cloud-only object a synced object with a new anchor takes over, if any: by hard
+    /// match (its `onPremisesImmutableId` is the anchor), else by soft match (the same UPN or
+    /// primary SMTP address); `Err` when the tenant's protections refuse the match.
+    fn match_cloud_only(
+        &self,
+        kind: ObjectType,
+        anchor: &str,
+        by_key: &HashMap<String, &Property>,
+        ctx: &ProvisionContext,
+    ) -> Result<Option<Uuid>, String> {
+        if !matches!(kind, ObjectType::User | ObjectType::Group | ObjectType::Contact) || anchor.is_empty() {
+            return Ok(None);
+        }
+        let cloud_only =
+            |id: &Uuid| self.objects.get(id).filter(|o| o.object_type == kind && o.source_anchor.is_none());
+        let features = self.info.dirsync_features;
+        if let Some(o) = self.objects.values().find(|o| {
+            o.object_type == kind && o.source_anchor.is_none() && o.cloud.immutable_id.as_deref() == Some(anchor)
+        }) {
+            // A role holder is never taken over, whatever else the tenant allows.
+            if !o.cloud.roles.is_empty() && ctx.service_date >= rules::ROLE_HOLDER_HARD_MATCH {
+                return Err(rules::role_holder(&o.cloud_anchor(), "hard-match"));
+            }
+            if features & rules::BLOCK_HARD_MATCH_TAKEOVER != 0 {
+                return Err(rules::hard_match_blocked(&o.cloud_anchor()));
+            }
+            return Ok(Some(o.object_id));
+        }
+        let text = |key: &str| match by_key.get(key).map(|p| &p.value) {
+            Some(PropertyValue::Value(Value::String(s))) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        let primary_smtp = match by_key.get("proxyaddresses").map(|p| &p.value) {
+            Some(PropertyValue::Value(Value::StringList(list))) => {
+                list.iter().find(|a| a.starts_with("SMTP:")).cloned()
+            }
+            _ => None,
+        };
+        let by_upn = (kind == ObjectType::User).then(|| text("userprincipalname")).flatten().and_then(|upn| {
+            self.upns.get(&upn.to_lowercase()).and_then(cloud_only).map(|o| (o, "UserPrincipalName", upn))
+        });
+        let by_smtp = || {
+            primary_smtp.as_ref().and_then(|smtp| {
+                self.proxies.get(&smtp.to_lowercase()).and_then(cloud_only).map(|o| (o, "ProxyAddresses", smtp.clone()))
+            })
+        };
+        let Some((o, what, value)) = by_upn.or_else(by_smtp) else { return Ok(None) };
+        if !o.cloud.roles.is_empty() {
+            return Err(rules::role_holder(&o.cloud_anchor(), "soft-match"));
+        }
+        if features & rules::BLOCK_SOFT_MATCH != 0 {
+            return Err(rules::soft_match_blocked(what, &value, &o.cloud_anchor()));
+        }
+        if o.cloud.immutable_id.as_deref().is_some_and(|id| id != anchor) {
+            return Err(rules::soft_match_other_immutable_id(what, &value, &o.cloud_anchor()));
+        }
+        Ok(Some(o.object_id))
     }
 
     fn delete(&mut self, id: Uuid, echoed: Option<String>, pending: &mut Pending) -> ObjectResult {

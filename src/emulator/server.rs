@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::tenant::{Tenant, TenantSeed};
 use super::tokens::{self, RegisteredCertificate, TokenService, TokenSettings};
 use super::{
-    App, EmulatorConfig, EmulatorError, Settings, Stats, admin, apps, desktop_sso, endpoint, graph, oauth, page,
+    App, EmulatorConfig, EmulatorError, Settings, Stats, admin, apps, cloud, desktop_sso, endpoint, graph, oauth, page,
 };
 
 pub(super) fn build_app(
@@ -49,6 +49,7 @@ pub(super) fn build_app(
         initial_domain: config.domain.to_ascii_lowercase(),
         dirsync_enabled: config.dirsync_enabled,
         dirsync_features: config.dirsync_features,
+        anchor_attribute: config.anchor_attribute.clone(),
     };
     let tenant = Tenant::open(config.data_dir.as_deref(), &seed)?;
     let key = token_key(&tenant)?;
@@ -156,7 +157,8 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(oauth::token_v2))
         .route("/{tenant}/oauth2/devicecode", post(oauth::device_code_v1))
         .route("/{tenant}/oauth2/token", post(oauth::token_v1))
-        .route("/admin/objects", get(admin::objects))
+        .route("/admin/objects", get(admin::objects).post(cloud::admin_create))
+        .route("/admin/objects/{anchor}/cloud", patch(cloud::admin_patch))
         .route("/admin/objects/{anchor}", get(admin::object).delete(admin::delete_object).patch(admin::edit_object))
         .route("/admin/verify-password", post(admin::verify_password))
         .route("/admin/stats", get(admin::stats))
@@ -168,8 +170,12 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/admin/desktop-sso", get(desktop_sso::admin_state))
         .route("/register/{operation}", post(desktop_sso::register).layer(DefaultBodyLimit::max(64 << 10)))
         .route("/{tenant}/winauth/sso", get(desktop_sso::winauth_sso))
-        .route("/v1.0/users", get(graph::users))
-        .route("/v1.0/groups", get(graph::groups))
+        .route("/v1.0/users", get(graph::users).post(cloud::graph_create_user))
+        .route("/v1.0/groups", get(graph::groups).post(cloud::graph_create_group))
+        .route("/v1.0/roleManagement/directory/roleAssignments", post(cloud::graph_assign_role))
+        .route("/v1.0/users/{id}/onPremisesSyncBehavior", sync_behavior("users"))
+        .route("/v1.0/groups/{id}/onPremisesSyncBehavior", sync_behavior("groups"))
+        .route("/v1.0/contacts/{id}/onPremisesSyncBehavior", sync_behavior("contacts"))
         .route("/v1.0/devices", get(graph::devices))
         .route("/v1.0/organization", get(graph::organization))
         .route("/v1.0/organization/{id}", patch(graph::patch_organization))
@@ -181,6 +187,20 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo", get(apps::list_assigned_to).post(apps::assign_role))
         .route("/v1.0/servicePrincipals/{id}/appRoleAssignments", get(apps::list_assignments))
         .with_state(app)
+}
+
+/// `GET`/`PATCH …/{collection}/{id}/onPremisesSyncBehavior`.
+fn sync_behavior(collection: &'static str) -> axum::routing::MethodRouter<Arc<App>> {
+    use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
+    get(move |State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>| {
+        cloud::graph_get_sync_behavior(app, headers, collection, id)
+    })
+    .patch(
+        move |State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes| {
+            cloud::graph_patch_sync_behavior(app, headers, collection, id, body)
+        },
+    )
 }
 
 pub(super) fn spawn(

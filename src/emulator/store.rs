@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::model::{Attribute, ObjectType, StoredCredential, SyncObject};
+use super::model::{Attribute, CloudState, ObjectType, StoredCredential, SyncObject};
 
 /// A failure of the tenant database.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +18,7 @@ pub enum StoreError {
     Corrupt { id: String, reason: String },
 }
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 pub(crate) struct Store {
     conn: Connection,
@@ -56,7 +56,7 @@ impl Store {
         };
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version < SCHEMA_VERSION {
+        if version < 1 {
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS objects (
@@ -81,6 +81,10 @@ impl Store {
                  PRAGMA user_version = 1;",
             )?;
         }
+        if version < SCHEMA_VERSION {
+            // 2: the cloud-side state of objects (roles, immutable id, cloud management).
+            conn.execute_batch("ALTER TABLE objects ADD COLUMN cloud TEXT; PRAGMA user_version = 2;")?;
+        }
         Ok(Store { conn })
     }
 
@@ -97,7 +101,8 @@ impl Store {
 
     pub(crate) fn load_objects(&self) -> Result<Vec<SyncObject>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT object_id, object_type, source_anchor, attributes, members, created_at_ms, credential, seq FROM objects",
+            "SELECT object_id, object_type, source_anchor, attributes, members, created_at_ms, credential, seq, cloud
+             FROM objects",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -109,11 +114,12 @@ impl Store {
                 r.get::<_, i64>(5)?,
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, i64>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, kind, source_anchor, attributes, members, created_at_ms, credential, seq) = row?;
+            let (id, kind, source_anchor, attributes, members, created_at_ms, credential, seq, cloud) = row?;
             let corrupt = |reason: String| StoreError::Corrupt { id: id.clone(), reason };
             let object_id = Uuid::parse_str(&id).map_err(|e| corrupt(e.to_string()))?;
             let object_type = ObjectType::parse(&kind).ok_or_else(|| corrupt(format!("unknown type {kind:?}")))?;
@@ -122,6 +128,10 @@ impl Store {
             let credential: Option<StoredCredential> = match credential {
                 Some(text) => Some(serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?),
                 None => None,
+            };
+            let cloud: CloudState = match cloud {
+                Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?,
+                None => CloudState::default(),
             };
             let attributes: BTreeMap<String, Attribute> =
                 attributes.into_iter().map(|a| (a.key.to_ascii_lowercase(), a)).collect();
@@ -134,6 +144,7 @@ impl Store {
                 created_at_ms,
                 seq: u64::try_from(seq).unwrap_or(0),
                 credential,
+                cloud,
             });
         }
         Ok(out)
@@ -149,8 +160,8 @@ impl Store {
         {
             let mut upsert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects
-                 (object_id, object_type, source_anchor, attributes, members, created_at_ms, credential, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (object_id, object_type, source_anchor, attributes, members, created_at_ms, credential, seq, cloud)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for object in changed {
                 let attributes: Vec<&Attribute> = object.attributes.values().collect();
@@ -165,7 +176,8 @@ impl Store {
                     members,
                     object.created_at_ms,
                     credential,
-                    i64::try_from(object.seq).unwrap_or(i64::MAX)
+                    i64::try_from(object.seq).unwrap_or(i64::MAX),
+                    serde_json::to_string(&object.cloud).ok()
                 ])?;
             }
             let mut delete = tx.prepare_cached("DELETE FROM objects WHERE object_id = ?1")?;

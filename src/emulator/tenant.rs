@@ -25,6 +25,8 @@ pub(crate) struct ProvisionContext {
     pub delta_members_allowed: bool,
     /// Most member links one call may carry (MaxLinksSupportedAcrossBatchInProvision2).
     pub max_links: Option<usize>,
+    /// Which of the service's dated rules are in force (role holders, hard-match hardening).
+    pub service_date: super::timeline::ServiceDate,
 }
 
 /// Settings a new tenant starts with; a tenant read back from `--data` keeps its own.
@@ -35,6 +37,8 @@ pub(crate) struct TenantSeed {
     pub initial_domain: String,
     pub dirsync_enabled: bool,
     pub dirsync_features: i64,
+    /// `--anchor-attribute`: a tenant that already synced with this source anchor.
+    pub anchor_attribute: Option<String>,
 }
 
 /// Tenant-wide settings (what `GetCompanyConfiguration` reports).
@@ -48,6 +52,10 @@ pub(crate) struct TenantInfo {
     pub last_application_id: Option<String>,
     pub last_build: Option<String>,
     pub last_export_ms: Option<i64>,
+    /// `DirSyncConfiguration/AnchorAttribute`: none for a tenant that never synced.
+    pub anchor_attribute: Option<String>,
+    /// The counts of the last `FinalizeExport` (total, successful).
+    pub last_export_counts: Option<(i64, i64)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +108,9 @@ impl Tenant {
                 id
             }
         };
+        if let Some(attribute) = &seed.anchor_attribute {
+            store.set_meta("anchor_attribute", attribute)?;
+        }
         let info = TenantInfo {
             tenant_id,
             display_name: store.meta("display_name")?.unwrap_or_else(|| seed.display_name.clone()),
@@ -112,6 +123,11 @@ impl Tenant {
             last_application_id: store.meta("last_application_id")?,
             last_build: store.meta("last_build")?,
             last_export_ms: store.meta("last_export_ms")?.and_then(|v| v.parse().ok()),
+            anchor_attribute: store.meta("anchor_attribute")?.filter(|a| !a.is_empty()),
+            last_export_counts: store.meta("last_export_counts")?.and_then(|v| {
+                let (total, ok) = v.split_once(',')?;
+                Some((total.parse().ok()?, ok.parse().ok()?))
+            }),
         };
         let mut tenant = Tenant {
             info,
@@ -176,10 +192,21 @@ impl Tenant {
         Ok(())
     }
 
-    /// `FinalizeExport`: the time of the last completed export.
-    pub(crate) fn finalize_export(&mut self, now_ms: i64) -> Result<(), StoreError> {
+    /// `FinalizeExport`: the time of the last completed export (the tenant's `LastDirSyncTime`)
+    /// and its counts.
+    pub(crate) fn finalize_export(&mut self, now_ms: i64, total: i64, successful: i64) -> Result<(), StoreError> {
         self.store.set_meta("last_export_ms", &now_ms.to_string())?;
+        self.store.set_meta("last_export_counts", &format!("{total},{successful}"))?;
         self.info.last_export_ms = Some(now_ms);
+        self.info.last_export_counts = Some((total, successful));
+        Ok(())
+    }
+
+    /// The tenant's source anchor attribute, as the admin API sets it (how the real service
+    /// records it is not known: docs/emulator.md).
+    pub fn set_anchor_attribute(&mut self, attribute: &str) -> Result<(), StoreError> {
+        self.store.set_meta("anchor_attribute", attribute)?;
+        self.info.anchor_attribute = Some(attribute.to_owned()).filter(|a| !a.is_empty());
         Ok(())
     }
 
@@ -356,6 +383,9 @@ impl Tenant {
             || !Self::visible(object.created_at_ms, ctx)
         {
             return not_found;
+        }
+        if object.cloud.cloud_managed {
+            return Err((credential_result::INVALID_ITEM, Some(super::rules::CLOUD_MANAGED.to_owned())));
         }
         if object.credential.as_ref().is_some_and(|c| c.credential_data == data && c.change_date == item.change_date) {
             return Ok(None);

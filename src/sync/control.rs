@@ -186,8 +186,9 @@ pub struct Control {
     usn_tx: Arc<watch::Sender<u64>>,
     live: Arc<Live>,
     progress: Arc<super::progress::Progress>,
-    /// Where [`Control::report_error`] records errors (the event log `status` shows); nothing
-    /// else of the state DB is used here.
+    /// Where [`Control::report_error`] records errors (the event log `status` shows) and
+    /// [`Control::retry_blocked`] forgets the tenant's refusals; nothing else of the state DB is
+    /// used here.
     events_log: State,
 }
 
@@ -293,6 +294,14 @@ impl Control {
     /// What a full reconcile would do now.
     pub async fn plan(&self) -> Result<super::plan::Plan, QueryError> {
         self.ask(Query::Plan).await.unwrap_or(Err(QueryError::Stopped))
+    }
+
+    /// `sync --retry-blocked`: forgets every refusal of the tenant, so the next reconcile sends
+    /// each refused object (and its password) once more. Returns how many there were.
+    pub fn retry_blocked(&self) -> Result<usize, super::state::StateError> {
+        let n = self.events_log.clear_blocks()?;
+        tracing::info!(objects = n, "an administrator asked to send the objects the tenant refused again");
+        Ok(n)
     }
 
     /// `approve-deletes`: approves the held set (the one named by `digest`, when given) and asks
@@ -491,6 +500,9 @@ impl Control {
         }
     }
 }
+
+/// How many refused objects `status` spells out (`plan --json` lists them all).
+pub const BLOCKED_SHOWN: usize = 20;
 
 /// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
 pub fn fmt_time(ms: i64) -> String {

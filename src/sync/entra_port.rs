@@ -70,8 +70,11 @@ fn wire_value(v: &AttrValue) -> PropertyValue {
         AttrValue::Bool(b) => PropertyValue::Bool(*b),
         AttrValue::Long(n) => PropertyValue::Long(*n),
         AttrValue::Bytes(b) => PropertyValue::Base64(b.clone()),
+        // An empty multi-valued attribute (proxyAddresses, userCertificate, …) is an empty
+        // `c:ArrayOfstring`, the form known to work (the Python port sends nothing else).
+        AttrValue::StrList(l) if l.is_empty() => PropertyValue::EmptyList,
+        AttrValue::BytesList(l) if l.is_empty() => PropertyValue::EmptyList,
         AttrValue::StrList(l) => PropertyValue::StringList(l.clone()),
-        AttrValue::BytesList(l) if l.is_empty() => PropertyValue::Base64List(Vec::new()),
         AttrValue::BytesList(l) => PropertyValue::Base64List(l.clone()),
         AttrValue::Null => PropertyValue::Nil,
     }
@@ -224,6 +227,16 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
         }
         Ok(())
     }
+
+    async fn finalize_export(&self, total: u64, successful: u64) -> Result<(), TenantError> {
+        self.finalize(total, successful).await
+    }
+}
+
+impl<T: TokenProvider + 'static> EntraPort<T> {
+    async fn finalize(&self, total: u64, successful: u64) -> Result<(), TenantError> {
+        self.client.finalize_export(total, successful).await.map_err(|e| self.tenant_error(e))
+    }
 }
 
 impl<T: TokenProvider + 'static> CredentialPusher for EntraPort<T> {
@@ -281,6 +294,29 @@ mod tests {
         assert!(matches!(got[1].error, Some(ObjectFault::Refused(_))));
         assert_eq!((got[2].error.as_ref(), got[2].warning.as_deref()), (None, Some("with some modified properties")));
         assert!(matches!(got[3].error, Some(ObjectFault::Refused(_))), "no result for an object is a refusal");
+    }
+
+    #[test]
+    fn an_empty_multi_valued_attribute_goes_out_as_an_empty_array_never_nil() {
+        use crate::sync::model::{AttrValue, Attributes, ExportObject};
+        let mut attributes = Attributes::default();
+        attributes.insert("proxyAddresses", AttrValue::StrList(Vec::new()));
+        attributes.insert("userCertificate", AttrValue::BytesList(Vec::new()));
+        attributes.insert("mail", AttrValue::Null);
+        let o = ExportObject {
+            object_type: ObjectType::Device,
+            anchor: "a".into(),
+            dn: "CN=a".into(),
+            name: "a".into(),
+            attributes,
+            members: None,
+        };
+        let wire = to_sync_object(&o);
+        let value = |k: &str| wire.properties.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        assert_eq!(value("proxyAddresses"), Some(PropertyValue::EmptyList));
+        assert_eq!(value("userCertificate"), Some(PropertyValue::EmptyList));
+        // A single-valued attribute with no value is still cleared with i:nil.
+        assert_eq!(value("mail"), Some(PropertyValue::Nil));
     }
 
     #[test]

@@ -72,8 +72,11 @@ fn s(v: &Option<String>) -> AttrValue {
     }
 }
 
+/// A multi-valued attribute: an empty list stays an empty list, which goes out as an empty
+/// typed array (`<c:Value i:type="c:ArrayOfstring"/>`), the form the Python port always sends
+/// and the one known to work; never as `i:nil`.
 fn list(v: &[String]) -> AttrValue {
-    if v.is_empty() { AttrValue::Null } else { AttrValue::StrList(v.to_vec()) }
+    AttrValue::StrList(v.to_vec())
 }
 
 /// The user's text attribute → the Entra key, in catalogue order.
@@ -125,6 +128,9 @@ impl Mapper<'_> {
             a.insert(entra, s(&u.text(ad).map(String::from)));
         }
         a.insert("proxyAddresses", list(u.text.get("proxyAddresses").map(Vec::as_slice).unwrap_or(&[])));
+        // AD's numeric ISO 3166 code; 0 (AD's default) means none.
+        let country_code = u.text("countryCode").and_then(|c| c.trim().parse::<i64>().ok()).filter(|c| *c != 0);
+        a.insert("countryCode", country_code.map_or(AttrValue::Null, AttrValue::Long));
         // usageLocation wants an ISO 3166 alpha-2 code: AD's `c`.
         a.insert("usageLocation", s(&u.text("c").filter(|c| c.len() == 2).map(String::from)));
         let manager = u.text("manager").and_then(|dn| index.get(&dn.to_ascii_lowercase())).cloned();
@@ -144,6 +150,10 @@ impl Mapper<'_> {
         self.common(&g.id, &mut a);
         let display = g.id.display_name.clone().unwrap_or_else(|| g.id.sam_account_name.clone());
         a.insert("displayName", AttrValue::Str(display));
+        // camelCase, like every other key we send and Entra Connect's own connector schema
+        // ("Attributes synchronized to Microsoft Entra ID" lists `securityEnabled`); the service
+        // compares keys case-insensitively (the read-back answers PascalCase for every key), so
+        // the Python port's `SecurityEnabled` works too: the spelling is ours to choose.
         a.insert("securityEnabled", AttrValue::Bool(g.security_enabled()));
         a.insert("mail", s(&g.mail));
         a.insert("proxyAddresses", list(&g.proxy_addresses));
@@ -318,6 +328,21 @@ mod tests {
         assert_eq!(find("outer").members, Some(vec![find("inner").anchor]));
         assert_eq!(find("alice").get("surname"), Some(&AttrValue::Null));
         assert_eq!(find("alice").get("dnsDomainName"), Some(&AttrValue::Str("lab.test".into())));
+    }
+
+    #[test]
+    fn country_code_goes_out_when_set_and_empty_lists_stay_lists() {
+        let domain = DomainInfo::default();
+        let scope = Scope::default();
+        let m = Mapper { anchor: AnchorAttribute::ObjectGuid, domain: &domain, scope: &scope, now: 1_000 };
+        let mut de = user("de", 1101, 1);
+        de.text.insert("countryCode", vec!["276".into()]);
+        let mut none = user("none", 1102, 2);
+        none.text.insert("countryCode", vec!["0".into()]);
+        let index = HashMap::new();
+        assert_eq!(m.user(&de, &index).get("countryCode"), Some(&AttrValue::Long(276)));
+        assert_eq!(m.user(&none, &index).get("countryCode"), Some(&AttrValue::Null), "0 is AD's none");
+        assert_eq!(m.user(&none, &index).get("proxyAddresses"), Some(&AttrValue::StrList(Vec::new())));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod anchor;
 pub mod approval;
+pub mod blocked;
 pub mod cert_rotation;
 pub mod cluster;
 pub mod control;

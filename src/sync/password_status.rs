@@ -71,6 +71,9 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         let anchor = source_anchor(&user.id, self.anchor());
         let store = self.store();
+        if let Some(blocked) = store.block(ObjectType::User.as_str(), &anchor)? {
+            return Ok(status("Blocked", format!("no password goes: {}", blocked.sentence()), true));
+        }
         let Some(exported) = store.exported_object(ObjectType::User, &anchor)? else {
             return Ok(status(
                 "TargetNotExportedToDirectory",

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 use super::anchor::{AnchorAttribute, source_anchor};
+use super::blocked::BlockKind;
 use super::cluster::Cluster;
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
 use super::directory::{Directory, Lookup};
@@ -580,6 +581,13 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             self.tally(&item, ResyncTally::OutOfScope);
             return;
         }
+        if let Ok(Some(block)) = store.block("User", &item.anchor) {
+            // Refused by the tenant (cloud-managed: for good): its password stays here too.
+            let _ = store.mark_skipped(&item.anchor, &item.account, kvno, &format!("blocked: {}", block.short()));
+            self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, &block.sentence());
+            self.tally(&item, ResyncTally::Refused);
+            return;
+        }
         let temporary = user.must_change_password();
         if temporary && !self.settings.push_temporary {
             if store.acknowledged_as(&item.anchor).ok().flatten().is_some_and(|(acked, temp)| acked >= kvno && !temp) {
@@ -744,6 +752,28 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
                 let detail = format!("{error}; next try in {} s", delay.as_secs());
                 self.note(&item.anchor, &item.account, PasswordEvent::Retried, kvno, &detail);
                 self.tally_failure(item);
+            }
+            PushOutcome::Failed { error } if BlockKind::classify(&error) == BlockKind::CloudManaged => {
+                // The user is managed in the cloud now: left alone for good, passwords included.
+                let digest = store
+                    .exported_object(super::model::ObjectType::User, &item.anchor)
+                    .ok()
+                    .flatten()
+                    .map(|e| e.digest)
+                    .unwrap_or_default();
+                match store.record_block("User", &item.anchor, &item.account, &digest, &error) {
+                    Ok((block, new)) => {
+                        if new {
+                            tracing::warn!(account = %item.account, anchor = %item.anchor, "{}", block.sentence());
+                            self.control.report_error(&item.account, &block.sentence());
+                        }
+                        let why = format!("blocked: {}", block.short());
+                        let _ = store.mark_skipped(&item.anchor, &item.account, kvno, &why);
+                        self.note(&item.anchor, &item.account, PasswordEvent::Refused, kvno, &block.sentence());
+                    }
+                    Err(e) => self.control.report_error("state", &e.to_string()),
+                }
+                self.tally(item, ResyncTally::Refused);
             }
             PushOutcome::Failed { error } => {
                 self.control.push_failed();

@@ -63,6 +63,22 @@ pub struct Plan {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub approval_used: bool,
     pub warnings: Vec<String>,
+    /// Objects held back because the tenant refused them (`"blocked": "<reason>"`): not sent
+    /// until they change on-premises or `sync --retry-blocked` (sync/blocked.rs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<BlockedOperation>,
+}
+
+/// An operation held back because the tenant refused the object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockedOperation {
+    pub action: Action,
+    pub object_type: ObjectType,
+    pub anchor: String,
+    pub name: String,
+    /// The refusal: its kind and the tenant's text.
+    pub blocked: String,
 }
 
 impl Plan {

@@ -112,8 +112,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX password_history_by_account ON password_history(account COLLATE NOCASE, at);
     CREATE INDEX password_history_by_time ON password_history(at);",
+    // 7: objects the tenant refused one by one (sync/blocked.rs): not sent again until they
+    // change on-premises (`digest`) or an administrator asks (`sync --retry-blocked`).
+    "CREATE TABLE blocked (
+        object_type TEXT NOT NULL,
+        anchor TEXT NOT NULL,
+        name TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (object_type, anchor)
+    );",
 ];
 
+mod blocked;
 mod history;
 mod resync;
 pub use history::{HistoryEntry, PasswordEvent};

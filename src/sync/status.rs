@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
-use super::control::{Control, ReconcileSummary, fmt_time};
+use super::control::{BLOCKED_SHOWN, Control, ReconcileSummary, fmt_time};
 use super::state::{State, StateError, now_ms, quantile};
 
 /// Everything `status` shows.
@@ -23,6 +23,7 @@ pub fn report(control: &Control, store: &State) -> Result<StatusReport, StateErr
         .map(|(area, m)| format!("{area}: {m}"))
         .collect();
     let cluster = live.cluster.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let blocked = store.blocked()?;
     Ok(StatusReport {
         state: control.state().as_str().to_string(),
         role: cluster.role,
@@ -52,6 +53,8 @@ pub fn report(control: &Control, store: &State) -> Result<StatusReport, StateErr
         last_error: live.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         recent_errors: recent.into_iter().map(|e| format!("{} {}: {}", fmt_time(e.at), e.subject, e.message)).collect(),
         password_resync: store.resync_run()?,
+        blocked_objects: blocked.len() as u64,
+        blocked: blocked.iter().take(BLOCKED_SHOWN).map(super::blocked::Blocked::sentence).collect(),
         now: now_ms(),
     })
 }
@@ -102,5 +105,9 @@ pub struct StatusReport {
     /// The current or last full password sync (`sync --all-passwords`, password hash sync
     /// turned back on): its counts and what is still queued.
     pub password_resync: Option<super::state::ResyncRun>,
+    /// Objects the tenant refused one by one (match blocked, role holder, cloud-managed, …):
+    /// how many, and one sentence each (the first [`BLOCKED_SHOWN`]) with what to do.
+    pub blocked_objects: u64,
+    pub blocked: Vec<String>,
     pub now: i64,
 }

@@ -109,4 +109,6 @@ pub trait Tenant: Send + Sync + 'static {
         &self,
         visit: &mut (dyn FnMut(CloudObject) + Send),
     ) -> impl Future<Output = Result<(), TenantError>> + Send;
+    /// Ends an export run with its counts (`FinalizeExport`), as Entra Connect does.
+    fn finalize_export(&self, total: u64, successful: u64) -> impl Future<Output = Result<(), TenantError>> + Send;
 }

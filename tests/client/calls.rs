@@ -45,6 +45,17 @@ async fn headers_and_envelope_of_every_request() {
     }
     assert_eq!(seen[1].operation(), "ProvisionAzureADSyncObjects2");
     assert_ne!(seen[0].tracking_id(), seen[1].tracking_id());
+    // What Microsoft's client sends besides (entra-2026.md §3), with values of ours: a machine id
+    // that stays the same across clients, one session per client, the scenario of a capture.
+    let machine = seen[0].header("x-ms-aadmsods-machineid");
+    assert!(uuid::Uuid::parse_str(&machine).is_ok(), "{machine}");
+    assert_eq!(machine, samba_entra_sync::entra::client::stable_machine_id());
+    let session = seen[0].header("x-ms-aadmsods-provisioningsessiondesc");
+    assert!(session.strip_prefix("Connector-").is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()), "{session}");
+    assert_eq!(seen[1].header("x-ms-aadmsods-provisioningsessiondesc"), session, "one session per client");
+    for request in &seen {
+        assert_eq!(request.header("x-ms-aadmsods-scenario"), "export-scheduled-regular");
+    }
 }
 
 #[tokio::test]

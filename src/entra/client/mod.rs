@@ -14,7 +14,7 @@ mod token;
 
 pub use error::SyncError;
 pub use probe::ApiCompatibility;
-pub use settings::{RedirectPolicy, RetryPolicy, SyncSettings};
+pub use settings::{RedirectPolicy, RetryPolicy, SyncSettings, stable_machine_id};
 pub use timer::{Sleep, Timer, TokioTimer};
 pub use token::{SecretToken, TokenProvider};
 

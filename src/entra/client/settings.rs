@@ -18,6 +18,13 @@ pub struct SyncSettings {
     pub identity: ClientIdentity,
     /// The ports send an empty User-Agent; the service accepts any.
     pub user_agent: String,
+    /// `x-ms-aadmsods-machineid`: this machine, stably (Microsoft's client sends its own; ours is
+    /// derived from /etc/machine-id, never that id itself).
+    pub machine_id: String,
+    /// `x-ms-aadmsods-provisioningsessiondesc: Connector-<id>`: one id per client (per start).
+    pub session_id: uuid::Uuid,
+    /// `x-ms-aadmsods-scenario` (`export-scheduled-regular` in a capture of Microsoft's client).
+    pub scenario: String,
     /// For building the HTTP client (`entra::http::http_client`); reqwest has no per-request
     /// connect timeout.
     pub connect_timeout: Duration,
@@ -44,6 +51,9 @@ impl SyncSettings {
             tenant_id: tenant_id.into(),
             identity: ClientIdentity::default(),
             user_agent: concat!("samba-entra-sync/", env!("CARGO_PKG_VERSION")).to_owned(),
+            machine_id: stable_machine_id(),
+            session_id: uuid::Uuid::new_v4(),
+            scenario: "export-scheduled-regular".to_owned(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(6 * 60),
             retry: RetryPolicy::default(),
@@ -53,6 +63,27 @@ impl SyncSettings {
             max_response_bytes: 64 << 20,
             max_streamed_response_bytes: 1 << 30,
         }
+    }
+}
+
+/// A GUID that names this machine for the service and stays the same across restarts: the
+/// SHA-256 of the systemd machine id under our own key (systemd asks applications not to send the
+/// id itself, `machine-id(5)`); a random one where no machine id exists.
+pub fn stable_machine_id() -> String {
+    use sha2::{Digest, Sha256};
+    let id = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    match id {
+        Some(id) => {
+            let digest = Sha256::digest(format!("samba-entra-sync machine id:{id}").as_bytes());
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&digest[..16]);
+            uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
     }
 }
 

@@ -36,6 +36,12 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let object = self.mapper().user(&user, &index);
+        if let Some(b) = self.store.block(ObjectType::User.as_str(), &object.anchor)?
+            && b.holds_for(&object.digest())
+        {
+            tracing::debug!(account, "the tenant refused this user before; not exported again: {}", b.short());
+            return Ok(());
+        }
         let exported = self.store.exported_object(ObjectType::User, &object.anchor)?;
         if exported.is_some_and(|e| e.last_error.is_none() && e.digest == object.digest()) {
             // Exported as it is now: Entra has not made it visible to credential pushes yet
@@ -61,9 +67,12 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         for (o, r) in chunk.iter().zip(results) {
             if let Some(err) = &r.error {
                 failed += 1;
-                self.control.report_error(&o.name, &format!("export refused: {err}"));
                 let _ = store.record_export_error(o.object_type, &o.anchor, err.message());
+                self.record_block(o, err.message());
                 continue;
+            }
+            if store.clear_block(o.object_type.as_str(), &o.anchor).unwrap_or(false) {
+                tracing::info!(object = %o.name, anchor = %o.anchor, "the tenant accepts the object it had refused");
             }
             if let Some(w) = &r.warning {
                 tracing::warn!(object = %o.name, anchor = %o.anchor, "exported with a warning: {w}");
@@ -82,6 +91,19 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             })?;
         }
         Ok((ok, failed))
+    }
+
+    /// Records an object the tenant refused (sync/blocked.rs), logged and reported once per
+    /// refusal: the same refusal of the same on-premises state again is only a debug line.
+    fn record_block(&self, o: &ExportObject, reason: &str) {
+        match self.store.record_block(o.object_type.as_str(), &o.anchor, &o.name, &o.digest(), reason) {
+            Ok((b, true)) => {
+                tracing::warn!(object = %o.name, anchor = %o.anchor, kind = b.kind.as_str(), "{}", b.sentence());
+                self.control.report_error(&o.name, &b.sentence());
+            }
+            Ok((b, false)) => tracing::debug!(object = %o.name, "refused again: {}", b.short()),
+            Err(e) => self.control.report_error("state", &e.to_string()),
+        }
     }
 
     /// Records a tenant failure that needs a person as the reason the engine is degraded (it
@@ -220,6 +242,13 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                     self.control.report_error("delete", &e.to_string());
                 }
             }
+        }
+        // Entra Connect ends every export run with FinalizeExport and its counts; the tenant's
+        // LastDirSyncTime (the admin portal, the "sync has stopped" alerts) follows it.
+        let total = (upserts.len() + deletes.len()) as u64;
+        let successful = total.saturating_sub(summary.errors.min(total));
+        if let Err(e) = self.tenant.finalize_export(total, successful).await {
+            tracing::warn!("FinalizeExport failed (the tenant's last sync time is not updated): {e}");
         }
         summary
     }

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{ReconcileError, Reconciler};
+use crate::sync::blocked;
 use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{self, Directory};
 use crate::sync::model::ObjectType;
@@ -63,7 +64,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             .into_iter()
             .filter(|e| desired.objects.iter().any(|o| o.anchor == e.anchor && o.object_type == e.object_type))
             .collect();
-        let plan = plan(&PlanInput {
+        let mut plan = plan(&PlanInput {
             desired: &desired,
             exported: &relevant,
             passwords: &[],
@@ -73,6 +74,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             cloud: None,
             untrusted: &HashMap::new(),
         });
+        blocked::hold_back(&mut plan, &desired, &self.store.blocked()?);
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = end.usn;
         if plan.operations.is_empty() {
             return Ok(None);

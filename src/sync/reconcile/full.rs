@@ -8,6 +8,7 @@ use super::{PendingPassword, ReconcileError, Reconciler};
 use crate::samba::directory::User;
 use crate::sync::anchor::source_anchor;
 use crate::sync::approval;
+use crate::sync::blocked;
 use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{self, Directory, ReadEnd};
 use crate::sync::mapping::{Desired, Mapper};
@@ -97,6 +98,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             untrusted,
         });
         plan.read_back = cloud.is_some();
+        blocked::hold_back(&mut plan, desired, &store.blocked()?);
         self.control.progress().planned(&plan);
         Ok(plan)
     }

@@ -45,9 +45,9 @@ pub enum ReconcileError {
     #[error("this DC follows ({leader} leads the sync of the domain): reconciles run on the leader only")]
     Follower { leader: String },
     #[error(
-        "the tenant's source anchor is {tenant}, but sync.source_anchor is {ours}: syncing with a different anchor would make Entra delete every synced object and create it again (new object ids, lost licences and group memberships); set sync.source_anchor = \"{tenant}\""
+        "the tenant's source anchor attribute is {tenant}, but sync.source_anchor is {ours}, and {differing} in-scope objects would get a different anchor (the two agree only where mS-DS-ConsistencyGuid is empty or equals the objectGUID): syncing them would make Entra delete those objects and create them again (new object ids, lost licences and group memberships); set sync.source_anchor = \"{tenant}\""
     )]
-    AnchorMismatch { tenant: String, ours: String },
+    AnchorMismatch { tenant: String, ours: String, differing: usize },
 }
 
 #[derive(Clone, Debug)]

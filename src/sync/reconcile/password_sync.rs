@@ -29,13 +29,38 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         if let Some(t) = cfg.anchor_attribute.as_deref().filter(|t| !t.is_empty())
             && AnchorAttribute::parse(t) != Some(self.settings.anchor)
         {
-            return Err(ReconcileError::AnchorMismatch {
-                tenant: t.to_string(),
-                ours: self.settings.anchor.tenant_name().to_string(),
-            });
+            let theirs = AnchorAttribute::parse(t).unwrap_or(self.settings.anchor);
+            let differing = self.anchors_differing(theirs).await?;
+            let ours = self.settings.anchor.tenant_name().to_string();
+            if differing > 0 || AnchorAttribute::parse(t).is_none() {
+                return Err(ReconcileError::AnchorMismatch { tenant: t.to_string(), ours, differing });
+            }
+            tracing::info!(
+                tenant = t,
+                ours,
+                "the tenant names another source anchor attribute, but no in-scope object's anchor differs between \
+                 the two (mS-DS-ConsistencyGuid is empty or equals the objectGUID everywhere): syncing is safe"
+            );
         }
         self.observe_password_sync(cfg.password_sync_enabled).await;
         Ok(())
+    }
+
+    /// How many in-scope objects get a different anchor from `other` than from ours (usually
+    /// none: the two agree wherever mS-DS-ConsistencyGuid is empty or equals the objectGUID).
+    async fn anchors_differing(&self, other: AnchorAttribute) -> Result<usize, ReconcileError> {
+        let ours = self.settings.anchor;
+        let (snap, _) = crate::sync::directory::snapshot(&*self.directory, None).await?;
+        let scope = &self.scope;
+        let ids = snap
+            .users
+            .iter()
+            .filter(|u| scope.user(u).is_ok())
+            .map(|u| &u.id)
+            .chain(snap.groups.iter().filter(|g| scope.group(g).is_ok()).map(|g| &g.id))
+            .chain(snap.computers.iter().filter(|c| scope.computer(c).is_ok()).map(|c| &c.id))
+            .chain(snap.contacts.iter().filter(|c| scope.contact(c).is_ok()).map(|c| &c.id));
+        Ok(ids.filter(|id| source_anchor(id, ours) != source_anchor(id, other)).count())
     }
 
     /// Reads the tenant's company configuration for password hash sync only (at every
@@ -59,8 +84,10 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             self.control.set_problem(
                 "password-hash-sync",
                 "password hash sync is off in the tenant: password changes wait in the outbox (nothing is sent, \
-                 nothing is lost) until an administrator turns it on (Entra admin center, or Microsoft Graph \
-                 onPremisesDirectorySynchronization features.passwordSyncEnabled); then every password is synced again",
+                 nothing is lost) until an administrator turns it on with `samba-entra-sync login --config FILE \
+                 --enable-password-hash-sync` (a Global Administrator or Hybrid Identity Administrator signs in once \
+                 by device code; the token is used for that call only and not kept); then every password is synced \
+                 again",
             );
             if before.as_deref() != Some("off") {
                 tracing::warn!("password hash sync is off in the tenant: password changes wait until it is turned on");

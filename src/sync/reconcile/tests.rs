@@ -213,7 +213,8 @@ async fn a_transient_failure_costs_one_call_and_the_next_run_sends_it() {
 }
 
 #[tokio::test]
-async fn a_refused_object_is_recorded_and_tried_again_next_run() {
+async fn a_refused_object_is_held_back_until_it_changes_or_an_administrator_retries() {
+    // Issue 14: a per-object refusal is recorded with its reason and not sent again every run.
     let rig = Rig::new().await;
     rig.directory.add_user("alice");
     rig.directory.add_user("bob");
@@ -221,9 +222,26 @@ async fn a_refused_object_is_recorded_and_tried_again_next_run() {
     let s = rig.reconciler.run_full().await.unwrap();
     assert_eq!(s.errors, 1);
     assert!(rig.store.exported().unwrap().iter().all(|e| e.name != "bob"), "bob is not recorded as exported");
+    let blocked = rig.store.blocked().unwrap();
+    assert_eq!(blocked.len(), 1);
+    assert_eq!((blocked[0].name.as_str(), blocked[0].kind), ("bob", crate::sync::blocked::BlockKind::SoftMatch));
+    assert_eq!(rig.tenant.calls().last_finalize, (2, 1), "the export run ends with FinalizeExport and its counts");
+    // The next run leaves bob alone, and says so in the plan.
     let before = rig.tenant.calls().upserted;
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((rig.tenant.calls().upserted, s.errors), (before, 0), "bob was sent again unchanged");
+    let plan = rig.reconciler.plan(false).await.unwrap();
+    assert!(plan.blocked.iter().any(|b| b.name == "bob" && b.blocked.starts_with("soft-match: ")), "{plan:?}");
+    // Changed on-premises: sent once more (and refused once more).
+    rig.directory.update_user("bob", |u| u.mail = Some("bob@lab.test".into()));
     rig.reconciler.run_full().await.unwrap();
-    assert_eq!(rig.tenant.calls().upserted, before + 1, "only the refused one again");
+    assert_eq!(rig.tenant.calls().upserted, before + 1, "bob changed: sent again");
+    // An administrator fixed it in the cloud and asks for a retry: bob goes out and is accepted.
+    rig.tenant.accept(&rig.anchor("bob"));
+    assert_eq!(rig.control.retry_blocked().unwrap(), 1);
+    rig.reconciler.run_full().await.unwrap();
+    assert!(rig.tenant.anchors(ObjectType::User).contains(&rig.anchor("bob")));
+    assert!(rig.store.blocked().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -302,11 +320,21 @@ async fn the_loop_handles_commands_and_follows_the_usn_with_delta_runs() {
 }
 
 #[tokio::test]
-async fn a_tenant_with_another_anchor_is_refused() {
+async fn a_tenant_with_another_anchor_is_refused_only_when_an_anchor_would_change() {
     let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    rig.directory.add_user("bob");
     rig.tenant.set_anchor_attribute("mS-DS-ConsistencyGuid");
+    // No consistency GUIDs: every anchor is the objectGUID's either way.
+    rig.reconciler.check_tenant().await.unwrap();
+    // One equal to the objectGUID (Entra Connect's write-back) changes nothing either.
+    rig.directory.update_user("alice", |u| u.id.consistency_guid = Some(u.id.object_guid.to_vec()));
+    rig.reconciler.check_tenant().await.unwrap();
+    // One of its own: bob would get another anchor.
+    rig.directory.update_user("bob", |u| u.id.consistency_guid = Some(vec![7; 16]));
     let e = rig.reconciler.check_tenant().await.unwrap_err();
-    assert!(matches!(e, crate::sync::reconcile::ReconcileError::AnchorMismatch { .. }), "{e}");
+    assert!(matches!(e, crate::sync::reconcile::ReconcileError::AnchorMismatch { differing: 1, .. }), "{e}");
+    assert!(e.to_string().contains("mS-DS-ConsistencyGuid") && e.to_string().contains("objectGUID"), "{e}");
 }
 
 #[tokio::test]

@@ -22,6 +22,9 @@ pub struct TenantCalls {
     /// Objects written in each lane (upserts and deletes).
     pub urgent_objects: u64,
     pub bulk_objects: u64,
+    /// FinalizeExport calls and the counts of the last one (total, successful).
+    pub finalizes: u64,
+    pub last_finalize: (u64, u64),
 }
 
 struct Held {
@@ -103,6 +106,11 @@ impl FakeTenant {
 
     pub fn refuse(&self, anchor: &str) {
         self.lock().refused.insert(anchor.to_owned());
+    }
+
+    /// The tenant takes the object again.
+    pub fn accept(&self, anchor: &str) {
+        self.lock().refused.remove(anchor);
     }
 
     pub fn script_pushes(&self, outcomes: impl IntoIterator<Item = PushOutcome>) {
@@ -215,6 +223,13 @@ impl Tenant for FakeTenant {
                 }
             })
             .collect())
+    }
+
+    async fn finalize_export(&self, total: u64, successful: u64) -> Result<(), TenantError> {
+        let mut i = self.lock();
+        i.calls.finalizes += 1;
+        i.calls.last_finalize = (total, successful);
+        Ok(())
     }
 
     async fn read_back(&self, visit: &mut (dyn FnMut(CloudObject) + Send)) -> Result<(), TenantError> {
