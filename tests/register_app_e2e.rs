@@ -29,43 +29,13 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-fn curl(args: &[&str]) -> Value {
-    let out = Command::new("curl").arg("-s").args(args).output().expect("curl");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-/// A delegated Graph token of the tenant's administrator (the emulator approves device codes).
-fn graph_token(emu: &Emulator) -> String {
-    let base = format!("{}/{}/oauth2/v2.0", emu.base_url, emu.tenant_id);
-    let client = "client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e";
-    let code = curl(&[
-        "-d",
-        client,
-        "-d",
-        "scope=https://graph.microsoft.com/Application.Read.All",
-        &format!("{base}/devicecode"),
-    ]);
-    let device_code = code["device_code"].as_str().expect("device code").to_owned();
-    for _ in 0..20 {
-        let answer = curl(&[
-            "-d",
-            client,
-            "-d",
-            "grant_type=urn:ietf:params:oauth:grant-type:device_code",
-            "-d",
-            &format!("device_code={device_code}"),
-            &format!("{base}/token"),
-        ]);
-        if let Some(token) = answer["access_token"].as_str() {
-            return token.to_owned();
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("no Graph token");
-}
-
 fn graph(emu: &Emulator, token: &str, path: &str) -> Value {
-    curl(&["-g", "-H", &format!("Authorization: Bearer {token}"), &format!("{}{path}", emu.base_url)])
+    common::stack::curl_json(&[
+        "-g",
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        &format!("{}{path}", emu.base_url),
+    ])
 }
 
 #[test]
@@ -145,7 +115,7 @@ fn register_app_switches_a_fresh_install_to_a_certificate_and_a_second_run_makes
     let said = text(&second);
     assert!(!said.contains("created") && !said.contains("granted") && !said.contains("made an RSA"), "{said}");
     assert!(said.contains("found the application") && said.contains("already holds"), "{said}");
-    let token = graph_token(&emu);
+    let token = emu.admin_graph_token();
     let apps = graph(&emu, &token, "/v1.0/applications");
     let apps = apps["value"].as_array().expect("applications").clone();
     assert_eq!(apps.len(), 1, "{apps:?}");
@@ -181,6 +151,6 @@ fn a_refused_step_names_the_missing_role_and_changes_nothing() {
     assert!(said.contains("cannot create the application"), "{said}");
     assert!(said.contains("Application.ReadWrite.All") && said.contains("Hybrid Identity Administrator"), "{said}");
     assert_eq!(std::fs::read_to_string(&config).expect("config"), original, "the config changed");
-    let token = graph_token(&emu);
+    let token = emu.admin_graph_token();
     assert_eq!(graph(&emu, &token, "/v1.0/applications")["value"].as_array().map(Vec::len), Some(0));
 }

@@ -27,46 +27,15 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-fn curl(args: &[&str]) -> Value {
-    let out = Command::new("curl").arg("-s").args(args).output().expect("curl");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-/// A delegated Graph token of the tenant's administrator (the emulator approves device codes).
-fn admin_graph_token(emu: &Emulator) -> String {
-    let base = format!("{}/{}/oauth2/v2.0", emu.base_url, emu.tenant_id);
-    let client = "client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e";
-    let code = curl(&[
-        "-d",
-        client,
-        "-d",
-        "scope=https://graph.microsoft.com/Application.Read.All",
-        &format!("{base}/devicecode"),
-    ]);
-    let device_code = code["device_code"].as_str().expect("device code").to_owned();
-    for _ in 0..20 {
-        let answer = curl(&[
-            "-d",
-            client,
-            "-d",
-            "grant_type=urn:ietf:params:oauth:grant-type:device_code",
-            "-d",
-            &format!("device_code={device_code}"),
-            &format!("{base}/token"),
-        ]);
-        if let Some(token) = answer["access_token"].as_str() {
-            return token.to_owned();
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("no Graph token");
-}
-
 /// The key ids the application holds, as Graph lists them.
 fn key_ids(emu: &Emulator) -> Vec<String> {
-    let token = admin_graph_token(emu);
-    let apps =
-        curl(&["-g", "-H", &format!("Authorization: Bearer {token}"), &format!("{}/v1.0/applications", emu.base_url)]);
+    let token = emu.admin_graph_token();
+    let apps = common::stack::curl_json(&[
+        "-g",
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        &format!("{}/v1.0/applications", emu.base_url),
+    ]);
     let apps = apps["value"].as_array().expect("applications").clone();
     assert_eq!(apps.len(), 1, "{apps:?}");
     apps[0]["keyCredentials"]

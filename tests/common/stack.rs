@@ -31,6 +31,36 @@ pub struct Emulator {
 }
 
 impl Emulator {
+    /// A delegated Graph token of the tenant's administrator (the emulator approves device codes).
+    pub fn admin_graph_token(&self) -> String {
+        let base = format!("{}/{}/oauth2/v2.0", self.base_url, self.tenant_id);
+        let client = "client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e";
+        let code = curl_json(&[
+            "-d",
+            client,
+            "-d",
+            "scope=https://graph.microsoft.com/Application.Read.All",
+            &format!("{base}/devicecode"),
+        ]);
+        let device_code = code["device_code"].as_str().expect("device code").to_owned();
+        for _ in 0..20 {
+            let answer = curl_json(&[
+                "-d",
+                client,
+                "-d",
+                "grant_type=urn:ietf:params:oauth:grant-type:device_code",
+                "-d",
+                &format!("device_code={device_code}"),
+                &format!("{base}/token"),
+            ]);
+            if let Some(token) = answer["access_token"].as_str() {
+                return token.to_owned();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!("no Graph token");
+    }
+
     pub fn start(extra: &[&str]) -> Emulator {
         let data = tempfile::Builder::new().prefix("ses-emu-").tempdir().expect("tempdir");
         Emulator::start_in(data, extra)
@@ -446,4 +476,10 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     let ms: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
     let days = samba_entra_sync::entra::timefmt::days_from_civil(y, u32::try_from(m).ok()?, u32::try_from(day).ok()?);
     Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + ms)
+}
+
+/// `curl -s ARGS`, its output as JSON (Null when it is not JSON).
+pub fn curl_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new("curl").arg("-s").args(args).output().expect("curl");
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
