@@ -472,7 +472,7 @@ pub fn run(args: &DoctorArgs) -> CliResult {
                 Verdict::Warn => "WARN",
                 Verdict::Fail => "FAIL",
             };
-            println!("{mark} {:<36} {}", c.check, c.detail);
+            println!("{mark} {:<36} {}", c.check, super::local_time::localise_times(&c.detail));
             if !c.fix.is_empty() {
                 println!("     {:<36} fix: {}", "", c.fix);
             }

@@ -27,6 +27,27 @@ pub(crate) fn localise_leading_time(text: &str) -> String {
     }
 }
 
+/// A text with every UTC time in it (`… expires 2027-05-01T10:00:00.000Z (147 days); …`, as
+/// `doctor` words its findings for both its JSON and its lines) in local time.
+pub(crate) fn localise_times(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail.find(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ')')).unwrap_or(tail.len());
+        let word = &tail[..end];
+        match word.ends_with('Z').then(|| word.parse::<Timestamp>().ok()).flatten() {
+            Some(at) => out.push_str(&local_time(at.as_millisecond())),
+            None => out.push_str(word),
+        }
+        // A digit starts the word, so `end` > 0: every turn moves on.
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +72,14 @@ mod tests {
         assert!(local.ends_with(" state: disk full") && !local.contains("T18:18:44"), "{local}");
         assert_eq!(localise_leading_time("no time here"), "no time here");
         assert_eq!(localise_leading_time(""), "");
+    }
+
+    #[test]
+    fn every_utc_time_in_a_text_is_shown_in_local_time() {
+        let text = "certificate x expires 2026-11-23T18:18:44.720Z (3 days); renewal: idle, automatic from 2026-11-23T18:18:44.720Z";
+        let got = localise_times(text);
+        let local = local_time(AT);
+        assert_eq!(got, format!("certificate x expires {local} (3 days); renewal: idle, automatic from {local}"));
+        assert_eq!(localise_times("3 users, 2026 is a year; no time"), "3 users, 2026 is a year; no time");
     }
 }
