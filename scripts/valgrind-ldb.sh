@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
 binary_of() { # cargo test args... → the test executable's path
+    # Only artifacts built as tests (profile "test":true): an integration test also builds
+    # the daemon's binary, whose artifact line may come last (it did when it was rebuilt).
     cargo test --quiet --no-run --message-format=json "$@" 2> /dev/null |
-        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
+        sed -n '/"profile":{[^}]*"test":true}/s/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
 }
 
 # The directory tests run our binary (`directory dump`) as a child: follow it, but not the
