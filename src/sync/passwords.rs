@@ -332,8 +332,26 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         Some((source_anchor(&user.id, self.settings.anchor), user.key_version, user.pwd_last_set))
     }
 
+    /// The key version the change being announced must move past. Samba commits 30-80 ms
+    /// after the hook runs, so on a slow machine the first read can already see the new
+    /// password: a key version newer than any this DC has seen, pushed or skipped for the user
+    /// is that change (waiting for one more would leave it to the safety net). A user with no
+    /// record yet has nothing to compare with: the read is the baseline.
+    fn baseline(&self, anchor: &str, current: u32) -> u32 {
+        let known = self
+            .store
+            .password(anchor)
+            .ok()
+            .flatten()
+            .map(|r| r.seen_kvno.unwrap_or(0).max(r.acked_kvno.unwrap_or(0)).max(r.skipped_kvno.unwrap_or(0)));
+        match known {
+            Some(k) if k < current => k,
+            _ => current,
+        }
+    }
+
     async fn await_commit(&self, n: PasswordNotice) {
-        let baseline = self.key_version(&n.account).await.map(|(_, k, _)| k);
+        let baseline = self.key_version(&n.account).await.map(|(anchor, kvno, _)| self.baseline(&anchor, kvno));
         let deadline = Instant::now() + self.settings.commit_timeout;
         while Instant::now() < deadline {
             tokio::time::sleep(self.settings.commit_poll).await;
@@ -915,6 +933,28 @@ mod tests {
         rig.directory.set_password("alice", [7; 16]);
         until("the push", || rig.tenant.password_pushes(&anchor) == Some(2)).await;
         assert!(committed.elapsed() >= Duration::from_millis(50), "the push waits out the settle");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(rig.tenant.calls().pushes, 2, "one push for one change");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_change_committed_before_the_notice_is_read_is_pushed_at_once() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let anchor = rig.anchor("alice");
+        // A slow safety net: only the notice can push within the test's time.
+        let (stop, mut tasks) = start(&rig, Duration::from_secs(3)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&anchor) == Some(1)).await;
+
+        // A slow machine: Samba has committed before the daemon reads the user.
+        rig.directory.set_password("alice", [9; 16]);
+        let noticed = Instant::now();
+        rig.control.password_changed("alice").unwrap();
+        until("the push", || rig.tenant.password_pushes(&anchor) == Some(2)).await;
+        assert!(noticed.elapsed() < Duration::from_secs(2), "pushed by the notice, not the safety net");
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(rig.tenant.calls().pushes, 2, "one push for one change");
         stop.cancel();
