@@ -542,7 +542,12 @@ pub(super) async fn list_assignments(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let who = match caller(&app, &headers) {
+    assignments_where(&app, &headers, |a| a.principal_id.to_string().eq_ignore_ascii_case(&id))
+}
+
+/// The role assignments `keep` selects, for a caller that may read applications.
+fn assignments_where(app: &App, headers: &HeaderMap, keep: impl Fn(&Assignment) -> bool) -> Response {
+    let who = match caller(app, headers) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -550,12 +555,7 @@ pub(super) async fn list_assignments(
         return denied();
     }
     let dir = lock(&app.apps);
-    let value: Vec<J> = dir
-        .assignments
-        .iter()
-        .filter(|a| a.principal_id.to_string().eq_ignore_ascii_case(&id))
-        .map(|a| assignment_json(&dir, a))
-        .collect();
+    let value: Vec<J> = dir.assignments.iter().filter(|a| keep(a)).map(|a| assignment_json(&dir, a)).collect();
     Json(json!({"value": value})).into_response()
 }
 
@@ -680,21 +680,7 @@ pub(super) async fn list_assigned_to(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let who = match caller(&app, &headers) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if !who.may_read_applications() {
-        return denied();
-    }
-    let dir = lock(&app.apps);
-    let value: Vec<J> = dir
-        .assignments
-        .iter()
-        .filter(|a| a.resource_id.to_string().eq_ignore_ascii_case(&id))
-        .map(|a| assignment_json(&dir, a))
-        .collect();
-    Json(json!({"value": value})).into_response()
+    assignments_where(&app, &headers, |a| a.resource_id.to_string().eq_ignore_ascii_case(&id))
 }
 
 /// `POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo` with `principalId`, `resourceId`,
