@@ -29,6 +29,7 @@ use super::App;
 use super::clock;
 use super::model::{ObjectType, Value};
 use super::tokens::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR, REGISTER_APP_RESOURCE};
+use crate::entra::desktop_sso::escape;
 use crate::entra::kerberos::{self, Key, SSO_SPNS, ticket};
 use crate::entra::nbfx::{ElementRef, from_xml};
 
@@ -65,10 +66,6 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn xml(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// `DesktopSsoEnablementResult` (what AADInternals reads: ErrorMessage, IsSuccessful).

@@ -57,7 +57,8 @@ pub fn service_base(authority: &str, tenant_id: &str) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
+/// Escapes text for XML element content and attribute values.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

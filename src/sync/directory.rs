@@ -144,3 +144,15 @@ pub(crate) async fn snapshot<D: Directory>(
         .await?;
     Ok((snap, end))
 }
+
+/// Hands `items` to `visit` in chunks of at most [`CHUNK`], in order.
+pub(crate) fn chunked<T>(
+    items: Vec<T>,
+    wrap: fn(Vec<T>) -> DirectoryChunk,
+    visit: &mut (dyn FnMut(DirectoryChunk) + Send),
+) {
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        visit(wrap(items.by_ref().take(CHUNK).collect()));
+    }
+}

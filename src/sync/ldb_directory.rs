@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cluster::View;
-use super::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
+use super::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd, chunked};
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
 use super::scope::Scope;
@@ -36,14 +36,6 @@ impl From<LdbError> for DirectoryError {
             | LdbError::WriteRefused { .. } => DirectoryError::Object(e.to_string()),
             _ => DirectoryError::Unavailable(e.to_string()),
         }
-    }
-}
-
-/// Hands `items` to `visit` in chunks of at most [`CHUNK`], in order.
-fn chunked<T>(items: Vec<T>, wrap: fn(Vec<T>) -> DirectoryChunk, visit: &mut (dyn FnMut(DirectoryChunk) + Send)) {
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        visit(wrap(items.by_ref().take(CHUNK).collect()));
     }
 }
 

@@ -10,7 +10,7 @@ use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::{Contact, Group, Identity, NtHash, UAC_NORMAL_ACCOUNT, User};
 use crate::samba::replication::{DomainController, Guid, PasswordOrigin};
 use crate::sync::cluster::View;
-use crate::sync::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
+use crate::sync::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd, chunked};
 use crate::sync::mapping::DomainInfo;
 
 /// The domain every fake object lives in.
@@ -259,16 +259,6 @@ impl FakeDirectory {
     }
 }
 
-fn chunked<T: Clone>(
-    items: Vec<T>,
-    wrap: fn(Vec<T>) -> DirectoryChunk,
-    visit: &mut (dyn FnMut(DirectoryChunk) + Send),
-) {
-    for chunk in items.chunks(CHUNK).map(<[T]>::to_vec) {
-        visit(wrap(chunk));
-    }
-}
-
 impl Directory for FakeDirectory {
     async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
         Ok(DomainInfo { dns_name: "lab.test".into(), netbios_name: "LAB".into() })
@@ -305,10 +295,7 @@ impl Directory for FakeDirectory {
             }
             (users, groups, contacts, end)
         };
-        let mut users = users.into_iter().peekable();
-        while users.peek().is_some() {
-            visit(DirectoryChunk::Users(users.by_ref().take(CHUNK).collect()));
-        }
+        chunked(users, DirectoryChunk::Users, visit);
         chunked(groups, DirectoryChunk::Groups, visit);
         chunked(contacts, DirectoryChunk::Contacts, visit);
         Ok(end)
