@@ -99,8 +99,23 @@ fn password_hash_sync_off_in_a_fresh_tenant_names_the_admin_command_and_the_daem
     assert_eq!(calls(&s, "SetCompanyDirsyncFeatures"), 0, "the daemon changed the tenant's features");
     // The command: an administrator signs in once (the emulator approves as its Global
     // Administrator) and turns it on; the daemon then syncs the passwords.
+    // The administrator's token is used for the one call and kept nowhere: the daemon's token
+    // cache and the set of files next to it are as they were.
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(s.daemon.dir.path())
+            .expect("daemon dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| !n.contains(".db"))
+            .collect();
+        names.sort();
+        names
+    };
+    let cache = s.daemon.dir.path().join("token.json");
+    let (cache_before, files_before) = (std::fs::read(&cache).ok(), files());
     let out = s.daemon.cli(&["login", "--enable-password-hash-sync"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(&cache).ok(), cache_before, "the token cache changed");
+    assert_eq!(files(), files_before, "a file appeared next to the config");
     assert_eq!(s.emu.get("/admin/company")["passwordHashSync"], true);
     assert!(s.emu.wait_password("alice@lab.test", "Al1ce!Pass-1", RUN).is_some(), "{}", tail(&s.daemon.logs()));
 }
