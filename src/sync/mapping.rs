@@ -50,6 +50,18 @@ pub struct Desired {
     pub next_expiry: Option<i64>,
 }
 
+/// Turns a member's or manager's DN into the anchor of the in-scope object it names.
+pub trait DnLookup {
+    fn anchor_of(&self, dn: &str) -> Option<String>;
+}
+
+/// DN (lower case) → anchor.
+impl DnLookup for HashMap<String, String> {
+    fn anchor_of(&self, dn: &str) -> Option<String> {
+        self.get(&dn.to_ascii_lowercase()).cloned()
+    }
+}
+
 pub struct Mapper<'a> {
     pub anchor: AnchorAttribute,
     pub domain: &'a DomainInfo,
@@ -106,7 +118,7 @@ impl Mapper<'_> {
         filetime_to_unix(account_expires).is_some_and(|t| t <= self.now)
     }
 
-    pub fn user(&self, u: &User, index: &HashMap<String, String>) -> ExportObject {
+    pub fn user(&self, u: &User, index: &dyn DnLookup) -> ExportObject {
         let mut a = Attributes::default();
         self.common(&u.id, &mut a);
         a.insert("netBiosName", AttrValue::Str(self.domain.netbios_name.clone()));
@@ -120,7 +132,7 @@ impl Mapper<'_> {
         a.insert("proxyAddresses", list(u.text.get("proxyAddresses").map(Vec::as_slice).unwrap_or(&[])));
         // usageLocation wants an ISO 3166 alpha-2 code: AD's `c`.
         a.insert("usageLocation", s(&u.text("c").filter(|c| c.len() == 2).map(String::from)));
-        let manager = u.text("manager").and_then(|dn| index.get(&dn.to_ascii_lowercase())).cloned();
+        let manager = u.text("manager").and_then(|dn| index.anchor_of(dn));
         a.insert("manager", s(&manager));
         ExportObject {
             object_type: ObjectType::User,
@@ -132,7 +144,7 @@ impl Mapper<'_> {
         }
     }
 
-    pub fn group(&self, g: &Group, index: &HashMap<String, String>) -> ExportObject {
+    pub fn group(&self, g: &Group, index: &dyn DnLookup) -> ExportObject {
         let mut a = Attributes::default();
         self.common(&g.id, &mut a);
         let display = g.id.display_name.clone().unwrap_or_else(|| g.id.sam_account_name.clone());
@@ -141,8 +153,7 @@ impl Mapper<'_> {
         a.insert("mail", s(&g.mail));
         a.insert("proxyAddresses", list(&g.proxy_addresses));
         a.insert("Description", s(&g.id.description));
-        let mut members: Vec<String> =
-            g.members.iter().filter_map(|dn| index.get(&dn.to_ascii_lowercase()).cloned()).collect();
+        let mut members: Vec<String> = g.members.iter().filter_map(|dn| index.anchor_of(dn)).collect();
         members.sort();
         members.dedup();
         ExportObject {

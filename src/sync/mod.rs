@@ -5,6 +5,7 @@ pub mod approval;
 pub mod control;
 pub mod drift;
 pub mod entra_port;
+pub mod full_scan;
 pub mod gate;
 pub mod mapping;
 pub mod metrics;

@@ -20,6 +20,7 @@ use super::anchor::{AnchorAttribute, source_anchor};
 use super::approval;
 use super::control::{Command, Control, EngineEvent, ReconcileSummary};
 use super::drift;
+use super::full_scan::DnIndex;
 use super::gate::TenantGate;
 use super::mapping::{Desired, DirectorySnapshot, DomainInfo, Mapper};
 use super::model::{ExportObject, ObjectType};
@@ -32,6 +33,8 @@ use super::writeback;
 use crate::samba::directory::{self, ReadOptions, User};
 use crate::samba::values::filetime_to_unix;
 use crate::samba::{LdbError, LdbHandle};
+
+mod streamed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -95,7 +98,7 @@ pub struct Reconciler<T> {
     wake_passwords: Arc<dyn Fn() + Send + Sync>,
     /// DN → anchor of every in-scope object of the last full read: delta runs need it to turn
     /// member DNs into anchors without reading the whole domain.
-    index: Mutex<HashMap<String, String>>,
+    index: Mutex<Arc<DnIndex>>,
     last_usn: Mutex<u64>,
     last_drift_check: Mutex<Option<tokio::time::Instant>>,
     /// Objects found changed in Entra at the last drift check → what was found (our digest
@@ -133,7 +136,7 @@ impl<T: Tenant> Reconciler<T> {
             domain,
             gate,
             wake_passwords,
-            index: Mutex::new(HashMap::new()),
+            index: Mutex::new(Arc::new(DnIndex::default())),
             last_usn: Mutex::new(0),
             last_drift_check: Mutex::new(None),
             drift_reported: Mutex::new(HashMap::new()),
@@ -397,16 +400,30 @@ impl<T: Tenant> Reconciler<T> {
         Ok(plan)
     }
 
-    /// A full reconcile: read everything, plan, apply, repair drift.
+    /// A full reconcile: read everything, plan, apply, repair drift. Streamed (see
+    /// [`streamed`]) unless it is a dry run, which plans the whole domain to log each operation.
     pub async fn run_full(&self) -> Result<ReconcileSummary, ReconcileError> {
+        if !self.settings.dry_run {
+            return self.run_full_streamed().await;
+        }
+        self.run_full_planned().await
+    }
+
+    /// A full reconcile from a snapshot of the whole domain and a plan.
+    async fn run_full_planned(&self) -> Result<ReconcileSummary, ReconcileError> {
         let started_at = now_ms();
         if !self.settings.dry_run {
             self.check_password_sync().await;
         }
         let (snap, untrusted, usn) = self.snapshot(None).await?;
         let desired = self.mapper().map(&snap);
-        *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
-            desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
+        {
+            let mut index = DnIndex::default();
+            for o in &desired.objects {
+                index.insert(&o.dn, o.anchor.clone());
+            }
+            *self.index.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+        }
         let pending = self.pending_passwords(&snap.users)?;
         let plan = self.make_plan(&desired, &pending, &untrusted, None, started_at)?;
         let mut summary = self.apply(&plan, &desired, &pending).await;
@@ -442,15 +459,7 @@ impl<T: Tenant> Reconciler<T> {
             .map(|u| (source_anchor(&u.id, self.settings.anchor), (u.id.sam_account_name.clone(), u.key_version)))
             .collect();
         drop((snap, plan, pending));
-        let drift_due = {
-            let mut last = self.last_drift_check.lock().unwrap_or_else(|p| p.into_inner());
-            let due = last.is_none_or(|t| t.elapsed() >= self.settings.drift_interval);
-            if due {
-                *last = Some(tokio::time::Instant::now());
-            }
-            due
-        };
-        if self.settings.drift_repair && !self.settings.dry_run && drift_due {
+        if self.settings.drift_repair && !self.settings.dry_run && self.drift_due() {
             let (drifted, errors) = self.repair_drift(&desired, &key_versions).await;
             summary.drift = drifted;
             summary.errors += errors;
@@ -462,6 +471,16 @@ impl<T: Tenant> Reconciler<T> {
         // every second once it has passed.
         self.control.set_next_expiry(desired.next_expiry.map_or(0, |t| t * 1000));
         Ok(summary)
+    }
+
+    /// Whether drift repair is due (at most once per `drift_interval`); if so, counts it as done.
+    fn drift_due(&self) -> bool {
+        let mut last = self.last_drift_check.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|t| t.elapsed() >= self.settings.drift_interval);
+        if due {
+            *last = Some(tokio::time::Instant::now());
+        }
+        due
     }
 
     /// A delta run: only objects whose uSNChanged moved since the last run. Deletes wait for
@@ -479,16 +498,18 @@ impl<T: Tenant> Reconciler<T> {
         let mapper = self.mapper();
         let mut desired = Desired::default();
         {
-            let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = self.index.lock().unwrap_or_else(|p| p.into_inner());
+            // Shared only while a full run reads with it (none runs now): no copy is made.
+            let index = Arc::make_mut(&mut guard);
             // New or moved objects join the index first, so a group naming them resolves.
             for u in snap.users.iter().filter(|u| self.scope.user(u).is_ok()) {
-                index.insert(u.id.dn.to_ascii_lowercase(), source_anchor(&u.id, self.settings.anchor));
+                index.insert(&u.id.dn, source_anchor(&u.id, self.settings.anchor));
             }
             for g in snap.groups.iter().filter(|g| self.scope.group(g).is_ok()) {
-                index.insert(g.id.dn.to_ascii_lowercase(), source_anchor(&g.id, self.settings.anchor));
+                index.insert(&g.id.dn, source_anchor(&g.id, self.settings.anchor));
             }
             for u in snap.users.iter().filter(|u| self.scope.user(u).is_ok()) {
-                desired.objects.push(mapper.user(u, &index));
+                desired.objects.push(mapper.user(u, &*index));
                 // An expiry set between full runs must arm the timer now, not at the next full run.
                 if let Some(t) = filetime_to_unix(u.account_expires).filter(|t| *t > mapper.now) {
                     let at_ms = t * 1000;
@@ -505,7 +526,7 @@ impl<T: Tenant> Reconciler<T> {
                 .extend(snap.contacts.iter().filter(|c| self.scope.contact(c).is_ok()).map(|c| mapper.contact(c)));
             desired
                 .objects
-                .extend(snap.groups.iter().filter(|g| self.scope.group(g).is_ok()).map(|g| mapper.group(g, &index)));
+                .extend(snap.groups.iter().filter(|g| self.scope.group(g).is_ok()).map(|g| mapper.group(g, &*index)));
         }
         let exported = self.control.store().exported()?;
         let changed: HashSet<(ObjectType, String)> = {
@@ -565,7 +586,7 @@ impl<T: Tenant> Reconciler<T> {
             return Ok(());
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let object = self.mapper().user(&user, &index);
+        let object = self.mapper().user(&user, &*index);
         let exported = self.control.store().exported_object(ObjectType::User.as_str(), &object.anchor)?;
         if exported.is_some_and(|e| e.last_error.is_none() && e.digest == object.digest()) {
             // Exported as it is now: Entra has not made it visible to credential pushes yet
@@ -736,7 +757,14 @@ impl<T: Tenant> Reconciler<T> {
             }
         }
         (self.wake_passwords)();
-        // Deletes last.
+        summary.errors += self.delete(plan).await;
+        summary
+    }
+
+    /// The plan's deletes (last, after every upsert); returns the number of failures.
+    async fn delete(&self, plan: &Plan) -> u64 {
+        let store = self.control.store();
+        let mut errors = 0;
         let deletes: Vec<(ObjectType, String, String)> = plan
             .operations
             .iter()
@@ -753,7 +781,7 @@ impl<T: Tenant> Reconciler<T> {
                         match r.error {
                             // Already gone in Entra: the goal is reached.
                             Some(e) if !e.to_ascii_lowercase().contains("not found") => {
-                                summary.errors += 1;
+                                errors += 1;
                                 self.control.report_error(name, &format!("delete refused: {e}"));
                             }
                             _ => {
@@ -763,12 +791,12 @@ impl<T: Tenant> Reconciler<T> {
                     }
                 }
                 Err(e) => {
-                    summary.errors += chunk.len() as u64;
+                    errors += chunk.len() as u64;
                     self.control.report_error("delete", &e.to_string());
                 }
             }
         }
-        summary
+        errors
     }
 
     /// Upserts objects in chunks, `parallel_calls` at a time; returns the number of failures.

@@ -66,8 +66,54 @@ pub async fn write_back(ldb: &LdbHandle, control: &Control, anchor: AnchorAttrib
             return 1;
         }
     };
+    write_candidates(ldb, control, candidates(users, &exported, anchor)).await
+}
+
+/// [`write_back`] for a full run that holds no users: reads them as `users` says (one at a
+/// time, on the sam.ldb thread) and keeps only the candidates.
+pub async fn write_back_streamed(
+    ldb: &LdbHandle,
+    control: &Control,
+    anchor: AnchorAttribute,
+    users: crate::samba::directory::ReadOptions,
+) -> u64 {
+    if anchor != AnchorAttribute::ConsistencyGuid {
+        return 0;
+    }
+    let synced = match super::full_scan::exported_keys(control.store()) {
+        Ok(e) => e,
+        Err(e) => {
+            control.report_error("write-back", &format!("cannot read the exported objects: {e}"));
+            return 1;
+        }
+    };
+    let read = ldb
+        .call(move |c| {
+            let mut out = Vec::new();
+            crate::samba::directory::each_user(c, &users, |u| {
+                let a = source_anchor(&u.id, anchor);
+                if u.id.consistency_guid.is_none()
+                    && a == STANDARD.encode(u.id.object_guid)
+                    && synced.contains(&super::full_scan::object_key(ObjectType::User, &a))
+                {
+                    out.push(Candidate { dn: u.id.dn, name: u.id.sam_account_name, object_guid: u.id.object_guid });
+                }
+            })?;
+            Ok(out)
+        })
+        .await;
+    match read {
+        Ok(candidates) => write_candidates(ldb, control, candidates).await,
+        Err(e) => {
+            control.report_error("write-back", &format!("cannot read the users: {e}"));
+            1
+        }
+    }
+}
+
+async fn write_candidates(ldb: &LdbHandle, control: &Control, candidates: Vec<Candidate>) -> u64 {
     let (mut written, mut failed) = (0u64, 0u64);
-    for c in candidates(users, &exported, anchor) {
+    for c in candidates {
         let (dn, guid) = (c.dn.clone(), c.object_guid);
         match ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await {
             Ok(ConsistencyGuidWrite::Written) => {
