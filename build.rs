@@ -31,13 +31,13 @@ fn main() {
     let mut builder = bindgen::Builder::default()
         .header("src/samba/wrapper.h")
         .allowlist_function(
-            "ldb_(init|connect|search|set_opaque|errstring|strerror|msg_find_element|dn_get_linearized|dn_new|get_default_basedn|get_root_basedn|binary_encode_string|set_flags|set_debug|modify|msg_new|msg_add_empty|msg_element_add_value|transaction_start|transaction_commit|transaction_cancel)",
+            "ldb_(init|connect|search|set_opaque|errstring|strerror|msg_find_element|dn_get_linearized|dn_new|get_default_basedn|get_root_basedn|binary_encode_string|set_flags|set_debug|modify|msg_new|msg_add_empty|msg_element_add_value|transaction_start|transaction_commit|transaction_cancel|add|delete)",
         )
         .allowlist_function("talloc_named_const|_talloc_free")
         .blocklist_function("samba_entra_sync_ldb_log")
-        .allowlist_function("loadparm_init_global|samba_entra_sync_ldb_route_debug|samba_entra_sync_ldb_search_each|system_session")
+        .allowlist_function("loadparm_init_global|lpcfg_set_cmdline|samba_entra_sync_ldb_route_debug|samba_entra_sync_ldb_search_each|system_session")
         .allowlist_type("ldb_(context|message|message_element|val|dn|scope)|samba_entra_sync_entry_fn")
-        .allowlist_var("LDB_(SUCCESS|SCOPE_.*|FLG_.*|ERR_.*|FLAG_MOD_ADD)")
+        .allowlist_var("LDB_(SUCCESS|SCOPE_.*|FLG_.*|ERR_.*|FLAG_MOD_ADD|FLAG_MOD_REPLACE)")
         .opaque_type("ldb_context|ldb_dn|tevent_context|loadparm_context|auth_session_info")
         .newtype_enum("ldb_scope")
         .default_macro_constant_type(bindgen::MacroTypeVariation::Signed)

@@ -21,7 +21,27 @@ pub struct Config {
     pub state: StateConfig,
     pub dbus: DbusConfig,
     pub metrics: MetricsConfig,
+    pub seamless_sso: SeamlessSsoConfig,
 }
+
+/// `[seamless_sso]`: the AZUREADSSOACC computer account of `seamless-sso`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeamlessSsoConfig {
+    /// Where `enable` creates the account: a DN, or one relative to the domain (`CN=System`).
+    pub container: String,
+    /// `status` and `doctor` warn once the key is older than this.
+    pub key_max_age: Duration,
+}
+
+impl Default for SeamlessSsoConfig {
+    fn default() -> Self {
+        SeamlessSsoConfig { container: DEFAULT_SSO_CONTAINER.to_owned(), key_max_age: Duration::from_secs(30 * 86_400) }
+    }
+}
+
+/// Only Domain Admins, Enterprise Admins, Administrators and SYSTEM may create or change objects
+/// in CN=System by default; in CN=Computers, Account Operators may create and delete computers.
+pub const DEFAULT_SSO_CONTAINER: &str = "CN=System";
 
 /// `[metrics]`: figures for Prometheus' node exporter (textfile collector).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -60,6 +80,12 @@ pub struct AuthConfig {
     pub token_cache: PathBuf,
     /// The v2 scope tokens are asked for (default: the sync service app's, as Microsoft's client).
     pub scope: String,
+    /// With `method = "certificate"`: the daemon renews the app's certificate once this little
+    /// validity is left (Entra Connect warns at 150 days, entra-2026.md §2).
+    pub renew_before: Duration,
+    /// How long a certificate made by `register-app` or a renewal is valid (Microsoft's wizard:
+    /// 6 months).
+    pub certificate_validity: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -363,7 +389,7 @@ impl Reader {
     }
 
     fn config(&mut self, root: &Table) -> Config {
-        self.unknown_keys(root, "", &["version", "samba", "entra", "sync", "state", "dbus", "metrics"]);
+        self.unknown_keys(root, "", &["version", "samba", "entra", "sync", "state", "dbus", "metrics", "seamless_sso"]);
         let version = self.int(Some(root), "", "version", CONFIG_VERSION, 1..=i64::MAX);
         if version != CONFIG_VERSION {
             self.issue(
@@ -413,13 +439,36 @@ impl Reader {
             self.unknown_keys(
                 t,
                 "entra.auth",
-                &["method", "client_id", "token_cache", "certificate", "private_key", "scope"],
+                &[
+                    "method",
+                    "client_id",
+                    "token_cache",
+                    "certificate",
+                    "private_key",
+                    "scope",
+                    "renew_before",
+                    "certificate_validity",
+                ],
             );
         }
         let method = self.string(auth_t, "entra.auth", "method", Some("refresh_token"));
         let client_id = self.string(auth_t, "entra.auth", "client_id", Some(crate::entra::auth::DEFAULT_PUBLIC_CLIENT));
         let scope = self.string(auth_t, "entra.auth", "scope", Some(crate::entra::auth::DEFAULT_SCOPE));
         let token_cache = self.path(auth_t, "entra.auth", "token_cache", Some("/var/lib/samba-entra-sync/token.json"));
+        let day = Duration::from_secs(86_400);
+        let renew_before = self.duration(auth_t, "entra.auth", "renew_before", "150d", day);
+        let certificate_validity = self.duration(auth_t, "entra.auth", "certificate_validity", "180d", day);
+        if renew_before >= certificate_validity {
+            // Every new certificate would be due at once: the daemon would renew without end.
+            self.issue(
+                "entra.auth.renew_before",
+                format!(
+                    "must be shorter than entra.auth.certificate_validity ({} days), or every new certificate is \
+                     renewed at once",
+                    certificate_validity.as_secs() / 86_400
+                ),
+            );
+        }
         let method = match method.as_str() {
             "refresh_token" => AuthMethodConfig::RefreshToken,
             "certificate" => AuthMethodConfig::Certificate {
@@ -441,7 +490,7 @@ impl Reader {
             ca_file,
             proxy,
             client_build,
-            auth: AuthConfig { method, client_id, token_cache, scope },
+            auth: AuthConfig { method, client_id, token_cache, scope, renew_before, certificate_validity },
         };
 
         let sync_t = self.section(root, "sync", "");
@@ -566,8 +615,24 @@ impl Reader {
             }
         });
         let metrics = MetricsConfig { textfile };
+        let sso_t = self.section(root, "seamless_sso", "");
+        if let Some(t) = sso_t {
+            self.unknown_keys(t, "seamless_sso", &["container", "key_max_age"]);
+        }
+        let container = self.string(sso_t, "seamless_sso", "container", Some(DEFAULT_SSO_CONTAINER));
+        let is_dn = container
+            .split(',')
+            .all(|rdn| rdn.split_once('=').is_some_and(|(k, v)| !k.trim().is_empty() && !v.trim().is_empty()));
+        if !container.is_empty() && !is_dn {
+            self.issue(
+                "seamless_sso.container",
+                format!("\"{container}\" is not a DN such as CN=System or OU=Tier0,DC=example,DC=com"),
+            );
+        }
+        let key_max_age = self.duration(sso_t, "seamless_sso", "key_max_age", "30d", Duration::from_secs(1));
+        let seamless_sso = SeamlessSsoConfig { container, key_max_age };
 
-        Config { samba, entra, sync, state, dbus, metrics }
+        Config { samba, entra, sync, state, dbus, metrics, seamless_sso }
     }
 
     /// An LDAP filter must at least be parenthesised and balanced.
@@ -701,6 +766,21 @@ mod tests {
     }
 
     #[test]
+    fn seamless_sso_defaults_and_refusals() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.seamless_sso, SeamlessSsoConfig::default());
+        assert_eq!(c.seamless_sso.key_max_age, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.seamless_sso.container, "CN=System");
+        let text = format!("{MINIMAL}[seamless_sso]\ncontainer = \"OU=Tier0,DC=lab,DC=test\"\nkey_max_age = \"7d\"\n");
+        let c = Config::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.seamless_sso.container, "OU=Tier0,DC=lab,DC=test");
+        assert_eq!(c.seamless_sso.key_max_age, Duration::from_secs(7 * 86_400));
+        let bad = format!("{MINIMAL}[seamless_sso]\ncontainer = \"Tier0\"\nkey_max_age = \"soon\"\nkeytab = \"x\"\n");
+        let keys: Vec<String> = Config::parse(&bad).err().unwrap_or_default().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["seamless_sso.keytab", "seamless_sso.container", "seamless_sso.key_max_age"]);
+    }
+
+    #[test]
     fn contact_scope_and_sync_service_accounts() {
         let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!c.sync.scope.include_sync_service_accounts, "service accounts stay out by default");
@@ -728,6 +808,25 @@ mod tests {
         let issues = Config::parse("[samba\nsam_ldb = 1").err().unwrap_or_default();
         assert_eq!(issues.len(), 1);
         assert!(issues[0].key.contains("line 1"), "{:?}", issues[0]);
+    }
+
+    #[test]
+    fn certificate_renewal_defaults_and_limits() {
+        let c = Config::parse(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.entra.auth.renew_before, Duration::from_secs(150 * 86_400));
+        assert_eq!(c.entra.auth.certificate_validity, Duration::from_secs(180 * 86_400));
+        let set = format!("{MINIMAL}[entra.auth]\nrenew_before = \"30d\"\ncertificate_validity = \"90d\"\n");
+        let c = Config::parse(&set).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.entra.auth.renew_before, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.entra.auth.certificate_validity, Duration::from_secs(90 * 86_400));
+        let endless = format!("{MINIMAL}[entra.auth]\nrenew_before = \"200d\"\n");
+        let issues = Config::parse(&endless).err().unwrap_or_default();
+        let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["entra.auth.renew_before"]);
+        assert!(issues[0].problem.contains("180 days"), "{:?}", issues[0]);
+        let short = format!("{MINIMAL}[entra.auth]\ncertificate_validity = \"2h\"\nrenew_before = \"1h\"\n");
+        let keys: Vec<String> = Config::parse(&short).err().unwrap_or_default().into_iter().map(|i| i.key).collect();
+        assert!(keys.contains(&"entra.auth.certificate_validity".to_owned()), "{keys:?}");
     }
 
     #[test]

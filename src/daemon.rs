@@ -23,6 +23,7 @@ use crate::sync::anchor::AnchorAttribute;
 use crate::sync::control::{Control, ControlInbox, EngineState};
 use crate::sync::entra_port::{EntraPort, sign_in_refusal};
 use crate::sync::gate::TenantGate;
+use crate::sync::ldb_directory::LdbDirectory;
 use crate::sync::passwords::{PasswordPath, PasswordSettings};
 use crate::sync::reconcile::{ReconcileError, ReconcileSettings, Reconciler};
 use crate::sync::scheduler::WriteBudget;
@@ -85,6 +86,9 @@ pub(crate) fn load_config_checks(c: &Config) -> Result<(), DaemonError> {
 }
 
 type Port = EntraPort<TokenSource>;
+type Dir = LdbDirectory;
+/// The running engine's reconciler, for the bus's plan and password status.
+type EngineSlot = Arc<tokio::sync::RwLock<Option<Arc<Reconciler<Dir, Port>>>>>;
 
 /// Everything that lives as long as the process (a reload keeps these).
 struct Base {
@@ -103,12 +107,17 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let store = State::open(&config.state.db).map_err(|e| DaemonError::Startup(e.to_string()))?;
     let ldb = open_ldb(&config.samba.sam_ldb, &shutdown).await?;
     let (control, inbox) = Control::new(store);
+    // A certificate switch a crash interrupted is finished before anything signs in.
+    if let Err(e) = crate::sync::cert_rotation::finish_interrupted_switch(control.store(), &config) {
+        tracing::error!("cannot finish the interrupted certificate renewal: {e}");
+        control.report_error("certificate", &e.to_string());
+    }
     let base = Base { ldb, control: control.clone(), inbox };
     tokio::spawn(watch_complexity(base.ldb.clone(), control.clone()));
 
     // The bus name is taken before READY, so the hook's first notice is never lost (it waits
     // in the inbox until the engine runs).
-    let plan_source: Arc<tokio::sync::RwLock<Option<Arc<Reconciler<Port>>>>> = Arc::default();
+    let plan_source: EngineSlot = Arc::default();
     let admin_gid = group_id(&config.dbus.admin_group);
     let (plan_for_bus, control_for_bus) = (plan_source.clone(), control.clone());
     // A reconnect to a restarted bus serves a fresh service object over the same engine.
@@ -203,7 +212,7 @@ async fn reload_engine(path: &Path, running: &Config, base: &Base) -> Result<(Co
 
 type PlanFn = crate::bus::service::PlanFn;
 type PasswordStatusFn = crate::bus::service::PasswordStatusFn;
-type Engine = (Arc<Reconciler<Port>>, tokio::task::JoinSet<()>);
+type Engine = (Arc<Reconciler<Dir, Port>>, tokio::task::JoinSet<()>);
 
 async fn stop_engine(token: &CancellationToken, engine: Engine) {
     token.cancel();
@@ -288,8 +297,8 @@ pub(crate) fn group_id(name: &str) -> Option<u32> {
 /// the CLI: the same construction as the daemon's, so both behave alike.
 pub struct OfflineEngine {
     pub control: Control,
-    pub reconciler: Arc<Reconciler<Port>>,
-    pub passwords: PasswordPath<Port>,
+    pub reconciler: Arc<Reconciler<Dir, Port>>,
+    pub passwords: PasswordPath<Dir, Port>,
 }
 
 pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEngine, DaemonError> {
@@ -306,8 +315,9 @@ pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEng
 
 /// An engine built from a config, not started yet.
 struct Built {
-    reconciler: Arc<Reconciler<Port>>,
-    passwords: PasswordPath<Port>,
+    directory: Arc<Dir>,
+    reconciler: Arc<Reconciler<Dir, Port>>,
+    passwords: PasswordPath<Dir, Port>,
     gate: TenantGate,
     budget: Arc<WriteBudget>,
 }
@@ -340,9 +350,10 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     let port = Arc::new(EntraPort::new(client, budget.clone()).with_user_token(user_token(config)));
     announce_sign_in(config, control);
     let scope = Arc::new(Scope::from_config(&config.sync.scope));
+    let directory = Arc::new(LdbDirectory::new(ldb.clone(), scope.clone()));
     let gate = TenantGate::default();
     let path = PasswordPath::new(
-        ldb.clone(),
+        directory.clone(),
         control.clone(),
         scope.clone(),
         PasswordSettings {
@@ -359,7 +370,7 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
     );
     let wake_path = path.clone();
     let reconciler = Reconciler::new(
-        ldb.clone(),
+        directory.clone(),
         control.clone(),
         scope,
         ReconcileSettings {
@@ -377,13 +388,12 @@ async fn build_engine(config: &Config, ldb: &LdbHandle, control: &Control) -> Re
             push_temporary: config.sync.push_temporary_passwords,
         },
         port,
-        budget.clone(),
         gate.clone(),
         Arc::new(move || wake_path.wake()),
     )
     .await
     .map_err(|e| DaemonError::Startup(e.to_string()))?;
-    Ok(Built { reconciler: Arc::new(reconciler), passwords: path, gate, budget })
+    Ok(Built { directory, reconciler: Arc::new(reconciler), passwords: path, gate, budget })
 }
 
 /// The daemon signs in with a user token (`method = "refresh_token"`).
@@ -420,7 +430,7 @@ enum TenantCheck {
 }
 
 /// The API compatibility probe, then the anchor attribute and the company configuration.
-async fn check_tenant(reconciler: &Reconciler<Port>, config: &Config, control: &Control) -> TenantCheck {
+async fn check_tenant(reconciler: &Reconciler<Dir, Port>, config: &Config, control: &Control) -> TenantCheck {
     match reconciler.tenant().client().probe().await {
         Ok(ApiCompatibility::Compatible { configuration, .. }) => {
             control.set_api_compatibility(&format!(
@@ -456,7 +466,7 @@ async fn check_tenant(reconciler: &Reconciler<Port>, config: &Config, control: &
 /// not and returns how long to wait before the next round.
 fn settle_check(
     check: TenantCheck,
-    reconciler: &Reconciler<Port>,
+    reconciler: &Reconciler<Dir, Port>,
     control: &Control,
     failures: u32,
 ) -> Option<Duration> {
@@ -488,7 +498,7 @@ fn settle_check(
 
 /// Repeats the tenant checks until they pass (see [`settle_check`]).
 async fn tenant_checks(
-    reconciler: Arc<Reconciler<Port>>,
+    reconciler: Arc<Reconciler<Dir, Port>>,
     config: Config,
     control: Control,
     first_wait: Duration,
@@ -526,7 +536,7 @@ async fn start_engine(
     if config.sync.dry_run {
         tracing::warn!("sync.dry_run is on: changes are seen and reported, nothing is sent to Entra");
     }
-    let Built { reconciler, passwords, budget, .. } = built;
+    let Built { directory, reconciler, passwords, budget, .. } = built;
     let first = check_tenant(&reconciler, config, &control).await;
     if let (true, TenantCheck::AnchorMismatch(m)) = (first_start, &first) {
         return Err(DaemonError::Config(m.clone()));
@@ -547,7 +557,22 @@ async fn start_engine(
         let limit = config.sync.write_budget;
         tasks.spawn(crate::sync::metrics::run(control.clone(), budget, limit, not_after, path, stop.clone()));
     }
+    if let Some(settings) = crate::sync::cert_rotation::RotationSettings::from_config(config) {
+        match http_client(&settings.auth.http_settings()) {
+            Ok(http) => {
+                tasks.spawn(crate::sync::cert_rotation::run(
+                    settings,
+                    control.store().clone(),
+                    control.clone(),
+                    http,
+                    stop.clone(),
+                ));
+            }
+            Err(e) => control.report_error("certificate", &format!("cannot renew the certificate: {e}")),
+        }
+    }
     tasks.spawn(reconciler.clone().watch_password_sync(config.sync.tenant_check_interval, stop.clone()));
+    tasks.spawn(crate::sync::usn_watch::run(directory, control.clone(), config.sync.change_poll, stop.clone()));
     tasks.spawn(passwords.run(base.inbox.notices.clone(), stop.clone()));
     tasks.spawn(reconciler.clone().run(base.inbox.commands.clone(), control.watch_directory_usn(), stop));
     Ok((reconciler, tasks))

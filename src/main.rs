@@ -50,6 +50,9 @@ enum Command {
     /// its certificate (made here), its service principal and its sync role are made through
     /// Microsoft Graph and the config switches to method = "certificate" (--dry-run: show the calls).
     RegisterApp(cli::register_app::RegisterAppArgs),
+    /// Seamless single sign-on: the AZUREADSSOACC account on this DC and its key in Entra
+    /// (enable, rollover, disable, status).
+    SeamlessSso(cli::seamless_sso::SeamlessSsoArgs),
     /// Ask the running daemon for its state, counters, latency and recent errors.
     Status(cli::daemon_client::StatusArgs),
     /// One user's sync and password state, from the running daemon.
@@ -93,6 +96,7 @@ fn run(opt: Opt) -> CliResult {
         Command::Wire { command: WireCommand::Encode(args) } => cli::wire::encode(&args),
         Command::Login(args) => cli::login::run(&args),
         Command::RegisterApp(args) => cli::register_app::run(&args),
+        Command::SeamlessSso(args) => cli::seamless_sso::run(&args),
         Command::Status(args) => cli::daemon_client::status(&args),
         Command::User(args) => cli::daemon_client::user(&args),
         Command::PhsCredential(args) => cli::phs::phs_credential(&args),

@@ -8,6 +8,8 @@
 mod admin;
 #[path = "emulator/applications.rs"]
 mod applications;
+#[path = "emulator/desktop_sso.rs"]
+mod desktop_sso;
 #[path = "emulator/independent.rs"]
 mod independent;
 #[path = "emulator/lifecycle.rs"]

@@ -108,6 +108,15 @@ pub fn status(args: &StatusArgs) -> CliResult {
     if json.get("signIn").and_then(Json::as_str).is_some_and(|t| !t.is_empty()) {
         println!("sign-in:               {}", s("signIn"));
     }
+    if let Some(c) = json.get("certificate").filter(|c| c.is_object()) {
+        let at = |k: &str| c.get(k).and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into());
+        println!(
+            "certificate:           expires {}, renewed from {}; renewal: {}",
+            at("expiresAt"),
+            at("renewFrom"),
+            c.get("rotation").map(show).unwrap_or_default()
+        );
+    }
     println!("password queue depth:  {}", s("queueDepth"));
     println!("passwords synced:      {} (failed attempts: {})", s("pushesAcknowledged"), s("pushesFailed"));
     if json.get("noticesDropped").and_then(Json::as_u64).is_some_and(|n| n > 0) {
@@ -154,7 +163,24 @@ pub fn status(args: &StatusArgs) -> CliResult {
             println!("  {}", show(e));
         }
     }
+    print_seamless_sso(args.bus.config.as_deref());
     Ok(())
+}
+
+/// Seamless SSO's line, read from sam.ldb here (the daemon has no part in it): only with
+/// --config, and only when this user may read sam.ldb.
+fn print_seamless_sso(config_path: Option<&std::path::Path>) {
+    let Some(path) = config_path else { return };
+    let Ok(config) = crate::config::Config::load(path) else { return };
+    match super::seamless_sso::LocalState::read(&config, path) {
+        Ok(state) => {
+            println!("seamless SSO:          {}", state.summary());
+            for w in state.warnings() {
+                println!("warning:               {w}");
+            }
+        }
+        Err(e) => println!("seamless SSO:          unknown ({e})"),
+    }
 }
 
 fn show(v: &Json) -> String {

@@ -29,13 +29,21 @@ pub fn generate(args: &GenerateArgs, command: clap::Command) -> CliResult {
         .section("8")
         .render(&mut page)
         .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
-    // Every subcommand under SUBCOMMANDS with its options (clap_mangen lists only their names).
+    // Every subcommand under SUBCOMMANDS with its options (clap_mangen lists only their names),
+    // and the subcommands of those (seamless-sso enable, ...) likewise.
+    let mut sections: Vec<(String, clap::Command)> = Vec::new();
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        sections.push((sub.get_name().to_uppercase(), sub.clone()));
+        for nested in sub.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+            sections.push((format!("{} {}", sub.get_name(), nested.get_name()).to_uppercase(), nested.clone()));
+        }
+    }
+    for (title, sub) in sections {
         let mut text = Vec::new();
         clap_mangen::Man::new(sub.clone())
             .render_options_section(&mut text)
             .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
-        page.extend_from_slice(format!(".SH \"{}\"\n", sub.get_name().to_uppercase()).as_bytes());
+        page.extend_from_slice(format!(".SH \"{title}\"\n").as_bytes());
         if let Some(about) = sub.get_long_about().or(sub.get_about()) {
             page.extend_from_slice(format!("{}\n", roff_escape(&about.to_string())).as_bytes());
         }

@@ -114,7 +114,26 @@ fn check_hook(smb_conf: &Path) -> Check {
     }
 }
 
-async fn check_directory(config: &Config) -> Vec<Check> {
+/// Seamless SSO is optional: off passes; on warns about an old key, RC4 or unexpected SPNs. Read
+/// on the sam.ldb thread (one thread per process uses sam.ldb).
+async fn check_seamless_sso(ldb: &crate::samba::LdbHandle, config: &Config, config_path: &Path) -> Check {
+    const CHECK: &str = "seamless SSO key";
+    let name = crate::entra::kerberos::SSO_COMPUTER_NAME;
+    match ldb.call(move |c| crate::samba::computer_account::find(c, name)).await {
+        Ok(account) => {
+            let state = super::seamless_sso::LocalState::of(account, config, config_path);
+            let warnings = state.warnings();
+            if warnings.is_empty() {
+                pass(CHECK, state.summary())
+            } else {
+                warn(CHECK, format!("{}: {}", state.summary(), warnings.join("; ")), "see the warning")
+            }
+        }
+        Err(e) => warn(CHECK, e.to_string(), "run as root on the DC"),
+    }
+}
+
+async fn check_directory(config: &Config, config_path: &Path) -> Vec<Check> {
     const COMPLEXITY: &str = "password complexity on";
     let ldb = match crate::samba::LdbHandle::open(&config.samba.sam_ldb).await {
         Ok(l) => l,
@@ -135,6 +154,7 @@ async fn check_directory(config: &Config) -> Vec<Check> {
         ),
         Err(e) => fail(COMPLEXITY, e.to_string(), "check that sam.ldb is the DC's"),
     });
+    out.push(check_seamless_sso(&ldb, config, config_path).await);
     out
 }
 
@@ -231,27 +251,59 @@ fn check_sign_in(config: &Config) -> Check {
             match crate::entra::auth::AppCredential::load(certificate, private_key) {
                 Ok(app) => {
                     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-                    let days = (app.not_after() as i64 - now as i64) / 86_400;
-                    if days < 0 {
-                        fail(
-                            NAME,
-                            format!("the certificate {} has expired", certificate.display()),
-                            "register a new certificate with the app and point [entra.auth] certificate at it",
-                        )
-                    } else if days < 30 {
-                        warn(
-                            NAME,
-                            format!("the certificate {} expires in {days} days", certificate.display()),
-                            "register a new certificate with the app before it expires",
-                        )
-                    } else {
-                        pass(NAME, format!("certificate {} valid for {days} more days", certificate.display()))
-                    }
+                    certificate_check(config, certificate, &app, now)
                 }
                 Err(e) => fail(NAME, e.to_string(), "fix [entra.auth] certificate and private_key"),
             }
         }
     }
+}
+
+/// The certificate's expiry and its renewal: what the state DB records of the rotation, and
+/// whether the daemon can renew by itself.
+fn certificate_check(config: &Config, certificate: &Path, app: &crate::entra::auth::AppCredential, now: u64) -> Check {
+    use crate::entra::auth::rotation::{Action, InUse, REGISTER_AGAIN, due_at, next_action};
+    const NAME: &str = "sign-in";
+    let renew_before = config.entra.auth.renew_before.as_secs();
+    let expires = crate::sync::control::fmt_time(app.not_after() as i64 * 1000);
+    let days = (app.not_after() as i64 - now as i64) / 86_400;
+    // The state DB is the daemon's; doctor only reads what it recorded.
+    let (record, rotation) = match config.state.db.exists().then(|| crate::sync::state::State::open(&config.state.db)) {
+        Some(Ok(store)) => (
+            crate::sync::cert_rotation::load_record(&store).ok().flatten(),
+            crate::sync::cert_rotation::load_rotation(&store).ok().flatten(),
+        ),
+        _ => (None, None),
+    };
+    let in_use = InUse { thumbprint: app.thumbprint().to_owned(), not_after: app.not_after() };
+    let renewal = match (&rotation, next_action(record.as_ref(), rotation.as_ref(), &in_use, now, renew_before)) {
+        (Some(r), _) => format!("renewal in progress: {}", r.describe()),
+        (None, Action::Blocked(why)) => format!("renewal blocked: {why}"),
+        (None, _) => format!(
+            "renewal: idle, automatic from {}",
+            crate::sync::control::fmt_time(due_at(app.not_after(), renew_before) as i64 * 1000)
+        ),
+    };
+    let detail = format!("certificate {} expires {expires} ({days} days); {renewal}", certificate.display());
+    if app.not_after() <= now {
+        return fail(NAME, detail, format!("{REGISTER_AGAIN} (registers a new certificate)"));
+    }
+    let blocked =
+        rotation.is_none() && (record.is_none() || record.as_ref().is_some_and(|r| r.thumbprint != in_use.thumbprint));
+    if blocked {
+        // Not due yet is no excuse: renewal will need the record, and only register-app writes it.
+        return warn(NAME, detail, format!("{REGISTER_AGAIN} (records what automatic renewal needs)"));
+    }
+    if now >= due_at(app.not_after(), renew_before) {
+        return warn(
+            NAME,
+            detail,
+            format!(
+                "the running daemon renews it by itself; `samba-entra-sync status` shows why it has not; if it keeps failing: {REGISTER_AGAIN}"
+            ),
+        );
+    }
+    pass(NAME, detail)
 }
 
 async fn check_tenant(config: &Config) -> Vec<Check> {
@@ -399,7 +451,7 @@ pub async fn checks(config_path: &Path, smb_conf: &Path) -> Vec<Check> {
         fail("config valid", problems.join("; "), "fix the keys named")
     }];
     out.push(check_hook(smb_conf));
-    out.extend(check_directory(&config).await);
+    out.extend(check_directory(&config, config_path).await);
     out.push(samba_running(smb_conf));
     out.push(check_daemon(&config).await);
     out.push(check_sign_in(&config));

@@ -13,6 +13,7 @@ pub mod login;
 pub mod phs;
 pub mod register_app;
 pub mod resync;
+pub mod seamless_sso;
 pub mod wire;
 
 use std::fmt;

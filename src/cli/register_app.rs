@@ -8,8 +8,6 @@
 //! idempotent, so a second run (or a run after a failure) creates nothing twice.
 
 use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,9 +17,10 @@ use serde_json::{Value as J, json};
 use super::{CliResult, Failure};
 use crate::config::{AuthMethodConfig, Config};
 use crate::entra::auth::Clock as _;
+use crate::entra::auth::rotation::AppKeyRecord;
 use crate::entra::auth::{
-    AccessToken, AppCredential, AuthSettings, DEFAULT_AUTHORITY, DeviceCodePrompt, SYNC_SERVICE_APP_ID, SystemClock,
-    TokenSource, device_code_access_token, generate_credential,
+    AccessToken, AppCredential, AuthSettings, DeviceCodePrompt, SYNC_SERVICE_APP_ID, SystemClock, TokenSource,
+    device_code_access_token, generate_credential, graph_base,
 };
 use crate::entra::http::http_client;
 
@@ -33,8 +32,6 @@ const SYNC_APP_ROLE: &str = "ADSynchronization.ReadWrite.All";
 /// The delegated Graph permissions the steps need.
 const GRAPH_SCOPES: &str = "https://graph.microsoft.com/Application.ReadWrite.All \
                             https://graph.microsoft.com/AppRoleAssignment.ReadWrite.All openid profile";
-/// Microsoft's wizard makes certificates valid 6 months (entra-2026.md §2).
-const CERTIFICATE_VALIDITY: Duration = Duration::from_secs(180 * 86_400);
 const APPLICATION_RIGHTS: &str = "the delegated permission Application.ReadWrite.All and a role that may manage \
      applications (Application Administrator, Cloud Application Administrator, Hybrid Identity Administrator or \
      Global Administrator)";
@@ -76,6 +73,10 @@ struct Plan {
     certificate: PathBuf,
     private_key: PathBuf,
     settings: AuthSettings,
+    /// `[entra.auth] certificate_validity`.
+    validity: Duration,
+    /// Where the daemon keeps the application's object id and key id (for renewals).
+    state_db: PathBuf,
 }
 
 fn short_host_name() -> String {
@@ -87,13 +88,7 @@ fn short_host_name() -> String {
 impl Plan {
     fn new(args: &RegisterAppArgs, config: &Config) -> Result<Plan, Failure> {
         let settings = crate::sync::settings::auth_settings(config);
-        let graph = args.graph.clone().unwrap_or_else(|| {
-            if settings.authority.trim_end_matches('/').eq_ignore_ascii_case(DEFAULT_AUTHORITY) {
-                "https://graph.microsoft.com".to_owned()
-            } else {
-                settings.authority.trim_end_matches('/').to_owned()
-            }
-        });
+        let graph = args.graph.clone().unwrap_or_else(|| graph_base(&settings.authority));
         // The key and certificate live next to the token cache (the daemon's state directory).
         let dir =
             config.entra.auth.token_cache.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -103,6 +98,8 @@ impl Plan {
             certificate: dir.join("app.pem"),
             private_key: dir.join("app.key"),
             settings,
+            validity: config.entra.auth.certificate_validity,
+            state_db: config.state.db.clone(),
         })
     }
 
@@ -115,13 +112,17 @@ impl Plan {
             self.settings.device_code_endpoint()
         );
         println!(
-            "  use or make the key {} (mode 0600) and certificate {} (RSA 2048, SHA-256, 180 days)",
+            "  use or make the key {} (mode 0600) and certificate {} (RSA 2048, SHA-256, {} days)",
             self.private_key.display(),
-            self.certificate.display()
+            self.certificate.display(),
+            self.validity.as_secs() / 86_400
         );
         println!("  GET  {g}/v1.0/applications?$filter=displayName eq '{n}'");
         println!(
             "  POST {g}/v1.0/applications {{displayName: {n}, keyCredentials: [the certificate]}}  (only if none exists)"
+        );
+        println!(
+            "  PATCH {g}/v1.0/applications/<id> {{keyCredentials: [the new certificate]}}  (only if this DC's certificate had expired)"
         );
         println!("  GET  {g}/v1.0/servicePrincipals?$filter=appId eq '<the application's appId>'");
         println!("  POST {g}/v1.0/servicePrincipals {{appId}}  (only if none exists)");
@@ -129,6 +130,10 @@ impl Plan {
         println!("  GET  {g}/v1.0/servicePrincipals/<sync app's id>/appRoleAssignedTo");
         println!(
             "  POST {g}/v1.0/servicePrincipals/<sync app's id>/appRoleAssignedTo {{appRoleId: {SYNC_APP_ROLE_ID} ({SYNC_APP_ROLE})}}  (only if not yet granted)"
+        );
+        println!(
+            "  record the application's object id and the certificate's key id in {} (for automatic renewal)",
+            self.state_db.display()
         );
         println!(
             "  rewrite [entra.auth] of the config: method = \"certificate\", client_id, certificate, private_key (backup kept)"
@@ -142,15 +147,16 @@ impl Plan {
     async fn execute(&self, config_path: &Path) -> CliResult {
         let http = http_client(&self.settings.http_settings()).map_err(Failure::usage)?;
         // Loading the pair checks that the key and the certificate belong together.
-        let (credential, cert_der) = self.key_pair()?;
+        let (credential, cert_der, fresh) = self.key_pair()?;
         let token = device_code_access_token(&self.settings, GRAPH_CLI_CLIENT, GRAPH_SCOPES, &http, print_prompt)
             .await
             .map_err(|e| Failure::runtime(format!("the administrator's sign-in failed: {e}")))?;
         println!("signed in the administrator (the token is used for this command only and not stored)");
         let graph = Graph { http: http.clone(), base: self.graph.clone(), token };
 
-        let application = self.application(&graph, &cert_der).await?;
+        let application = self.application(&graph, &cert_der, fresh).await?;
         let app_id = str_of(&application, "appId")?;
+        self.record(&application, &app_id, &credential, &cert_der, fresh)?;
         let principal = service_principal(&graph, &app_id).await?;
         grant_sync_role(&graph, &principal).await?;
         drop(graph);
@@ -168,18 +174,74 @@ impl Plan {
         self.prove(config_path).await
     }
 
-    /// The DC's key and certificate: reused when both files are there, made otherwise. The private
-    /// key goes only into its mode-0600 file.
-    fn key_pair(&self) -> Result<(AppCredential, Vec<u8>), Failure> {
-        if !(self.certificate.exists() && self.private_key.exists()) {
-            let now = SystemClock.now_unix();
-            let made = generate_credential(&self.name, CERTIFICATE_VALIDITY, now).map_err(Failure::runtime)?;
+    /// Records what the daemon needs to renew the certificate by itself: the application's object
+    /// id and the key id of this DC's certificate (the daemon cannot read its application).
+    fn record(
+        &self,
+        application: &J,
+        app_id: &str,
+        credential: &AppCredential,
+        cert_der: &[u8],
+        fresh: bool,
+    ) -> CliResult {
+        let thumbprint = hex::encode_upper(sha1_of(cert_der));
+        let key_id = application
+            .get("keyCredentials")
+            .and_then(J::as_array)
+            .into_iter()
+            .flatten()
+            .find(|k| {
+                k.get("customKeyIdentifier").and_then(J::as_str).is_some_and(|c| c.eq_ignore_ascii_case(&thumbprint))
+            })
+            .and_then(|k| k.get("keyId").and_then(J::as_str))
+            .ok_or_else(|| {
+                Failure::runtime(format!("Microsoft Graph does not show the key id of the certificate {thumbprint}"))
+            })?;
+        let record = AppKeyRecord {
+            app_id: app_id.to_owned(),
+            object_id: str_of(application, "id")?,
+            key_id: key_id.to_owned(),
+            thumbprint: credential.thumbprint().to_owned(),
+        };
+        let store = crate::sync::state::State::open(&self.state_db).map_err(Failure::runtime)?;
+        let fail = |e: crate::sync::cert_rotation::RotationError| Failure::runtime(e.to_string());
+        if fresh {
+            // A renewal the daemon had begun replaced the old certificate; there is a new one now.
+            crate::sync::cert_rotation::abandon_rotation(&store).map_err(fail)?;
+        }
+        if crate::sync::cert_rotation::load_record(&store).map_err(fail)?.as_ref() != Some(&record) {
+            crate::sync::cert_rotation::save_record(&store, &record).map_err(fail)?;
+            println!(
+                "recorded the application's object id {} and the certificate's key id {key_id} in {} (the daemon renews the certificate with them)",
+                record.object_id,
+                self.state_db.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The DC's key and certificate: reused when both files are there and the certificate has not
+    /// expired, made otherwise (`true`: made now). The private key goes only into its mode-0600 file.
+    fn key_pair(&self) -> Result<(AppCredential, Vec<u8>, bool), Failure> {
+        let now = SystemClock.now_unix();
+        let exists = self.certificate.exists() && self.private_key.exists();
+        // Only a pair that loads and has expired is replaced: a file that does not load is the
+        // administrator's to look at, never overwritten.
+        let expired =
+            exists && AppCredential::load(&self.certificate, &self.private_key).is_ok_and(|c| c.not_after() <= now);
+        if expired {
+            println!("the certificate {} has expired: making a new one", self.certificate.display());
+        }
+        let fresh = !exists || expired;
+        if fresh {
+            let made = generate_credential(&self.name, self.validity, now).map_err(Failure::runtime)?;
             write_private(&self.private_key, made.private_key_pem.as_bytes(), 0o600)?;
             write_private(&self.certificate, made.certificate_pem.as_bytes(), 0o644)?;
             println!(
-                "made an RSA-2048 key {} (mode 0600) and a self-signed SHA-256 certificate {} valid 180 days",
+                "made an RSA-2048 key {} (mode 0600) and a self-signed SHA-256 certificate {} valid {} days",
                 self.private_key.display(),
-                self.certificate.display()
+                self.certificate.display(),
+                self.validity.as_secs() / 86_400
             );
         } else {
             println!(
@@ -193,11 +255,11 @@ impl Plan {
             .map_err(|e| Failure::runtime(format!("cannot read {}: {e}", self.certificate.display())))?;
         let (_, der) = x509_cert::der::pem::decode_vec(&pem)
             .map_err(|e| Failure::usage(format!("{} is not a PEM certificate: {e}", self.certificate.display())))?;
-        Ok((credential, der))
+        Ok((credential, der, fresh))
     }
 
     /// Finds `SambaEntraSync_<host>` or creates it with the certificate as its key credential.
-    async fn application(&self, graph: &Graph, cert_der: &[u8]) -> Result<J, Failure> {
+    async fn application(&self, graph: &Graph, cert_der: &[u8], fresh: bool) -> Result<J, Failure> {
         let filter = format!("displayName eq '{}'", self.name.replace('\'', "''"));
         let found = graph
             .get("/v1.0/applications", &[("$filter", &filter)], "find the application", APPLICATION_RIGHTS)
@@ -209,12 +271,7 @@ impl Plan {
                 let body = json!({
                     "displayName": self.name,
                     "signInAudience": "AzureADMyOrg",
-                    "keyCredentials": [{
-                        "type": "AsymmetricX509Cert",
-                        "usage": "Verify",
-                        "displayName": format!("CN={}", self.name),
-                        "key": base64::engine::general_purpose::STANDARD.encode(cert_der),
-                    }],
+                    "keyCredentials": [key_credential(&self.name, cert_der)],
                 });
                 let made =
                     graph.post("/v1.0/applications", &body, "create the application", APPLICATION_RIGHTS).await?;
@@ -232,6 +289,28 @@ impl Plan {
                         .and_then(J::as_str)
                         .is_some_and(|c| c.eq_ignore_ascii_case(&thumbprint))
                 });
+                if !holds && fresh {
+                    // This DC's old key is gone or expired: its new certificate replaces the
+                    // application's key credentials (Graph "Update application"; addKey would need
+                    // a proof from a valid key, which there is none of).
+                    let id = str_of(one, "id")?;
+                    let body = json!({"keyCredentials": [key_credential(&self.name, cert_der)]});
+                    graph
+                        .patch(
+                            &format!("/v1.0/applications/{id}"),
+                            &body,
+                            "replace the application's certificate",
+                            APPLICATION_RIGHTS,
+                        )
+                        .await?;
+                    println!(
+                        "replaced the key credentials of the application {} with this DC's new certificate (thumbprint {thumbprint})",
+                        self.name
+                    );
+                    return graph
+                        .get(&format!("/v1.0/applications/{id}"), &[], "read the application", APPLICATION_RIGHTS)
+                        .await;
+                }
                 if !holds {
                     return Err(Failure::runtime(format!(
                         "the application {} exists but does not hold this DC's certificate {} (thumbprint \
@@ -396,6 +475,16 @@ async fn grant_sync_role(graph: &Graph, principal: &J) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A Graph `keyCredential` of a certificate (DER).
+fn key_credential(name: &str, cert_der: &[u8]) -> J {
+    json!({
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+        "displayName": format!("CN={name}"),
+        "key": base64::engine::general_purpose::STANDARD.encode(cert_der),
+    })
+}
+
 fn str_of(v: &J, key: &str) -> Result<String, Failure> {
     v.get(key)
         .and_then(J::as_str)
@@ -410,21 +499,8 @@ fn sha1_of(der: &[u8]) -> Vec<u8> {
 
 /// Writes a file through a temporary name with `mode` from the start (a key is never readable by others).
 fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| Failure::runtime(format!("cannot write {}: {e}", path.display()));
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(fail)
+    crate::entra::auth::write_new_file(path, bytes, mode)
+        .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Sets `key = "value"` lines in the `[entra.auth]` table, replacing existing ones in place and
@@ -520,6 +596,11 @@ impl Graph {
     async fn post(&self, path: &str, body: &J, step: &str, rights: &str) -> Result<J, Failure> {
         let request = self.http.post(format!("{}{path}", self.base)).json(body);
         self.send(request, &format!("POST {path}"), step, rights).await
+    }
+
+    async fn patch(&self, path: &str, body: &J, step: &str, rights: &str) -> Result<J, Failure> {
+        let request = self.http.patch(format!("{}{path}", self.base)).json(body);
+        self.send(request, &format!("PATCH {path}"), step, rights).await
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, call: &str, step: &str, rights: &str) -> Result<J, Failure> {

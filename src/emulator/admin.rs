@@ -259,7 +259,7 @@ pub async fn add_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
             return error(
                 StatusCode::BAD_REQUEST,
                 "the body must be a fault or a list of faults: {\"kind\": \"unavailable\"|\"throttle\"|\"latency\"|\
-                 \"replicationDelay\"|\"redirect\"|\"tokenExpiry\", \"calls\": N, \"seconds\": S, \"ms\": M}",
+                 \"replicationDelay\"|\"redirect\"|\"tokenExpiry\"|\"graphUnavailable\", \"calls\": N, \"seconds\": S, \"ms\": M, \"operation\": \"addKey\"|\"removeKey\"}",
             );
         }
     };

@@ -379,6 +379,64 @@ pub async fn create_application(State(app): State<Arc<App>>, headers: HeaderMap,
     (StatusCode::CREATED, Json(answer)).into_response()
 }
 
+/// `PATCH /v1.0/applications/{id}` with `keyCredentials` (the whole new collection, each with its
+/// certificate in `key`) → 204: the keys not in it stop signing the app in (Graph docs "Update
+/// application": a collection property is replaced whole).
+pub async fn update_application(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let who = match caller(&app, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !who.may_write_applications() {
+        return denied();
+    }
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if let Some(other) = body.keys().find(|k| !matches!(k.as_str(), "keyCredentials" | "displayName")) {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            format!("Property '{other}' cannot be updated by this emulator."),
+        );
+    }
+    let mut keys = Vec::new();
+    if let Some(list) = body.get("keyCredentials") {
+        let Some(list) = list.as_array() else {
+            return graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", "keyCredentials must be a collection.");
+        };
+        for k in list {
+            match parse_key(k) {
+                Ok(key) => keys.push(key),
+                Err(r) => return r,
+            }
+        }
+    }
+    let mut dir = lock(&app.apps);
+    let Some(target) = dir.applications.iter_mut().find(|a| a.id.to_string().eq_ignore_ascii_case(&id)) else {
+        return not_found(&id);
+    };
+    if let Some(name) = body.get("displayName").and_then(J::as_str) {
+        target.display_name = name.to_owned();
+    }
+    if body.contains_key("keyCredentials") {
+        for old in &target.keys {
+            app.tokens.remove_certificate(&target.app_id.to_string(), &old.der);
+        }
+        for key in &keys {
+            register_key(&app, target.app_id, key);
+        }
+        target.keys = keys;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// What `addKey` and `removeKey` both need first: a Graph caller, a JSON body, the application,
 /// and a proof of possession signed by one of its current keys.
 fn proven_application(
@@ -388,6 +446,16 @@ fn proven_application(
     body: &Bytes,
     operation: &str,
 ) -> Result<(Application, serde_json::Map<String, J>), Response> {
+    if lock(&app.faults).on_graph_call(std::time::Instant::now(), operation) {
+        lock(&app.stats).faults_injected += 1;
+        let mut answer = graph_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable. Please retry after some time.",
+        );
+        answer.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        return Err(answer);
+    }
     caller(app, headers)?;
     let body = json_body(body)?;
     let Some(current) =

@@ -16,7 +16,13 @@ pub enum FaultKind {
     ReplicationDelay,
     Redirect,
     TokenExpiry,
+    /// Microsoft Graph's 503 for the app key actions (`operation`: `addKey` or `removeKey`;
+    /// absent: both). Never acts on the sync endpoint.
+    GraphUnavailable,
 }
+
+/// The Graph actions a `graphUnavailable` fault may name.
+pub const GRAPH_OPERATIONS: [&str; 2] = ["addKey", "removeKey"];
 
 /// One fault as posted.
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +32,8 @@ pub struct FaultSpec {
     pub calls: Option<u64>,
     pub seconds: Option<f64>,
     pub ms: Option<u64>,
+    /// For `graphUnavailable`: which Graph action it answers.
+    pub operation: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +74,15 @@ impl FaultSpec {
         if matches!(self.kind, FaultKind::Latency | FaultKind::ReplicationDelay) && self.ms.is_none() {
             return Err("latency and replicationDelay faults need \"ms\"".into());
         }
+        match (&self.operation, self.kind) {
+            (Some(op), FaultKind::GraphUnavailable) if !GRAPH_OPERATIONS.contains(&op.as_str()) => {
+                return Err(format!("\"operation\" must be one of {GRAPH_OPERATIONS:?}"));
+            }
+            (Some(_), kind) if kind != FaultKind::GraphUnavailable => {
+                return Err("\"operation\" belongs to graphUnavailable faults only".into());
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -90,6 +107,7 @@ impl Faults {
                     "callsLeft": a.calls_left,
                     "secondsLeft": a.until.map(|u| u.saturating_duration_since(now).as_secs_f64()),
                     "ms": a.spec.ms,
+                    "operation": a.spec.operation,
                 })
             })
             .collect()
@@ -99,7 +117,7 @@ impl Faults {
     pub fn on_call(&mut self, now: Instant) -> Effects {
         self.active.retain(|a| a.until.is_none_or(|u| u > now) && a.calls_left != Some(0));
         let mut effects = Effects::default();
-        for fault in &mut self.active {
+        for fault in self.active.iter_mut().filter(|a| a.spec.kind != FaultKind::GraphUnavailable) {
             if let Some(left) = &mut fault.calls_left {
                 *left -= 1;
             }
@@ -115,9 +133,49 @@ impl Faults {
                 FaultKind::TokenExpiry => {
                     effects.tokens_expired_before = effects.tokens_expired_before.max(Some(fault.since_ms));
                 }
+                FaultKind::GraphUnavailable => {}
             }
         }
         self.active.retain(|a| a.calls_left != Some(0));
         effects
+    }
+
+    /// Whether a `graphUnavailable` fault answers this Graph action (using up one of its calls).
+    pub fn on_graph_call(&mut self, now: Instant, operation: &str) -> bool {
+        self.active.retain(|a| a.until.is_none_or(|u| u > now) && a.calls_left != Some(0));
+        let mut hit = false;
+        for fault in self.active.iter_mut().filter(|a| {
+            a.spec.kind == FaultKind::GraphUnavailable && a.spec.operation.as_deref().is_none_or(|o| o == operation)
+        }) {
+            if let Some(left) = &mut fault.calls_left {
+                *left -= 1;
+            }
+            hit = true;
+        }
+        self.active.retain(|a| a.calls_left != Some(0));
+        hit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: FaultKind, calls: Option<u64>, operation: Option<&str>) -> FaultSpec {
+        FaultSpec { kind, calls, seconds: None, ms: None, operation: operation.map(str::to_owned) }
+    }
+
+    #[test]
+    fn a_graph_fault_answers_its_graph_action_only_and_no_sync_call() {
+        let now = Instant::now();
+        let mut faults = Faults::default();
+        faults.add(spec(FaultKind::GraphUnavailable, Some(2), Some("removeKey")), now);
+        assert_eq!(faults.on_call(now), Effects::default(), "the sync endpoint is not touched");
+        assert!(!faults.on_graph_call(now, "addKey"));
+        assert!(faults.on_graph_call(now, "removeKey"));
+        assert!(faults.on_graph_call(now, "removeKey"));
+        assert!(!faults.on_graph_call(now, "removeKey"), "two calls, then it is used up");
+        assert!(spec(FaultKind::GraphUnavailable, None, Some("deleteApp")).validate().is_err());
+        assert!(spec(FaultKind::Unavailable, None, Some("addKey")).validate().is_err());
     }
 }

@@ -21,6 +21,7 @@ mod admin;
 mod apps;
 mod clock;
 mod contract;
+mod desktop_sso;
 mod endpoint;
 mod faults;
 mod graph;
@@ -206,6 +207,8 @@ pub(crate) struct App {
     pub faults: Mutex<faults::Faults>,
     pub throttle: Mutex<throttle::Throttle>,
     pub stats: Mutex<Stats>,
+    /// Seamless SSO registrations (in memory, keys only).
+    pub desktop_sso: Mutex<desktop_sso::DesktopSso>,
     pub settings: Settings,
 }
 

@@ -17,7 +17,9 @@ use uuid::Uuid;
 
 use super::tenant::{Tenant, TenantSeed};
 use super::tokens::{self, RegisteredCertificate, TokenService, TokenSettings};
-use super::{App, EmulatorConfig, EmulatorError, Settings, Stats, admin, apps, endpoint, graph, oauth, page};
+use super::{
+    App, EmulatorConfig, EmulatorError, Settings, Stats, admin, apps, desktop_sso, endpoint, graph, oauth, page,
+};
 
 pub(super) fn build_app(
     config: &EmulatorConfig,
@@ -118,6 +120,7 @@ pub(super) fn build_app(
         faults: Mutex::new(super::faults::Faults::default()),
         throttle: Mutex::new(super::throttle::Throttle::new(config.throttle_writes, config.throttle_window)),
         stats: Mutex::new(Stats::default()),
+        desktop_sso: Mutex::new(super::desktop_sso::DesktopSso::default()),
         settings,
     }))
 }
@@ -163,13 +166,16 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/admin/faults", get(admin::list_faults).post(admin::add_faults).delete(admin::clear_faults))
         .route("/admin/device-codes/{code}/approve", post(admin::approve_device_code))
         .route("/admin/certificates", post(admin::add_certificates))
+        .route("/admin/desktop-sso", get(desktop_sso::admin_state))
+        .route("/register/{operation}", post(desktop_sso::register).layer(DefaultBodyLimit::max(64 << 10)))
+        .route("/{tenant}/winauth/sso", get(desktop_sso::winauth_sso))
         .route("/v1.0/users", get(graph::users))
         .route("/v1.0/groups", get(graph::groups))
         .route("/v1.0/devices", get(graph::devices))
         .route("/v1.0/organization", get(graph::organization))
         .route("/v1.0/organization/{id}", patch(graph::patch_organization))
         .route("/v1.0/applications", get(apps::list_applications).post(apps::create_application))
-        .route("/v1.0/applications/{id}", get(apps::get_application))
+        .route("/v1.0/applications/{id}", get(apps::get_application).patch(apps::update_application))
         .route("/v1.0/applications/{id}/addKey", post(apps::add_key))
         .route("/v1.0/applications/{id}/removeKey", post(apps::remove_key))
         .route("/v1.0/servicePrincipals", get(apps::list_service_principals).post(apps::create_service_principal))

@@ -833,6 +833,9 @@ fn known_resource(resource: &str) -> Result<String, OAuthError> {
     let r = resource.trim();
     if AAD_GRAPH_AUDIENCES.iter().chain(MS_GRAPH_AUDIENCES.iter()).any(|a| a.eq_ignore_ascii_case(r)) {
         Ok(r.trim_end_matches('/').to_owned())
+    } else if r.trim_end_matches('/').eq_ignore_ascii_case(super::desktop_sso::REGISTER_APP_RESOURCE) {
+        // The Seamless SSO (and PTA) registration service (AADInternals `Set-AADIntDesktopSSO`).
+        Ok(super::desktop_sso::REGISTER_APP_RESOURCE.to_owned())
     } else if r.eq_ignore_ascii_case(SYNC_APP_ID) {
         // The audience of a token for an app named by its id is that id (GUID form).
         Ok(SYNC_APP_ID.to_owned())

@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod client;
 pub mod credential;
+pub mod desktop_sso;
 pub mod http;
+pub mod kerberos;
 pub mod nbfx;
 pub mod ops;
 pub mod soap;

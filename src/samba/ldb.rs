@@ -8,7 +8,9 @@
 //! The daemon's connection is read-only. The one write it ever makes (the optional write-back
 //! of mS-DS-ConsistencyGuid) goes through a separate [`LdbWriter`], opened on the same thread
 //! only when that write-back is enabled: libldb shares one tdb handle per file between the
-//! connections of a process, so both must be used from one thread.
+//! connections of a process, so both must be used from one thread. The `seamless-sso` command
+//! (never the daemon) writes its computer account through an [`AccountWriter`], likewise on the
+//! thread of its reader.
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::io::Read;
@@ -377,46 +379,155 @@ impl LdbWriter {
 
     /// One ldb modify that adds `value` to `attr` of `dn` (LDB_FLAG_MOD_ADD).
     fn add_value(&self, dn: &str, attr: &CStr, value: &[u8]) -> Result<(), LdbError> {
+        let attr = attr.to_str().map_err(|_| LdbError::InvalidInput("attribute name is not UTF-8".into()))?;
+        write_message(&self.conn, dn, Operation::Modify, &[(attr, ffi::LDB_FLAG_MOD_ADD, &[value])])
+    }
+}
+
+/// What [`write_message`] does with its message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Add,
+    Modify,
+}
+
+/// One attribute of a message: name, LDB_FLAG_MOD_* (0 for an add), values.
+type MessageElement<'a> = (&'a str, i32, &'a [&'a [u8]]);
+
+/// Builds one ldb message for `dn` and adds it or applies it as a modify. Every value is copied
+/// into talloc memory under the message and wiped before the message is freed: a value may be
+/// a password (unicodePwd).
+fn write_message(
+    conn: &LdbConnection,
+    dn: &str,
+    operation: Operation,
+    elements: &[MessageElement<'_>],
+) -> Result<(), LdbError> {
+    let fail = |message: &str| LdbError::Write { dn: dn.to_string(), code: -1, message: message.to_string() };
+    let dn_c = CString::new(dn).map_err(|_| LdbError::InvalidInput("DN contains a NUL byte".into()))?;
+    let tmp = TallocScope::new(conn.mem)?;
+    // SAFETY: `tmp` is a live talloc context; the message is freed with it.
+    let msg = unsafe { ffi::ldb_msg_new(tmp.ptr) };
+    if msg.is_null() {
+        return Err(fail("out of memory"));
+    }
+    // SAFETY: `msg` and `ldb` are valid; ldb copies the string into a DN owned by `msg`.
+    let parsed = unsafe { ffi::ldb_dn_new(msg.cast(), conn.ldb, dn_c.as_ptr()) };
+    if parsed.is_null() {
+        return Err(fail("cannot parse the DN"));
+    }
+    // SAFETY: `msg` is a valid message that nobody else references yet.
+    unsafe { (*msg).dn = parsed };
+    let mut copies: Vec<(*mut u8, usize)> = Vec::new();
+    let result = (|| {
+        for (attr, flags, values) in elements {
+            let attr_c =
+                CString::new(*attr).map_err(|_| LdbError::InvalidInput("attribute name contains a NUL byte".into()))?;
+            let mut el: *mut ffi::ldb_message_element = ptr::null_mut();
+            // SAFETY: `msg` is valid, `attr_c` is NUL-terminated (ldb copies it), `el` receives a
+            // pointer into `msg`'s elements.
+            let rc = unsafe { ffi::ldb_msg_add_empty(msg, attr_c.as_ptr(), *flags, &mut el) };
+            if rc != ffi::LDB_SUCCESS || el.is_null() {
+                return Err(fail("out of memory"));
+            }
+            for value in values.iter() {
+                // The message keeps a pointer to the value: copy it into talloc memory under `msg`,
+                // so it lives exactly as long as the message, whatever the modules do with it.
+                // SAFETY: `msg` is a live talloc context; asks for `value.len()` bytes (at least 1,
+                // so an empty value still gets a pointer).
+                let data = unsafe {
+                    ffi::talloc_named_const(msg.cast(), value.len().max(1), c"samba-entra-sync value".as_ptr())
+                };
+                if data.is_null() {
+                    return Err(fail("out of memory"));
+                }
+                // SAFETY: `data` has room for `value.len()` bytes and does not overlap `value`.
+                unsafe { ptr::copy_nonoverlapping(value.as_ptr(), data.cast::<u8>(), value.len()) };
+                copies.push((data.cast::<u8>(), value.len()));
+                let val = ffi::ldb_val { data: data.cast(), length: value.len() };
+                // SAFETY: `el` is the element just added to `msg`; ldb copies the ldb_val struct (its
+                // data pointer stays ours, under `msg`).
+                let rc = unsafe { ffi::ldb_msg_element_add_value(msg.cast(), el, &val) };
+                if rc != ffi::LDB_SUCCESS {
+                    return Err(fail("out of memory"));
+                }
+            }
+        }
+        let rc = match operation {
+            // SAFETY: `ldb` and `msg` are valid for the call; ldb_add waits for the request to end.
+            Operation::Add => unsafe { ffi::ldb_add(conn.ldb, msg) },
+            // SAFETY: as above, for ldb_modify.
+            Operation::Modify => unsafe { ffi::ldb_modify(conn.ldb, msg) },
+        };
+        if rc != ffi::LDB_SUCCESS {
+            return Err(LdbError::Write { dn: dn.to_string(), code: rc, message: conn.errstring() });
+        }
+        Ok(())
+    })();
+    for (data, length) in copies {
+        // SAFETY: each copy lives under `msg`, which `tmp` still holds; nobody reads it after the
+        // request ended. Wiped before `tmp` frees it.
+        unsafe { wipe(data, length) };
+    }
+    result
+}
+
+/// A writable connection for `seamless-sso`: it creates, re-keys and deletes one computer account
+/// (`AZUREADSSOACC$`) as Samba's system session, the way `ldbadd`/`samba-tool` on sam.ldb do. Never
+/// used by the daemon. Not `Send`: it lives on the thread that opened it.
+pub struct AccountWriter {
+    conn: LdbConnection,
+}
+
+impl AccountWriter {
+    /// Opens `path` read-write with `realm` set in Samba's loadparm first: the password_hash module
+    /// salts the account's Kerberos keys with the realm, which is empty when no smb.conf is loaded
+    /// (a key no KDC client would ever match).
+    pub fn open(path: &Path, realm: &str) -> Result<Self, LdbError> {
+        let realm_c = CString::new(realm).map_err(|_| LdbError::InvalidInput("realm contains a NUL byte".into()))?;
+        // SAFETY: loadparm_init_global returns the process-wide context (or NULL), the same one
+        // `connect` hands to ldb.
+        let lp = unsafe { ffi::loadparm_init_global(false) };
+        if lp.is_null() {
+            return Err(connect_error(path, "loadparm_init_global failed"));
+        }
+        // SAFETY: `lp` is valid; both strings are NUL-terminated and copied by loadparm.
+        if !unsafe { ffi::lpcfg_set_cmdline(lp, c"realm".as_ptr(), realm_c.as_ptr()) } {
+            return Err(connect_error(path, "cannot set the realm in Samba's loadparm"));
+        }
+        Ok(AccountWriter { conn: LdbConnection::connect(path, 0)? })
+    }
+
+    /// Searches through the same connection (what was just written is visible).
+    pub fn search(&self, base: &Base, scope: Scope, filter: &str, attrs: &[&str]) -> Result<Vec<Entry>, LdbError> {
+        self.conn.search(base, scope, filter, attrs)
+    }
+
+    /// Adds the object `dn` with `attributes` (name, values).
+    pub fn add(&self, dn: &str, attributes: &[(&str, &[&[u8]])]) -> Result<(), LdbError> {
+        let elements: Vec<MessageElement<'_>> = attributes.iter().map(|(a, v)| (*a, 0, *v)).collect();
+        write_message(&self.conn, dn, Operation::Add, &elements)
+    }
+
+    /// Replaces the values of `attributes` of `dn`.
+    pub fn replace(&self, dn: &str, attributes: &[(&str, &[&[u8]])]) -> Result<(), LdbError> {
+        let elements: Vec<MessageElement<'_>> =
+            attributes.iter().map(|(a, v)| (*a, ffi::LDB_FLAG_MOD_REPLACE, *v)).collect();
+        write_message(&self.conn, dn, Operation::Modify, &elements)
+    }
+
+    /// Deletes the object `dn` (a leaf).
+    pub fn delete(&self, dn: &str) -> Result<(), LdbError> {
         let fail = |message: &str| LdbError::Write { dn: dn.to_string(), code: -1, message: message.to_string() };
         let dn_c = CString::new(dn).map_err(|_| LdbError::InvalidInput("DN contains a NUL byte".into()))?;
         let tmp = TallocScope::new(self.conn.mem)?;
-        // SAFETY: `tmp` is a live talloc context; the message is freed with it.
-        let msg = unsafe { ffi::ldb_msg_new(tmp.ptr) };
-        if msg.is_null() {
-            return Err(fail("out of memory"));
-        }
-        // SAFETY: `msg` and `ldb` are valid; ldb copies the string into a DN owned by `msg`.
-        let parsed = unsafe { ffi::ldb_dn_new(msg.cast(), self.conn.ldb, dn_c.as_ptr()) };
+        // SAFETY: `tmp` is a live talloc context; `ldb` is valid; ldb copies the string.
+        let parsed = unsafe { ffi::ldb_dn_new(tmp.ptr, self.conn.ldb, dn_c.as_ptr()) };
         if parsed.is_null() {
             return Err(fail("cannot parse the DN"));
         }
-        // SAFETY: `msg` is a valid message that nobody else references yet.
-        unsafe { (*msg).dn = parsed };
-        let mut el: *mut ffi::ldb_message_element = ptr::null_mut();
-        // SAFETY: `msg` is valid, `attr` is NUL-terminated (ldb copies it), `el` receives a pointer
-        // into `msg`'s elements.
-        let rc = unsafe { ffi::ldb_msg_add_empty(msg, attr.as_ptr(), ffi::LDB_FLAG_MOD_ADD, &mut el) };
-        if rc != ffi::LDB_SUCCESS || el.is_null() {
-            return Err(fail("out of memory"));
-        }
-        // The message keeps a pointer to the value: copy it into talloc memory under `msg`, so it
-        // lives exactly as long as the message, whatever the modules do with it.
-        // SAFETY: `msg` is a live talloc context; asks for `value.len()` bytes.
-        let data = unsafe { ffi::talloc_named_const(msg.cast(), value.len(), c"samba-entra-sync value".as_ptr()) };
-        if data.is_null() {
-            return Err(fail("out of memory"));
-        }
-        // SAFETY: `data` has room for `value.len()` bytes and does not overlap `value`.
-        unsafe { ptr::copy_nonoverlapping(value.as_ptr(), data.cast::<u8>(), value.len()) };
-        let val = ffi::ldb_val { data: data.cast(), length: value.len() };
-        // SAFETY: `el` is the element just added to `msg`; ldb copies the ldb_val struct (its
-        // data pointer stays ours, under `msg`).
-        let rc = unsafe { ffi::ldb_msg_element_add_value(msg.cast(), el, &val) };
-        if rc != ffi::LDB_SUCCESS {
-            return Err(fail("out of memory"));
-        }
-        // SAFETY: `ldb` and `msg` are valid for the call; ldb_modify waits for the request to end.
-        let rc = unsafe { ffi::ldb_modify(self.conn.ldb, msg) };
+        // SAFETY: `ldb` and `parsed` are valid; ldb_delete waits for the request to end.
+        let rc = unsafe { ffi::ldb_delete(self.conn.ldb, parsed) };
         if rc != ffi::LDB_SUCCESS {
             return Err(LdbError::Write { dn: dn.to_string(), code: rc, message: self.conn.errstring() });
         }

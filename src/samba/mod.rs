@@ -5,7 +5,10 @@
 //!   dedicated OS thread that owns it (libldb and the samba modules are not thread-safe).
 //! * `filter` builds LDAP filters from escaped values.
 //! * `directory` turns entries into typed users, groups and computers.
+//! * `computer_account` finds, creates, re-keys and deletes one service computer account (the
+//!   `seamless-sso` command's AZUREADSSOACC$).
 
+pub mod computer_account;
 pub mod directory;
 mod ffi;
 pub mod filter;
@@ -13,4 +16,4 @@ pub mod ldb;
 pub mod values;
 
 pub use directory::{Computer, Contact, DirectoryObject, Group, NtHash, User};
-pub use ldb::{ConsistencyGuidWrite, LdbError, LdbHandle, LdbWriter};
+pub use ldb::{AccountWriter, ConsistencyGuidWrite, LdbError, LdbHandle, LdbWriter};

@@ -11,6 +11,10 @@
  * with a "loadparm" opaque set to this context. */
 struct loadparm_context;
 struct loadparm_context *loadparm_init_global(bool load_default);
+/* Sets one smb.conf parameter as if given on the command line. The account writer sets "realm":
+ * Samba's password_hash module salts a new password's Kerberos keys with it, and without
+ * smb.conf loaded it is empty (keys no KDC client could match). */
+bool lpcfg_set_cmdline(struct loadparm_context *lp_ctx, const char *pszParmName, const char *pszParmValue);
 
 /* From libsamdb (samba/session.h): the process-wide SYSTEM session. Only the writable
  * connection gets it as its "sessionInfo" opaque: without a session, Samba's acl and samldb

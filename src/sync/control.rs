@@ -113,6 +113,8 @@ struct Live {
     /// Conditions that do not stop sync but make it worse (the domain's password complexity off),
     /// by area, each sentence with the command that fixes it.
     warnings: Mutex<std::collections::BTreeMap<&'static str, String>>,
+    /// The app certificate's expiry and renewal (`method = "certificate"`).
+    certificate: Mutex<Option<super::cert_rotation::CertificateStatus>>,
 }
 
 /// The upper bounds (ms) of the password latency histogram.
@@ -391,6 +393,11 @@ impl Control {
         *self.live.sign_in.lock().unwrap_or_else(|p| p.into_inner()) = text.to_string();
     }
 
+    /// The app certificate's expiry and renewal, as `status` shows them (from the renewal task).
+    pub fn set_certificate(&self, certificate: Option<super::cert_rotation::CertificateStatus>) {
+        *self.live.certificate.lock().unwrap_or_else(|p| p.into_inner()) = certificate;
+    }
+
     pub fn set_api_compatibility(&self, text: &str) {
         *self.live.api.lock().unwrap_or_else(|p| p.into_inner()) = text.to_string();
     }
@@ -439,6 +446,7 @@ impl Control {
             next_reconcile_at: (next > 0).then_some(next as i64),
             api_compatibility: self.live.api.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             sign_in: self.live.sign_in.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            certificate: self.live.certificate.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             last_error: self.live.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             recent_errors: recent
                 .into_iter()
@@ -483,6 +491,8 @@ pub struct StatusReport {
     pub api_compatibility: String,
     /// How the engine signs in (`application (certificate)` or a user token, with its end date).
     pub sign_in: String,
+    /// With `method = "certificate"`: when the certificate expires and how its renewal goes.
+    pub certificate: Option<super::cert_rotation::CertificateStatus>,
     pub last_error: Option<String>,
     pub recent_errors: Vec<String>,
     /// The current or last full password sync (`sync --all-passwords`, password hash sync

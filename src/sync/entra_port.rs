@@ -182,14 +182,16 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
         })
     }
 
-    async fn upsert(&self, objects: &[&ExportObject]) -> Result<Vec<ExportResult>, TenantError> {
+    async fn upsert(&self, objects: &[&ExportObject], lane: Lane) -> Result<Vec<ExportResult>, TenantError> {
+        self.budget.acquire(lane, objects.len() as u32).await;
         let wire: Vec<SyncObject> = objects.iter().map(|o| to_sync_object(o)).collect();
         let anchors: Vec<String> = objects.iter().map(|o| o.anchor.clone()).collect();
         let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(|e| self.tenant_error(e))?;
         Ok(results(&anchors, r))
     }
 
-    async fn delete(&self, objects: &[(ObjectType, String)]) -> Result<Vec<ExportResult>, TenantError> {
+    async fn delete(&self, objects: &[(ObjectType, String)], lane: Lane) -> Result<Vec<ExportResult>, TenantError> {
+        self.budget.acquire(lane, objects.len() as u32).await;
         let wire: Vec<SyncObject> = objects.iter().map(|(t, a)| SyncObject::delete(wire_type(*t), a.clone())).collect();
         let anchors: Vec<String> = objects.iter().map(|(_, a)| a.clone()).collect();
         let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(|e| self.tenant_error(e))?;

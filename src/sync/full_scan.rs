@@ -89,6 +89,12 @@ impl super::mapping::DnLookup for DnIndex {
     }
 }
 
+impl super::mapping::DnIndexMut for DnIndex {
+    fn insert(&mut self, dn: &str, anchor: String) {
+        DnIndex::insert(self, dn, anchor);
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct ExportedDigest {
     digest: Key,

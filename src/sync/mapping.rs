@@ -55,10 +55,21 @@ pub trait DnLookup {
     fn anchor_of(&self, dn: &str) -> Option<String>;
 }
 
+/// An index of DNs that objects can join (see [`Mapper::map_with_index`]).
+pub trait DnIndexMut: DnLookup {
+    fn insert(&mut self, dn: &str, anchor: String);
+}
+
 /// DN (lower case) → anchor.
 impl DnLookup for HashMap<String, String> {
     fn anchor_of(&self, dn: &str) -> Option<String> {
         self.get(&dn.to_ascii_lowercase()).cloned()
+    }
+}
+
+impl DnIndexMut for HashMap<String, String> {
+    fn insert(&mut self, dn: &str, anchor: String) {
+        HashMap::insert(self, dn.to_ascii_lowercase(), anchor);
     }
 }
 
@@ -210,6 +221,13 @@ impl Mapper<'_> {
 
     /// The whole desired tenant from a directory snapshot.
     pub fn map(&self, dir: &DirectorySnapshot) -> Desired {
+        self.map_with_index(dir, &mut HashMap::<String, String>::new())
+    }
+
+    /// The desired objects of `dir`, resolving member DNs through `index` (DN, lower-cased →
+    /// anchor): every in-scope object of `dir` joins the index first, so a group naming a
+    /// new member resolves it. A delta run passes the index of the last full run.
+    pub fn map_with_index(&self, dir: &DirectorySnapshot, index: &mut impl DnIndexMut) -> Desired {
         let mut out = Desired::default();
         let mut excluded = |name: &str, why: &'static str| out.excluded.push((name.to_string(), why));
         let users: Vec<&User> = dir
@@ -232,23 +250,24 @@ impl Mapper<'_> {
             .iter()
             .filter(|c| self.scope.contact(c).map_err(|e| excluded(&c.id.sam_account_name, e.reason())).is_ok())
             .collect();
-        let index: HashMap<String, String> = users
+        let ids = users
             .iter()
             .map(|u| &u.id)
             .chain(groups.iter().map(|g| &g.id))
             .chain(devices.iter().map(|c| &c.id))
-            .chain(contacts.iter().map(|c| &c.id))
-            .map(|id| (id.dn.to_ascii_lowercase(), source_anchor(id, self.anchor)))
-            .collect();
+            .chain(contacts.iter().map(|c| &c.id));
+        for id in ids {
+            index.insert(&id.dn, source_anchor(id, self.anchor));
+        }
         for u in &users {
             if let Some(t) = filetime_to_unix(u.account_expires).filter(|t| *t > self.now) {
                 out.next_expiry = Some(out.next_expiry.map_or(t, |n| n.min(t)));
             }
-            out.objects.push(self.user(u, &index));
+            out.objects.push(self.user(u, &*index));
         }
         out.objects.extend(contacts.iter().map(|c| self.contact(c)));
         out.objects.extend(devices.iter().map(|c| self.device(c)));
-        out.objects.extend(groups.iter().map(|g| self.group(g, &index)));
+        out.objects.extend(groups.iter().map(|g| self.group(g, &*index)));
         out
     }
 }

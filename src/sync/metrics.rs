@@ -125,7 +125,13 @@ pub async fn run(
                     latency: control.latency_histogram(),
                     budget_used: budget.used(),
                     budget_limit,
-                    certificate_not_after,
+                    // The renewal task knows the certificate in use; the one read at start
+                    // until it has looked.
+                    certificate_not_after: status
+                        .certificate
+                        .as_ref()
+                        .map(|c| (c.expires_at / 1000).max(0) as u64)
+                        .or(certificate_not_after),
                 };
                 match write_atomically(&path, &render(&status, &extra)) {
                     Ok(()) => reported = false,

@@ -2,11 +2,14 @@
 
 pub mod anchor;
 pub mod approval;
+pub mod cert_rotation;
 pub mod control;
+pub mod directory;
 pub mod drift;
 pub mod entra_port;
 pub mod full_scan;
 pub mod gate;
+pub mod ldb_directory;
 pub mod mapping;
 pub mod metrics;
 pub mod model;
@@ -19,4 +22,7 @@ pub mod scope;
 pub mod settings;
 pub mod state;
 pub mod tenant;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod usn_watch;
 pub mod writeback;

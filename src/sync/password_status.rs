@@ -4,10 +4,10 @@
 use serde::Serialize;
 
 use super::anchor::source_anchor;
+use super::directory::{Directory, Lookup};
 use super::model::ObjectType;
 use super::reconcile::{ReconcileError, Reconciler};
 use super::tenant::Tenant;
-use crate::samba::directory;
 
 /// Prefix of a push's note when the tenant refused the credential (not a transient failure).
 pub const REFUSED_NOTE: &str = "refused by the tenant: ";
@@ -27,23 +27,14 @@ fn status(code: &'static str, text: String, exists: bool) -> PasswordStatus {
     PasswordStatus { password_status: code, password_status_text: text, exists }
 }
 
-impl<T: Tenant> Reconciler<T> {
+impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// Where `account`'s password stands, from sam.ldb, the state DB and the tenant's setting.
     pub async fn password_status(&self, account: &str) -> Result<PasswordStatus, ReconcileError> {
-        let name = account.to_owned();
-        let filter = self.scope().user_filter().map(String::from);
-        let (user, matches_filter) = self
-            .ldb()
-            .call(move |c| {
-                let Some(u) = directory::find_user_matching(c, &name, None, false)? else { return Ok((None, false)) };
-                let matches =
-                    filter.is_none() || directory::find_user_matching(c, &name, filter.as_deref(), false)?.is_some();
-                Ok((Some(u), matches))
-            })
-            .await?;
-        let Some(user) = user else {
+        let Some(user) = self.directory().find_user(account, Lookup::ANY).await? else {
             return Ok(status("SourceConnectorNotPresent", format!("no account named {account} on this DC"), false));
         };
+        let matches_filter = self.scope().user_filter().is_none()
+            || self.directory().find_user(account, Lookup::SCOPED).await?.is_some();
         if !matches_filter {
             return Ok(status("NoTargetConnection", "not synced: outside [sync.scope] user_filter".into(), true));
         }

@@ -7,9 +7,10 @@
 //!    the hash) before anything is sent, so a crash or restart loses nothing.
 //! 3. The pusher reads the current NT hash, derives the PHS credential and hands it to the
 //!    [`CredentialPusher`] (the Entra client), retrying until Entra acknowledges it.
-//! 4. The safety net polls highestCommittedUSN and queues every user whose key version is newer
-//!    than what Entra acknowledged: changes that never ran the hook (NT-hash-only sets,
-//!    replication from another DC, the daemon or the hook being down) still arrive.
+//! 4. The safety net follows highestCommittedUSN (published by the USN watcher, `usn_watch.rs`)
+//!    and queues every user whose key version is newer than what Entra acknowledged: changes
+//!    that never ran the hook (NT-hash-only sets, replication from another DC, the daemon or the
+//!    hook being down) still arrive.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -23,14 +24,14 @@ use zeroize::Zeroizing;
 
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
+use super::directory::{Directory, Lookup};
 use super::gate::TenantGate;
 use super::password_status::REFUSED_NOTE;
 use super::scope::Scope;
 use super::state::{OutboxItem, PasswordEvent, ResyncRun, ResyncTally, now_ms, now_us};
 use super::tenant::with_sign_in_fix;
 use crate::entra::credential::credential_data;
-use crate::samba::LdbHandle;
-use crate::samba::directory::{self, NtHash, User};
+use crate::samba::directory::{NtHash, User};
 use crate::samba::values::filetime_to_unix;
 
 /// One credential to send.
@@ -87,7 +88,7 @@ pub struct PasswordSettings {
     /// temporary password would reach Entra. Measured with samba-tool: the second commit
     /// follows within 1 ms of the first being seen, and up to about 15 ms on a loaded machine.
     pub settle: Duration,
-    /// The safety net's highestCommittedUSN poll.
+    /// How soon the safety net reads a USN window again after it could not queue all of it.
     pub change_poll: Duration,
     /// Pushes in flight at once.
     pub parallel: usize,
@@ -115,8 +116,8 @@ impl Default for PasswordSettings {
 
 const META_LAST_USN: &str = "password_path.last_usn";
 
-pub struct PasswordPath<P> {
-    ldb: LdbHandle,
+pub struct PasswordPath<D, P> {
+    directory: Arc<D>,
     control: Control,
     scope: Arc<Scope>,
     settings: PasswordSettings,
@@ -125,10 +126,10 @@ pub struct PasswordPath<P> {
     gate: TenantGate,
 }
 
-impl<P> Clone for PasswordPath<P> {
+impl<D, P> Clone for PasswordPath<D, P> {
     fn clone(&self) -> Self {
         PasswordPath {
-            ldb: self.ldb.clone(),
+            directory: self.directory.clone(),
             control: self.control.clone(),
             scope: self.scope.clone(),
             settings: self.settings.clone(),
@@ -139,16 +140,16 @@ impl<P> Clone for PasswordPath<P> {
     }
 }
 
-impl<P: CredentialPusher> PasswordPath<P> {
+impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     pub fn new(
-        ldb: LdbHandle,
+        directory: Arc<D>,
         control: Control,
         scope: Arc<Scope>,
         settings: PasswordSettings,
         pusher: Arc<P>,
         gate: TenantGate,
     ) -> Self {
-        PasswordPath { ldb, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate }
+        PasswordPath { directory, control, scope, settings, pusher, wake: Arc::new(Notify::new()), gate }
     }
 
     /// Runs the notice watcher, the safety net and the pusher until `shutdown`.
@@ -224,11 +225,9 @@ impl<P: CredentialPusher> PasswordPath<P> {
 
     /// The in-scope user's (anchor, key version), or `None` (absent, or not synced).
     async fn key_version(&self, account: &str) -> Option<(String, u32, i64)> {
-        let name = account.to_string();
-        let filter = self.scope.user_filter().map(String::from);
         let user = self
-            .ldb
-            .call(move |c| directory::find_user_matching(c, &name, filter.as_deref(), false))
+            .directory
+            .find_user(account, Lookup::SCOPED)
             .await
             .map_err(|e| tracing::warn!(account, "cannot read sam.ldb: {e}"))
             .ok()
@@ -301,65 +300,73 @@ impl<P: CredentialPusher> PasswordPath<P> {
     // ---- 4. the safety net ----
 
     async fn safety_net(self, shutdown: CancellationToken) {
-        let store = self.control.store().clone();
-        let mut last: Option<u64> = store.meta(META_LAST_USN).ok().flatten().and_then(|v| v.parse().ok());
-        let mut tick = tokio::time::interval(self.settings.change_poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last: Option<u64> =
+            self.control.store().meta(META_LAST_USN).ok().flatten().and_then(|v| v.parse().ok());
+        let mut usn = self.control.watch_directory_usn();
+        let mut retry = false;
         loop {
+            let high = *usn.borrow_and_update();
+            // 0: the USN watcher has not read the directory yet.
+            if high != 0 {
+                retry = !self.catch_up(&mut last, high).await;
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            let high = match self.ldb.call(|c| directory::highest_committed_usn(c)).await {
-                Ok(h) => h,
-                Err(e) => {
-                    self.control.report_error("sam.ldb", &e.to_string());
-                    continue;
-                }
-            };
-            let Some(since) = last else {
-                // First start: the initial reconcile pushes every password; from here on, only
-                // changes count.
-                last = Some(high);
-                let _ = store.set_meta(META_LAST_USN, &high.to_string());
-                continue;
-            };
-            if high <= since {
-                continue;
-            }
-            self.control.set_directory_usn(high);
-            let opts = directory::ReadOptions { changed_since_usn: Some(since), ..self.scope.user_read(false) };
-            match self.ldb.call(move |c| directory::read_users(c, &opts)).await {
-                Ok(users) => {
-                    let mut all_queued = true;
-                    for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
-                        let anchor = source_anchor(&u.id, self.settings.anchor);
-                        // "Must change at next logon" cleared without a new password: the key
-                        // version skipped as temporary is a normal password now.
-                        if !u.must_change_password()
-                            && !self.settings.dry_run
-                            && let Err(e) = store.release_temporary_skip(&anchor)
-                        {
-                            self.control.report_error("state", &e.to_string());
-                        }
-                        if u.must_change_password() && !self.settings.dry_run {
-                            self.requeue_if_turned_temporary(&anchor, &u.id.sam_account_name, u.key_version);
-                        }
-                        all_queued &= self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
-                    }
-                    // A change that could not be queued must not fall behind the watermark:
-                    // the same window is read again at the next tick.
-                    if !all_queued {
-                        continue;
-                    }
-                    last = Some(high);
-                    if let Err(e) = store.set_meta(META_LAST_USN, &high.to_string()) {
-                        self.control.report_error("state", &e.to_string());
-                    }
-                }
-                Err(e) => self.control.report_error("sam.ldb", &e.to_string()),
+                changed = usn.changed() => if changed.is_err() { break },
+                _ = tokio::time::sleep(self.settings.change_poll), if retry => {}
             }
         }
+    }
+
+    /// Queues every in-scope user changed after `last` (up to `high`) whose key version is new,
+    /// then moves `last` to `high`. False when something could not be queued or read: `last`
+    /// stays, so the same window is read again.
+    async fn catch_up(&self, last: &mut Option<u64>, high: u64) -> bool {
+        let store = self.control.store();
+        let Some(since) = *last else {
+            // First start: the initial reconcile pushes every password; from here on, only
+            // changes count.
+            *last = Some(high);
+            let _ = store.set_meta(META_LAST_USN, &high.to_string());
+            return true;
+        };
+        if high <= since {
+            return true;
+        }
+        let mut all_queued = true;
+        let read = self
+            .directory
+            .read_users(Some(since), &mut |users| {
+                for u in users.iter().filter(|u| self.scope.user(u).is_ok()) {
+                    let anchor = source_anchor(&u.id, self.settings.anchor);
+                    // "Must change at next logon" cleared without a new password: the key
+                    // version skipped as temporary is a normal password now.
+                    if !u.must_change_password()
+                        && !self.settings.dry_run
+                        && let Err(e) = store.release_temporary_skip(&anchor)
+                    {
+                        self.control.report_error("state", &e.to_string());
+                    }
+                    if u.must_change_password() && !self.settings.dry_run {
+                        self.requeue_if_turned_temporary(&anchor, &u.id.sam_account_name, u.key_version);
+                    }
+                    all_queued &= self.enqueue(&anchor, &u.id.sam_account_name, u.key_version, change_time_us(u));
+                }
+            })
+            .await;
+        if let Err(e) = read {
+            self.control.report_error("sam.ldb", &e.to_string());
+            return false;
+        }
+        // A change that could not be queued must not fall behind the watermark.
+        if !all_queued {
+            return false;
+        }
+        *last = Some(high);
+        if let Err(e) = store.set_meta(META_LAST_USN, &high.to_string()) {
+            self.control.report_error("state", &e.to_string());
+        }
+        true
     }
 
     // ---- 3. the pusher ----
@@ -442,9 +449,7 @@ impl<P: CredentialPusher> PasswordPath<P> {
 
     async fn push_one(&self, item: OutboxItem) {
         let store = self.control.store();
-        let account = item.account.clone();
-        let filter = self.scope.user_filter().map(String::from);
-        let read = self.ldb.call(move |c| directory::find_user_matching(c, &account, filter.as_deref(), true)).await;
+        let read = self.directory.find_user(&item.account, Lookup::SCOPED_WITH_HASH).await;
         let user = match read {
             Ok(Some(u)) => u,
             Ok(None) => {
@@ -563,13 +568,10 @@ impl<P: CredentialPusher> PasswordPath<P> {
     async fn take_back_temporary(&self, item: &OutboxItem, user: User, kvno: u32) {
         let store = self.control.store();
         let previous = match user.nt_hash.as_ref().and_then(|h| NtHash::from_bytes(h.as_bytes())) {
-            Some(current) => {
-                let account = item.account.clone();
-                self.ldb.call(move |c| directory::previous_nt_hash(c, &account, &current)).await.unwrap_or_else(|e| {
-                    tracing::warn!(account = %item.account, "cannot read the password history: {e}");
-                    None
-                })
-            }
+            Some(current) => self.directory.previous_nt_hash(&item.account, &current).await.unwrap_or_else(|e| {
+                tracing::warn!(account = %item.account, "cannot read the password history: {e}");
+                None
+            }),
             None => None,
         };
         drop(user);
@@ -735,6 +737,117 @@ fn change_time_us(u: &User) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::testing::Rig;
+
+    /// Runs the password path and a USN watcher polling every `poll` until the token is
+    /// cancelled; returns once the safety net has its starting USN.
+    async fn start(rig: &Rig, poll: Duration) -> (CancellationToken, JoinSet<()>) {
+        let stop = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(rig.passwords.clone().run(rig.inbox.notices.clone(), stop.clone()));
+        tasks.spawn(crate::sync::usn_watch::run(rig.directory.clone(), rig.control.clone(), poll, stop.clone()));
+        until("the safety net's start", || rig.control.store().meta(META_LAST_USN).unwrap().is_some()).await;
+        (stop, tasks)
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_notice_waits_for_the_commit_and_the_settle_then_pushes_once() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let anchor = rig.anchor("alice");
+        // A slow safety net: the notice is what pushes.
+        let (stop, mut tasks) = start(&rig, Duration::from_secs(3)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&anchor) == Some(1)).await;
+        assert_eq!(rig.tenant.calls().pushes, 1);
+
+        rig.control.password_changed("alice").unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(rig.tenant.calls().pushes, 1, "nothing is pushed before Samba commits");
+        let committed = Instant::now();
+        rig.directory.set_password("alice", [7; 16]);
+        until("the push", || rig.tenant.password_pushes(&anchor) == Some(2)).await;
+        assert!(committed.elapsed() >= Duration::from_millis(50), "the push waits out the settle");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(rig.tenant.calls().pushes, 2, "one push for one change");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_temporary_password_set_in_two_writes_stays_on_premises() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let anchor = rig.anchor("alice");
+        let (stop, mut tasks) = start(&rig, Duration::from_secs(3)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&anchor) == Some(1)).await;
+
+        rig.control.password_changed("alice").unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        rig.directory.set_password("alice", [8; 16]);
+        // The administrator's tool sets pwdLastSet=0 in a second write, within the settle.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        rig.directory.update_user("alice", |u| u.pwd_last_set = 0);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(rig.tenant.password_pushes(&anchor), Some(1), "the temporary password was not pushed");
+        assert_eq!(rig.tenant.calls().pushes, 1);
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_failed_push_is_retried_after_its_pause_at_the_cost_of_one_call() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let anchor = rig.anchor("alice");
+        let (stop, mut tasks) = start(&rig, Duration::from_millis(20)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&anchor) == Some(1)).await;
+
+        rig.tenant.script_pushes([PushOutcome::Retry { error: "503".into(), after: Some(Duration::from_millis(150)) }]);
+        rig.directory.set_password("alice", [9; 16]);
+        until("the first try", || rig.tenant.calls().pushes == 2).await;
+        let failed = Instant::now();
+        until("the retry", || rig.tenant.password_pushes(&anchor) == Some(2)).await;
+        assert!(failed.elapsed() >= Duration::from_millis(100), "the retry waits for Retry-After");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(rig.tenant.calls().pushes, 3, "one failed call, one retry");
+        let outbox = rig.control.store().outbox().unwrap();
+        assert!(outbox.is_empty(), "nothing left queued");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn the_safety_net_finds_a_change_without_a_notice_and_an_unknown_user_is_exported_first() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let alice = rig.anchor("alice");
+        let (stop, mut tasks) = start(&rig, Duration::from_millis(20)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&alice) == Some(1)).await;
+
+        // No notice at all (an NT-hash-only set, replication): the USN moves.
+        rig.directory.set_password("alice", [5; 16]);
+        until("the safety net's push", || rig.tenant.password_pushes(&alice) == Some(2)).await;
+
+        // A user Entra does not know yet: the push asks the reconciler to export it.
+        rig.directory.add_user("bob");
+        let mut commands = rig.inbox.commands.lock().await;
+        let command = tokio::time::timeout(Duration::from_secs(5), commands.recv()).await.unwrap().unwrap();
+        assert!(matches!(command, Command::ExportUser(ref a) if a == "bob"), "{command:?}");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
 
     #[test]
     fn backoff_grows_and_caps() {

@@ -1,10 +1,13 @@
 //! The engine's port to Entra: everything a reconcile asks of the tenant, in the engine's own
-//! terms. `entra_port.rs` implements it over the sync client; unit tests use a fake.
+//! terms. `entra_port.rs` implements it over the sync client; unit tests use
+//! `testing::FakeTenant`. Every write takes the write budget inside the port, in the lane the
+//! engine names.
 
 use std::future::Future;
 use std::time::Duration;
 
 use super::model::{AttrValue, ExportObject, ObjectType};
+use super::scheduler::Lane;
 
 /// What became of one exported object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,12 +69,18 @@ pub fn with_sign_in_fix(message: &str) -> String {
 /// administrator turns password hash sync (or any other feature) on or off.
 pub trait Tenant: Send + Sync + 'static {
     fn configuration(&self) -> impl Future<Output = Result<TenantConfig, TenantError>> + Send;
-    /// Creates or updates objects (Set: an upsert), one result per object, in order.
-    fn upsert(&self, objects: &[&ExportObject]) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
-    /// Deletes objects by anchor.
+    /// Creates or updates objects (Set: an upsert), one result per object, in order; waits for
+    /// `lane`'s write budget first.
+    fn upsert(
+        &self,
+        objects: &[&ExportObject],
+        lane: Lane,
+    ) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
+    /// Deletes objects by anchor; waits for `lane`'s write budget first.
     fn delete(
         &self,
         objects: &[(ObjectType, String)],
+        lane: Lane,
     ) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
     /// Everything the tenant holds from directory sync, one object at a time (a tenant can be
     /// too large to hold at once). `visit` may see an object twice; only a call that returns

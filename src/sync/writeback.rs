@@ -14,10 +14,11 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::anchor::{AnchorAttribute, source_anchor};
 use super::control::Control;
+use super::directory::{Directory, DirectoryError};
 use super::model::ObjectType;
 use super::state::ExportedObject;
+use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::User;
-use crate::samba::{ConsistencyGuidWrite, LdbError, LdbHandle};
 
 /// A user whose mS-DS-ConsistencyGuid is to be set to its objectGUID.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,9 +57,14 @@ pub fn candidates(users: &[User], exported: &[ExportedObject], anchor: AnchorAtt
 }
 
 /// Writes back every candidate among `users`; returns the number of failures (each reported).
-/// One ldb call per user, so password reads on the same sam.ldb thread are never held up by
-/// a long batch.
-pub async fn write_back(ldb: &LdbHandle, control: &Control, anchor: AnchorAttribute, users: &[User]) -> u64 {
+/// One directory call per user, so password reads on the same sam.ldb thread are never held up
+/// by a long batch.
+pub async fn write_back<D: Directory>(
+    directory: &D,
+    control: &Control,
+    anchor: AnchorAttribute,
+    users: &[User],
+) -> u64 {
     let exported = match control.store().exported() {
         Ok(e) => e,
         Err(e) => {
@@ -66,17 +72,12 @@ pub async fn write_back(ldb: &LdbHandle, control: &Control, anchor: AnchorAttrib
             return 1;
         }
     };
-    write_candidates(ldb, control, candidates(users, &exported, anchor)).await
+    write_candidates(directory, control, candidates(users, &exported, anchor)).await
 }
 
-/// [`write_back`] for a full run that holds no users: reads them as `users` says (one at a
-/// time, on the sam.ldb thread) and keeps only the candidates.
-pub async fn write_back_streamed(
-    ldb: &LdbHandle,
-    control: &Control,
-    anchor: AnchorAttribute,
-    users: crate::samba::directory::ReadOptions,
-) -> u64 {
+/// [`write_back`] for a full run that holds no users: reads them (a chunk at a time) and keeps
+/// only the candidates.
+pub async fn write_back_streamed<D: Directory>(directory: &D, control: &Control, anchor: AnchorAttribute) -> u64 {
     if anchor != AnchorAttribute::ConsistencyGuid {
         return 0;
     }
@@ -87,10 +88,10 @@ pub async fn write_back_streamed(
             return 1;
         }
     };
-    let read = ldb
-        .call(move |c| {
-            let mut out = Vec::new();
-            crate::samba::directory::each_user(c, &users, |u| {
+    let mut out = Vec::new();
+    let read = directory
+        .read_users(None, &mut |users| {
+            for u in users {
                 let a = source_anchor(&u.id, anchor);
                 if u.id.consistency_guid.is_none()
                     && a == STANDARD.encode(u.id.object_guid)
@@ -98,12 +99,11 @@ pub async fn write_back_streamed(
                 {
                     out.push(Candidate { dn: u.id.dn, name: u.id.sam_account_name, object_guid: u.id.object_guid });
                 }
-            })?;
-            Ok(out)
+            }
         })
         .await;
     match read {
-        Ok(candidates) => write_candidates(ldb, control, candidates).await,
+        Ok(()) => write_candidates(directory, control, out).await,
         Err(e) => {
             control.report_error("write-back", &format!("cannot read the users: {e}"));
             1
@@ -111,11 +111,10 @@ pub async fn write_back_streamed(
     }
 }
 
-async fn write_candidates(ldb: &LdbHandle, control: &Control, candidates: Vec<Candidate>) -> u64 {
+async fn write_candidates<D: Directory>(directory: &D, control: &Control, candidates: Vec<Candidate>) -> u64 {
     let (mut written, mut failed) = (0u64, 0u64);
     for c in candidates {
-        let (dn, guid) = (c.dn.clone(), c.object_guid);
-        match ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await {
+        match directory.write_consistency_guid(&c.dn, &c.object_guid).await {
             Ok(ConsistencyGuidWrite::Written) => {
                 written += 1;
                 tracing::debug!(user = %c.name, "wrote its objectGUID into mS-DS-ConsistencyGuid");
@@ -126,7 +125,7 @@ async fn write_candidates(ldb: &LdbHandle, control: &Control, candidates: Vec<Ca
             Err(e) => {
                 failed += 1;
                 control.report_error(&c.name, &format!("writing back mS-DS-ConsistencyGuid failed: {e}"));
-                if !matches!(e, LdbError::Write { .. } | LdbError::WriteRefused { .. } | LdbError::Search { .. }) {
+                if let DirectoryError::Unavailable(_) = e {
                     // Not about this user (sam.ldb cannot be opened for writing, the thread is
                     // gone): every other user would fail alike.
                     break;

@@ -150,3 +150,84 @@ async fn an_app_registration_signs_in_gets_its_role_and_rotates_its_key_with_a_p
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
     assert_eq!(app_token(&env, &app_id, &second).await.0, 200);
 }
+
+/// A client-credentials grant for Microsoft Graph with `cred`: the application's own Graph token.
+async fn own_graph_token(env: &Env, app_id: &str, cred: &AppCredential) -> String {
+    let token_url = format!("{}/{}/oauth2/v2.0/token", env.base, env.tenant);
+    let assertion = cred.client_assertion(app_id, &token_url, now()).expect("assertion");
+    let (status, answer) = env
+        .form(
+            &format!("/{}/oauth2/v2.0/token", env.tenant),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", app_id),
+                ("scope", "https://graph.microsoft.com/.default"),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ("client_assertion", &assertion),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    answer["access_token"].as_str().expect("token").to_owned()
+}
+
+#[tokio::test]
+async fn an_application_rolls_its_own_keys_but_cannot_read_itself_and_an_admin_replaces_them_whole() {
+    let env = start(config()).await;
+    let admin = env.device_token(GRAPH_CLI, ADMIN_SCOPES).await["access_token"].as_str().expect("token").to_owned();
+    use reqwest::Method as M;
+    let (first, first_key) = credential();
+    let body = json!({"displayName": "SambaEntraSync_dc2", "keyCredentials": [key(&first_key)]});
+    let (_, created) = graph(&env, M::POST, "/v1.0/applications", &admin, Some(&body)).await;
+    let (id, app_id) = (created["id"].as_str().unwrap().to_owned(), created["appId"].as_str().unwrap().to_owned());
+
+    // Its own Graph token may not read applications (no Application.Read.All), not even itself.
+    let own = own_graph_token(&env, &app_id, &first).await;
+    for path in ["/v1.0/applications".to_owned(), format!("/v1.0/applications/{id}")] {
+        let (status, body) = graph(&env, M::GET, &path, &own, None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("Authorization_RequestDenied")), "{body}");
+    }
+
+    // But it rolls its own keys: the proof is the authorisation. A graphUnavailable fault holds
+    // removeKey (Graph's 503) and nothing else.
+    let (second, second_key) = credential();
+    let add = json!({"keyCredential": key(&second_key), "passwordCredential": null,
+                     "proof": first.key_proof(&id, now()).unwrap().as_str()});
+    let (status, added) = graph(&env, M::POST, &format!("/v1.0/applications/{id}/addKey"), &own, Some(&add)).await;
+    assert_eq!(status, 200, "{added}");
+    let (status, _) = env
+        .admin_post("/admin/faults", &json!({"kind": "graphUnavailable", "operation": "removeKey", "calls": 1}))
+        .await;
+    assert_eq!(status, 201);
+    let old_key_id = created["keyCredentials"][0]["keyId"].as_str().unwrap().to_owned();
+    let remove = json!({"keyId": old_key_id, "proof": second.key_proof(&id, now()).unwrap().as_str()});
+    let path = format!("/v1.0/applications/{id}/removeKey");
+    let (status, body) = graph(&env, M::POST, &path, &own, Some(&remove)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("serviceNotAvailable")), "{body}");
+    let company = format!(
+        "<GetCompanyConfiguration xmlns=\"{SYNC}\"><includeLicenseInformation>false</includeLicenseInformation></GetCompanyConfiguration>"
+    );
+    assert_eq!(env.call("GetCompanyConfiguration", &company).await.status, 200, "the sync endpoint is not held");
+    let (status, body) = graph(&env, M::POST, &path, &own, Some(&remove)).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = graph(&env, M::POST, &path, &own, Some(&remove)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("Request_ResourceNotFound")), "{body}");
+
+    // An administrator's PATCH replaces the key credentials whole: the key left out stops signing in.
+    let (third, third_key) = credential();
+    let (status, body) = graph(
+        &env,
+        M::PATCH,
+        &format!("/v1.0/applications/{id}"),
+        &admin,
+        Some(&json!({"keyCredentials": [key(&third_key)]})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, listed) = graph(&env, M::GET, &format!("/v1.0/applications/{id}"), &admin, None).await;
+    assert_eq!(listed["keyCredentials"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(app_token(&env, &app_id, &second).await.0, 401);
+    assert_eq!(app_token(&env, &app_id, &third).await.0, 200);
+    let (status, _) = graph(&env, M::PATCH, &format!("/v1.0/applications/{id}"), &own, Some(&json!({}))).await;
+    assert_eq!(status, 403, "the application's own token may not update it");
+}

@@ -115,6 +115,37 @@ pub fn generate_credential(
     })
 }
 
+/// The common name of a certificate's subject (DER), to give a renewed certificate the same name.
+pub fn common_name_of(der: &[u8]) -> Option<String> {
+    use x509_cert::der::Decode as _;
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    let subject = cert.tbs_certificate().subject().to_string();
+    subject.split(',').find_map(|part| part.trim().strip_prefix("CN=").map(str::to_owned))
+}
+
+/// Writes a new file through a temporary name in the same directory, with `mode` from the
+/// start (a key is never readable by others, not even for a moment), synced before the rename.
+pub fn write_new_file(path: &std::path::Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -139,6 +170,8 @@ mod tests {
         assert_eq!(cert.signature_algorithm().oid.to_string(), "1.2.840.113549.1.1.11");
         let tbs = cert.tbs_certificate();
         assert_eq!(tbs.subject().to_string(), "CN=SambaEntraSync_dc1");
+        // A renewal names its certificate as the one it replaces.
+        assert_eq!(common_name_of(&der).as_deref(), Some("SambaEntraSync_dc1"));
         assert_eq!(tbs.issuer(), tbs.subject(), "self-signed");
         let spki = tbs.subject_public_key_info().to_der().unwrap();
         let public = <rsa::PublicKey as rsa::pkcs8::DecodePublicKey>::from_public_key_der(&spki).unwrap();

@@ -10,6 +10,8 @@ mod device_code;
 mod endpoint;
 mod error;
 mod generate;
+mod graph_keys;
+pub mod rotation;
 mod secret;
 mod source;
 
@@ -22,7 +24,8 @@ pub use cache::{CachedTokens, check_private_file, check_private_metadata, load_c
 pub use clock::{Clock, SystemClock};
 pub use device_code::{DeviceCodePrompt, device_code_access_token, device_code_login};
 pub use error::AuthError;
-pub use generate::{GeneratedCredential, KEY_BITS, generate_credential};
+pub use generate::{GeneratedCredential, KEY_BITS, common_name_of, generate_credential, write_new_file};
+pub use graph_keys::{GRAPH_SCOPE, GraphKeys, KeyRollError, graph_base};
 pub use secret::{AccessToken, RefreshToken, TokenClaims};
 pub use source::TokenSource;
 

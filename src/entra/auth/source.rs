@@ -37,6 +37,8 @@ struct State {
 
 impl TokenSource {
     /// Checks the settings (and, for the certificate method, that the certificate and key load).
+    /// An expired certificate is no reason to refuse: the daemon then runs degraded, saying which
+    /// command registers a new one, and keeps the changes that arrive meanwhile.
     pub fn new(settings: AuthSettings, http: reqwest::Client) -> Result<TokenSource, AuthError> {
         Self::with_clock(settings, http, Arc::new(SystemClock))
     }
@@ -49,8 +51,7 @@ impl TokenSource {
     ) -> Result<TokenSource, AuthError> {
         settings.validate()?;
         if let AuthMethod::Certificate { certificate, private_key } = &settings.method {
-            let app = AppCredential::load(certificate, private_key)?;
-            check_not_expired(&app, certificate, clock.now_unix())?;
+            super::rotation::with_credential_files(|| AppCredential::load(certificate, private_key))?;
         }
         let inner =
             Inner { settings, http, clock, state: Mutex::new(State::default()), refresh: tokio::sync::Mutex::new(()) };
@@ -166,7 +167,11 @@ impl TokenSource {
         // Loaded on every fetch (once an hour), so a renewed certificate is picked up.
         let app = {
             let (cert, key) = (certificate.to_owned(), private_key.to_owned());
-            tokio::task::spawn_blocking(move || AppCredential::load(&cert, &key)).await.map_err(join_error)??
+            tokio::task::spawn_blocking(move || {
+                super::rotation::with_credential_files(|| AppCredential::load(&cert, &key))
+            })
+            .await
+            .map_err(join_error)??
         };
         check_not_expired(&app, certificate, now)?;
         let endpoint = settings.token_endpoint();
@@ -209,7 +214,7 @@ fn check_not_expired(app: &AppCredential, certificate: &Path, now: u64) -> Resul
         return Err(AuthError::Invalid {
             what: "the certificate",
             path: certificate.to_owned(),
-            reason: "it has expired; register a new certificate with the app and point the config at it".into(),
+            reason: "it has expired; `samba-entra-sync register-app --config FILE` registers a new one".into(),
         });
     }
     Ok(())

@@ -7,15 +7,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{ReconcileError, Reconciler};
-use crate::samba::directory::{self, ReadOptions};
-use crate::samba::filter;
 use crate::samba::values::filetime_to_unix;
 use crate::sync::anchor::source_anchor;
 use crate::sync::approval;
 use crate::sync::control::ReconcileSummary;
+use crate::sync::directory::{Directory, DirectoryChunk};
 use crate::sync::drift;
 use crate::sync::full_scan::{Change, DnIndex, DriftFindings, Scan, StateView, exported_keys, log_phase};
-use crate::sync::mapping::Mapper;
 use crate::sync::model::{ExportObject, ObjectType};
 use crate::sync::plan::{Action, DeleteGuards, Plan, guard_deletes, order_groups};
 use crate::sync::scheduler::Lane;
@@ -37,7 +35,7 @@ struct Reread {
     user: Option<(String, u32)>,
 }
 
-impl<T: Tenant> Reconciler<T> {
+impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// A full reconcile that holds no snapshot of the domain (see the module comment).
     pub(super) async fn run_full_streamed(&self) -> Result<ReconcileSummary, ReconcileError> {
         let started_at = now_ms();
@@ -92,8 +90,7 @@ impl<T: Tenant> Reconciler<T> {
         drop((plan, held));
         let s = &self.settings;
         if writeback::applies(s.write_back_consistency_guid, s.anchor, s.dry_run) {
-            summary.errors +=
-                writeback::write_back_streamed(&self.ldb, &self.control, s.anchor, self.scope.user_read(false)).await;
+            summary.errors += writeback::write_back_streamed(&*self.directory, &self.control, s.anchor).await;
         }
         if self.settings.drift_repair && self.drift_due() {
             let (drifted, errors) = self.repair_drift_streamed(&scan, &index).await;
@@ -112,93 +109,77 @@ impl<T: Tenant> Reconciler<T> {
 
     /// The first pass: the anchor of every in-scope DN, so members and managers resolve.
     async fn read_index(&self) -> Result<DnIndex, ReconcileError> {
-        let scope = self.scope.clone();
-        let anchor = self.settings.anchor;
-        Ok(self
-            .ldb
-            .call(move |c| {
-                let mut index = DnIndex::default();
-                directory::each_user(c, &scope.user_read(false), |u| {
-                    if scope.user(&u).is_ok() {
+        let (scope, anchor) = (&self.scope, self.settings.anchor);
+        let mut index = DnIndex::default();
+        self.directory
+            .read_objects(None, &mut |chunk| match chunk {
+                DirectoryChunk::Users(v) => {
+                    for u in v.iter().filter(|u| scope.user(u).is_ok()) {
                         index.insert(&u.id.dn, source_anchor(&u.id, anchor));
                     }
-                })?;
-                directory::each_group(c, &scope.group_read(), |g| {
-                    if scope.group(&g).is_ok() {
+                }
+                DirectoryChunk::Groups(v) => {
+                    for g in v.iter().filter(|g| scope.group(g).is_ok()) {
                         index.insert(&g.id.dn, source_anchor(&g.id, anchor));
                     }
-                })?;
-                directory::each_computer(c, &scope.computer_read(), |d| {
-                    if scope.computer(&d).is_ok() {
-                        index.insert(&d.id.dn, source_anchor(&d.id, anchor));
+                }
+                DirectoryChunk::Computers(v) => {
+                    for x in v.iter().filter(|x| scope.computer(x).is_ok()) {
+                        index.insert(&x.id.dn, source_anchor(&x.id, anchor));
                     }
-                })?;
-                directory::each_contact(c, &scope.contact_read(), |o| {
-                    if scope.contact(&o).is_ok() {
-                        index.insert(&o.id.dn, source_anchor(&o.id, anchor));
+                }
+                DirectoryChunk::Contacts(v) => {
+                    for x in v.iter().filter(|x| scope.contact(x).is_ok()) {
+                        index.insert(&x.id.dn, source_anchor(&x.id, anchor));
                     }
-                })?;
-                Ok(index)
+                }
             })
-            .await?)
+            .await?;
+        Ok(index)
     }
 
     /// The second pass: every in-scope object mapped and compared with the state as it streams
-    /// past (users, contacts, devices, groups: the mapper's order). Also the highest USN, read
-    /// first, and the types whose read cannot be trusted for deletes.
+    /// past. Also the highest USN, read first, and the types whose read cannot be trusted for
+    /// deletes.
     async fn scan(
         &self,
         index: Arc<DnIndex>,
         view: StateView,
     ) -> Result<(Scan, HashMap<ObjectType, String>, u64), ReconcileError> {
-        let scope = self.scope.clone();
-        let domain = self.domain.clone();
-        let anchor = self.settings.anchor;
-        let now = now_ms() / 1000;
-        Ok(self
-            .ldb
-            .call(move |c| {
-                let usn = directory::highest_committed_usn(c)?;
-                let mapper = Mapper { anchor, domain: &domain, scope: &scope, now };
-                let mut scan = Scan::default();
-                directory::each_user(c, &scope.user_read(false), |u| {
-                    if scope.user(&u).is_err() {
-                        return;
-                    }
-                    if let Some(t) = filetime_to_unix(u.account_expires).filter(|t| *t > now) {
-                        scan.expires_at(t);
-                    }
-                    let o = mapper.user(&u, &*index);
-                    let password = view.pending_password(&u, &o.anchor);
-                    scan.observe(&o, u.id.object_guid, &view, password);
-                })?;
-                directory::each_contact(c, &scope.contact_read(), |x| {
-                    if scope.contact(&x).is_ok() {
-                        scan.observe(&mapper.contact(&x), x.id.object_guid, &view, None);
-                    }
-                })?;
-                directory::each_computer(c, &scope.computer_read(), |x| {
-                    if scope.computer(&x).is_ok() {
-                        scan.observe(&mapper.device(&x), x.id.object_guid, &view, None);
-                    }
-                })?;
-                directory::each_group(c, &scope.group_read(), |g| {
-                    if scope.group(&g).is_ok() {
-                        scan.observe(&mapper.group(&g, &*index), g.id.object_guid, &view, None);
-                    }
-                })?;
-                // A configured base DN that does not exist must never turn into deletes.
-                let mut untrusted = HashMap::new();
-                for base in scope.bases() {
-                    if !directory::dn_exists(c, base)? {
-                        for t in [ObjectType::User, ObjectType::Group, ObjectType::Device, ObjectType::Contact] {
-                            untrusted.insert(t, format!("the base DN {base} does not exist"));
+        let scope = &self.scope;
+        let mapper = self.mapper();
+        let mut scan = Scan::default();
+        let end = self
+            .directory
+            .read_objects(None, &mut |chunk| match chunk {
+                DirectoryChunk::Users(v) => {
+                    for u in v.iter().filter(|u| scope.user(u).is_ok()) {
+                        if let Some(t) = filetime_to_unix(u.account_expires).filter(|t| *t > mapper.now) {
+                            scan.expires_at(t);
                         }
+                        let o = mapper.user(u, &*index);
+                        let password = view.pending_password(u, &o.anchor);
+                        scan.observe(&o, u.id.object_guid, &view, password);
                     }
                 }
-                Ok((scan, untrusted, usn))
+                DirectoryChunk::Groups(v) => {
+                    for g in v.iter().filter(|g| scope.group(g).is_ok()) {
+                        scan.observe(&mapper.group(g, &*index), g.id.object_guid, &view, None);
+                    }
+                }
+                DirectoryChunk::Computers(v) => {
+                    for x in v.iter().filter(|x| scope.computer(x).is_ok()) {
+                        scan.observe(&mapper.device(x), x.id.object_guid, &view, None);
+                    }
+                }
+                DirectoryChunk::Contacts(v) => {
+                    for x in v.iter().filter(|x| scope.contact(x).is_ok()) {
+                        scan.observe(&mapper.contact(x), x.id.object_guid, &view, None);
+                    }
+                }
             })
-            .await?)
+            .await?;
+        Ok((scan, end.untrusted, end.usn))
     }
 
     /// Objects per chunk of the main sending pass: enough to keep every call in flight busy for
@@ -215,49 +196,33 @@ impl<T: Tenant> Reconciler<T> {
         guids: &[[u8; 16]],
         index: &Arc<DnIndex>,
     ) -> Result<Vec<Reread>, ReconcileError> {
-        let Some(by_guid) = directory::guids_filter(guids) else { return Ok(Vec::new()) };
-        let (scope, index, domain) = (self.scope.clone(), index.clone(), self.domain.clone());
-        let anchor = self.settings.anchor;
-        let now = now_ms() / 1000;
-        Ok(self
-            .ldb
-            .call(move |c| {
-                let narrowed = |o: ReadOptions| ReadOptions {
-                    extra_filter: Some(match &o.extra_filter {
-                        Some(f) => filter::and(&[f.as_str(), by_guid.as_str()]),
-                        None => by_guid.clone(),
-                    }),
-                    ..o
-                };
-                let mapper = Mapper { anchor, domain: &domain, scope: &scope, now };
-                let mut out = Vec::new();
-                let mut keep = |object, object_guid, user| out.push(Reread { object, object_guid, user });
-                match object_type {
-                    ObjectType::User => directory::each_user(c, &narrowed(scope.user_read(false)), |u| {
-                        if scope.user(&u).is_ok() {
-                            let user = Some((u.id.sam_account_name.clone(), u.key_version));
-                            keep(mapper.user(&u, &*index), u.id.object_guid, user);
-                        }
-                    })?,
-                    ObjectType::Group => directory::each_group(c, &narrowed(scope.group_read()), |g| {
-                        if scope.group(&g).is_ok() {
-                            keep(mapper.group(&g, &*index), g.id.object_guid, None);
-                        }
-                    })?,
-                    ObjectType::Device => directory::each_computer(c, &narrowed(scope.computer_read()), |x| {
-                        if scope.computer(&x).is_ok() {
-                            keep(mapper.device(&x), x.id.object_guid, None);
-                        }
-                    })?,
-                    ObjectType::Contact => directory::each_contact(c, &narrowed(scope.contact_read()), |x| {
-                        if scope.contact(&x).is_ok() {
-                            keep(mapper.contact(&x), x.id.object_guid, None);
-                        }
-                    })?,
+        let chunk = self.directory.read_by_guid(object_type, guids).await?;
+        let (scope, mapper) = (&self.scope, self.mapper());
+        let mut out = Vec::new();
+        match chunk {
+            DirectoryChunk::Users(v) => {
+                for u in v.iter().filter(|u| scope.user(u).is_ok()) {
+                    let user = Some((u.id.sam_account_name.clone(), u.key_version));
+                    out.push(Reread { object: mapper.user(u, &**index), object_guid: u.id.object_guid, user });
                 }
-                Ok(out)
-            })
-            .await?)
+            }
+            DirectoryChunk::Groups(v) => {
+                for g in v.iter().filter(|g| scope.group(g).is_ok()) {
+                    out.push(Reread { object: mapper.group(g, &**index), object_guid: g.id.object_guid, user: None });
+                }
+            }
+            DirectoryChunk::Computers(v) => {
+                for x in v.iter().filter(|x| scope.computer(x).is_ok()) {
+                    out.push(Reread { object: mapper.device(x), object_guid: x.id.object_guid, user: None });
+                }
+            }
+            DirectoryChunk::Contacts(v) => {
+                for x in v.iter().filter(|x| scope.contact(x).is_ok()) {
+                    out.push(Reread { object: mapper.contact(x), object_guid: x.id.object_guid, user: None });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Sends what the scan found, in the plan's order: disabling updates first (urgent lane),

@@ -1,0 +1,125 @@
+//! A ticket made the way a KDC makes it (sealed with the account's key), then accepted or refused
+//! the way the emulator's winauth/sso does.
+
+use super::ticket::write::{TicketSpec, negotiate, ticket};
+use super::*;
+
+const NOW: i64 = 1_796_489_283;
+const AUTOLOGON: [&str; 2] = ["HTTP", "autologon.microsoftazuread-sso.com"];
+
+fn domain_sid() -> Vec<u8> {
+    let mut sid = vec![1, 4, 0, 0, 0, 0, 0, 5];
+    for sub in [21u32, 11, 22, 33] {
+        sid.extend_from_slice(&sub.to_le_bytes());
+    }
+    sid
+}
+
+fn session_key() -> Key {
+    Key::new(Etype::Aes256CtsHmacSha196, &[9u8; 32]).unwrap()
+}
+
+fn token(service_key: &Key, sname: &[&str], authtime: i64, endtime: i64, ctime: i64) -> Vec<u8> {
+    token_with_pac_key(service_key, service_key, sname, authtime, endtime, ctime)
+}
+
+fn token_with_pac_key(
+    service_key: &Key,
+    pac_key: &Key,
+    sname: &[&str],
+    authtime: i64,
+    endtime: i64,
+    ctime: i64,
+) -> Vec<u8> {
+    let pac = pac::write::pac("alice", &domain_sid(), 1104, pac_key);
+    let session = session_key();
+    let spec = TicketSpec {
+        realm: "LAB.TEST",
+        sname,
+        client: "alice",
+        session_key: &session,
+        authtime,
+        endtime,
+        pac: Some(&pac),
+    };
+    let t = ticket(&spec, service_key).unwrap();
+    negotiate(&t, "LAB.TEST", "alice", &session, ctime).unwrap()
+}
+
+fn accept_token(bytes: &[u8], key: &Key) -> Result<Accepted, KerberosError> {
+    let ap = ticket::ap_req_from_negotiate(bytes)?;
+    accept(&ap, key, &SSO_SPNS, NOW)
+}
+
+#[test]
+fn a_ticket_sealed_with_the_accounts_key_names_the_user_by_sid() {
+    let key = computer_key("a long random password", "lab.test", SSO_COMPUTER_NAME);
+    let got = accept_token(&token(&key, &AUTOLOGON, NOW - 60, NOW + 36_000, NOW), &key).unwrap();
+    let mut sid = domain_sid();
+    sid[1] = 5;
+    sid.extend_from_slice(&1104u32.to_le_bytes());
+    assert_eq!(got.user_sid, sid);
+    assert_eq!(got.client, "alice@LAB.TEST");
+    // The ticket's realm and service came through the parser as sent.
+    let ap = ticket::ap_req_from_negotiate(&token(&key, &AUTOLOGON, NOW, NOW + 10, NOW)).unwrap();
+    assert_eq!(ap.ticket.realm, "LAB.TEST");
+    assert_eq!(ap.ticket.sname, AUTOLOGON);
+    assert_eq!(ap.ticket.enc_part.etype, 18);
+}
+
+#[test]
+fn another_key_an_expired_ticket_another_service_or_a_stale_authenticator_are_refused() {
+    let key = computer_key("a long random password", "lab.test", SSO_COMPUTER_NAME);
+    let rolled = computer_key("the next password", "lab.test", SSO_COMPUTER_NAME);
+    let good = token(&key, &AUTOLOGON, NOW - 60, NOW + 36_000, NOW);
+    assert_eq!(accept_token(&good, &rolled), Err(KerberosError::Integrity));
+    let expired = token(&key, &AUTOLOGON, NOW - 40_000, NOW - 3_600, NOW);
+    assert_eq!(accept_token(&expired, &key), Err(KerberosError::Expired));
+    let future = token(&key, &AUTOLOGON, NOW + 3_600, NOW + 36_000, NOW);
+    assert_eq!(accept_token(&future, &key), Err(KerberosError::NotYetValid));
+    let other = token(&key, &["HTTP", "intranet.lab.test"], NOW - 60, NOW + 36_000, NOW);
+    assert!(matches!(accept_token(&other, &key), Err(KerberosError::WrongService(_))));
+    let replayed = token(&key, &AUTOLOGON, NOW - 60, NOW + 36_000, NOW - 3_600);
+    assert_eq!(accept_token(&replayed, &key), Err(KerberosError::Skew));
+    // A PAC whose server signature is not the service key's (a ticket re-sealed around a PAC
+    // from elsewhere) is refused.
+    let resealed = token_with_pac_key(&key, &rolled, &AUTOLOGON, NOW - 60, NOW + 36_000, NOW);
+    assert_eq!(accept_token(&resealed, &key), Err(KerberosError::PacSignature));
+    // The second SPN of the account is as good as the first.
+    let aadg = token(&key, &["HTTP", "aadg.windows.net.nsatc.net"], NOW - 60, NOW + 36_000, NOW);
+    assert!(accept_token(&aadg, &key).is_ok());
+}
+
+#[test]
+fn garbage_and_truncated_tokens_are_errors_not_panics() {
+    let key = computer_key("pw", "lab.test", SSO_COMPUTER_NAME);
+    let good = token(&key, &AUTOLOGON, NOW - 60, NOW + 36_000, NOW);
+    for cut in (0..good.len()).step_by(7) {
+        assert!(accept_token(&good[..cut], &key).is_err(), "cut at {cut}");
+    }
+    assert!(accept_token(b"NTLMSSP\0garbage", &key).is_err());
+    // An NTLM mechanism only: not Kerberos.
+    let ntlm_only = der::write::tlv(
+        der::application(0),
+        &[
+            der::write::tlv(der::OID, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02]),
+            der::write::tlv(
+                der::context(0),
+                &der::write::sequence(&[der::write::explicit(
+                    0,
+                    der::write::sequence(&[der::write::tlv(
+                        der::OID,
+                        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a],
+                    )]),
+                )]),
+            ),
+        ]
+        .concat(),
+    );
+    assert_eq!(accept_token(&ntlm_only, &key), Err(KerberosError::NotKerberos));
+}
+
+#[test]
+fn the_computer_salt_is_realm_host_name_dot_domain() {
+    assert_eq!(computer_salt("Lab.Test", "AZUREADSSOACC$"), "LAB.TESThostazureadssoacc.lab.test");
+}

@@ -1,0 +1,226 @@
+//! The [`Directory`] port over libldb: the engine's one production directory.
+//!
+//! Every call is one closure on the sam.ldb thread (see `samba::LdbHandle`), so a long read
+//! never interleaves with another call half-way. Reads stream: libldb hands the entries over
+//! one at a time, and each chunk of [`CHUNK`] objects crosses to the caller's visitor through a
+//! channel of a few chunks while the search goes on, so a read of the whole domain holds a few
+//! chunks, not the domain. The visitor only maps and compares (no I/O), so the search, which
+//! holds sam.ldb's read lock, waits for it briefly at most.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
+use super::mapping::DomainInfo;
+use super::model::ObjectType;
+use super::scope::Scope;
+use crate::samba::directory::{self, NtHash, ReadOptions, User};
+use crate::samba::filter;
+use crate::samba::ldb::LdbConnection;
+use crate::samba::{ConsistencyGuidWrite, LdbError, LdbHandle};
+use tokio::sync::mpsc;
+
+pub struct LdbDirectory {
+    ldb: LdbHandle,
+    scope: Arc<Scope>,
+}
+
+impl LdbDirectory {
+    pub fn new(ldb: LdbHandle, scope: Arc<Scope>) -> Self {
+        LdbDirectory { ldb, scope }
+    }
+}
+
+impl From<LdbError> for DirectoryError {
+    fn from(e: LdbError) -> Self {
+        match e {
+            LdbError::Search { .. }
+            | LdbError::InvalidInput(_)
+            | LdbError::Write { .. }
+            | LdbError::WriteRefused { .. } => DirectoryError::Object(e.to_string()),
+            _ => DirectoryError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+/// Chunks in flight between the sam.ldb thread and the visitor.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Collects a typed read into chunks of at most [`CHUNK`] and sends each as it fills.
+struct ChunkSender<T> {
+    chunk: Vec<T>,
+    wrap: fn(Vec<T>) -> DirectoryChunk,
+    tx: mpsc::Sender<DirectoryChunk>,
+}
+
+impl<T> ChunkSender<T> {
+    fn new(wrap: fn(Vec<T>) -> DirectoryChunk, tx: &mpsc::Sender<DirectoryChunk>) -> Self {
+        ChunkSender { chunk: Vec::new(), wrap, tx: tx.clone() }
+    }
+
+    fn push(&mut self, item: T) {
+        self.chunk.push(item);
+        if self.chunk.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.chunk.is_empty() {
+            // The receiver gone means the caller stopped reading: the rest is dropped.
+            let _ = self.tx.blocking_send((self.wrap)(std::mem::take(&mut self.chunk)));
+        }
+    }
+}
+
+/// Runs `read` on the sam.ldb thread, handing the chunks it sends to `visit` as they come.
+async fn streamed<R: Send + 'static>(
+    ldb: &LdbHandle,
+    visit: &mut (dyn FnMut(DirectoryChunk) + Send),
+    read: impl FnOnce(&LdbConnection, &mpsc::Sender<DirectoryChunk>) -> Result<R, LdbError> + Send + 'static,
+) -> Result<R, DirectoryError> {
+    let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let reading = ldb.call(move |c| read(c, &tx));
+    let visiting = async {
+        while let Some(chunk) = rx.recv().await {
+            visit(chunk);
+        }
+    };
+    let (read, ()) = tokio::join!(reading, visiting);
+    Ok(read?)
+}
+
+impl Directory for LdbDirectory {
+    async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
+        Ok(self
+            .ldb
+            .call(|c| {
+                let dn = directory::domain_dn(c)?;
+                let netbios = directory::netbios_name(c)?.unwrap_or_default();
+                Ok(DomainInfo { dns_name: DomainInfo::dns_from_dn(&dn), netbios_name: netbios })
+            })
+            .await?)
+    }
+
+    async fn highest_usn(&self) -> Result<u64, DirectoryError> {
+        Ok(self.ldb.call(|c| directory::highest_committed_usn(c)).await?)
+    }
+
+    async fn read_objects(
+        &self,
+        since: Option<u64>,
+        visit: &mut (dyn FnMut(DirectoryChunk) + Send),
+    ) -> Result<ReadEnd, DirectoryError> {
+        let scope = self.scope.clone();
+        streamed(&self.ldb, visit, move |c, tx| {
+            let usn = directory::highest_committed_usn(c)?;
+            let with = |o: ReadOptions| ReadOptions { changed_since_usn: since, ..o };
+            let mut users = ChunkSender::new(DirectoryChunk::Users, tx);
+            directory::each_user(c, &with(scope.user_read(false)), |u| users.push(u))?;
+            users.flush();
+            let mut groups = ChunkSender::new(DirectoryChunk::Groups, tx);
+            directory::each_group(c, &with(scope.group_read()), |g| groups.push(g))?;
+            groups.flush();
+            let mut computers = ChunkSender::new(DirectoryChunk::Computers, tx);
+            directory::each_computer(c, &with(scope.computer_read()), |x| computers.push(x))?;
+            computers.flush();
+            let mut contacts = ChunkSender::new(DirectoryChunk::Contacts, tx);
+            directory::each_contact(c, &with(scope.contact_read()), |x| contacts.push(x))?;
+            contacts.flush();
+            // A configured base DN that does not exist must never turn into deletes.
+            let mut untrusted = HashMap::new();
+            for base in scope.bases() {
+                if !directory::dn_exists(c, base)? {
+                    for t in [ObjectType::User, ObjectType::Group, ObjectType::Device, ObjectType::Contact] {
+                        untrusted.insert(t, format!("the base DN {base} does not exist"));
+                    }
+                }
+            }
+            Ok(ReadEnd { usn, untrusted })
+        })
+        .await
+    }
+
+    async fn read_users(
+        &self,
+        since: Option<u64>,
+        visit: &mut (dyn FnMut(Vec<User>) + Send),
+    ) -> Result<(), DirectoryError> {
+        let opts = ReadOptions { changed_since_usn: since, ..self.scope.user_read(false) };
+        let mut each = |chunk| {
+            if let DirectoryChunk::Users(users) = chunk {
+                visit(users);
+            }
+        };
+        streamed(&self.ldb, &mut each, move |c, tx| {
+            let mut users = ChunkSender::new(DirectoryChunk::Users, tx);
+            directory::each_user(c, &opts, |u| users.push(u))?;
+            users.flush();
+            Ok(())
+        })
+        .await
+    }
+
+    async fn read_by_guid(
+        &self,
+        object_type: ObjectType,
+        guids: &[[u8; 16]],
+    ) -> Result<DirectoryChunk, DirectoryError> {
+        let Some(by_guid) = directory::guids_filter(guids) else {
+            return Ok(match object_type {
+                ObjectType::User => DirectoryChunk::Users(Vec::new()),
+                ObjectType::Group => DirectoryChunk::Groups(Vec::new()),
+                ObjectType::Device => DirectoryChunk::Computers(Vec::new()),
+                ObjectType::Contact => DirectoryChunk::Contacts(Vec::new()),
+            });
+        };
+        let scope = self.scope.clone();
+        Ok(self
+            .ldb
+            .call(move |c| {
+                let narrowed = |o: ReadOptions| ReadOptions {
+                    extra_filter: Some(match &o.extra_filter {
+                        Some(f) => filter::and(&[f.as_str(), by_guid.as_str()]),
+                        None => by_guid.clone(),
+                    }),
+                    ..o
+                };
+                Ok(match object_type {
+                    ObjectType::User => {
+                        DirectoryChunk::Users(directory::read_users(c, &narrowed(scope.user_read(false)))?)
+                    }
+                    ObjectType::Group => {
+                        DirectoryChunk::Groups(directory::read_groups(c, &narrowed(scope.group_read()))?)
+                    }
+                    ObjectType::Device => {
+                        DirectoryChunk::Computers(directory::read_computers(c, &narrowed(scope.computer_read()))?)
+                    }
+                    ObjectType::Contact => {
+                        DirectoryChunk::Contacts(directory::read_contacts(c, &narrowed(scope.contact_read()))?)
+                    }
+                })
+            })
+            .await?)
+    }
+
+    async fn find_user(&self, account: &str, lookup: Lookup) -> Result<Option<User>, DirectoryError> {
+        let name = account.to_owned();
+        let filter = if lookup.in_filter { self.scope.user_filter().map(String::from) } else { None };
+        Ok(self.ldb.call(move |c| directory::find_user_matching(c, &name, filter.as_deref(), lookup.with_hash)).await?)
+    }
+
+    async fn previous_nt_hash(&self, account: &str, current: &NtHash) -> Result<Option<NtHash>, DirectoryError> {
+        let (name, current) = (account.to_owned(), NtHash::from_bytes(current.as_bytes()));
+        let Some(current) = current else { return Ok(None) };
+        Ok(self.ldb.call(move |c| directory::previous_nt_hash(c, &name, &current)).await?)
+    }
+
+    async fn write_consistency_guid(
+        &self,
+        dn: &str,
+        object_guid: &[u8; 16],
+    ) -> Result<ConsistencyGuidWrite, DirectoryError> {
+        let (dn, guid) = (dn.to_owned(), *object_guid);
+        Ok(self.ldb.call_writer(move |w| w.set_consistency_guid(&dn, &guid)).await?)
+    }
+}

@@ -1,0 +1,243 @@
+//! Applying a plan: upserts by type in dependency order, passwords into the outbox, deletes
+//! last; and the export of one user for a password push that found it missing. Every call
+//! goes through the tenant port, which takes the write budget in the lane named here.
+
+use std::collections::{HashMap, HashSet};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
+use super::{PendingPassword, ReconcileError, Reconciler};
+use crate::sync::control::ReconcileSummary;
+use crate::sync::directory::{Directory, Lookup};
+use crate::sync::mapping::Desired;
+use crate::sync::model::{AttrValue, ExportObject, ObjectType};
+use crate::sync::plan::{Action, Plan};
+use crate::sync::scheduler::Lane;
+use crate::sync::state::{ExportedObject, PasswordEvent, now_ms, now_us};
+use crate::sync::tenant::{Tenant, TenantError, with_sign_in_fix};
+
+impl<D: Directory, T: Tenant> Reconciler<D, T> {
+    /// Exports one user now (a password push found it missing in Entra).
+    pub async fn export_user(&self, account: &str) -> Result<(), ReconcileError> {
+        if self.settings.dry_run {
+            tracing::info!(account, "dry run: would export the user; nothing is sent");
+            return Ok(());
+        }
+        let Some(user) = self.directory.find_user(account, Lookup::SCOPED).await? else {
+            return Ok(());
+        };
+        if self.scope.user(&user).is_err() {
+            return Ok(());
+        }
+        let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let object = self.mapper().user(&user, &*index);
+        let exported = self.control.store().exported_object(ObjectType::User.as_str(), &object.anchor)?;
+        if exported.is_some_and(|e| e.last_error.is_none() && e.digest == object.digest()) {
+            // Exported as it is now: Entra has not made it visible to credential pushes yet
+            // (replication). Exporting again would only spend the write budget; the push waits
+            // out its back-off.
+            tracing::debug!(account, "exported already; the password push waits for Entra to see the user");
+            return Ok(());
+        }
+        let (ok, _) = self.upsert_chunk(&[&object], Lane::Urgent).await?;
+        if ok > 0 {
+            // The push that found the user missing is waiting out a back-off: make it due now.
+            self.control.store().enqueue_push(&object.anchor, &user.id.sam_account_name, user.key_version, now_us())?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn upsert_chunk(&self, chunk: &[&ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
+        let results = self.tenant.upsert(chunk, lane).await.map_err(|e| self.tenant_failed(e))?;
+        self.control.clear_problem("reconcile");
+        let store = self.control.store();
+        let (mut ok, mut failed) = (0, 0);
+        for (o, r) in chunk.iter().zip(results) {
+            if let Some(err) = &r.error {
+                failed += 1;
+                self.control.report_error(&o.name, &format!("export refused: {err}"));
+                let _ = store.record_export_error(o.object_type.as_str(), &o.anchor, err);
+                continue;
+            }
+            if let Some(w) = &r.warning {
+                tracing::warn!(object = %o.name, anchor = %o.anchor, "exported with a warning: {w}");
+                let _ = store.record_event("warning", &o.name, w);
+            }
+            ok += 1;
+            store.record_export(&ExportedObject {
+                object_type: o.object_type.as_str().to_string(),
+                anchor: o.anchor.clone(),
+                dn: o.dn.clone(),
+                name: o.name.clone(),
+                digest: o.digest(),
+                cloud_anchor: r.cloud_anchor.clone(),
+                exported_at: now_ms(),
+                last_error: None,
+            })?;
+        }
+        Ok((ok, failed))
+    }
+
+    /// Records a tenant failure that needs a person as the reason the engine is degraded (it
+    /// clears at the next call the tenant accepts).
+    fn tenant_failed(&self, e: TenantError) -> TenantError {
+        match &e {
+            TenantError::SignIn(m) => self.control.set_problem("reconcile", &with_sign_in_fix(m)),
+            TenantError::Refused(m) => self.control.set_problem(
+                "reconcile",
+                &format!("Entra refuses the exports: {m}; see `samba-entra-sync status` for the objects"),
+            ),
+            TenantError::Transient { .. } | TenantError::Incompatible(_) => {}
+        }
+        e
+    }
+
+    /// Applies a plan in its order: each phase (a type's upserts, passwords, deletes) finishes
+    /// before the next starts; within a phase, calls run in parallel.
+    pub(super) async fn apply(&self, plan: &Plan, desired: &Desired, pending: &[PendingPassword]) -> ReconcileSummary {
+        let mut summary = ReconcileSummary {
+            creates: plan.count(Action::Create) as u64,
+            updates: plan.count(Action::Update) as u64,
+            deletes: plan.count(Action::Delete) as u64,
+            deletes_held: plan.held.len() as u64,
+            passwords: plan.count(Action::Password) as u64,
+            dry_run: self.settings.dry_run,
+            ..Default::default()
+        };
+        let store = self.control.store();
+        if self.settings.dry_run {
+            tracing::info!(
+                creates = summary.creates,
+                updates = summary.updates,
+                deletes = summary.deletes,
+                held = summary.deletes_held,
+                passwords = summary.passwords,
+                "dry run: nothing sent; `samba-entra-sync plan` lists each operation"
+            );
+            for op in &plan.operations {
+                tracing::debug!(action = ?op.action, object = %op.name, anchor = %op.anchor, "dry run: would send: {}", op.reason);
+            }
+            return summary;
+        }
+        let by_key: HashMap<(ObjectType, &str), &ExportObject> =
+            desired.objects.iter().map(|o| ((o.object_type, o.anchor.as_str()), o)).collect();
+        let upserts: Vec<&ExportObject> = plan
+            .operations
+            .iter()
+            .filter(|op| matches!(op.action, Action::Create | Action::Update))
+            .filter_map(|op| by_key.get(&(op.object_type, op.anchor.as_str())).copied())
+            .collect();
+        // Disabling an existing account is urgent (an expiry or a leaver): it goes first, in the
+        // lane that may use the headroom kept for passwords.
+        let updates: HashSet<(ObjectType, &str)> = plan
+            .operations
+            .iter()
+            .filter(|op| op.action == Action::Update)
+            .map(|op| (op.object_type, op.anchor.as_str()))
+            .collect();
+        let disabling = |o: &ExportObject| {
+            updates.contains(&(o.object_type, o.anchor.as_str()))
+                && o.get("accountEnabled") == Some(&AttrValue::Bool(false))
+        };
+        let urgent: Vec<&ExportObject> = upserts.iter().copied().filter(|o| disabling(o)).collect();
+        summary.errors += self.upsert_parallel(&urgent, Lane::Urgent).await;
+        for phase in [ObjectType::User, ObjectType::Contact, ObjectType::Device] {
+            let objects: Vec<&ExportObject> =
+                upserts.iter().copied().filter(|o| o.object_type == phase && !disabling(o)).collect();
+            summary.errors += self.upsert_parallel(&objects, Lane::Bulk).await;
+        }
+        // Groups in plan order, a wave at a time, so members exist before the groups naming
+        // them; groups refused (e.g. a member not resolvable yet) get one more try at the end.
+        let mut failed_groups = Vec::new();
+        for g in upserts.iter().copied().filter(|o| o.object_type == ObjectType::Group) {
+            if self.upsert_parallel(&[g], Lane::Bulk).await > 0 {
+                failed_groups.push(g);
+            }
+        }
+        if !failed_groups.is_empty() {
+            summary.errors += self.upsert_parallel(&failed_groups, Lane::Bulk).await;
+        }
+        // Passwords: into the durable outbox; the password path pushes them (urgent lane).
+        let wanted: HashSet<&str> =
+            plan.operations.iter().filter(|o| o.action == Action::Password).map(|o| o.anchor.as_str()).collect();
+        for p in pending.iter().filter(|p| wanted.contains(p.anchor.as_str())) {
+            let queued =
+                if p.no_longer_temporary { store.release_temporary_skip(&p.anchor).map(|_| ()) } else { Ok(()) }
+                    .and_then(|()| store.enqueue_backfill(&p.anchor, &p.name, p.kvno, p.changed_at_us))
+                    .and_then(|queued| {
+                        if !queued {
+                            return Ok(());
+                        }
+                        let detail = "found by a reconcile";
+                        store.record_password_event(&p.anchor, &p.name, PasswordEvent::ChangeSeen, Some(p.kvno), detail)
+                    });
+            if let Err(e) = queued {
+                summary.errors += 1;
+                self.control.report_error("state", &e.to_string());
+            }
+        }
+        (self.wake_passwords)();
+        summary.errors += self.delete(plan).await;
+        summary
+    }
+
+    /// The plan's deletes (last, after every upsert); returns the number of failures.
+    pub(super) async fn delete(&self, plan: &Plan) -> u64 {
+        let store = self.control.store();
+        let mut errors = 0;
+        let deletes: Vec<(ObjectType, String, String)> = plan
+            .operations
+            .iter()
+            .filter(|o| o.action == Action::Delete)
+            .map(|o| (o.object_type, o.anchor.clone(), o.name.clone()))
+            .collect();
+        for chunk in deletes.chunks(self.settings.objects_per_call.max(1)) {
+            let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
+            match self.tenant.delete(&keys, Lane::Bulk).await.map_err(|e| self.tenant_failed(e)) {
+                Ok(results) => {
+                    self.control.clear_problem("reconcile");
+                    for ((t, anchor, name), r) in chunk.iter().zip(results) {
+                        match r.error {
+                            // Already gone in Entra: the goal is reached.
+                            Some(e) if !e.to_ascii_lowercase().contains("not found") => {
+                                errors += 1;
+                                self.control.report_error(name, &format!("delete refused: {e}"));
+                            }
+                            _ => {
+                                let _ = store.forget_export(t.as_str(), anchor);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    errors += chunk.len() as u64;
+                    self.control.report_error("delete", &e.to_string());
+                }
+            }
+        }
+        errors
+    }
+
+    /// Upserts objects in chunks, `parallel_calls` at a time; returns the number of failures.
+    pub(super) async fn upsert_parallel(&self, objects: &[&ExportObject], lane: Lane) -> u64 {
+        let mut chunks = objects.chunks(self.settings.objects_per_call.max(1));
+        let mut running = FuturesUnordered::new();
+        let mut failed = 0;
+        loop {
+            while running.len() < self.settings.parallel_calls.max(1) {
+                let Some(chunk) = chunks.next() else { break };
+                running.push(self.upsert_chunk(chunk, lane));
+            }
+            match running.next().await {
+                None => break,
+                Some(Ok((_, f))) => failed += f,
+                Some(Err(e)) => {
+                    failed += 1;
+                    self.control.report_error("export", &e.to_string());
+                }
+            }
+        }
+        failed
+    }
+}

@@ -1,0 +1,186 @@
+//! A full run: read the whole directory, map it, plan against the state DB, apply, write the
+//! consistency GUIDs back, repair drift. Also `plan`, the same reading and planning without
+//! the applying.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{PendingPassword, ReconcileError, Reconciler};
+use crate::samba::directory::User;
+use crate::sync::anchor::source_anchor;
+use crate::sync::approval;
+use crate::sync::control::ReconcileSummary;
+use crate::sync::directory::{self, Directory, ReadEnd};
+use crate::sync::full_scan::DnIndex;
+use crate::sync::mapping::{Desired, Mapper};
+use crate::sync::model::ObjectType;
+use crate::sync::plan::{Plan, PlanInput, plan};
+use crate::sync::state::{HeldDelete, StateError, now_ms, now_us};
+use crate::sync::tenant::Tenant;
+use crate::sync::writeback;
+
+impl<D: Directory, T: Tenant> Reconciler<D, T> {
+    pub(super) fn mapper(&self) -> Mapper<'_> {
+        Mapper { anchor: self.settings.anchor, domain: &self.domain, scope: &self.scope, now: now_ms() / 1000 }
+    }
+
+    fn pending_passwords(&self, users: &[User]) -> Result<Vec<PendingPassword>, StateError> {
+        let handled = self.control.store().handled_kvnos()?;
+        Ok(users
+            .iter()
+            .filter(|u| self.scope.user(u).is_ok())
+            .filter_map(|u| {
+                let anchor = source_anchor(&u.id, self.settings.anchor);
+                let h = handled.get(&anchor).copied().unwrap_or_default();
+                let temporary = u.must_change_password();
+                (h.key_version(temporary) < u.key_version).then(|| PendingPassword {
+                    anchor,
+                    name: u.id.sam_account_name.clone(),
+                    kvno: u.key_version,
+                    changed_at_us: now_us(),
+                    no_longer_temporary: h.skipped_temporary && !temporary,
+                })
+            })
+            .collect())
+    }
+
+    /// What a full reconcile would do now. With `read_back` (and always while this installation
+    /// has exported nothing yet) the plan reads the tenant, so objects Entra already holds show
+    /// as matches, not creates.
+    pub async fn plan(&self, read_back: bool) -> Result<Plan, ReconcileError> {
+        let (snap, end) = directory::snapshot(&*self.directory, None).await?;
+        let desired = self.mapper().map(&snap);
+        let pending = self.pending_passwords(&snap.users)?;
+        drop(snap);
+        let mut cloud = None;
+        let mut warning = None;
+        if read_back || self.control.store().exported_count()? == 0 {
+            let mut held: HashMap<String, ObjectType> = HashMap::new();
+            match self
+                .tenant
+                .read_back(&mut |o| {
+                    held.insert(o.anchor, o.object_type);
+                })
+                .await
+            {
+                Ok(()) => cloud = Some(held),
+                Err(e) => {
+                    warning = Some(format!("cannot read the tenant back ({e}): a create may turn out to be a match"))
+                }
+            }
+        }
+        let mut plan = self.make_plan(&desired, &pending, &end.untrusted, cloud.as_ref(), now_ms())?;
+        plan.warnings.extend(warning);
+        Ok(plan)
+    }
+
+    fn make_plan(
+        &self,
+        desired: &Desired,
+        pending: &[PendingPassword],
+        untrusted: &HashMap<ObjectType, String>,
+        cloud: Option<&HashMap<String, ObjectType>>,
+        now: i64,
+    ) -> Result<Plan, ReconcileError> {
+        let store = self.control.store();
+        let exported = store.exported()?;
+        let approved = approval::approved_set(store, now)?;
+        let passwords: Vec<(String, String)> = pending.iter().map(|p| (p.anchor.clone(), p.name.clone())).collect();
+        let mut plan = plan(&PlanInput {
+            desired,
+            exported: &exported,
+            passwords: &passwords,
+            deletion_threshold: self.settings.deletion_threshold,
+            deletion_threshold_percent: self.settings.deletion_threshold_percent,
+            approved: &approved,
+            cloud,
+            untrusted,
+        });
+        plan.read_back = cloud.is_some();
+        Ok(plan)
+    }
+
+    /// A full reconcile: read everything, plan, apply, repair drift. Streamed (see
+    /// [`super::streamed`]) unless it is a dry run, which plans the whole domain to log each
+    /// operation.
+    pub async fn run_full(&self) -> Result<ReconcileSummary, ReconcileError> {
+        if !self.settings.dry_run {
+            return self.run_full_streamed().await;
+        }
+        self.run_full_planned().await
+    }
+
+    /// Whether drift repair is due (at most once per `drift_interval`); if so, counts it as done.
+    pub(super) fn drift_due(&self) -> bool {
+        let mut last = self.last_drift_check.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|t| t.elapsed() >= self.settings.drift_interval);
+        if due {
+            *last = Some(tokio::time::Instant::now());
+        }
+        due
+    }
+
+    /// A full reconcile from a snapshot of the whole domain and a plan.
+    async fn run_full_planned(&self) -> Result<ReconcileSummary, ReconcileError> {
+        let started_at = now_ms();
+        if !self.settings.dry_run {
+            self.check_password_sync().await;
+        }
+        let (snap, ReadEnd { usn, untrusted }) = directory::snapshot(&*self.directory, None).await?;
+        let desired = self.mapper().map(&snap);
+        {
+            let mut index = DnIndex::default();
+            for o in &desired.objects {
+                index.insert(&o.dn, o.anchor.clone());
+            }
+            *self.index.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+        }
+        let pending = self.pending_passwords(&snap.users)?;
+        let plan = self.make_plan(&desired, &pending, &untrusted, None, started_at)?;
+        let mut summary = self.apply(&plan, &desired, &pending).await;
+        if !self.settings.dry_run {
+            // What is held now replaces what was held; an approval is good for this one run.
+            let store = self.control.store();
+            let held: Vec<HeldDelete> = plan
+                .held
+                .iter()
+                .map(|h| HeldDelete {
+                    object_type: h.object_type.as_str().to_string(),
+                    anchor: h.anchor.clone(),
+                    name: h.name.clone(),
+                    reason: h.reason.clone(),
+                    approvable: h.approvable,
+                    held_since: started_at,
+                })
+                .collect();
+            if let Err(e) = store.replace_held_deletes(&held).and_then(|()| store.consume_delete_approval(started_at)) {
+                summary.errors += 1;
+                self.control.report_error("state", &e.to_string());
+            }
+        }
+        let s = &self.settings;
+        if writeback::applies(s.write_back_consistency_guid, s.anchor, s.dry_run) {
+            summary.errors += writeback::write_back(&*self.directory, &self.control, s.anchor, &snap.users).await;
+        }
+        // The read-back below is the run's largest allocation: let go of what is done first.
+        let key_versions: HashMap<String, (String, u32)> = snap
+            .users
+            .iter()
+            .filter(|u| self.scope.user(u).is_ok())
+            .map(|u| (source_anchor(&u.id, self.settings.anchor), (u.id.sam_account_name.clone(), u.key_version)))
+            .collect();
+        drop((snap, plan, pending));
+        if self.settings.drift_repair && !self.settings.dry_run && self.drift_due() {
+            let (drifted, errors) = self.repair_drift(&desired, &key_versions).await;
+            summary.drift = drifted;
+            summary.errors += errors;
+        }
+        *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = usn;
+        summary.started_at = started_at;
+        summary.finished_at = now_ms();
+        // Always set: a stale expiry in the past would make the loop run a full reconcile
+        // every second once it has passed.
+        self.control.set_next_expiry(desired.next_expiry.map_or(0, |t| t * 1000));
+        Ok(summary)
+    }
+}

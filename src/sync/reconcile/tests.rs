@@ -1,0 +1,339 @@
+//! The engine over in-memory fakes of both ports: no Samba, no HTTP.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::sync::control::Command;
+use crate::sync::model::{AttrValue, ObjectType};
+use crate::sync::testing::{Rig, password_settings, settings};
+
+fn exported_types(rig: &Rig) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> =
+        rig.control.store().exported().unwrap().into_iter().map(|e| (e.object_type, e.name)).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_full_run_exports_the_domain_once_and_a_second_run_sends_nothing() {
+    let rig = Rig::new().await;
+    let alice = rig.directory.add_user("alice");
+    rig.directory.add_user("bob");
+    rig.directory.add_group("staff", &[&alice]);
+    rig.directory.add_contact("vendor");
+
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.creates, s.updates, s.deletes, s.errors), (4, 0, 0, 0));
+    assert_eq!(s.passwords, 2, "both passwords queued for the password path");
+    let calls = rig.tenant.calls();
+    assert_eq!(calls.upserted, 4);
+    assert_eq!(calls.bulk_objects, 4, "a first export spends bulk budget");
+    assert_eq!(rig.control.store().outbox().unwrap().len(), 2);
+    // Members resolve to the member's anchor.
+    let members = rig.tenant.attribute(ObjectType::Group, &group_anchor(&rig, "staff"), "member");
+    assert_eq!(members, Some(AttrValue::StrList(vec![rig.anchor("alice")])));
+    assert_eq!(exported_types(&rig).len(), 4);
+
+    let again = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((again.creates, again.updates, again.deletes, again.errors), (0, 0, 0, 0));
+    assert_eq!(rig.tenant.calls().upsert_calls, calls.upsert_calls, "nothing re-sent");
+}
+
+fn group_anchor(rig: &Rig, name: &str) -> String {
+    rig.control.store().exported().unwrap().into_iter().find(|e| e.name == name).unwrap().anchor
+}
+
+#[tokio::test]
+async fn a_delta_run_sends_only_what_changed_through_the_mapper() {
+    let rig = Rig::new().await;
+    let alice = rig.directory.add_user("alice");
+    rig.directory.add_user("bob");
+    let staff = rig.directory.add_group("staff", &[&alice]);
+    assert!(rig.reconciler.run_delta().await.unwrap().is_none(), "no delta before a full run");
+    rig.reconciler.run_full().await.unwrap();
+    let before = rig.tenant.calls();
+    assert!(rig.reconciler.run_delta().await.unwrap().is_none(), "nothing changed");
+
+    rig.directory.update_user("bob", |u| u.id.display_name = Some("Robert".into()));
+    let s = rig.reconciler.run_delta().await.unwrap().expect("a delta");
+    assert_eq!((s.creates, s.updates, s.deletes), (0, 1, 0));
+    assert_eq!(rig.tenant.calls().upserted, before.upserted + 1, "only bob is sent");
+    assert_eq!(
+        rig.tenant.attribute(ObjectType::User, &rig.anchor("bob"), "displayName"),
+        Some(AttrValue::Str("Robert".into()))
+    );
+
+    // A new user and a group naming it, in one delta: the member resolves.
+    let carol = rig.directory.add_user("carol");
+    rig.directory.remove(&staff);
+    let staff = rig.directory.add_group("staff2", &[&alice, &carol]);
+    let s = rig.reconciler.run_delta().await.unwrap().expect("a delta");
+    assert_eq!((s.creates, s.deletes), (2, 0), "carol and the group; deletes wait for a full run");
+    let members = rig.tenant.attribute(ObjectType::Group, &group_anchor(&rig, "staff2"), "member");
+    let mut want = vec![rig.anchor("alice"), rig.anchor("carol")];
+    want.sort();
+    let Some(AttrValue::StrList(mut got)) = members else { panic!("no members") };
+    got.sort();
+    assert_eq!(got, want, "{staff}");
+}
+
+#[tokio::test]
+async fn deletes_go_through_until_the_threshold_then_are_held() {
+    let rig = Rig::with(
+        crate::sync::reconcile::ReconcileSettings { deletion_threshold: 2, ..settings() },
+        password_settings(),
+    )
+    .await;
+    let dns: Vec<String> = (0..6).map(|n| rig.directory.add_user(&format!("user{n}"))).collect();
+    rig.reconciler.run_full().await.unwrap();
+
+    rig.directory.remove(&dns[0]);
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.deletes, s.deletes_held, s.errors), (1, 0, 0));
+    assert_eq!(rig.tenant.anchors(ObjectType::User).len(), 5);
+    assert_eq!(rig.tenant.calls().delete_calls, 1);
+
+    for dn in &dns[1..4] {
+        rig.directory.remove(dn);
+    }
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.deletes, s.deletes_held), (0, 3), "three deletes over a threshold of two are held");
+    assert_eq!(rig.tenant.anchors(ObjectType::User).len(), 5, "nothing deleted");
+    assert_eq!(rig.tenant.calls().delete_calls, 1, "no delete call made");
+    assert_eq!(rig.control.store().held_deletes().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_delete_of_an_object_already_gone_in_entra_counts_as_done() {
+    let rig = Rig::new().await;
+    let dn = rig.directory.add_user("leaver");
+    // Not the last user: an empty read of users deletes nothing.
+    rig.directory.add_user("stayer");
+    rig.reconciler.run_full().await.unwrap();
+    let anchor = rig.anchor("leaver");
+    rig.tenant.delete_in_cloud(ObjectType::User, &anchor);
+    rig.directory.remove(&dn);
+    // Drift repair must not recreate it either: the directory does not want it.
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.deletes, s.errors), (1, 0));
+    assert_eq!(exported_types(&rig), vec![("User".into(), "stayer".into())], "the export is forgotten");
+}
+
+#[tokio::test]
+async fn a_missing_base_dn_never_turns_into_deletes() {
+    let rig = Rig::new().await;
+    let dn = rig.directory.add_user("alice");
+    rig.directory.add_user("bob");
+    rig.reconciler.run_full().await.unwrap();
+    rig.directory.remove(&dn);
+    let s = rig.reconciler.plan(false).await.unwrap();
+    assert_eq!(s.count(crate::sync::plan::Action::Delete), 1, "without the guard it would be deleted");
+    rig.directory.missing_base("OU=Gone,DC=lab,DC=test");
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!(s.deletes, 0);
+    assert_eq!(rig.tenant.calls().delete_calls, 0);
+}
+
+#[tokio::test]
+async fn drift_repair_exports_changed_and_deleted_objects_again_once() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    rig.directory.add_user("bob");
+    rig.reconciler.run_full().await.unwrap();
+    let (alice, bob) = (rig.anchor("alice"), rig.anchor("bob"));
+    rig.tenant.change_in_cloud(ObjectType::User, &alice, "DisplayName", AttrValue::Str("Mallory".into()));
+    rig.tenant.delete_in_cloud(ObjectType::User, &bob);
+    let before = rig.tenant.calls();
+
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.drift, s.errors), (2, 0));
+    assert_eq!(rig.tenant.calls().upserted, before.upserted + 2, "one upsert each");
+    assert_eq!(rig.tenant.attribute(ObjectType::User, &alice, "displayName"), Some(AttrValue::Str("alice".into())));
+    assert!(rig.tenant.anchors(ObjectType::User).contains(&bob));
+    // Bob was created again without a password: it is queued again.
+    assert!(rig.control.store().outbox().unwrap().iter().any(|i| i.anchor == bob));
+
+    // A value Entra keeps (a cloud rule): reported once, then left alone.
+    rig.tenant.change_in_cloud(ObjectType::User, &alice, "DisplayName", AttrValue::Str("Kept".into()));
+    rig.reconciler.run_full().await.unwrap();
+    rig.tenant.change_in_cloud(ObjectType::User, &alice, "DisplayName", AttrValue::Str("Kept".into()));
+    let upserts = rig.tenant.calls().upserted;
+    rig.reconciler.run_full().await.unwrap();
+    rig.reconciler.run_full().await.unwrap();
+    assert_eq!(rig.tenant.calls().upserted, upserts, "no tug of war");
+}
+
+#[tokio::test]
+async fn a_failed_read_back_skips_drift_repair_and_costs_one_call() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    rig.reconciler.run_full().await.unwrap();
+    rig.tenant.fail_read_backs(1);
+    let before = rig.tenant.calls();
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!(s.errors, 1);
+    assert_eq!(rig.tenant.calls().read_backs, before.read_backs + 1);
+    assert_eq!(rig.tenant.calls().upsert_calls, before.upsert_calls);
+}
+
+#[tokio::test]
+async fn an_account_that_expires_is_disabled_urgently_at_its_expiry() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("temp");
+    let soon_unix = crate::sync::state::now_ms() / 1000 + 2;
+    let filetime = (soon_unix + 11_644_473_600) * 10_000_000;
+    rig.directory.update_user("temp", |u| u.account_expires = filetime);
+    rig.reconciler.run_full().await.unwrap();
+    assert_eq!(rig.control.next_expiry_ms(), Some(soon_unix * 1000), "the expiry timer is armed");
+    let anchor = rig.anchor("temp");
+    assert_eq!(rig.tenant.attribute(ObjectType::User, &anchor, "accountEnabled"), Some(AttrValue::Bool(true)));
+
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let urgent = rig.tenant.calls().urgent_objects;
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!(s.updates, 1);
+    assert_eq!(rig.tenant.attribute(ObjectType::User, &anchor, "accountEnabled"), Some(AttrValue::Bool(false)));
+    assert_eq!(rig.tenant.calls().urgent_objects, urgent + 1, "disabling goes in the urgent lane");
+}
+
+#[tokio::test]
+async fn a_transient_failure_costs_one_call_and_the_next_run_sends_it() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    rig.tenant.fail_writes(1);
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!(s.errors, 1);
+    assert_eq!(rig.tenant.calls().upsert_calls, 1, "no retry storm inside a run");
+    assert!(rig.tenant.anchors(ObjectType::User).is_empty());
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.creates, s.errors), (1, 0));
+    assert_eq!(rig.tenant.calls().upsert_calls, 2);
+}
+
+#[tokio::test]
+async fn a_refused_object_is_recorded_and_tried_again_next_run() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    rig.directory.add_user("bob");
+    rig.tenant.refuse(&rig.anchor("bob"));
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!(s.errors, 1);
+    assert!(rig.control.store().exported().unwrap().iter().all(|e| e.name != "bob"), "bob is not recorded as exported");
+    let before = rig.tenant.calls().upserted;
+    rig.reconciler.run_full().await.unwrap();
+    assert_eq!(rig.tenant.calls().upserted, before + 1, "only the refused one again");
+}
+
+#[tokio::test]
+async fn an_unreadable_directory_fails_the_run_and_sends_nothing() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    rig.directory.fail_reads(1);
+    let e = rig.reconciler.run_full().await.unwrap_err();
+    assert!(e.to_string().contains("reading sam.ldb"), "{e}");
+    let calls = rig.tenant.calls();
+    assert_eq!((calls.upsert_calls, calls.delete_calls, calls.pushes), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn a_dry_run_sends_nothing() {
+    let rig =
+        Rig::with(crate::sync::reconcile::ReconcileSettings { dry_run: true, ..settings() }, password_settings()).await;
+    rig.directory.add_user("alice");
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert!(s.dry_run);
+    assert_eq!(s.creates, 1);
+    assert_eq!(rig.tenant.calls().upsert_calls, 0);
+    assert!(rig.control.store().exported().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_loop_handles_commands_and_follows_the_usn_with_delta_runs() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    let mut events = rig.control.subscribe();
+    let (stop, stop_watcher) = (CancellationToken::new(), CancellationToken::new());
+    let watcher = tokio::spawn(crate::sync::usn_watch::run(
+        rig.directory.clone(),
+        rig.control.clone(),
+        Duration::from_millis(20),
+        stop_watcher.clone(),
+    ));
+    let engine = tokio::spawn(rig.reconciler.clone().run(
+        rig.inbox.commands.clone(),
+        rig.control.watch_directory_usn(),
+        stop.clone(),
+    ));
+    let first = Rig::next_summary(&mut events, Duration::from_secs(5)).await.expect("the first full run");
+    assert_eq!(first.creates, 1);
+
+    // SyncNow: a full run.
+    let reads = rig.directory.calls.read_objects.load(Ordering::Relaxed);
+    rig.control.command(Command::SyncNow).unwrap();
+    Rig::next_summary(&mut events, Duration::from_secs(5)).await.expect("a requested run");
+    assert!(rig.directory.calls.read_objects.load(Ordering::Relaxed) > reads);
+
+    // A change in the directory: a delta run, fed by the USN watcher.
+    rig.directory.add_user("bob");
+    let delta = Rig::next_summary(&mut events, Duration::from_secs(5)).await.expect("a delta run");
+    assert_eq!(delta.creates, 1);
+
+    // ExportUser: one user at once, in the urgent lane, and the password path woken (the
+    // watcher stops first, so no delta run exports the user).
+    stop_watcher.cancel();
+    watcher.await.unwrap();
+    let wakes = rig.wakes.load(Ordering::Relaxed);
+    let urgent = rig.tenant.calls().urgent_objects;
+    rig.directory.add_user("carol");
+    rig.control.command(Command::ExportUser("carol".into())).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let carol = rig.anchor("carol");
+    while !rig.tenant.anchors(ObjectType::User).contains(&carol) {
+        assert!(tokio::time::Instant::now() < deadline, "carol was not exported");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(rig.tenant.calls().urgent_objects > urgent);
+    assert!(rig.wakes.load(Ordering::Relaxed) > wakes);
+
+    stop.cancel();
+    engine.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tenant_with_another_anchor_is_refused() {
+    let rig = Rig::new().await;
+    rig.tenant.set_anchor_attribute("mS-DS-ConsistencyGuid");
+    let e = rig.reconciler.check_tenant().await.unwrap_err();
+    assert!(matches!(e, crate::sync::reconcile::ReconcileError::AnchorMismatch { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn password_hash_sync_turned_on_in_the_tenant_starts_a_full_password_sync() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    rig.directory.add_user("bob");
+    rig.tenant.set_password_sync(false);
+    rig.reconciler.check_tenant().await.unwrap();
+    assert!(!rig.gate.password_sync_on(), "pushes wait while it is off");
+    assert!(rig.control.has_problem("password-hash-sync"));
+    rig.reconciler.run_full().await.unwrap();
+    // The run's own passwords are queued; the outbox is emptied as if they had been pushed.
+    for item in rig.control.store().outbox().unwrap() {
+        rig.control.store().mark_acked(&item.anchor, item.kvno, 0).unwrap();
+    }
+    let wakes = rig.wakes.load(Ordering::Relaxed);
+
+    rig.tenant.set_password_sync(true);
+    rig.reconciler.check_password_sync().await;
+    assert!(rig.gate.password_sync_on());
+    assert!(!rig.control.has_problem("password-hash-sync"));
+    let outbox = rig.control.store().outbox().unwrap();
+    assert_eq!(outbox.len(), 2, "every exported user's password again");
+    assert!(outbox.iter().all(|i| i.resync));
+    assert!(rig.wakes.load(Ordering::Relaxed) > wakes, "the password path is woken");
+    // Seen once: the next check starts nothing more.
+    rig.reconciler.check_password_sync().await;
+    assert_eq!(rig.control.store().outbox().unwrap().len(), 2);
+}

@@ -1,0 +1,226 @@
+//! Seamless SSO end to end (issue 18) on a lab DC: `seamless-sso enable` makes AZUREADSSOACC$
+//! (exactly the two SPNs, AES256 only, the salt Samba's KDC uses) and registers its key with the
+//! emulator; a synced user gets a service ticket from the Samba KDC (MIT kinit and kvno inside
+//! the DC's network namespace) and curl's GSSAPI Negotiate presents it to the emulator's
+//! winauth/sso, which names the user; a user who is not synced and a ticket for another service
+//! are refused; after `rollover` the old ticket is refused and a new one accepted; `status`
+//! reports the key's age and warns past key_max_age; `disable` leaves no account and no
+//! registration.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use common::samba::Dc;
+use common::stack::{Stack, tail};
+
+const UPN: &str = "alice@lab.test";
+const ALICE_PW: &str = "Al1ce!Pass-1";
+const BOB_PW: &str = "B0b!Passw0rd-1";
+const AUTOLOGON: &str = "autologon.microsoftazuread-sso.com";
+const RUN: Duration = Duration::from_secs(120);
+
+fn users(dc: &Dc) {
+    dc.samba_tool(&["user", "create", "alice", ALICE_PW, "--mail-address=alice@lab.test"]);
+    dc.samba_tool(&["user", "create", "bob", BOB_PW, "--mail-address=bob@lab.test"]);
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "failed: {}", text(&out));
+    text(&out)
+}
+
+/// A Kerberos client of the lab realm: its own krb5.conf (no DNS, no canonicalisation, the SSO
+/// host names mapped to the realm) and one credential cache per user.
+struct Client {
+    dir: tempfile::TempDir,
+    netns: String,
+}
+
+impl Client {
+    fn new(dc: &Dc) -> Client {
+        let dir = tempfile::Builder::new().prefix("ses-krb5-").tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("krb5.conf"),
+            "[libdefaults]\n\tdefault_realm = LAB.TEST\n\tdns_lookup_realm = false\n\tdns_lookup_kdc = false\n\
+             \trdns = false\n\tdns_canonicalize_hostname = false\n\
+             [realms]\n\tLAB.TEST = {\n\t\tkdc = 127.0.0.1\n\t}\n\
+             [domain_realm]\n\tautologon.microsoftazuread-sso.com = LAB.TEST\n\
+             \taadg.windows.net.nsatc.net = LAB.TEST\n\t.lab.test = LAB.TEST\n",
+        )
+        .expect("krb5.conf");
+        Client { dir, netns: dc.netns().expect("the DC runs").to_string() }
+    }
+
+    fn cache(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("cc-{name}"))
+    }
+
+    fn env(&self, cmd: &mut Command, cache: &Path) {
+        cmd.env("KRB5_CONFIG", self.dir.path().join("krb5.conf"))
+            .env("KRB5CCNAME", format!("FILE:{}", cache.display()));
+    }
+
+    /// Runs `argv` in the DC's network namespace (where its KDC listens) with `cache`.
+    fn in_netns(&self, cache: &Path, argv: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.netns]).args(argv);
+        self.env(&mut cmd, cache);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn");
+        if let Some(input) = stdin {
+            use std::io::Write as _;
+            child.stdin.take().expect("stdin").write_all(format!("{input}\n").as_bytes()).expect("stdin");
+        }
+        child.wait_with_output().expect("wait")
+    }
+
+    /// kinit as `user`, then a service ticket for `HTTP/host` into the user's cache `cache_name`.
+    fn ticket(&self, cache_name: &str, user: &str, password: &str, host: &str) {
+        let cache = self.cache(cache_name);
+        let _ = std::fs::remove_file(&cache);
+        ok(self.in_netns(&cache, &["kinit", &format!("{user}@LAB.TEST")], Some(password)));
+        ok(self.in_netns(&cache, &["kvno", &format!("HTTP/{host}")], None));
+    }
+
+    /// curl --negotiate against the emulator's winauth/sso, `host` resolved to it; the ticket
+    /// comes from `cache_name` (curl runs outside the namespace: the cached service ticket is
+    /// all GSSAPI needs). Returns (HTTP status, body).
+    fn sso(&self, cache_name: &str, host: &str, emu_url: &str, tenant: &str) -> (u16, Value) {
+        let port = emu_url.rsplit(':').next().expect("port");
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "--negotiate", "-u", ":", "-o", "-", "-w", "\n%{http_code}", "--resolve"])
+            .arg(format!("{host}:{port}:127.0.0.1"))
+            .arg(format!("http://{host}:{port}/{tenant}/winauth/sso"));
+        self.env(&mut cmd, &self.cache(cache_name));
+        let out = cmd.output().expect("curl");
+        let body = String::from_utf8_lossy(&out.stdout).to_string();
+        let (json, code) = body.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), serde_json::from_str(json).unwrap_or(Value::Null))
+    }
+}
+
+fn account_values(dc: &Dc, attr: &str) -> Vec<String> {
+    dc.ldbsearch_values("(sAMAccountName=AZUREADSSOACC$)", attr)
+        .into_iter()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .collect()
+}
+
+fn sso_status(s: &Stack) -> Value {
+    let out = s.daemon.cli(&["seamless-sso", "status", "--json"]);
+    serde_json::from_str(&ok(out).lines().filter(|l| !l.starts_with("warning")).collect::<Vec<_>>().join("\n"))
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn seamless_sso_enable_sign_in_rollover_status_and_disable() {
+    let s = Stack::start(users, "[sync.scope]\nexclude_accounts = [\"bob\"]", &[]);
+    assert!(s.emu.wait_password(UPN, ALICE_PW, RUN).is_some(), "{}", tail(&s.daemon.logs()));
+    let synced = s.emu.objects("User");
+    assert!(synced.iter().all(|u| u["attributes"]["userPrincipalName"] != "bob@lab.test"), "bob was synced");
+
+    // Off before enable.
+    assert_eq!(sso_status(&s)["enabled"], false);
+
+    // enable: the account with exactly the two SPNs, AES256 only, in CN=System; Entra holds it.
+    let said = ok(s.daemon.cli(&["seamless-sso", "enable"]));
+    assert!(said.contains("registered"), "{said}");
+    let mut spns = account_values(&s.dc, "servicePrincipalName");
+    spns.sort();
+    assert_eq!(spns, ["HTTP/aadg.windows.net.nsatc.net", "HTTP/autologon.microsoftazuread-sso.com"]);
+    assert_eq!(account_values(&s.dc, "msDS-SupportedEncryptionTypes"), ["16"]);
+    let dn = account_values(&s.dc, "distinguishedName");
+    assert_eq!(dn, ["CN=AZUREADSSOACC,CN=System,DC=lab,DC=test"]);
+    let salt = ok(s.dc.samba_tool(&["user", "getpassword", "AZUREADSSOACC$", "--attributes=virtualKerberosSalt"]));
+    assert!(salt.contains("virtualKerberosSalt: LAB.TESThostazureadssoacc.lab.test"), "{salt}");
+    let registration = s.emu.get("/admin/desktop-sso");
+    assert_eq!(registration["enabled"], true, "{registration}");
+    assert_eq!(registration["domains"][0]["domainName"], "lab.test", "{registration}");
+    assert_eq!(registration["domains"][0]["computerName"], "AZUREADSSOACC", "{registration}");
+    assert_eq!(registration["domains"][0]["keyVersion"], 1, "{registration}");
+    // A second enable changes nothing.
+    let again = s.daemon.cli(&["seamless-sso", "enable"]);
+    assert!(!again.status.success() && text(&again).contains("already enabled"), "{}", text(&again));
+
+    // Without a ticket: 401 Negotiate.
+    let plain = Command::new("curl")
+        .args(["-s", "-i", &format!("{}/{}/winauth/sso", s.emu.base_url, s.emu.tenant_id)])
+        .output()
+        .expect("curl");
+    let head = String::from_utf8_lossy(&plain.stdout).to_lowercase();
+    assert!(head.starts_with("http/1.1 401") && head.contains("www-authenticate: negotiate"), "{head}");
+
+    // A synced user is identified.
+    let client = Client::new(&s.dc);
+    client.ticket("alice", "alice", ALICE_PW, AUTOLOGON);
+    let (code, body) = client.sso("alice", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!((code, body["userPrincipalName"].as_str()), (200, Some(UPN)), "{body}");
+
+    // A user who is not synced is refused.
+    client.ticket("bob", "bob", BOB_PW, AUTOLOGON);
+    let (code, body) = client.sso("bob", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!(code, 401, "bob is not synced");
+    assert!(
+        body["reason"].as_str().is_some_and(|r| r.contains("bob@LAB.TEST (by its SID) is no synced user")),
+        "{body}"
+    );
+
+    // A ticket for another service is refused, even one sealed with the same key.
+    s.dc.samba_tool(&["spn", "add", "HTTP/intranet.lab.test", "AZUREADSSOACC$"]);
+    client.ticket("alice-intranet", "alice", ALICE_PW, "intranet.lab.test");
+    let (code, body) = client.sso("alice-intranet", "intranet.lab.test", &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!(code, 401, "a ticket for HTTP/intranet.lab.test");
+    assert!(body["reason"].as_str().is_some_and(|r| r.contains("not for Seamless SSO")), "{body}");
+    s.dc.samba_tool(&["spn", "delete", "HTTP/intranet.lab.test", "AZUREADSSOACC$"]);
+
+    // status: on, AES256, a fresh key, no warning.
+    let st = sso_status(&s);
+    assert_eq!(st["enabled"], true, "{st}");
+    assert_eq!(st["encryptionTypes"], serde_json::json!(["AES256-CTS-HMAC-SHA1-96"]), "{st}");
+    assert!(st["keyAgeSeconds"].as_i64().is_some_and(|a| a < 600), "{st}");
+    assert_eq!(st["warnings"], serde_json::json!([]), "{st}");
+    let daemon_status = text(&s.daemon.cli(&["status"]));
+    assert!(daemon_status.contains("seamless SSO:          on: key"), "{daemon_status}");
+
+    // rollover: the old ticket is refused, a new one accepted.
+    let said = ok(s.daemon.cli(&["seamless-sso", "rollover"]));
+    assert!(said.contains("registered the new key"), "{said}");
+    assert_eq!(s.emu.get("/admin/desktop-sso")["domains"][0]["keyVersion"], 2);
+    assert_eq!(account_values(&s.dc, "msDS-KeyVersionNumber"), ["2"]);
+    let (code, body) = client.sso("alice", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!(code, 401, "a ticket issued before the rollover");
+    assert!(body["reason"].as_str().is_some_and(|r| r.contains("checksum does not match")), "{body}");
+    client.ticket("alice-new", "alice", ALICE_PW, AUTOLOGON);
+    let (code, body) = client.sso("alice-new", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!((code, body["userPrincipalName"].as_str()), (200, Some(UPN)), "{body}");
+
+    // Past key_max_age, status (and the daemon's status) warns with the rollover command.
+    let mut config = std::fs::read_to_string(&s.daemon.config).expect("config");
+    config.push_str("\n[seamless_sso]\nkey_max_age = \"2s\"\n");
+    std::fs::write(&s.daemon.config, config).expect("config");
+    std::thread::sleep(Duration::from_secs(3));
+    let st = sso_status(&s);
+    let warning = st["warnings"][0].as_str().unwrap_or_default().to_string();
+    assert!(warning.contains("older than key_max_age") && warning.contains("seamless-sso rollover --config"), "{st}");
+    let text_status = ok(s.daemon.cli(&["seamless-sso", "status"]));
+    assert!(text_status.contains("warning:") && text_status.contains("key set:"), "{text_status}");
+
+    // disable: neither the account nor the registration is left.
+    ok(s.daemon.cli(&["seamless-sso", "disable"]));
+    assert!(account_values(&s.dc, "distinguishedName").is_empty(), "the account is still there");
+    let registration = s.emu.get("/admin/desktop-sso");
+    assert_eq!(registration["domains"], serde_json::json!([]), "{registration}");
+    assert_eq!(registration["enabled"], false, "{registration}");
+    let (code, _) = client.sso("alice-new", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!(code, 401, "signed in after disable");
+    assert_eq!(sso_status(&s)["enabled"], false);
+}
