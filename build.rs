@@ -1,7 +1,7 @@
-//! Generates the libldb bindings (allowlisted) and builds nothing else.
+//! Generates the libldb bindings (allowlisted) and compiles the small C shim next to them
+//! (`src/samba/shim.c`: libldb's log and search callbacks).
 //!
-//! Needs the Debian packages `libldb-dev libtalloc-dev samba-dev pkg-config libclang-dev`
-//! (`scripts/install-deps.sh` installs them).
+//! Needs the Debian packages listed in `PACKAGES` below (`scripts/install-deps.sh` installs them).
 
 use std::env;
 use std::path::PathBuf;

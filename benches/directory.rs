@@ -2,8 +2,6 @@
 //! prints objects/s and peak RSS. Run: `cargo bench --bench directory`.
 //! Targets (issue 2): the full read under 1 s, peak RSS under 100 MB.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may stop at the first failure
-
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -7,8 +7,6 @@
 //! EMULATOR_BENCH_SECONDS sets the measuring time (default 5), EMULATOR_BENCH_CLIENTS the
 //! number of concurrent connections (default 16).
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};

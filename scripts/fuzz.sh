@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzz the msbin1 reader for SECONDS (default 60), starting from the committed seeds.
 # Runs on stable Rust: `-s none` turns off the sanitizer that would need nightly
-# (rust-stack.md §1.6). Needs cargo-fuzz: `cargo install cargo-fuzz --locked`.
+# . Needs cargo-fuzz: `cargo install cargo-fuzz --locked`.
 # New interesting inputs go to fuzz/corpus/ (not committed); crashes to fuzz/artifacts/.
 set -eu
 

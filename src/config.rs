@@ -81,7 +81,7 @@ pub struct AuthConfig {
     /// The v2 scope tokens are asked for (default: the sync service app's, as Microsoft's client).
     pub scope: String,
     /// With `method = "certificate"`: the daemon renews the app's certificate once this little
-    /// validity is left (Entra Connect warns at 150 days, entra-2026.md §2).
+    /// validity is left (Entra Connect warns at 150 days).
     pub renew_before: Duration,
     /// How long a certificate made by `register-app` or a renewal is valid (Microsoft's wizard:
     /// 6 months).
@@ -428,7 +428,7 @@ impl Reader {
         let proxy = self.opt_string(entra_t, "entra", "proxy");
         // 2.6.84.0 is the oldest build Microsoft names for 2027 (Learn `security-updates-pks`); a
         // build leaves support 12 months after its successor ships, so we present the newest one
-        // known, the 2.6.92.0 hotfix of 23 Sep 2026 (version-history summaries; entra-2026.md §1).
+        // known, the 2.6.92.0 hotfix of 23 Sep 2026 (Entra Connect's version history).
         let client_build = self.string(entra_t, "entra", "client_build", Some("2.6.92.0"));
         if client_build.split('.').count() != 4 || !client_build.split('.').all(|p| p.parse::<u32>().is_ok()) {
             self.issue("entra.client_build", format!("\"{client_build}\" is not a build number like 2.6.3.0"));

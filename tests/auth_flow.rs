@@ -2,8 +2,6 @@
 //! device code (pending twice, then a token), refresh-token rotation with single-flight
 //! refresh, and client credentials whose assertion signature the server checks.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;

@@ -3,8 +3,6 @@
 //! token refresh after access denied, the compatibility probe, timeouts, and the redacted
 //! capture; hostile answers (the fuzz corpus replayed).
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
 #[path = "client/auth.rs"]
 mod auth;
 #[path = "client/calls.rs"]

@@ -2,8 +2,6 @@
 //! built from the protocol doc's XML shapes (never with the project's own client), plus the
 //! binary (restart with --data) and an independent Python client.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
 #[path = "emulator/admin.rs"]
 mod admin;
 #[path = "emulator/applications.rs"]

@@ -1,7 +1,5 @@
 //! `samba-entra-sync phs-credential` run as a process: output, normalisation and refusals.
 
-#![allow(clippy::unwrap_used)]
-
 use std::process::{Command, Output};
 
 use samba_entra_sync::entra::credential;

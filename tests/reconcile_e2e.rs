@@ -197,7 +197,7 @@ fn expected(objects: &[Value], critical: &BTreeSet<String>) -> Tenant {
                 a.insert("displayname".into(), text(o, "displayName").map(V::One));
                 a.insert("commonname".into(), one(rdn_value(o["distinguishedName"].as_str().unwrap_or(""))));
                 a.insert("netbiosname".into(), one("LAB"));
-                // The AD attribute → the Entra attribute (protocol doc §4.3.3).
+                // The AD attribute → the Entra attribute (the sync API's names).
                 for (ad, entra) in [
                     ("givenName", "givenname"),
                     ("sn", "surname"),

@@ -16,7 +16,6 @@ use crate::config::BusConfig;
 
 pub const BUS_NAME: &str = "io.github.SambaEntraSync1";
 pub const OBJECT_PATH: &str = "/io/github/SambaEntraSync1";
-pub const INTERFACE: &str = "io.github.SambaEntraSync1";
 
 /// A connection builder for the configured bus.
 /// (An invalid address is reported when the connection is built.)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::Value as Json;
 
+use super::local_time::{local_time, localise_leading_time};
 use super::{CliResult, Failure, runtime};
 use crate::bus::client::{DaemonProxy, connect, to_json};
 use crate::config::BusConfig;
@@ -109,7 +110,7 @@ pub fn status(args: &StatusArgs) -> CliResult {
         println!("sign-in:               {}", s("signIn"));
     }
     if let Some(c) = json.get("certificate").filter(|c| c.is_object()) {
-        let at = |k: &str| c.get(k).and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into());
+        let at = |k: &str| c.get(k).and_then(Json::as_i64).map(local_time).unwrap_or_else(|| "-".into());
         println!(
             "certificate:           expires {}, renewed from {}; renewal: {}",
             at("expiresAt"),
@@ -143,7 +144,7 @@ pub fn status(args: &StatusArgs) -> CliResult {
     match json.get("lastReconcile") {
         Some(r) => println!(
             "last reconcile:        {} ({} creates, {} updates, {} deletes, {} held, {} errors)",
-            r.get("finishedAt").and_then(Json::as_i64).map(fmt_time).unwrap_or_default(),
+            r.get("finishedAt").and_then(Json::as_i64).map(local_time).unwrap_or_default(),
             show(&r["creates"]),
             show(&r["updates"]),
             show(&r["deletes"]),
@@ -154,13 +155,13 @@ pub fn status(args: &StatusArgs) -> CliResult {
     }
     println!(
         "next reconcile:        {}",
-        json.get("nextReconcileAt").and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into())
+        json.get("nextReconcileAt").and_then(Json::as_i64).map(local_time).unwrap_or_else(|| "-".into())
     );
     println!("last error:            {}", s("lastError"));
     if let Some(errors) = json.get("recentErrors").and_then(Json::as_array).filter(|a| !a.is_empty()) {
         println!("recent errors:");
         for e in errors {
-            println!("  {}", show(e));
+            println!("  {}", localise_leading_time(&show(e)));
         }
     }
     print_seamless_sso(args.bus.config.as_deref());
@@ -220,7 +221,7 @@ pub fn user(args: &UserArgs) -> CliResult {
         return Ok(());
     }
     let s = |k: &str| json.get(k).map(show).unwrap_or_else(|| "-".into());
-    let t = |k: &str| json.get(k).and_then(Json::as_i64).map(fmt_time).unwrap_or_else(|| "-".into());
+    let t = |k: &str| json.get(k).and_then(Json::as_i64).map(local_time).unwrap_or_else(|| "-".into());
     if json.get("passwordStatus").and_then(Json::as_str) == Some("SourceConnectorNotPresent") {
         return Err(Failure::runtime(format!(
             "no such account: there is no user named {} on this DC (SourceConnectorNotPresent)",
@@ -245,19 +246,24 @@ fn user_history(args: &UserArgs) -> CliResult {
     let text = with_daemon(&args.bus, async move |p| p.get_password_history(name).await.map_err(Into::into))?;
     let events: Vec<Json> =
         serde_json::from_str(&text).map_err(|e| Failure::runtime(format!("the daemon's answer: {e}")))?;
-    let events: Vec<Json> = events
-        .into_iter()
-        .map(|mut e| {
-            if let Some(at) = e.get("at").and_then(Json::as_i64) {
-                e["at"] = Json::String(fmt_time(at));
-            }
-            e
-        })
-        .collect();
+    // The record in UTC, the lines for people in local time.
+    let with_times = |format: fn(i64) -> String| -> Vec<Json> {
+        events
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                if let Some(at) = e.get("at").and_then(Json::as_i64) {
+                    e["at"] = Json::String(format(at));
+                }
+                e
+            })
+            .collect()
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&events).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&with_times(fmt_time)).unwrap_or_default());
         return Ok(());
     }
+    let events = with_times(local_time);
     if events.is_empty() {
         println!("no password events for {} in the kept period ([state] password_history)", args.name);
     }
@@ -292,7 +298,7 @@ pub fn approve_deletes(args: &ApproveArgs) -> CliResult {
     Ok(())
 }
 
-pub fn sync_now(args: &SimpleArgs) -> CliResult {
+pub(crate) fn sync_now(args: &SimpleArgs) -> CliResult {
     with_daemon(&args.bus, async |p| p.sync_now().await.map_err(Into::into))?;
     println!("Reconcile requested.");
     Ok(())

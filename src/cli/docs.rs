@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::{CliResult, Failure};
 
 /// The example config, as installed at /etc/samba-entra-sync/config.toml.
-pub const EXAMPLE_CONFIG: &str = include_str!("../../etc/samba-entra-sync.toml");
+pub(crate) const EXAMPLE_CONFIG: &str = include_str!("../../etc/samba-entra-sync.toml");
 
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
@@ -76,7 +76,7 @@ fn key_line(line: &str) -> Option<(&str, &str)> {
 }
 
 /// samba-entra-sync.toml(5): the example config's sections, keys and comments as a man page.
-pub fn config_man_page(example: &str) -> String {
+pub(crate) fn config_man_page(example: &str) -> String {
     let mut out = String::from(
         ".TH SAMBA\\-ENTRA\\-SYNC.TOML 5 \"\" \"samba-entra-sync\" \"File formats\"\n\
          .SH NAME\nsamba\\-entra\\-sync.toml \\- the configuration of samba\\-entra\\-sync\n\

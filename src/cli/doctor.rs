@@ -93,10 +93,9 @@ fn check_hook(smb_conf: &Path) -> Check {
             format!("{fix} (with --chain to keep yours)"),
         ),
         Existing::Ours { value, .. } => {
-            use std::os::unix::fs::PermissionsExt;
             let hook = hook_of(&value);
             match std::fs::metadata(&hook) {
-                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {
+                Ok(m) if super::install_hook::is_executable_file(&m) => {
                     pass(NAME, format!("check password script = {value}"))
                 }
                 Ok(_) => fail(

@@ -114,7 +114,7 @@ fn parse_service_date(text: &str) -> Result<crate::emulator::ServiceDate, String
 }
 
 /// `90d`, `1h`, `5m`, `30s`, `500ms`; a bare number is seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (number, unit) = t.split_at(split);

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use super::daemon_client::{BusArgs, SimpleArgs};
+use super::local_time::local_time;
+use super::progress::{ProgressLine, Work};
 use super::{CliResult, Failure};
 use crate::daemon::{self, DaemonError};
 use crate::sync::plan::Action;
@@ -29,6 +31,8 @@ pub fn run_daemon(args: &DaemonArgs) -> CliResult {
 
 #[derive(clap::Args, Debug)]
 pub struct PlanArgs {
+    /// The config to plan with, in this process. On a terminal, stderr shows the progress
+    /// (objects read, read back from Entra, planned).
     #[arg(long, value_name = "FILE", default_value = "/etc/samba-entra-sync/config.toml")]
     pub config: PathBuf,
     #[arg(long)]
@@ -44,6 +48,7 @@ pub fn plan(args: &PlanArgs) -> CliResult {
     let config = daemon::load_config(&args.config).map_err(failure)?;
     let plan = super::runtime()?.block_on(async {
         let engine = daemon::offline_engine(&config, true).await.map_err(failure)?;
+        let _progress = ProgressLine::start(&engine.control, Work::Plan);
         engine.reconciler.plan(args.read_back).await.map_err(Failure::runtime)
     })?;
     if args.json {
@@ -81,7 +86,8 @@ pub fn plan(args: &PlanArgs) -> CliResult {
 
 #[derive(clap::Args, Debug)]
 pub struct SyncArgs {
-    /// Run the reconcile in this process with this config instead of asking the daemon.
+    /// Run the reconcile in this process with this config instead of asking the daemon. On a
+    /// terminal, stderr shows its progress (objects read, planned, sent; passwords pushed).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Plan and report, send nothing (in-process only).
@@ -107,8 +113,8 @@ fn print_summary(s: &crate::sync::control::ReconcileSummary, pushed: usize, left
     let took = (s.finished_at - s.started_at).max(0) as f64 / 1000.0;
     let verb = if s.dry_run { "would have sent" } else { "sent" };
     println!(
-        "Reconcile finished at {} (UTC) in {took:.1} s; it {verb}: {} creates, {} updates, {} deletes, {} password changes.",
-        crate::sync::control::fmt_time(s.finished_at),
+        "Reconcile finished at {} in {took:.1} s; it {verb}: {} creates, {} updates, {} deletes, {} password changes.",
+        local_time(s.finished_at),
         s.creates,
         s.updates,
         s.deletes,
@@ -152,12 +158,19 @@ pub fn sync(args: &SyncArgs) -> CliResult {
     let config = daemon::load_config(path).map_err(failure)?;
     super::runtime()?.block_on(async {
         let engine = daemon::offline_engine(&config, args.dry_run).await.map_err(failure)?;
+        let progress = ProgressLine::start(&engine.control, if args.dry_run { Work::Plan } else { Work::Send });
         if !args.dry_run {
             engine.reconciler.check_tenant().await.map_err(Failure::runtime)?;
         }
         let summary = engine.reconciler.run_full().await.map_err(Failure::runtime)?;
-        let pushed = if args.dry_run { 0 } else { engine.passwords.drain().await };
+        let pushed = if args.dry_run {
+            0
+        } else {
+            progress.passwords_queued(engine.control.store().outbox_len().map_or(0, |n| u64::try_from(n).unwrap_or(0)));
+            engine.passwords.drain().await
+        };
         let left = if args.dry_run { 0 } else { engine.control.store().outbox_len().unwrap_or(0) };
+        drop(progress);
         if args.json {
             let mut record = serde_json::to_value(&summary).unwrap_or_default();
             if let Some(o) = record.as_object_mut() {

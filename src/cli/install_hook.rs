@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::{CliResult, Failure};
 
 /// Where the Debian package and `scripts/install.sh` put the hook.
-pub const DEFAULT_HOOK: &str = "/usr/libexec/samba-entra-sync/samba-entra-sync-hook";
+pub(crate) const DEFAULT_HOOK: &str = "/usr/libexec/samba-entra-sync/samba-entra-sync-hook";
 const HOOK_NAME: &str = "samba-entra-sync-hook";
 const RESTART: &str = "restart samba (systemctl restart samba-ad-dc): it reads `check password script` only at start, a reload is not enough";
 
@@ -82,7 +82,7 @@ fn is_check_password_script(name: &str) -> bool {
 }
 
 /// Single-quotes `s` for `/bin/sh`.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
@@ -285,7 +285,7 @@ fn rewrite(
 
 /// What `install-hook --remove` does to a file's text.
 #[derive(Debug)]
-pub struct Removal {
+pub(crate) struct Removal {
     pub existing: Existing,
     /// The script our hook chained, which becomes the entry again.
     pub restored: Option<String>,
@@ -323,7 +323,7 @@ fn chained_script(args: &str) -> Option<String> {
 
 /// Plans taking our hook out of [global]: a chained script of the site's becomes the entry
 /// again; otherwise the entry goes (Samba then applies its own complexity rule again).
-pub fn plan_removal(text: &str) -> Result<Removal, PlanError> {
+pub(crate) fn plan_removal(text: &str) -> Result<Removal, PlanError> {
     let lines: Vec<&str> = text.lines().collect();
     let logical = logical_lines(&lines);
     let (header, entries) = global_entries(&logical);
@@ -430,6 +430,12 @@ pub fn run(args: &InstallHookArgs) -> CliResult {
     Ok(())
 }
 
+/// A regular file someone may execute: what Samba needs the hook to be (`install-hook` and
+/// `doctor` both ask).
+pub(crate) fn is_executable_file(meta: &fs::Metadata) -> bool {
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
 /// Samba refuses every password change when the script cannot run: never point it at nothing.
 fn check_executable(hook: &Path) -> CliResult {
     let meta = fs::metadata(hook).map_err(|e| {
@@ -438,7 +444,7 @@ fn check_executable(hook: &Path) -> CliResult {
             hook.display()
         ))
     })?;
-    if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+    if !is_executable_file(&meta) {
         return Err(Failure::usage(format!(
             "the hook {} is not an executable file; Samba would refuse every password change, so nothing was written",
             hook.display()
@@ -487,19 +493,11 @@ pub(crate) fn write_with_backup(conf: &Path, text: &str) -> Result<PathBuf, Fail
     Ok(backup)
 }
 
-/// `YYYYMMDDTHHMMSSZ` for a time (civil-from-days, so no calendar crate is needed).
-pub fn utc_stamp(t: std::time::SystemTime) -> String {
+/// `YYYYMMDDTHHMMSSZ` for a time.
+pub(crate) fn utc_stamp(t: std::time::SystemTime) -> String {
     let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::entra::timefmt::civil_from_days(days);
     format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 

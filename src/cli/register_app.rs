@@ -1,5 +1,5 @@
 //! `samba-entra-sync register-app --config FILE [--dry-run]`: sets up application-based sign-in
-//! as Entra Connect's wizard does (entra-2026.md §2). An administrator signs in once (device
+//! as Entra Connect's wizard does. An administrator signs in once (device
 //! code, Microsoft Graph Command Line Tools, delegated Graph scopes; the token stays in memory),
 //! then through Microsoft Graph: find or create the application `SambaEntraSync_<host>` with a
 //! certificate made on this DC, its service principal, and the sync app's
@@ -25,9 +25,9 @@ use crate::entra::auth::{
 use crate::entra::http::http_client;
 
 /// Microsoft Graph Command Line Tools: a first-party public client that may call Graph.
-pub const GRAPH_CLI_CLIENT: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+pub(crate) const GRAPH_CLI_CLIENT: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 /// The id of `ADSynchronization.ReadWrite.All` on the sync app (Learn `authenticate-application-id`).
-pub const SYNC_APP_ROLE_ID: &str = "ab43b826-2c7a-4aff-9ecd-d0629d0ca6a9";
+pub(crate) const SYNC_APP_ROLE_ID: &str = "ab43b826-2c7a-4aff-9ecd-d0629d0ca6a9";
 const SYNC_APP_ROLE: &str = "ADSynchronization.ReadWrite.All";
 /// The delegated Graph permissions the steps need.
 const GRAPH_SCOPES: &str = "https://graph.microsoft.com/Application.ReadWrite.All \

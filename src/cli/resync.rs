@@ -1,7 +1,7 @@
 //! `samba-entra-sync sync --all-passwords`: a full password sync, asked of the running daemon
 //! (or run in this process with `--config`), with progress for people and a summary.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
@@ -55,25 +55,60 @@ fn print_summary(run: &ResyncRun, json: bool) {
     }
 }
 
-/// One progress line on stderr (for people; stdout stays for the summary).
-fn progress(run: &ResyncRun, since: Instant, done_at_start: u64) {
-    let done = run.done();
-    let secs = since.elapsed().as_secs_f64().max(0.001);
-    let rate = done.saturating_sub(done_at_start) as f64 / secs;
-    let left = if rate > 0.0 { format!("{:.0} s", run.remaining as f64 / rate) } else { "-".to_owned() };
-    eprint!("\r{done}/{} done, {rate:.0}/s, about {left} left   ", run.total);
-    let _ = std::io::stderr().flush();
+/// Progress for people on stderr (stdout stays for the summary): on a terminal one line redrawn
+/// in place; elsewhere (a pipe, a log) a plain line now and then. Nothing with `--json`.
+struct Progress {
+    show: bool,
+    terminal: bool,
+    since: Instant,
+    done_at_start: Option<u64>,
+    last_line: Option<Instant>,
+}
+
+/// How often a line goes to a pipe or a log.
+const PLAIN_LINE_EVERY: Duration = Duration::from_secs(10);
+
+impl Progress {
+    fn new(json: bool) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
+        Progress { show: !json, terminal, since: Instant::now(), done_at_start: None, last_line: None }
+    }
+
+    fn show(&mut self, run: &ResyncRun) {
+        let done = run.done();
+        let start = *self.done_at_start.get_or_insert(done);
+        if !self.show || (!self.terminal && self.last_line.is_some_and(|t| t.elapsed() < PLAIN_LINE_EVERY)) {
+            return;
+        }
+        let secs = self.since.elapsed().as_secs_f64().max(0.001);
+        let rate = done.saturating_sub(start) as f64 / secs;
+        let left = if rate > 0.0 { format!("{:.0} s", run.remaining as f64 / rate) } else { "-".to_owned() };
+        let line = format!("{done}/{} done, {rate:.0}/s, about {left} left", run.total);
+        if self.terminal {
+            eprint!("\r{line}   ");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("{line}");
+        }
+        self.last_line = Some(Instant::now());
+    }
+
+    /// Ends the redrawn line, so the summary starts on a line of its own.
+    fn finish(&self) {
+        if self.show && self.terminal {
+            eprintln!();
+        }
+    }
 }
 
 /// Through the daemon: `ResyncPasswords`, then its progress from `status`.
-pub fn through_daemon(bus: &BusArgs, json: bool) -> CliResult {
+pub(crate) fn through_daemon(bus: &BusArgs, json: bool) -> CliResult {
     let bus = bus.bus_config()?;
     let asked_at = now_ms();
     super::runtime()?.block_on(async {
         let proxy = connect(&bus).await.map_err(|e| Failure::runtime(format!("cannot reach the D-Bus bus: {e}")))?;
         proxy.resync_passwords().await.map_err(|e| super::daemon_client::bus_failure(e.into()))?;
-        let since = Instant::now();
-        let mut first_done = None;
+        let mut progress = Progress::new(json);
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let status = to_json(&proxy.status().await.map_err(|e| super::daemon_client::bus_failure(e.into()))?);
@@ -84,14 +119,9 @@ pub fn through_daemon(bus: &BusArgs, json: bool) -> CliResult {
             else {
                 continue;
             };
-            let start = *first_done.get_or_insert(run.done());
-            if !json {
-                progress(&run, since, start);
-            }
+            progress.show(&run);
             if run.finished_at.is_some() {
-                if !json {
-                    eprintln!();
-                }
+                progress.finish();
                 print_summary(&run, json);
                 return Ok(());
             }
@@ -101,7 +131,7 @@ pub fn through_daemon(bus: &BusArgs, json: bool) -> CliResult {
 
 /// In this process (`sync --all-passwords --config FILE`): the same resync, pushed from here;
 /// what does not go through stays queued for the daemon.
-pub fn in_process(path: &std::path::Path, json: bool) -> CliResult {
+pub(crate) fn in_process(path: &std::path::Path, json: bool) -> CliResult {
     let config = daemon::load_config(path).map_err(|e| Failure { code: e.exit_code(), message: e.to_string() })?;
     super::runtime()?.block_on(async {
         let engine = daemon::offline_engine(&config, false)
@@ -116,25 +146,21 @@ pub fn in_process(path: &std::path::Path, json: bool) -> CliResult {
         let started =
             engine.reconciler.start_password_resync("requested by an administrator").await.map_err(Failure::runtime)?;
         let store = engine.control.store();
-        let since = Instant::now();
-        let start = started.done();
+        let mut progress = Progress::new(json);
+        progress.done_at_start = Some(started.done());
         let mut run = started;
         // Each pass pushes what is queued; a push that fails waits its back-off, and counts as
         // failed after a few tries.
         while run.finished_at.is_none() {
             engine.passwords.drain().await;
             run = store.resync_run().map_err(Failure::runtime)?.unwrap_or_default();
-            if !json {
-                progress(&run, since, start);
-            }
+            progress.show(&run);
             if run.finished_at.is_none() {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 run = store.resync_run().map_err(Failure::runtime)?.unwrap_or_default();
             }
         }
-        if !json {
-            eprintln!();
-        }
+        progress.finish();
         print_summary(&run, json);
         Ok(())
     })

@@ -30,7 +30,7 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The JSON form of one object.
-pub fn object_json(tenant: &Tenant, object: &SyncObject) -> serde_json::Value {
+pub(super) fn object_json(tenant: &Tenant, object: &SyncObject) -> serde_json::Value {
     json!({
         "sourceAnchor": object.source_anchor,
         "cloudAnchor": object.cloud_anchor(),
@@ -44,7 +44,7 @@ pub fn object_json(tenant: &Tenant, object: &SyncObject) -> serde_json::Value {
     })
 }
 
-pub async fn objects(State(app): State<Arc<App>>, Query(query): Query<HashMap<String, String>>) -> Response {
+pub(super) async fn objects(State(app): State<Arc<App>>, Query(query): Query<HashMap<String, String>>) -> Response {
     let filter = match query.get("type") {
         None => None,
         Some(t) => match ObjectType::parse_loose(t) {
@@ -73,7 +73,7 @@ fn not_found(anchor: &str) -> Response {
     error(StatusCode::NOT_FOUND, format!("no object has the anchor {anchor:?}"))
 }
 
-pub async fn object(State(app): State<Arc<App>>, Path(anchor): Path<String>) -> Response {
+pub(super) async fn object(State(app): State<Arc<App>>, Path(anchor): Path<String>) -> Response {
     let tenant = lock(&app.tenant);
     match find(&tenant, &anchor) {
         Some(o) => Json(object_json(&tenant, o)).into_response(),
@@ -83,7 +83,7 @@ pub async fn object(State(app): State<Arc<App>>, Path(anchor): Path<String>) -> 
 
 /// `DELETE /admin/objects/{anchor}`: an administrator deletes the object in the cloud, behind
 /// the sync client's back (drift for it to find).
-pub async fn delete_object(State(app): State<Arc<App>>, Path(anchor): Path<String>) -> Response {
+pub(super) async fn delete_object(State(app): State<Arc<App>>, Path(anchor): Path<String>) -> Response {
     let mut tenant = lock(&app.tenant);
     let Some(id) = find(&tenant, &anchor).map(|o| o.object_id) else { return not_found(&anchor) };
     match tenant.cloud_delete(id) {
@@ -94,13 +94,13 @@ pub async fn delete_object(State(app): State<Arc<App>>, Path(anchor): Path<Strin
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CloudEdit {
+pub(super) struct CloudEdit {
     attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `PATCH /admin/objects/{anchor}` with `{"attributes": {"displayName": "x", "mail": null}}`:
 /// a change made in the cloud (strings, booleans, integers, lists of strings; null clears).
-pub async fn edit_object(State(app): State<Arc<App>>, Path(anchor): Path<String>, body: Bytes) -> Response {
+pub(super) async fn edit_object(State(app): State<Arc<App>>, Path(anchor): Path<String>, body: Bytes) -> Response {
     let edit: CloudEdit = match serde_json::from_slice(&body) {
         Ok(e) => e,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("expected {{\"attributes\": {{...}}}}: {e}")),
@@ -134,7 +134,7 @@ pub async fn edit_object(State(app): State<Arc<App>>, Path(anchor): Path<String>
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct VerifyPassword {
+pub(super) struct VerifyPassword {
     source_anchor: Option<String>,
     user_principal_name: Option<String>,
     password: String,
@@ -142,7 +142,7 @@ pub struct VerifyPassword {
 
 /// The emulator's sign-in: recompute the PHS key from the candidate password's NT hash and
 /// compare in constant time.
-pub async fn verify_password(
+pub(super) async fn verify_password(
     State(app): State<Arc<App>>,
     body: Result<Json<VerifyPassword>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
@@ -174,7 +174,7 @@ pub async fn verify_password(
     Json(json!({"valid": valid, "forceChangeOnLogon": valid && force_change})).into_response()
 }
 
-pub async fn stats(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn stats(State(app): State<Arc<App>>) -> Response {
     let (objects, credentials) = {
         let tenant = lock(&app.tenant);
         (tenant.object_count(), tenant.credential_count())
@@ -201,20 +201,20 @@ fn company_json(tenant: &Tenant) -> serde_json::Value {
 }
 
 /// `GET /admin/company`: the tenant's sync settings as the admin portal shows them.
-pub async fn company(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn company(State(app): State<Arc<App>>) -> Response {
     Json(company_json(&lock(&app.tenant))).into_response()
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CompanyPatch {
+pub(super) struct CompanyPatch {
     password_hash_sync: Option<bool>,
 }
 
 /// `PATCH /admin/company` `{"passwordHashSync": true|false}`: an administrator turning password
 /// hash sync on or off in the portal (the PasswordHashSync bit of DirSyncFeatures; the other
 /// bits stay).
-pub async fn patch_company(State(app): State<Arc<App>>, body: Bytes) -> Response {
+pub(super) async fn patch_company(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let patch = match serde_json::from_slice::<CompanyPatch>(&body) {
         Ok(p) => p,
         Err(e) => {
@@ -233,7 +233,7 @@ pub async fn patch_company(State(app): State<Arc<App>>, body: Bytes) -> Response
 
 /// `DELETE /admin/credentials`: every stored password forgotten behind the sync client's back
 /// (a tenant restore, a cloud-side reset); the objects stay.
-pub async fn wipe_credentials(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn wipe_credentials(State(app): State<Arc<App>>) -> Response {
     match lock(&app.tenant).wipe_credentials() {
         Ok(n) => Json(json!({"wiped": n})).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -242,16 +242,16 @@ pub async fn wipe_credentials(State(app): State<Arc<App>>) -> Response {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-pub enum OneOrMany {
+pub(super) enum OneOrMany {
     One(FaultSpec),
     Many(Vec<FaultSpec>),
 }
 
-pub async fn list_faults(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn list_faults(State(app): State<Arc<App>>) -> Response {
     Json(json!({"active": lock(&app.faults).describe(Instant::now())})).into_response()
 }
 
-pub async fn add_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
+pub(super) async fn add_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let specs = match serde_json::from_slice::<OneOrMany>(&body) {
         Ok(OneOrMany::One(f)) => vec![f],
         Ok(OneOrMany::Many(list)) => list,
@@ -276,19 +276,23 @@ pub async fn add_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
     (StatusCode::CREATED, Json(json!({"active": faults.describe(now)}))).into_response()
 }
 
-pub async fn clear_faults(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn clear_faults(State(app): State<Arc<App>>) -> Response {
     lock(&app.faults).clear();
     StatusCode::NO_CONTENT.into_response()
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Approval {
+pub(super) struct Approval {
     user_principal_name: Option<String>,
     roles: Option<Vec<String>>,
 }
 
-pub async fn approve_device_code(State(app): State<Arc<App>>, Path(code): Path<String>, body: Bytes) -> Response {
+pub(super) async fn approve_device_code(
+    State(app): State<Arc<App>>,
+    Path(code): Path<String>,
+    body: Bytes,
+) -> Response {
     let approval: Approval = if body.iter().all(u8::is_ascii_whitespace) {
         Approval::default()
     } else {
@@ -323,7 +327,7 @@ pub async fn approve_device_code(State(app): State<Arc<App>>, Path(code): Path<S
 }
 
 /// `POST /admin/certificates?clientId=…[&role=…]` with a PEM body.
-pub async fn add_certificates(
+pub(super) async fn add_certificates(
     State(app): State<Arc<App>>,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,

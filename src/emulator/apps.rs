@@ -27,7 +27,7 @@ use super::tokens::{
 use super::{App, clock, jwt};
 
 /// The id of `ADSynchronization.ReadWrite.All` on the sync app (Learn `authenticate-application-id`).
-pub const SYNC_APP_ROLE_ID: &str = "ab43b826-2c7a-4aff-9ecd-d0629d0ca6a9";
+pub(super) const SYNC_APP_ROLE_ID: &str = "ab43b826-2c7a-4aff-9ecd-d0629d0ca6a9";
 /// The audience of an `addKey` proof (Graph docs, `application: addKey`).
 const PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
 const PROOF_MAX_LIFETIME_SECS: i64 = 600;
@@ -72,7 +72,7 @@ struct Assignment {
 
 /// The tenant's app registrations.
 #[derive(Debug)]
-pub struct AppDirectory {
+pub(crate) struct AppDirectory {
     applications: Vec<Application>,
     service_principals: Vec<ServicePrincipal>,
     assignments: Vec<Assignment>,
@@ -156,7 +156,8 @@ impl Caller {
     }
 
     /// Granting an app role: `AppRoleAssignment.ReadWrite.All` and an administrator who may grant
-    /// it (at least Hybrid Identity Administrator for the sync app's role, entra-2026.md §2).
+    /// it (at least Hybrid Identity Administrator for the sync app's role, as Microsoft documents for application-based
+    /// authentication).
     fn may_assign_roles(&self) -> bool {
         self.user
             && self.has_scope(&["AppRoleAssignment.ReadWrite.All"])
@@ -294,7 +295,7 @@ fn json_body(body: &Bytes) -> Result<serde_json::Map<String, J>, Response> {
 }
 
 /// `GET /v1.0/applications[?$filter=displayName eq '…']`.
-pub async fn list_applications(
+pub(super) async fn list_applications(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
@@ -318,7 +319,11 @@ pub async fn list_applications(
 }
 
 /// `GET /v1.0/applications/{id}`: the app with its key credentials.
-pub async fn get_application(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub(super) async fn get_application(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let who = match caller(&app, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -342,7 +347,7 @@ fn not_found(id: &str) -> Response {
 }
 
 /// `POST /v1.0/applications` with `displayName` and optionally `keyCredentials` → 201.
-pub async fn create_application(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn create_application(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let who = match caller(&app, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -382,7 +387,7 @@ pub async fn create_application(State(app): State<Arc<App>>, headers: HeaderMap,
 /// `PATCH /v1.0/applications/{id}` with `keyCredentials` (the whole new collection, each with its
 /// certificate in `key`) → 204: the keys not in it stop signing the app in (Graph docs "Update
 /// application": a collection property is replaced whole).
-pub async fn update_application(
+pub(super) async fn update_application(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -479,7 +484,12 @@ fn proven_application(
 
 /// `POST /v1.0/applications/{id}/addKey`: a new certificate, proven by a JWT signed with one of
 /// the app's current keys (`aud` 00000002-…, `iss` the app's object id, ≤ 10 minutes).
-pub async fn add_key(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+pub(super) async fn add_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let (current, body) = match proven_application(&app, &headers, &id, &body, "addKey") {
         Ok(found) => found,
         Err(r) => return r,
@@ -501,7 +511,7 @@ pub async fn add_key(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): 
 
 /// `POST /v1.0/applications/{id}/removeKey` with `keyId` and a `proof` as for `addKey` → 204; the
 /// certificate no longer signs the app in.
-pub async fn remove_key(
+pub(super) async fn remove_key(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -527,7 +537,11 @@ pub async fn remove_key(
 }
 
 /// `GET /v1.0/servicePrincipals/{id}/appRoleAssignments`: the roles granted to a service principal.
-pub async fn list_assignments(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub(super) async fn list_assignments(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let who = match caller(&app, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -576,7 +590,7 @@ fn check_proof(proof: &str, application: &Application) -> Result<(), String> {
 }
 
 /// `GET /v1.0/servicePrincipals[?$filter=appId eq '…']`.
-pub async fn list_service_principals(
+pub(super) async fn list_service_principals(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
@@ -604,7 +618,7 @@ pub async fn list_service_principals(
 }
 
 /// `POST /v1.0/servicePrincipals` with `appId` → 201.
-pub async fn create_service_principal(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn create_service_principal(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let who = match caller(&app, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -661,7 +675,11 @@ fn assignment_json(dir: &AppDirectory, a: &Assignment) -> J {
 }
 
 /// `GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo`.
-pub async fn list_assigned_to(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub(super) async fn list_assigned_to(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let who = match caller(&app, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -681,7 +699,7 @@ pub async fn list_assigned_to(State(app): State<Arc<App>>, headers: HeaderMap, P
 
 /// `POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo` with `principalId`, `resourceId`,
 /// `appRoleId` → 201.
-pub async fn assign_role(
+pub(super) async fn assign_role(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -765,7 +783,6 @@ pub async fn assign_role(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use crate::entra::auth::{AppCredential, generate_credential};

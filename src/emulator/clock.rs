@@ -4,43 +4,29 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Seconds since the Unix epoch.
-pub fn now_secs() -> i64 {
+pub(super) fn now_secs() -> i64 {
     now_ms() / 1000
 }
 
 /// `2024-05-01T10:20:30.123Z` for a Unix time in milliseconds.
-pub fn rfc3339_ms(ms: i64) -> String {
+pub(super) fn rfc3339_ms(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::entra::timefmt::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Whether `text` is an xs:dateTime the way .NET's `XmlConvert` reads a `DateTime` member:
 /// `YYYY-MM-DDThh:mm:ss`, then 0 to 7 fractional digits, then nothing (unspecified kind), `Z`
 /// or `±hh:mm`. Surrounding whitespace is allowed, as XmlConvert trims it.
-pub fn is_xs_date_time(text: &str) -> bool {
+pub(super) fn is_xs_date_time(text: &str) -> bool {
     let t = text.trim_matches([' ', '\t', '\r', '\n']).as_bytes();
     if t.len() < 19 {
         return false;

@@ -1,6 +1,6 @@
 //! Reading DataContract-serialised elements the way WCF's DataContractSerializer does:
 //! members in their declared order, `i:nil`, XmlConvert's primitive formats, and the typed
-//! `c:Value`s of `Dictionary<string, object>` (protocol doc §4.3.2).
+//! `c:Value`s of `Dictionary<string, object>`.
 //!
 //! Every error is the inner message of the formatter fault.
 
@@ -11,14 +11,14 @@ use super::model::{PropertyValue, ReferenceChange, Value};
 use super::soap::{ARRAYS_NS, SYNC_NS, XSD, XSI};
 use crate::entra::nbfx::ElementRef;
 
-pub type ContractResult<T> = Result<T, String>;
+pub(super) type ContractResult<T> = Result<T, String>;
 
 /// The members of a data contract element, found in declaration order.
 ///
 /// Unknown elements are skipped (DataContractSerializer ignores them), but a known member that
 /// comes out of order, twice, or in the wrong namespace is an error: the real serializer would
 /// silently drop it, so the client's bug would show up somewhere less obvious.
-pub fn members<'a, const N: usize>(
+pub(super) fn members<'a, const N: usize>(
     parent: &ElementRef<'a>,
     ns: &str,
     names: [&str; N],
@@ -51,12 +51,12 @@ pub fn members<'a, const N: usize>(
     Ok(found)
 }
 
-pub fn is_nil(element: &ElementRef<'_>) -> bool {
+pub(super) fn is_nil(element: &ElementRef<'_>) -> bool {
     element.attribute(XSI, "nil").is_some_and(|v| matches!(v.trim(), "true" | "1"))
 }
 
 /// The text of a simple member; `None` for `i:nil="true"`.
-pub fn simple_text(element: &ElementRef<'_>) -> ContractResult<Option<String>> {
+pub(super) fn simple_text(element: &ElementRef<'_>) -> ContractResult<Option<String>> {
     if is_nil(element) {
         if element.children().next().is_some() || !element.text().is_empty() {
             return Err(format!("Element '{}' is nil but has content.", element.local_name()));
@@ -70,7 +70,7 @@ pub fn simple_text(element: &ElementRef<'_>) -> ContractResult<Option<String>> {
 }
 
 /// XmlConvert.ToBoolean: `true`, `false`, `1`, `0` after trimming whitespace; case-sensitive.
-pub fn parse_bool(text: &str, what: &str) -> ContractResult<bool> {
+pub(super) fn parse_bool(text: &str, what: &str) -> ContractResult<bool> {
     match text.trim_matches([' ', '\t', '\r', '\n']) {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
@@ -78,13 +78,13 @@ pub fn parse_bool(text: &str, what: &str) -> ContractResult<bool> {
     }
 }
 
-pub fn parse_long(text: &str, what: &str) -> ContractResult<i64> {
+pub(super) fn parse_long(text: &str, what: &str) -> ContractResult<i64> {
     text.trim_matches([' ', '\t', '\r', '\n'])
         .parse()
         .map_err(|_| format!("The value '{text}' cannot be parsed as the type 'Int64' ({what})."))
 }
 
-pub fn parse_int(text: &str, what: &str) -> ContractResult<i32> {
+pub(super) fn parse_int(text: &str, what: &str) -> ContractResult<i32> {
     text.trim_matches([' ', '\t', '\r', '\n'])
         .parse()
         .map_err(|_| format!("The value '{text}' cannot be parsed as the type 'Int32' ({what})."))
@@ -96,13 +96,13 @@ fn parse_base64(text: &str, what: &str) -> ContractResult<Vec<u8>> {
 }
 
 /// A required, non-nil simple member.
-pub fn required_text(member: Option<ElementRef<'_>>, name: &str) -> ContractResult<String> {
+pub(super) fn required_text(member: Option<ElementRef<'_>>, name: &str) -> ContractResult<String> {
     let element = member.ok_or_else(|| format!("The member '{name}' is required but missing."))?;
     simple_text(&element)?.ok_or_else(|| format!("The member '{name}' cannot be nil."))
 }
 
 /// A nillable simple member: `None` when absent or nil.
-pub fn optional_text(member: Option<ElementRef<'_>>) -> ContractResult<Option<String>> {
+pub(super) fn optional_text(member: Option<ElementRef<'_>>) -> ContractResult<Option<String>> {
     match member {
         Some(element) => simple_text(&element),
         None => Ok(None),
@@ -120,7 +120,7 @@ fn unknown_type(ns: &str, local: &str) -> String {
 }
 
 /// One `c:Value` of a `KeyValueOfstringanyType`.
-pub fn property_value(value: &ElementRef<'_>, key: &str) -> ContractResult<PropertyValue> {
+pub(super) fn property_value(value: &ElementRef<'_>, key: &str) -> ContractResult<PropertyValue> {
     if is_nil(value) {
         simple_text(value)?;
         return Ok(PropertyValue::Value(Value::Null));
@@ -163,7 +163,7 @@ fn list_items(list: &ElementRef<'_>, item: &str, key: &str) -> ContractResult<Ve
         .collect()
 }
 
-/// `SyncReferenceChangeCollection` (protocol doc §4.3.6).
+/// `SyncReferenceChangeCollection`: the delta form of a group's members.
 fn reference_changes(value: &ElementRef<'_>, key: &str) -> ContractResult<PropertyValue> {
     let [changes] = members(value, SYNC_NS, ["referenceChanges"])?;
     let Some(changes) = changes else {

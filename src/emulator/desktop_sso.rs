@@ -28,12 +28,10 @@ use zeroize::Zeroizing;
 use super::App;
 use super::clock;
 use super::model::{ObjectType, Value};
-use super::tokens::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR};
+use super::tokens::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR, REGISTER_APP_RESOURCE};
 use crate::entra::kerberos::{self, Key, SSO_SPNS, ticket};
 use crate::entra::nbfx::{ElementRef, from_xml};
 
-/// The resource of the registration service's tokens (AADInternals `Set-AADIntDesktopSSO`).
-pub const REGISTER_APP_RESOURCE: &str = "https://proxy.cloudwebappproxy.net/registerapp";
 const NS_REGISTRATION: &str =
     "http://schemas.datacontract.org/2004/07/Microsoft.ApplicationProxy.Common.RegistrationCommons.Registration";
 const NS_SECURITY: &str =

@@ -1,4 +1,4 @@
-//! `POST /provisioningservice.svc`: the request pipeline of protocol doc §10 — content type,
+//! `POST /provisioningservice.svc`: the request pipeline (docs/emulator.md, "Sync API"): content type,
 //! injected faults, strict msbin1 decoding, envelope, token, build, throttling, operation.
 
 use std::sync::Arc;
@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::soap::{self, Fault, FaultCode};
 use super::tenant::ProvisionContext;
-use super::{App, clock, ops, server};
+use super::{App, clock, ops};
 use crate::entra::nbfx::{self, Element, Limits};
 
-pub const MSBIN1: &str = "application/soap+msbin1";
+pub(super) const MSBIN1: &str = "application/soap+msbin1";
 
 fn msbin1_response(status: StatusCode, envelope: &Element, retry_after: Option<u64>) -> Response {
     match nbfx::encode(envelope) {
@@ -40,7 +40,7 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-pub async fn provisioning(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn provisioning(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case(MSBIN1) {
@@ -143,7 +143,7 @@ fn prepare(
         tracing::debug!(operation, api_action, "sync call");
     }
     if effects.redirect {
-        let url = format!("{}/provisioningservice.svc", server::base_from(app, headers));
+        let url = format!("{}/provisioningservice.svc", app.settings.base_url_for(headers));
         return Err(Fault::redirect(url));
     }
     if effects.throttle {

@@ -22,7 +22,7 @@ pub enum FaultKind {
 }
 
 /// The Graph actions a `graphUnavailable` fault may name.
-pub const GRAPH_OPERATIONS: [&str; 2] = ["addKey", "removeKey"];
+pub(super) const GRAPH_OPERATIONS: [&str; 2] = ["addKey", "removeKey"];
 
 /// One fault as posted.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,7 +47,7 @@ struct Active {
 
 /// What the active faults do to one sync call.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Effects {
+pub(crate) struct Effects {
     pub unavailable: bool,
     pub throttle: bool,
     pub redirect: bool,
@@ -59,7 +59,7 @@ pub struct Effects {
 }
 
 #[derive(Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     active: Vec<Active>,
 }
 
@@ -88,16 +88,16 @@ impl FaultSpec {
 }
 
 impl Faults {
-    pub fn add(&mut self, spec: FaultSpec, now: Instant) {
+    pub(crate) fn add(&mut self, spec: FaultSpec, now: Instant) {
         let until = spec.seconds.map(|s| now + Duration::from_secs_f64(s));
         self.active.push(Active { calls_left: spec.calls, until, since_ms: clock::now_ms(), spec });
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.active.clear();
     }
 
-    pub fn describe(&self, now: Instant) -> Vec<serde_json::Value> {
+    pub(crate) fn describe(&self, now: Instant) -> Vec<serde_json::Value> {
         self.active
             .iter()
             .filter(|a| a.until.is_none_or(|u| u > now))
@@ -114,7 +114,7 @@ impl Faults {
     }
 
     /// Applies the active faults to one sync call, using up their call budgets.
-    pub fn on_call(&mut self, now: Instant) -> Effects {
+    pub(crate) fn on_call(&mut self, now: Instant) -> Effects {
         self.active.retain(|a| a.until.is_none_or(|u| u > now) && a.calls_left != Some(0));
         let mut effects = Effects::default();
         for fault in self.active.iter_mut().filter(|a| a.spec.kind != FaultKind::GraphUnavailable) {
@@ -141,7 +141,7 @@ impl Faults {
     }
 
     /// Whether a `graphUnavailable` fault answers this Graph action (using up one of its calls).
-    pub fn on_graph_call(&mut self, now: Instant, operation: &str) -> bool {
+    pub(crate) fn on_graph_call(&mut self, now: Instant, operation: &str) -> bool {
         self.active.retain(|a| a.until.is_none_or(|u| u > now) && a.calls_left != Some(0));
         let mut hit = false;
         for fault in self.active.iter_mut().filter(|a| {

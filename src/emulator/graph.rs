@@ -1,5 +1,5 @@
-//! A small Microsoft Graph facade for clients such as AzureADConnect_Samba4 (protocol doc §4.9,
-//! §10): users, groups and devices with `$select`, `$top` and `@odata.nextLink`, and the
+//! A small Microsoft Graph facade for clients such as AzureADConnect_Samba4 (docs/emulator.md,
+//! "Graph facade"): users, groups and devices with `$select`, `$top` and `@odata.nextLink`, and the
 //! organization's `onPremisesSyncEnabled` switch.
 
 use std::collections::HashMap;
@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as J, json};
 
+use super::App;
 use super::model::{ObjectType, SyncObject, Value};
 use super::tokens::MS_GRAPH_AUDIENCES;
-use super::{App, server};
 
 fn graph_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": {"code": code, "message": message.into()}}))).into_response()
@@ -85,7 +85,7 @@ fn sid(o: &SyncObject) -> J {
     }
 }
 
-/// Graph's view of one object (property mapping of protocol doc §10).
+/// Graph's view of one object (the sync attributes under their Graph names).
 fn resource(o: &SyncObject) -> Map<String, J> {
     let synced = o.source_anchor.is_some();
     let mut m = Map::new();
@@ -194,7 +194,7 @@ fn list(app: &App, headers: &HeaderMap, query: &HashMap<String, String>, kind: O
             ),
         })
         .collect();
-    let base = server::base_from(app, headers);
+    let base = app.settings.base_url_for(headers);
     let mut body = json!({"@odata.context": format!("{base}/v1.0/$metadata#{path}"), "value": page});
     if skip + top < all.len() {
         let mut next = format!("{base}/v1.0/{path}?$top={top}&$skiptoken={}", skip + top);
@@ -221,7 +221,7 @@ fn resource_template(kind: ObjectType) -> Map<String, J> {
     resource(&o)
 }
 
-pub async fn users(
+pub(super) async fn users(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
@@ -229,7 +229,7 @@ pub async fn users(
     list(&app, &headers, &q, ObjectType::User, "users")
 }
 
-pub async fn groups(
+pub(super) async fn groups(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
@@ -237,7 +237,7 @@ pub async fn groups(
     list(&app, &headers, &q, ObjectType::Group, "groups")
 }
 
-pub async fn devices(
+pub(super) async fn devices(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
@@ -255,7 +255,7 @@ fn organization_json(app: &App) -> J {
     })
 }
 
-pub async fn organization(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+pub(super) async fn organization(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Some(r) = refuse(&app, &headers) {
         return r;
     }
@@ -263,7 +263,7 @@ pub async fn organization(State(app): State<Arc<App>>, headers: HeaderMap) -> Re
 }
 
 /// `PATCH /v1.0/organization/{id}` with `{"onPremisesSyncEnabled": true}` → 204.
-pub async fn patch_organization(
+pub(super) async fn patch_organization(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(id): Path<String>,

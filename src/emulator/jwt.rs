@@ -6,17 +6,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-pub fn b64url(bytes: &[u8]) -> String {
+pub(super) fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Base64url without padding, as JWTs use it (padding tolerated).
-pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+pub(super) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()
 }
 
 /// A JWT split into its parts; nothing is trusted until a signature check passes.
-pub struct Jwt<'a> {
+pub(super) struct Jwt<'a> {
     pub header: serde_json::Value,
     pub claims: serde_json::Value,
     pub signing_input: &'a str,
@@ -24,21 +24,21 @@ pub struct Jwt<'a> {
 }
 
 impl Jwt<'_> {
-    pub fn header_str(&self, name: &str) -> Option<&str> {
+    pub(super) fn header_str(&self, name: &str) -> Option<&str> {
         self.header.get(name).and_then(|v| v.as_str())
     }
 
-    pub fn claim_str(&self, name: &str) -> Option<&str> {
+    pub(super) fn claim_str(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(|v| v.as_str())
     }
 
-    pub fn claim_i64(&self, name: &str) -> Option<i64> {
+    pub(super) fn claim_i64(&self, name: &str) -> Option<i64> {
         self.claims.get(name).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
     }
 }
 
 /// Splits `header.claims.signature`; `None` if it is not a JWT with JSON object parts.
-pub fn split(token: &str) -> Option<Jwt<'_>> {
+pub(super) fn split(token: &str) -> Option<Jwt<'_>> {
     let mut parts = token.split('.');
     let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
@@ -62,26 +62,25 @@ fn hs256(key: &[u8], input: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
-#[allow(clippy::panic)]
 fn unreachable_hmac() -> ! {
     panic!("HMAC-SHA256 rejected a 32-byte key")
 }
 
 /// `header.claims.signature` signed with HS256.
-pub fn sign_hs256(key: &[u8], header: &serde_json::Value, claims: &serde_json::Value) -> String {
+pub(super) fn sign_hs256(key: &[u8], header: &serde_json::Value, claims: &serde_json::Value) -> String {
     let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
     let signature = hs256(key, input.as_bytes()).finalize().into_bytes();
     format!("{input}.{}", b64url(&signature))
 }
 
 /// Whether an HS256 signature is valid (constant-time comparison).
-pub fn verify_hs256(key: &[u8], jwt: &Jwt<'_>) -> bool {
+pub(super) fn verify_hs256(key: &[u8], jwt: &Jwt<'_>) -> bool {
     jwt.header_str("alg") == Some("HS256")
         && hs256(key, jwt.signing_input.as_bytes()).verify_slice(&jwt.signature).is_ok()
 }
 
 /// Whether an RS256 signature is valid for the public key of `certificate_der`.
-pub fn verify_rs256(certificate_der: &[u8], jwt: &Jwt<'_>) -> bool {
+pub(super) fn verify_rs256(certificate_der: &[u8], jwt: &Jwt<'_>) -> bool {
     let der = rustls::pki_types::CertificateDer::from(certificate_der);
     let Ok(cert) = webpki::EndEntityCert::try_from(&der) else { return false };
     jwt.header_str("alg") == Some("RS256")

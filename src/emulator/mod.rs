@@ -1,8 +1,9 @@
 //! The Entra sync-endpoint emulator: a strict stand-in for Microsoft's sign-in service and
-//! `provisioningservice.svc` (protocol doc §10), used by every end-to-end test, benchmark and
+//! `provisioningservice.svc` (docs/emulator.md), used by every end-to-end test, benchmark and
 //! demo, and by administrators before they touch a real tenant.
 //!
-//! It may use only `entra::nbfx` (the codec) and `entra::credential` (PHS verification) from
+//! It may use only `entra::nbfx` (the codec), `entra::credential` (PHS verification) and the
+//! calendar arithmetic of `entra::timefmt` (day counts to dates, no rule of the protocol) from
 //! the rest of the crate: its validation is its own, so a misunderstanding shared with the
 //! client shows up as a failing test instead of passing silently.
 //!
@@ -74,7 +75,7 @@ pub struct EmulatorConfig {
     pub refresh_token_lifetime: Duration,
     /// Invalidate a refresh token once it is used (Entra keeps it valid until it expires).
     pub single_use_refresh_tokens: bool,
-    /// Public client ids accepted besides the two first-party ones of protocol doc §2.3.
+    /// Public client ids accepted besides the first-party ones (`DEFAULT_PUBLIC_CLIENTS`).
     pub public_clients: Vec<String>,
     /// `(client id, PEM)` certificates of confidential clients (client credentials).
     pub client_certificates: Vec<(String, Vec<u8>)>,
@@ -196,6 +197,21 @@ pub(crate) struct Settings {
     pub client_roles: Vec<String>,
     pub client_app_roles: Vec<String>,
     pub service_date: ServiceDate,
+}
+
+impl Settings {
+    /// `scheme://host` as the client addressed the emulator (its Host header), so URLs handed
+    /// out match what the client trusts; the bound address otherwise.
+    fn base_url_for(&self, headers: &axum::http::HeaderMap) -> String {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
+        match host {
+            Some(host) => format!("{}://{host}", self.scheme),
+            None => self.base_url.clone(),
+        }
+    }
 }
 
 /// Shared state of a running emulator.

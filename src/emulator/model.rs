@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 /// `SyncObjectType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ObjectType {
+pub(crate) enum ObjectType {
     User,
     Group,
     Contact,
@@ -18,19 +18,20 @@ pub enum ObjectType {
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 4] = [ObjectType::User, ObjectType::Group, ObjectType::Contact, ObjectType::Device];
+    pub(crate) const ALL: [ObjectType; 4] =
+        [ObjectType::User, ObjectType::Group, ObjectType::Contact, ObjectType::Device];
 
     /// The exact spelling DataContractSerializer accepts for the enum (case-sensitive).
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == text)
     }
 
     /// Case-insensitive, for people typing admin URLs.
-    pub fn parse_loose(text: &str) -> Option<Self> {
+    pub(crate) fn parse_loose(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(text))
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ObjectType::User => "User",
             ObjectType::Group => "Group",
@@ -48,14 +49,14 @@ impl fmt::Display for ObjectType {
 
 /// `SyncOperation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncOperation {
+pub(crate) enum SyncOperation {
     Add,
     Set,
     Delete,
 }
 
 impl SyncOperation {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "Add" => Some(SyncOperation::Add),
             "Set" => Some(SyncOperation::Set),
@@ -65,10 +66,10 @@ impl SyncOperation {
     }
 }
 
-/// One typed attribute value (protocol doc §4.3.2). `Null` is a cleared attribute.
+/// One typed attribute value (the `i:type` of its `c:Value`). `Null` is a cleared attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", content = "v")]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     String(String),
     Bool(bool),
@@ -80,7 +81,7 @@ pub enum Value {
 
 impl Value {
     /// Null, an empty string or an empty list: what ReadBackAzureADSyncObjects2 leaves out.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         match self {
             Value::Null => true,
             Value::String(s) => s.is_empty(),
@@ -92,7 +93,7 @@ impl Value {
     }
 
     /// The logical type name used in error messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "nil",
             Value::String(_) => "d:string",
@@ -105,7 +106,7 @@ impl Value {
     }
 
     /// The JSON form of the admin API: binary as standard Base64.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
             Value::Null => J::Null,
@@ -124,11 +125,11 @@ mod b64 {
     use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&STANDARD.encode(bytes))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(d)?;
         STANDARD.decode(text).map_err(serde::de::Error::custom)
     }
@@ -139,11 +140,11 @@ mod b64_list {
     use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(list.iter().map(|b| STANDARD.encode(b)))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
         let texts = Vec::<String>::deserialize(d)?;
         texts.into_iter().map(|t| STANDARD.decode(t).map_err(serde::de::Error::custom)).collect()
     }
@@ -151,7 +152,7 @@ mod b64_list {
 
 /// A stored PHS credential. The string is a password equivalent: it never goes to a log.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredCredential {
+pub(crate) struct StoredCredential {
     pub credential_data: String,
     /// `ChangeDate` as the client sent it.
     pub change_date: String,
@@ -172,14 +173,14 @@ impl fmt::Debug for StoredCredential {
 
 /// One attribute: the key as the client last spelt it, and its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attribute {
+pub(crate) struct Attribute {
     pub key: String,
     pub value: Value,
 }
 
 /// A synced object. Attributes are keyed by the lower-cased name (keys are case-insensitive).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncObject {
+pub(crate) struct SyncObject {
     pub object_id: Uuid,
     pub object_type: ObjectType,
     pub source_anchor: Option<String>,
@@ -194,15 +195,15 @@ pub struct SyncObject {
 
 impl SyncObject {
     /// `<Type>_<objectId>`.
-    pub fn cloud_anchor(&self) -> String {
+    pub(crate) fn cloud_anchor(&self) -> String {
         format!("{}_{}", self.object_type, self.object_id)
     }
 
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         self.attributes.get(&key.to_ascii_lowercase()).map(|a| &a.value)
     }
 
-    pub fn string(&self, key: &str) -> Option<&str> {
+    pub(crate) fn string(&self, key: &str) -> Option<&str> {
         match self.get(key) {
             Some(Value::String(s)) => Some(s),
             _ => None,
@@ -211,14 +212,14 @@ impl SyncObject {
 }
 
 /// Parses `<Type>_<guid>`.
-pub fn parse_cloud_anchor(text: &str) -> Option<(ObjectType, Uuid)> {
+pub(super) fn parse_cloud_anchor(text: &str) -> Option<(ObjectType, Uuid)> {
     let (kind, id) = text.split_once('_')?;
     Some((ObjectType::parse(kind)?, Uuid::parse_str(id).ok()?))
 }
 
-/// A member reference change of the delta form (§4.3.6).
+/// A member reference change of the delta form (`SyncReferenceChange`: add or remove one member).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReferenceChange {
+pub(crate) struct ReferenceChange {
     pub anchor: String,
     /// `referenceTypeInt` 1: the anchor is a CloudAnchor; 2: a SourceAnchor.
     pub by_cloud_anchor: bool,
@@ -228,20 +229,20 @@ pub struct ReferenceChange {
 
 /// A property value as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PropertyValue {
+pub(crate) enum PropertyValue {
     Value(Value),
     ReferenceDelta(Vec<ReferenceChange>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Property {
+pub(crate) struct Property {
     pub key: String,
     pub value: PropertyValue,
 }
 
 /// One `AzureADSyncObject` of a provision request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectChange {
+pub(crate) struct ObjectChange {
     pub properties: Vec<Property>,
     pub object_type: ObjectType,
     pub operation: SyncOperation,
@@ -249,7 +250,7 @@ pub struct ObjectChange {
 
 /// One `AzureADSyncObjectResult`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectResult {
+pub(crate) struct ObjectResult {
     pub cloud_anchor: Option<String>,
     pub success: bool,
     pub description: Option<String>,
@@ -258,7 +259,7 @@ pub struct ObjectResult {
 
 /// One `SyncCredentialsChangeItem`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct CredentialChange {
+pub(crate) struct CredentialChange {
     pub change_date: String,
     pub cloud_anchor: Option<String>,
     pub credential_data: Option<String>,
@@ -280,7 +281,7 @@ impl fmt::Debug for CredentialChange {
 
 /// One `SyncCredentialsChangeResult`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialResult {
+pub(crate) struct CredentialResult {
     pub cloud_anchor: Option<String>,
     pub extended_error: Option<String>,
     pub result: i32,
@@ -288,9 +289,9 @@ pub struct CredentialResult {
 }
 
 /// `Result` codes of `ProvisionCredentials`: 0 and 2 are observed; 1 is the emulator's own code
-/// for an item it cannot read (the real codes are unknown, protocol doc §11).
-pub mod credential_result {
-    pub const SUCCESS: i32 = 0;
-    pub const INVALID_ITEM: i32 = 1;
-    pub const OBJECT_NOT_FOUND: i32 = 2;
+/// for an item it cannot read (the real codes are not documented).
+pub(super) mod credential_result {
+    pub(crate) const SUCCESS: i32 = 0;
+    pub(crate) const INVALID_ITEM: i32 = 1;
+    pub(crate) const OBJECT_NOT_FOUND: i32 = 2;
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::tokens::{Grant, OAuthError, TokenRequest, TokenService, issuer_v2, refresh_token_hash, required};
-use super::{App, clock, server, store::RefreshRow};
+use super::{App, clock, store::RefreshRow};
 
 fn error_response(e: &OAuthError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -39,7 +39,7 @@ fn unknown_tenant(app: &App, tenant: &str) -> Option<Response> {
     (!app.tokens.knows_tenant(tenant)).then(|| error_response(&TokenService::unknown_tenant(tenant)))
 }
 
-pub async fn openid_configuration_v2(
+pub(super) async fn openid_configuration_v2(
     State(app): State<Arc<App>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -47,7 +47,7 @@ pub async fn openid_configuration_v2(
     if let Some(r) = unknown_tenant(&app, &tenant) {
         return r;
     }
-    let base = server::base_from(&app, &headers);
+    let base = app.settings.base_url_for(&headers);
     let tid = app.tokens.settings.tenant_id.to_string();
     ok_json(json!({
         "issuer": issuer_v2(&base, &tid),
@@ -70,7 +70,7 @@ pub async fn openid_configuration_v2(
     }))
 }
 
-pub async fn openid_configuration_v1(
+pub(super) async fn openid_configuration_v1(
     State(app): State<Arc<App>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -78,7 +78,7 @@ pub async fn openid_configuration_v1(
     if let Some(r) = unknown_tenant(&app, &tenant) {
         return r;
     }
-    let base = server::base_from(&app, &headers);
+    let base = app.settings.base_url_for(&headers);
     let tid = app.tokens.settings.tenant_id.to_string();
     ok_json(json!({
         "issuer": format!("https://sts.windows.net/{tid}/"),
@@ -93,12 +93,12 @@ pub async fn openid_configuration_v1(
 }
 
 /// MSAL's instance discovery (`/common/discovery/instance?api-version=1.1&authorization_endpoint=…`).
-pub async fn instance_discovery(
+pub(super) async fn instance_discovery(
     State(app): State<Arc<App>>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let base = server::base_from(&app, &headers);
+    let base = app.settings.base_url_for(&headers);
     let host = base.split_once("://").map_or(base.as_str(), |(_, h)| h).to_owned();
     let tenant = query
         .get("authorization_endpoint")
@@ -114,7 +114,7 @@ pub async fn instance_discovery(
     }))
 }
 
-pub async fn device_code_v2(
+pub(super) async fn device_code_v2(
     State(app): State<Arc<App>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -123,7 +123,7 @@ pub async fn device_code_v2(
     device_code(app, tenant, headers, fields, true)
 }
 
-pub async fn device_code_v1(
+pub(super) async fn device_code_v1(
     State(app): State<Arc<App>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -136,14 +136,14 @@ fn device_code(app: Arc<App>, tenant: String, headers: HeaderMap, fields: Vec<(S
     if let Some(r) = unknown_tenant(&app, &tenant) {
         return r;
     }
-    let base = server::base_from(&app, &headers);
+    let base = app.settings.base_url_for(&headers);
     match form_map(fields).and_then(|form| app.tokens.device_code(&form, v2, &base)) {
         Ok(body) => ok_json(body),
         Err(e) => error_response(&e),
     }
 }
 
-pub async fn token_v2(
+pub(super) async fn token_v2(
     State(app): State<Arc<App>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -152,7 +152,7 @@ pub async fn token_v2(
     token(app, tenant, headers, fields, true).await
 }
 
-pub async fn token_v1(
+pub(super) async fn token_v1(
     State(app): State<Arc<App>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -169,7 +169,7 @@ async fn token(app: Arc<App>, tenant: String, headers: HeaderMap, fields: Vec<(S
         Ok(f) => f,
         Err(e) => return error_response(&e),
     };
-    let base = server::base_from(&app, &headers);
+    let base = app.settings.base_url_for(&headers);
     let request = TokenRequest { form: &form, v2, base: &base, tenant_path: &tenant };
     match grant_for(&app, &request).await {
         Ok((grant, user_flow)) => {

@@ -1,4 +1,4 @@
-//! The operations of the sync API (protocol doc §4): request bodies read into typed requests
+//! The operations of the sync API (docs/emulator.md, "Sync API"): request bodies read into typed requests
 //! (`parse`, outside the tenant lock), executed against the tenant and answered (`run`).
 
 use crate::entra::nbfx::{Element, ElementRef};
@@ -8,45 +8,18 @@ use super::model::*;
 use super::soap::{ARRAYS_NS, COEXISTENCE_NS, Fault, FaultCode, OBJECTS_NS, SYNC_NS, XSD, XSI};
 use super::tenant::{ProvisionContext, Tenant};
 
-/// Operations the emulator implements.
-const EMULATED: [&str; 9] = [
-    "GetCompanyConfiguration",
-    "SetCompanyDirsyncFeatures",
-    "ProvisionAzureADSyncObjects",
-    "ProvisionAzureADSyncObjects2",
-    "ReadBackAzureADSyncObjects",
-    "ReadBackAzureADSyncObjects2",
-    "ProvisionCredentials",
-    "FinalizeExport",
-    "Capabilities",
-];
-
-/// Operations of the real contract the emulator does not implement (§3.3).
-const NOT_EMULATED: [&str; 6] = [
-    "GetServiceAccount",
-    "GetWindowsCredentialsSyncConfig",
-    "GetDeviceConfiguration",
-    "GetKerberosDomainSyncConfig",
-    "GetKerberosDomain",
-    "GetMonitoringTenantCertificate",
-];
-
-pub const NOT_ACTIVATED: &str = "Identity synchronization is not yet activated for this company. Enable directory \
+pub(super) const NOT_ACTIVATED: &str = "Identity synchronization is not yet activated for this company. Enable directory \
                                  synchronization for the tenant (Graph: PATCH /organization with \
                                  onPremisesSyncEnabled=true) and retry.";
 
-pub fn is_known_operation(name: &str) -> bool {
-    EMULATED.contains(&name) || NOT_EMULATED.contains(&name)
-}
-
 /// Operations that change objects or credentials: the ones throttling counts.
-pub fn is_write(name: &str) -> bool {
+pub(super) fn is_write(name: &str) -> bool {
     matches!(name, "ProvisionAzureADSyncObjects" | "ProvisionAzureADSyncObjects2" | "ProvisionCredentials")
 }
 
 /// A request body read into its typed form.
 #[derive(Debug)]
-pub enum Parsed {
+pub(super) enum Parsed {
     GetCompanyConfiguration,
     SetCompanyDirsyncFeatures(i32),
     Provision { v2: bool, objects: Vec<ObjectChange> },
@@ -59,7 +32,7 @@ pub enum Parsed {
 
 /// Settings the operations need besides the tenant.
 #[derive(Debug, Clone)]
-pub struct OpSettings {
+pub(super) struct OpSettings {
     pub provision: ProvisionContext,
     pub require_phs_feature: bool,
     pub min_build: String,
@@ -67,7 +40,7 @@ pub struct OpSettings {
 }
 
 /// The answer of one operation and how many objects or credentials it changed.
-pub struct Outcome {
+pub(super) struct Outcome {
     pub result: Option<Element>,
     pub writes: u64,
 }
@@ -77,7 +50,7 @@ fn formatter(parameter: &'static str) -> impl Fn(String) -> Fault {
 }
 
 /// Reads the operation element of the body.
-pub fn parse(operation: &str, op: &ElementRef<'_>) -> Result<Parsed, Fault> {
+pub(super) fn parse(operation: &str, op: &ElementRef<'_>) -> Result<Parsed, Fault> {
     Ok(match operation {
         "GetCompanyConfiguration" => {
             let [include] =
@@ -228,7 +201,12 @@ fn credential_request(op: &ElementRef<'_>) -> contract::ContractResult<Vec<Crede
 }
 
 /// Executes a parsed operation against the tenant.
-pub fn run(tenant: &mut Tenant, operation: &str, parsed: Parsed, settings: &OpSettings) -> Result<Outcome, Fault> {
+pub(super) fn run(
+    tenant: &mut Tenant,
+    operation: &str,
+    parsed: Parsed,
+    settings: &OpSettings,
+) -> Result<Outcome, Fault> {
     let store_fault = |e: super::store::StoreError| {
         tracing::error!("{e}");
         Fault::service(FaultCode::Receiver, "An internal error occurred while processing the request.")
@@ -282,7 +260,7 @@ pub fn run(tenant: &mut Tenant, operation: &str, parsed: Parsed, settings: &OpSe
 }
 
 /// MaxLinksSupportedAcrossBatchInProvision2 of the example tenant.
-pub const MAX_LINKS: usize = 15_000;
+pub(super) const MAX_LINKS: usize = 15_000;
 
 fn text(name: &str, value: impl AsRef<str> + Into<String>) -> Element {
     Element::new("", name).text(value)
@@ -382,7 +360,7 @@ fn credentials_result(results: &[CredentialResult]) -> Element {
         .child(Element::new("b", "Results").children(items))
 }
 
-/// `Key` in PascalCase, as the read-back returns keys (protocol doc §4.4).
+/// `Key` in PascalCase, as the read-back returns keys.
 fn pascal(key: &str) -> String {
     let mut chars = key.chars();
     chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
@@ -440,7 +418,7 @@ fn read_back(tenant: &Tenant, operation: &str, v2: bool) -> Element {
         .child(Element::new("b", "ResultObjects").children(objects))
 }
 
-/// `CapabilitiesResult`: an XML document in a string (protocol doc §4.8).
+/// `CapabilitiesResult`: an XML document in a string.
 fn capabilities_document(min_build: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"utf-16\"?><ServiceCapability><MicrosoftOnline><Protocol><Application>\

@@ -25,7 +25,7 @@ fn escape(text: &str) -> String {
     out
 }
 
-pub async fn index(State(app): State<Arc<App>>) -> Html<String> {
+pub(super) async fn index(State(app): State<Arc<App>>) -> Html<String> {
     let tenant = app.tenant.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let info = &tenant.info;
     let mut html = String::from(

@@ -1,4 +1,4 @@
-//! `ProvisionAzureADSyncObjects(2)` semantics (protocol doc §4.3): upsert and delete by anchor,
+//! `ProvisionAzureADSyncObjects(2)` semantics (docs/emulator.md, "Sync API"): upsert and delete by anchor,
 //! typed attributes, group members resolved by anchor, and duplicate-attribute resiliency.
 
 use std::collections::{BTreeMap, HashMap};
@@ -7,24 +7,10 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::store::StoreError;
-use super::tenant::Tenant;
+use super::tenant::{ProvisionContext, Tenant};
 
-/// What a provision call depends on besides the request.
-#[derive(Debug, Clone)]
-pub struct ProvisionContext {
-    pub now_ms: i64,
-    /// Objects younger than this are invisible to member resolution and ProvisionCredentials.
-    pub replication_delay_ms: i64,
-    /// Report member anchors that do not resolve in ResultErrorDescription (else drop silently).
-    pub report_unresolved_members: bool,
-    /// The delta member form is accepted (ProvisionAzureADSyncObjects2 only).
-    pub delta_members_allowed: bool,
-    /// Most member links one call may carry (MaxLinksSupportedAcrossBatchInProvision2).
-    pub max_links: Option<usize>,
-}
-
-/// The value type an attribute must have, for the attributes whose type the protocol doc
-/// fixes (§4.3.3). Others accept any type.
+/// The value type an attribute must have, for the attributes whose type the service is known
+/// to fix. Others accept any type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     String,
@@ -112,7 +98,7 @@ fn check_kind(key: &str, value: Value) -> Result<Value, String> {
     }
 }
 
-/// The observed duplicate-attribute-resiliency warning (protocol doc §4.3.5).
+/// The observed duplicate-attribute-resiliency warning, in the service's own words.
 fn resiliency_warning(conflicts: &[String]) -> String {
     let list: String = conflicts.iter().map(|c| format!("{c};")).collect();
     format!(
@@ -152,7 +138,7 @@ impl Pending {
 
 impl Tenant {
     /// Applies the objects of one call in order; one result per object.
-    pub fn provision(
+    pub(crate) fn provision(
         &mut self,
         changes: &[ObjectChange],
         ctx: &ProvisionContext,
@@ -187,7 +173,7 @@ impl Tenant {
 
     /// A change made in the cloud, not by the sync client (an administrator in the portal, or
     /// another writer): deletes the object. Returns whether it existed.
-    pub fn cloud_delete(&mut self, id: Uuid) -> Result<bool, StoreError> {
+    pub(crate) fn cloud_delete(&mut self, id: Uuid) -> Result<bool, StoreError> {
         let mut pending = Pending::default();
         if !self.delete(id, None, &mut pending).success {
             return Ok(false);
@@ -199,7 +185,11 @@ impl Tenant {
 
     /// A change made in the cloud: sets (or, with `Value::Null`, clears) attributes of an
     /// object. Returns whether it exists.
-    pub fn cloud_set_attributes(&mut self, id: Uuid, attributes: Vec<(String, Value)>) -> Result<bool, StoreError> {
+    pub(crate) fn cloud_set_attributes(
+        &mut self,
+        id: Uuid,
+        attributes: Vec<(String, Value)>,
+    ) -> Result<bool, StoreError> {
         let Some(mut object) = self.objects.remove(&id) else { return Ok(false) };
         self.unindex(&object);
         for (key, value) in attributes {

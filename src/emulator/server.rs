@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::HeaderMap;
 use axum::routing::{get, patch, post};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -182,19 +181,6 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo", get(apps::list_assigned_to).post(apps::assign_role))
         .route("/v1.0/servicePrincipals/{id}/appRoleAssignments", get(apps::list_assignments))
         .with_state(app)
-}
-
-/// `scheme://host` as the client addressed the emulator (its Host header), so URLs handed out
-/// match what the client trusts; the bound address otherwise.
-pub(super) fn base_from(app: &App, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
-    match host {
-        Some(host) => format!("{}://{host}", app.settings.scheme),
-        None => app.settings.base_url.clone(),
-    }
 }
 
 pub(super) fn spawn(

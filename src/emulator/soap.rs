@@ -1,26 +1,55 @@
-//! The SOAP 1.2 envelope of the sync API: reading a request's headers (protocol doc §3.2) and
-//! writing responses and faults the way WCF writes them (§5, interfaces.md).
+//! The SOAP 1.2 envelope of the sync API: reading a request's headers and writing responses
+//! and faults the way WCF writes them (docs/emulator.md, "Sync API").
 
 use axum::http::StatusCode;
 
 use crate::entra::nbfx::{Element, ElementRef};
 
-pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
-pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-pub const ADDRESSING: &str = "http://www.w3.org/2005/08/addressing";
-pub const SYNC_NS: &str = "http://schemas.microsoft.com/online/aws/change/2010/01";
-pub const OBJECTS_NS: &str = "http://schemas.microsoft.com/online/aws/change/2014/06";
-pub const COEXISTENCE_NS: &str = "http://schemas.datacontract.org/2004/07/Microsoft.Online.Coexistence.Schema";
-pub const ARRAYS_NS: &str = "http://schemas.microsoft.com/2003/10/Serialization/Arrays";
-pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
-pub const XSD: &str = "http://www.w3.org/2001/XMLSchema";
-pub const ADMIN_SERVICE_NS: &str = "urn:microsoft.online.administrativeservice";
-pub const ACTION_PREFIX: &str = "http://schemas.microsoft.com/online/aws/change/2010/01/IProvisioningWebService/";
-pub const FAULT_ACTION: &str = "http://www.w3.org/2005/08/addressing/soap/fault";
-pub const ACCESS_DENIED: &str = "Access to Azure Active Directory has been denied. Contact Technical Support.";
+pub(super) const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+pub(super) const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub(super) const ADDRESSING: &str = "http://www.w3.org/2005/08/addressing";
+pub(super) const SYNC_NS: &str = "http://schemas.microsoft.com/online/aws/change/2010/01";
+pub(super) const OBJECTS_NS: &str = "http://schemas.microsoft.com/online/aws/change/2014/06";
+pub(super) const COEXISTENCE_NS: &str = "http://schemas.datacontract.org/2004/07/Microsoft.Online.Coexistence.Schema";
+pub(super) const ARRAYS_NS: &str = "http://schemas.microsoft.com/2003/10/Serialization/Arrays";
+pub(super) const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+pub(super) const XSD: &str = "http://www.w3.org/2001/XMLSchema";
+pub(super) const ADMIN_SERVICE_NS: &str = "urn:microsoft.online.administrativeservice";
+pub(super) const ACTION_PREFIX: &str =
+    "http://schemas.microsoft.com/online/aws/change/2010/01/IProvisioningWebService/";
+pub(super) const FAULT_ACTION: &str = "http://www.w3.org/2005/08/addressing/soap/fault";
+pub(super) const ACCESS_DENIED: &str = "Access to Azure Active Directory has been denied. Contact Technical Support.";
+
+/// Operations the emulator implements.
+const EMULATED: [&str; 9] = [
+    "GetCompanyConfiguration",
+    "SetCompanyDirsyncFeatures",
+    "ProvisionAzureADSyncObjects",
+    "ProvisionAzureADSyncObjects2",
+    "ReadBackAzureADSyncObjects",
+    "ReadBackAzureADSyncObjects2",
+    "ProvisionCredentials",
+    "FinalizeExport",
+    "Capabilities",
+];
+
+/// Operations of the real contract the emulator does not implement: they fault as unsupported.
+const NOT_EMULATED: [&str; 6] = [
+    "GetServiceAccount",
+    "GetWindowsCredentialsSyncConfig",
+    "GetDeviceConfiguration",
+    "GetKerberosDomainSyncConfig",
+    "GetKerberosDomain",
+    "GetMonitoringTenantCertificate",
+];
+
+/// An operation of the real contract, emulated or not.
+fn is_known_operation(name: &str) -> bool {
+    EMULATED.contains(&name) || NOT_EMULATED.contains(&name)
+}
 
 /// The SyncToken header (its children are in the `…/2010/01` namespace).
-pub struct SyncToken {
+pub(super) struct SyncToken {
     pub application_id: Option<String>,
     pub bearer_token: Option<String>,
     pub dirsync_build: Option<String>,
@@ -37,7 +66,7 @@ impl std::fmt::Debug for SyncToken {
 }
 
 /// A request whose envelope passed the checks: operation name, headers and the body element.
-pub struct Request<'a> {
+pub(super) struct Request<'a> {
     pub operation: String,
     pub message_id: String,
     pub sync_token: SyncToken,
@@ -46,7 +75,7 @@ pub struct Request<'a> {
 
 /// The SOAP 1.2 fault code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultCode {
+pub(super) enum FaultCode {
     Sender,
     Receiver,
     VersionMismatch,
@@ -55,14 +84,14 @@ pub enum FaultCode {
 
 /// WS-Addressing fault subcodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subcode {
+pub(super) enum Subcode {
     ActionNotSupported,
     MessageAddressingHeaderRequired,
 }
 
 /// What goes into `s:Detail`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultDetail {
+pub(super) enum FaultDetail {
     /// WCF's own faults (formatter, addressing, contract filter) carry no detail.
     None,
     /// `AdministrativeServiceFault/ErrorDescription`: the service's own faults.
@@ -73,7 +102,7 @@ pub enum FaultDetail {
 
 /// A SOAP fault and the HTTP answer that carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
+pub(super) struct Fault {
     pub code: FaultCode,
     pub subcode: Option<Subcode>,
     pub reason: String,
@@ -88,19 +117,19 @@ impl Fault {
     }
 
     /// A fault of the service itself: the reason text, repeated in `ErrorDescription`.
-    pub fn service(code: FaultCode, reason: impl Into<String>) -> Fault {
+    pub(super) fn service(code: FaultCode, reason: impl Into<String>) -> Fault {
         let reason = reason.into();
         Fault::new(code, reason.clone(), FaultDetail::ErrorDescription(reason))
     }
 
-    pub fn access_denied() -> Fault {
+    pub(super) fn access_denied() -> Fault {
         Fault::service(FaultCode::Sender, ACCESS_DENIED)
     }
 
     /// The access-denied fault for a user token once user sign-in is retired. Microsoft's exact
     /// text is not published: this one keeps the access-denied sentence every client knows and
     /// adds what Learn `security-updates-pks` tells administrators to do.
-    pub fn user_sign_in_retired() -> Fault {
+    pub(super) fn user_sign_in_retired() -> Fault {
         Fault::service(
             FaultCode::Sender,
             format!(
@@ -110,8 +139,8 @@ impl Fault {
         )
     }
 
-    /// WCF's deserialisation failure for one operation parameter (protocol doc §3.4).
-    pub fn formatter(parameter: &str, inner: &str) -> Fault {
+    /// WCF's deserialisation failure for one operation parameter.
+    pub(super) fn formatter(parameter: &str, inner: &str) -> Fault {
         Fault::new(
             FaultCode::Sender,
             format!(
@@ -124,7 +153,7 @@ impl Fault {
     }
 
     /// A body WCF could not read at all (malformed msbin1, wrong shape).
-    pub fn unreadable(inner: &str) -> Fault {
+    pub(super) fn unreadable(inner: &str) -> Fault {
         Fault::new(
             FaultCode::Sender,
             format!(
@@ -136,7 +165,7 @@ impl Fault {
         )
     }
 
-    pub fn action_not_supported(action: &str) -> Fault {
+    pub(super) fn action_not_supported(action: &str) -> Fault {
         let mut fault = Fault::new(
             FaultCode::Sender,
             format!(
@@ -152,7 +181,7 @@ impl Fault {
         fault
     }
 
-    pub fn header_required(header: &str) -> Fault {
+    pub(super) fn header_required(header: &str) -> Fault {
         let mut fault = Fault::new(
             FaultCode::Sender,
             format!(
@@ -165,14 +194,14 @@ impl Fault {
         fault
     }
 
-    pub fn throttled(reason: String, retry_after: u64) -> Fault {
+    pub(super) fn throttled(reason: String, retry_after: u64) -> Fault {
         let mut fault = Fault::service(FaultCode::Receiver, reason);
         fault.status = StatusCode::SERVICE_UNAVAILABLE;
         fault.retry_after = Some(retry_after);
         fault
     }
 
-    pub fn redirect(url: String) -> Fault {
+    pub(super) fn redirect(url: String) -> Fault {
         Fault::new(
             FaultCode::Sender,
             format!("The endpoint has moved; send the request to {url}."),
@@ -198,13 +227,14 @@ fn understood(header: &ElementRef<'_>) -> bool {
 
 /// The request's MessageID, if one can be found: faults echo it in RelatesTo even when other
 /// checks fail.
-pub fn message_id(root: &Element) -> Option<String> {
+pub(super) fn message_id(root: &Element) -> Option<String> {
     let view = root.view();
     view.child(SOAP12, "Header").and_then(|h| child_text(&h, ADDRESSING, "MessageID"))
 }
 
-/// Checks the envelope and its headers (protocol doc §10 steps 3-5, except the token).
-pub fn parse_request(root: &Element) -> Result<Request<'_>, Fault> {
+/// Checks the envelope and its headers (the envelope steps of the request pipeline,
+/// docs/emulator.md "Sync API"; the token is checked later).
+pub(super) fn parse_request(root: &Element) -> Result<Request<'_>, Fault> {
     let envelope = root.view();
     if envelope.is(SOAP11, "Envelope") {
         let mut fault = Fault::new(
@@ -249,7 +279,7 @@ pub fn parse_request(root: &Element) -> Result<Request<'_>, Fault> {
     let action = child_text(&header, ADDRESSING, "Action").ok_or_else(|| Fault::header_required("Action"))?;
     let action = action.trim().to_owned();
     let operation = match action.strip_prefix(ACTION_PREFIX) {
-        Some(op) if super::ops::is_known_operation(op) => op.to_owned(),
+        Some(op) if is_known_operation(op) => op.to_owned(),
         _ => return Err(Fault::action_not_supported(&action)),
     };
     let message_id = child_text(&header, ADDRESSING, "MessageID").ok_or_else(|| Fault::header_required("MessageID"))?;
@@ -311,7 +341,7 @@ fn envelope(action: &str, relates_to: Option<&str>, body_content: Element) -> El
 }
 
 /// `<{op}Response xmlns="…/2010/01">` around `result` (or empty), in an envelope.
-pub fn response(operation: &str, relates_to: &str, result: Option<Element>) -> Element {
+pub(super) fn response(operation: &str, relates_to: &str, result: Option<Element>) -> Element {
     let mut wrapper = Element::new("", format!("{operation}Response")).xmlns("", SYNC_NS);
     if let Some(result) = result {
         wrapper.push_child(result);
@@ -319,8 +349,8 @@ pub fn response(operation: &str, relates_to: &str, result: Option<Element>) -> E
     envelope(&format!("{ACTION_PREFIX}{operation}Response"), Some(relates_to), wrapper)
 }
 
-/// The fault envelope of protocol doc §5.
-pub fn fault_envelope(fault: &Fault, relates_to: Option<&str>) -> Element {
+/// The fault envelope, as WCF writes it: `s:Code`, `s:Reason`, optional `s:Detail`.
+pub(super) fn fault_envelope(fault: &Fault, relates_to: Option<&str>) -> Element {
     let code_value = match fault.code {
         FaultCode::Sender => "s:Sender",
         FaultCode::Receiver => "s:Receiver",

@@ -20,13 +20,13 @@ pub enum StoreError {
 
 const SCHEMA_VERSION: i64 = 1;
 
-pub struct Store {
+pub(crate) struct Store {
     conn: Connection,
 }
 
 /// A registered client certificate (client credentials with a certificate assertion).
 #[derive(Debug, Clone)]
-pub struct CertificateRow {
+pub(crate) struct CertificateRow {
     pub client_id: String,
     pub der: Vec<u8>,
     pub roles: Vec<String>,
@@ -34,7 +34,7 @@ pub struct CertificateRow {
 
 /// A refresh token as stored: only its SHA-256, never the token.
 #[derive(Debug, Clone)]
-pub struct RefreshRow {
+pub(crate) struct RefreshRow {
     pub client_id: String,
     pub grant: String,
     pub expires_at: i64,
@@ -42,7 +42,7 @@ pub struct RefreshRow {
 
 impl Store {
     /// Opens `DIR/tenant.db` (created on first use), or an in-memory database.
-    pub fn open(dir: Option<&Path>) -> Result<Store, StoreError> {
+    pub(crate) fn open(dir: Option<&Path>) -> Result<Store, StoreError> {
         let conn = match dir {
             Some(dir) => {
                 let conn = Connection::open(dir.join("tenant.db"))?;
@@ -84,18 +84,18 @@ impl Store {
         Ok(Store { conn })
     }
 
-    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+    pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2")?
             .execute(params![key, value])?;
         Ok(())
     }
 
-    pub fn load_objects(&self) -> Result<Vec<SyncObject>, StoreError> {
+    pub(crate) fn load_objects(&self) -> Result<Vec<SyncObject>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT object_id, object_type, source_anchor, attributes, members, created_at_ms, credential, seq FROM objects",
         )?;
@@ -140,7 +140,7 @@ impl Store {
     }
 
     /// Writes the changed and deleted objects of one call in one transaction.
-    pub fn persist<'a>(
+    pub(crate) fn persist<'a>(
         &mut self,
         changed: impl IntoIterator<Item = &'a SyncObject>,
         deleted: &[Uuid],
@@ -177,7 +177,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn certificates(&self) -> Result<Vec<CertificateRow>, StoreError> {
+    pub(crate) fn certificates(&self) -> Result<Vec<CertificateRow>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT client_id, der, roles FROM certificates")?;
         let rows =
             stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))?;
@@ -190,7 +190,7 @@ impl Store {
         Ok(out)
     }
 
-    pub fn add_certificate(&self, row: &CertificateRow) -> Result<(), StoreError> {
+    pub(crate) fn add_certificate(&self, row: &CertificateRow) -> Result<(), StoreError> {
         let roles = serde_json::to_string(&row.roles).unwrap_or_else(|_| "[]".to_owned());
         self.conn.execute(
             "INSERT OR REPLACE INTO certificates (client_id, der, roles) VALUES (?1, ?2, ?3)",
@@ -199,7 +199,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn add_refresh_token(&self, token_sha256: &str, row: &RefreshRow) -> Result<(), StoreError> {
+    pub(crate) fn add_refresh_token(&self, token_sha256: &str, row: &RefreshRow) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR REPLACE INTO refresh_tokens (token_sha256, client_id, grant_json, expires_at)
              VALUES (?1, ?2, ?3, ?4)",
@@ -208,7 +208,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn refresh_token(&self, token_sha256: &str) -> Result<Option<RefreshRow>, StoreError> {
+    pub(crate) fn refresh_token(&self, token_sha256: &str) -> Result<Option<RefreshRow>, StoreError> {
         Ok(self
             .conn
             .query_row(
@@ -219,13 +219,13 @@ impl Store {
             .optional()?)
     }
 
-    pub fn remove_refresh_token(&self, token_sha256: &str) -> Result<(), StoreError> {
+    pub(crate) fn remove_refresh_token(&self, token_sha256: &str) -> Result<(), StoreError> {
         self.conn.execute("DELETE FROM refresh_tokens WHERE token_sha256 = ?1", [token_sha256])?;
         Ok(())
     }
 
     /// Drops refresh tokens that expired before `now_secs`.
-    pub fn prune_refresh_tokens(&self, now_secs: i64) -> Result<(), StoreError> {
+    pub(crate) fn prune_refresh_tokens(&self, now_secs: i64) -> Result<(), StoreError> {
         self.conn.execute("DELETE FROM refresh_tokens WHERE expires_at < ?1", [now_secs])?;
         Ok(())
     }

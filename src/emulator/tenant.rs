@@ -13,11 +13,23 @@ use super::clock;
 use super::model::*;
 use super::store::{Store, StoreError};
 
-pub use super::provision::ProvisionContext;
+/// What a provision call depends on besides the request.
+#[derive(Debug, Clone)]
+pub(crate) struct ProvisionContext {
+    pub now_ms: i64,
+    /// Objects younger than this are invisible to member resolution and ProvisionCredentials.
+    pub replication_delay_ms: i64,
+    /// Report member anchors that do not resolve in ResultErrorDescription (else drop silently).
+    pub report_unresolved_members: bool,
+    /// The delta member form is accepted (ProvisionAzureADSyncObjects2 only).
+    pub delta_members_allowed: bool,
+    /// Most member links one call may carry (MaxLinksSupportedAcrossBatchInProvision2).
+    pub max_links: Option<usize>,
+}
 
 /// Settings a new tenant starts with; a tenant read back from `--data` keeps its own.
 #[derive(Debug, Clone)]
-pub struct TenantSeed {
+pub(crate) struct TenantSeed {
     pub tenant_id: Option<Uuid>,
     pub display_name: String,
     pub initial_domain: String,
@@ -25,9 +37,9 @@ pub struct TenantSeed {
     pub dirsync_features: i64,
 }
 
-/// Tenant-wide settings (protocol doc §10).
+/// Tenant-wide settings (what `GetCompanyConfiguration` reports).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantInfo {
+pub(crate) struct TenantInfo {
     pub tenant_id: Uuid,
     pub display_name: String,
     pub initial_domain: String,
@@ -50,7 +62,7 @@ pub enum TenantError {
     BadTenantId(String),
 }
 
-pub struct Tenant {
+pub(crate) struct Tenant {
     pub info: TenantInfo,
     pub(super) objects: HashMap<Uuid, SyncObject>,
     /// (type, SourceAnchor) → object: anchors are unique per object type and case-sensitive.
@@ -65,7 +77,7 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    pub fn open(dir: Option<&Path>, seed: &TenantSeed) -> Result<Tenant, TenantError> {
+    pub(crate) fn open(dir: Option<&Path>, seed: &TenantSeed) -> Result<Tenant, TenantError> {
         let store = Store::open(dir)?;
         let tenant_id = match store.meta("tenant_id")? {
             Some(text) => {
@@ -115,12 +127,12 @@ impl Tenant {
         Ok(tenant)
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// `SetCompanyDirsyncFeatures`.
-    pub fn set_dirsync_features(&mut self, mask: i64) -> Result<(), StoreError> {
+    pub(crate) fn set_dirsync_features(&mut self, mask: i64) -> Result<(), StoreError> {
         self.store.set_meta("dirsync_features", &mask.to_string())?;
         self.info.dirsync_features = mask;
         Ok(())
@@ -128,7 +140,7 @@ impl Tenant {
 
     /// Every stored credential forgotten, as after a tenant restore or a cloud-side reset: the
     /// objects stay, their passwords no longer sign in. Returns how many were wiped.
-    pub fn wipe_credentials(&mut self) -> Result<usize, StoreError> {
+    pub(crate) fn wipe_credentials(&mut self) -> Result<usize, StoreError> {
         let ids: Vec<Uuid> = self.objects.iter().filter(|(_, o)| o.credential.is_some()).map(|(id, _)| *id).collect();
         for id in &ids {
             if let Some(o) = self.objects.get_mut(id) {
@@ -141,14 +153,14 @@ impl Tenant {
     }
 
     /// Graph `PATCH /organization` with `onPremisesSyncEnabled`.
-    pub fn set_dirsync_enabled(&mut self, enabled: bool) -> Result<(), StoreError> {
+    pub(crate) fn set_dirsync_enabled(&mut self, enabled: bool) -> Result<(), StoreError> {
         self.store.set_meta("dirsync_enabled", if enabled { "true" } else { "false" })?;
         self.info.dirsync_enabled = enabled;
         Ok(())
     }
 
     /// Records the calling client's ApplicationId and build (echoed by GetCompanyConfiguration).
-    pub fn note_client(&mut self, application_id: &str, build: &str) -> Result<(), StoreError> {
+    pub(crate) fn note_client(&mut self, application_id: &str, build: &str) -> Result<(), StoreError> {
         if self.info.last_application_id.as_deref() != Some(application_id) {
             self.store.set_meta("last_application_id", application_id)?;
             self.info.last_application_id = Some(application_id.to_owned());
@@ -161,47 +173,47 @@ impl Tenant {
     }
 
     /// `FinalizeExport`: the time of the last completed export.
-    pub fn finalize_export(&mut self, now_ms: i64) -> Result<(), StoreError> {
+    pub(crate) fn finalize_export(&mut self, now_ms: i64) -> Result<(), StoreError> {
         self.store.set_meta("last_export_ms", &now_ms.to_string())?;
         self.info.last_export_ms = Some(now_ms);
         Ok(())
     }
 
-    pub fn object_count(&self) -> usize {
+    pub(crate) fn object_count(&self) -> usize {
         self.objects.len()
     }
 
-    pub fn credential_count(&self) -> usize {
+    pub(crate) fn credential_count(&self) -> usize {
         self.objects.values().filter(|o| o.credential.is_some()).count()
     }
 
     /// Objects (of one type, or all), oldest first.
-    pub fn objects(&self, filter: Option<ObjectType>) -> Vec<&SyncObject> {
+    pub(crate) fn objects(&self, filter: Option<ObjectType>) -> Vec<&SyncObject> {
         let mut list: Vec<&SyncObject> =
             self.objects.values().filter(|o| filter.is_none_or(|t| o.object_type == t)).collect();
         list.sort_by_key(|o| o.seq);
         list
     }
 
-    pub fn object(&self, id: &Uuid) -> Option<&SyncObject> {
+    pub(crate) fn object(&self, id: &Uuid) -> Option<&SyncObject> {
         self.objects.get(id)
     }
 
     /// The object with this SourceAnchor; users win over groups, contacts and devices when
     /// objects of several types share an anchor.
-    pub fn find_by_anchor(&self, anchor: &str) -> Option<&SyncObject> {
+    pub(crate) fn find_by_anchor(&self, anchor: &str) -> Option<&SyncObject> {
         ObjectType::ALL
             .into_iter()
             .find_map(|t| self.anchors.get(&(t, anchor.to_owned())))
             .and_then(|id| self.objects.get(id))
     }
 
-    pub fn find_user_by_upn(&self, upn: &str) -> Option<&SyncObject> {
+    pub(crate) fn find_user_by_upn(&self, upn: &str) -> Option<&SyncObject> {
         self.upns.get(&upn.to_lowercase()).and_then(|id| self.objects.get(id))
     }
 
     /// The SourceAnchors of a group's members.
-    pub fn member_anchors(&self, group: &SyncObject) -> Vec<String> {
+    pub(crate) fn member_anchors(&self, group: &SyncObject) -> Vec<String> {
         group.members.iter().filter_map(|id| self.objects.get(id)).filter_map(|m| m.source_anchor.clone()).collect()
     }
 
@@ -249,7 +261,7 @@ impl Tenant {
     }
 
     /// `ProvisionCredentials`: one result per item, and how many credentials changed.
-    pub fn provision_credentials(
+    pub(crate) fn provision_credentials(
         &mut self,
         items: &[CredentialChange],
         ctx: &ProvisionContext,
@@ -316,7 +328,7 @@ impl Tenant {
             );
         }
         // Result 2 with no extended information: what the service answers for a user it does not
-        // know (yet), a cloud-only user, or one created too recently (protocol doc §4.5).
+        // know (yet), a cloud-only user, or one created too recently.
         let not_found = Err((credential_result::OBJECT_NOT_FOUND, None));
         let Some(object) = id.and_then(|id| self.objects.get_mut(&id)) else { return not_found };
         if object.object_type != ObjectType::User
@@ -339,7 +351,11 @@ impl Tenant {
 
     /// The stored CredentialData of a user found by SourceAnchor or UPN: `None` when there is no
     /// such user, `Some(None)` when it has no credential.
-    pub fn credential_of(&self, source_anchor: Option<&str>, upn: Option<&str>) -> Option<Option<StoredCredential>> {
+    pub(crate) fn credential_of(
+        &self,
+        source_anchor: Option<&str>,
+        upn: Option<&str>,
+    ) -> Option<Option<StoredCredential>> {
         let user = match (source_anchor, upn) {
             (Some(anchor), _) => {
                 self.anchors.get(&(ObjectType::User, anchor.to_owned())).and_then(|id| self.objects.get(id))
@@ -351,7 +367,7 @@ impl Tenant {
     }
 
     /// Attributes as a sorted map of the names the client used, for the admin API.
-    pub fn attribute_map(object: &SyncObject) -> BTreeMap<String, serde_json::Value> {
+    pub(crate) fn attribute_map(object: &SyncObject) -> BTreeMap<String, serde_json::Value> {
         object.attributes.values().map(|a| (a.key.clone(), a.value.to_json())).collect()
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub struct Throttle {
+pub(crate) struct Throttle {
     limit: u64,
     window: Duration,
     /// (when, how many writes), oldest first.
@@ -13,7 +13,7 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    pub fn new(limit: u64, window: Duration) -> Throttle {
+    pub(crate) fn new(limit: u64, window: Duration) -> Throttle {
         Throttle { limit, window, events: VecDeque::new(), in_window: 0 }
     }
 
@@ -28,7 +28,7 @@ impl Throttle {
     }
 
     /// `Err(seconds to wait)` when the budget of the window is used up.
-    pub fn check(&mut self, now: Instant) -> Result<(), u64> {
+    pub(crate) fn check(&mut self, now: Instant) -> Result<(), u64> {
         self.expire(now);
         if self.in_window < self.limit {
             return Ok(());
@@ -45,18 +45,18 @@ impl Throttle {
         Err(self.window.as_secs().max(1))
     }
 
-    pub fn record(&mut self, now: Instant, writes: u64) {
+    pub(crate) fn record(&mut self, now: Instant, writes: u64) {
         if writes > 0 {
             self.events.push_back((now, writes));
             self.in_window += writes;
         }
     }
 
-    pub fn limit(&self) -> u64 {
+    pub(crate) fn limit(&self) -> u64 {
         self.limit
     }
 
-    pub fn window(&self) -> Duration {
+    pub(crate) fn window(&self) -> Duration {
         self.window
     }
 }

@@ -1,6 +1,6 @@
 //! The service's dated rules (`emulator --service-date`): which client builds, token audiences
 //! and kinds of token the sync endpoint takes on a given day. Each rule and its source is listed
-//! in docs/emulator.md ("The service's timeline"); the facts are in entra-2026.md §1.
+//! in docs/emulator.md ("The service's timeline").
 
 use std::fmt;
 
@@ -10,22 +10,16 @@ pub struct ServiceDate(i64);
 
 /// Builds below 2.5.79.0 fail, and the legacy sync app (audience `https://graph.windows.net`)
 /// is retired (Learn `harden-update-ad-fs-pingfederate`; the audience part is our inference).
-pub const LEGACY_RETIREMENT: ServiceDate = ServiceDate::ymd(2026, 9, 30);
+pub(super) const LEGACY_RETIREMENT: ServiceDate = ServiceDate::ymd(2026, 9, 30);
 /// User-account sign-in of sync clients is retired (Learn `security-updates-pks`).
-pub const USER_SIGN_IN_RETIREMENT: ServiceDate = ServiceDate::ymd(2027, 4, 7);
+pub(super) const USER_SIGN_IN_RETIREMENT: ServiceDate = ServiceDate::ymd(2027, 4, 7);
 /// Builds 1.x stopped working in October 2023 (AADInternals issues 76, 77).
-pub const FIRST_BUILD_CUTOFF: ServiceDate = ServiceDate::ymd(2023, 10, 1);
+pub(super) const FIRST_BUILD_CUTOFF: ServiceDate = ServiceDate::ymd(2023, 10, 1);
 
 impl ServiceDate {
-    /// Days since the epoch of a civil date (Howard Hinnant's algorithm).
-    pub const fn ymd(y: i64, m: i64, d: i64) -> ServiceDate {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = if y >= 0 { y } else { y - 399 } / 400;
-        let yoe = y - era * 400;
-        let mp = if m > 2 { m - 3 } else { m + 9 };
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        ServiceDate(era * 146_097 + doe - 719_468)
+    /// The day of a civil date.
+    pub const fn ymd(y: i64, m: u32, d: u32) -> ServiceDate {
+        ServiceDate(crate::entra::timefmt::days_from_civil(y, m, d))
     }
 
     /// The day it is now (UTC).
@@ -42,7 +36,7 @@ impl ServiceDate {
             (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<i64>().ok()).flatten()
         };
         let (Some(y), Some(m), Some(d)) = (num(y, 4), num(m, 2), num(d, 2)) else { return Err(bad()) };
-        let date = ServiceDate::ymd(y, m, d);
+        let date = ServiceDate::ymd(y, m as u32, d as u32);
         // Round-trips only for a real calendar day (2027-02-30 does not).
         if !(1..=12).contains(&m) || !(1..=31).contains(&d) || date.to_string() != format!("{y:04}-{m:02}-{d:02}") {
             return Err(bad());

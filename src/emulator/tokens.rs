@@ -1,6 +1,6 @@
 //! The sign-in service: device codes, refresh tokens with rotation, client credentials with a
 //! certificate assertion, and the access tokens the sync endpoint and the Graph facade accept
-//! (protocol doc §2, interfaces.md "What real clients need").
+//! (docs/emulator.md, "Sign-in").
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,19 +18,22 @@ use super::timeline::ServiceDate;
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
 pub const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
 pub const HYBRID_IDENTITY_ADMINISTRATOR: &str = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2";
-/// Azure AD Graph, the audience of sync tokens, in the spellings §2.7 accepts.
-pub const AAD_GRAPH_AUDIENCES: [&str; 3] =
+/// Azure AD Graph, the audience of sync tokens, in the spellings real tokens carry.
+pub(super) const AAD_GRAPH_AUDIENCES: [&str; 3] =
     ["https://graph.windows.net", "https://graph.windows.net/", "00000002-0000-0000-c000-000000000000"];
-pub const MS_GRAPH_AUDIENCES: [&str; 3] =
+pub(super) const MS_GRAPH_AUDIENCES: [&str; 3] =
     ["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"];
 /// "Microsoft Entra AD Synchronization Service", the app the sync endpoint runs as since build
-/// 2.5.79.0; every tenant that syncs has its service principal (entra-2026.md §1).
-pub const SYNC_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
+/// 2.5.79.0; every tenant that syncs has its service principal.
+pub(super) const SYNC_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
+/// The resource of the Seamless SSO registration service's tokens (AADInternals
+/// `Set-AADIntDesktopSSO`): the tenant issues them, `desktop_sso` takes them.
+pub(super) const REGISTER_APP_RESOURCE: &str = "https://proxy.cloudwebappproxy.net/registerapp";
 /// The sync app's application role a sync app registration needs (Learn `authenticate-application-id`).
-pub const SYNC_APP_ROLE: &str = "ADSynchronization.ReadWrite.All";
-/// The first-party public clients: the ports' two (§2.3), Microsoft's own sync client
-/// (`cb1056e2-…`, entra-2026.md §2) and Microsoft Graph Command Line Tools (`14d82eec-…`).
-pub const DEFAULT_PUBLIC_CLIENTS: [&str; 4] = [
+pub(super) const SYNC_APP_ROLE: &str = "ADSynchronization.ReadWrite.All";
+/// The first-party public clients: the two the open-source ports use, Microsoft's own sync
+/// client (`cb1056e2-…`) and Microsoft Graph Command Line Tools (`14d82eec-…`).
+pub(super) const DEFAULT_PUBLIC_CLIENTS: [&str; 4] = [
     "1b730954-1685-4b74-9bfd-dac224a7b894",
     "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
     "cb1056e2-e479-49de-ae31-7812af012ed8",
@@ -41,7 +44,7 @@ const DEVICE_CODE_LIFETIME_SECS: i64 = 900;
 const CLOCK_SKEW_SECS: i64 = 300;
 
 /// A role given as a name (`Global Administrator`, `global-admin`, …) or a template id.
-pub fn role_id(text: &str) -> Option<String> {
+pub(super) fn role_id(text: &str) -> Option<String> {
     let t = text.trim().to_ascii_lowercase().replace(['-', '_'], " ");
     let id = match t.as_str() {
         "global administrator" | "global admin" | "globaladministrator" => GLOBAL_ADMINISTRATOR,
@@ -56,7 +59,7 @@ pub fn role_id(text: &str) -> Option<String> {
 
 /// Who a token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subject {
+pub(crate) struct Subject {
     pub object_id: Uuid,
     /// `None` for an application (client credentials).
     pub upn: Option<String>,
@@ -68,7 +71,7 @@ pub struct Subject {
 }
 
 impl Subject {
-    pub fn user(upn: &str, roles: Vec<String>) -> Subject {
+    pub(crate) fn user(upn: &str, roles: Vec<String>) -> Subject {
         Subject { object_id: stable_id(&upn.to_lowercase()), upn: Some(upn.to_owned()), roles, app_roles: Vec::new() }
     }
 }
@@ -83,7 +86,7 @@ fn stable_id(name: &str) -> Uuid {
 
 /// What a refresh token stands for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Grant {
+pub(crate) struct Grant {
     pub client_id: String,
     pub subject: Subject,
     pub resource: String,
@@ -92,7 +95,7 @@ pub struct Grant {
 
 /// An OAuth error answer (JSON shape of Entra).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     pub status: u16,
     pub error: &'static str,
     pub code: u32,
@@ -100,12 +103,12 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    pub fn new(error: &'static str, code: u32, description: impl Into<String>) -> OAuthError {
+    pub(crate) fn new(error: &'static str, code: u32, description: impl Into<String>) -> OAuthError {
         let status = if error == "invalid_client" { 401 } else { 400 };
         OAuthError { status, error, code, description: description.into() }
     }
 
-    pub fn body(&self) -> serde_json::Value {
+    pub(crate) fn body(&self) -> serde_json::Value {
         let trace = Uuid::new_v4();
         let correlation = Uuid::new_v4();
         let now = clock::rfc3339_ms(clock::now_ms());
@@ -126,7 +129,7 @@ impl OAuthError {
 
 /// Settings of the sign-in service.
 #[derive(Debug, Clone)]
-pub struct TokenSettings {
+pub(crate) struct TokenSettings {
     pub tenant_id: Uuid,
     pub domains: Vec<String>,
     pub auto_approve: bool,
@@ -154,7 +157,7 @@ struct DeviceCode {
 
 /// A certificate registered for a confidential client.
 #[derive(Debug, Clone)]
-pub struct RegisteredCertificate {
+pub(crate) struct RegisteredCertificate {
     pub client_id: String,
     pub der: Vec<u8>,
     pub roles: Vec<String>,
@@ -163,7 +166,7 @@ pub struct RegisteredCertificate {
 }
 
 impl RegisteredCertificate {
-    pub fn new(client_id: &str, der: Vec<u8>, roles: Vec<String>) -> Result<RegisteredCertificate, String> {
+    pub(crate) fn new(client_id: &str, der: Vec<u8>, roles: Vec<String>) -> Result<RegisteredCertificate, String> {
         let cert = rustls::pki_types::CertificateDer::from(der.as_slice());
         webpki::EndEntityCert::try_from(&cert).map_err(|e| format!("the certificate cannot be read: {e:?}"))?;
         let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
@@ -174,7 +177,7 @@ impl RegisteredCertificate {
 }
 
 /// Parses every certificate of a PEM text.
-pub fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+pub(super) fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     use rustls::pki_types::pem::PemObject as _;
     let certs: Vec<Vec<u8>> = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
         .map(|c| c.map(|c| c.to_vec()).map_err(|e| format!("the PEM text cannot be read: {e}")))
@@ -186,7 +189,7 @@ pub fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// The token part of the emulator.
-pub struct TokenService {
+pub(crate) struct TokenService {
     key: Zeroizing<Vec<u8>>,
     pub settings: TokenSettings,
     device_codes: Mutex<HashMap<String, DeviceCode>>,
@@ -196,7 +199,7 @@ pub struct TokenService {
 }
 
 /// What the token endpoint was asked, after form parsing.
-pub struct TokenRequest<'a> {
+pub(crate) struct TokenRequest<'a> {
     pub form: &'a HashMap<String, String>,
     pub v2: bool,
     /// `scheme://host`, as the client reached the emulator.
@@ -205,7 +208,7 @@ pub struct TokenRequest<'a> {
 }
 
 /// Access, refresh and ID token for a grant, plus what the refresh token must be stored as.
-pub struct Issued {
+pub(crate) struct Issued {
     pub body: serde_json::Value,
     pub refresh: Option<(String, Grant)>,
 }
@@ -214,7 +217,7 @@ fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-pub fn refresh_token_hash(token: &str) -> String {
+pub(super) fn refresh_token_hash(token: &str) -> String {
     sha256_hex(token)
 }
 
@@ -235,7 +238,7 @@ fn user_code() -> String {
 }
 
 impl TokenService {
-    pub fn new(key: Vec<u8>, settings: TokenSettings, certificates: Vec<RegisteredCertificate>) -> TokenService {
+    pub(crate) fn new(key: Vec<u8>, settings: TokenSettings, certificates: Vec<RegisteredCertificate>) -> TokenService {
         TokenService {
             key: Zeroizing::new(key),
             settings,
@@ -246,7 +249,7 @@ impl TokenService {
     }
 
     /// Grants an application role on the sync app to a client (app role assignment).
-    pub fn grant_app_role(&self, client_id: &str, role: &str) {
+    pub(crate) fn grant_app_role(&self, client_id: &str, role: &str) {
         if let Ok(mut map) = self.app_roles.lock() {
             let roles = map.entry(client_id.to_ascii_lowercase()).or_default();
             if !roles.iter().any(|r| r == role) {
@@ -255,20 +258,20 @@ impl TokenService {
         }
     }
 
-    pub fn app_roles_of(&self, client_id: &str) -> Vec<String> {
+    pub(crate) fn app_roles_of(&self, client_id: &str) -> Vec<String> {
         self.app_roles.lock().ok().and_then(|m| m.get(&client_id.to_ascii_lowercase()).cloned()).unwrap_or_default()
     }
 
     /// Whether a `/{tenant}/…` path segment names this tenant (id, a domain, `common`,
     /// `organizations`).
-    pub fn knows_tenant(&self, path: &str) -> bool {
+    pub(crate) fn knows_tenant(&self, path: &str) -> bool {
         path.eq_ignore_ascii_case(&self.settings.tenant_id.to_string())
             || path.eq_ignore_ascii_case("common")
             || path.eq_ignore_ascii_case("organizations")
             || self.settings.domains.iter().any(|d| d.eq_ignore_ascii_case(path))
     }
 
-    pub fn unknown_tenant(path: &str) -> OAuthError {
+    pub(crate) fn unknown_tenant(path: &str) -> OAuthError {
         OAuthError::new(
             "invalid_tenant",
             90002,
@@ -278,7 +281,7 @@ impl TokenService {
         )
     }
 
-    pub fn add_certificate(&self, cert: RegisteredCertificate) {
+    pub(crate) fn add_certificate(&self, cert: RegisteredCertificate) {
         if let Ok(mut list) = self.certificates.lock() {
             list.retain(|c| !(c.client_id == cert.client_id && c.der == cert.der));
             list.push(cert);
@@ -286,7 +289,7 @@ impl TokenService {
     }
 
     /// Takes a certificate away from a client (Graph `removeKey`).
-    pub fn remove_certificate(&self, client_id: &str, der: &[u8]) {
+    pub(crate) fn remove_certificate(&self, client_id: &str, der: &[u8]) {
         if let Ok(mut list) = self.certificates.lock() {
             list.retain(|c| !(c.client_id.eq_ignore_ascii_case(client_id) && c.der == der));
         }
@@ -325,7 +328,7 @@ impl TokenService {
     }
 
     /// `POST /{tenant}/oauth2[/v2.0]/devicecode`.
-    pub fn device_code(
+    pub(crate) fn device_code(
         &self,
         form: &HashMap<String, String>,
         v2: bool,
@@ -370,7 +373,7 @@ impl TokenService {
     }
 
     /// `POST /admin/device-codes/{user_code}/approve`; false when no pending code matches.
-    pub fn approve(&self, code: &str, upn: Option<&str>, roles: Option<Vec<String>>) -> bool {
+    pub(crate) fn approve(&self, code: &str, upn: Option<&str>, roles: Option<Vec<String>>) -> bool {
         let subject = Subject::user(
             upn.unwrap_or(&self.settings.signin_user),
             roles.unwrap_or_else(|| self.settings.signin_roles.clone()),
@@ -387,7 +390,7 @@ impl TokenService {
     }
 
     /// The device-code grant: pending, expired, or the grant to issue tokens for.
-    pub fn redeem_device_code(&self, form: &HashMap<String, String>) -> Result<Grant, OAuthError> {
+    pub(crate) fn redeem_device_code(&self, form: &HashMap<String, String>) -> Result<Grant, OAuthError> {
         let client_id = self.check_public_client(form)?;
         let code = form
             .get("device_code")
@@ -428,7 +431,7 @@ impl TokenService {
     }
 
     /// The refresh-token grant: the stored grant of a presented token (looked up by the caller).
-    pub fn refresh_grant(
+    pub(crate) fn refresh_grant(
         &self,
         form: &HashMap<String, String>,
         v2: bool,
@@ -471,7 +474,7 @@ impl TokenService {
     }
 
     /// The client-credentials grant with a certificate assertion.
-    pub fn client_credentials(&self, request: &TokenRequest<'_>) -> Result<Grant, OAuthError> {
+    pub(crate) fn client_credentials(&self, request: &TokenRequest<'_>) -> Result<Grant, OAuthError> {
         let form = request.form;
         let client_id = required(form, "client_id")?;
         if form.contains_key("client_secret") {
@@ -601,7 +604,7 @@ impl TokenService {
 
     /// Signs the tokens of a grant. `user_flow` grants get an ID token and, when asked for
     /// (v2: `offline_access`; v1: always), a refresh token.
-    pub fn issue(&self, grant: &Grant, request: &TokenRequest<'_>, user_flow: bool) -> Issued {
+    pub(crate) fn issue(&self, grant: &Grant, request: &TokenRequest<'_>, user_flow: bool) -> Issued {
         let now = clock::now_secs();
         let lifetime = self.settings.access_token_lifetime_secs;
         let tid = self.settings.tenant_id.to_string();
@@ -626,7 +629,7 @@ impl TokenService {
         if let Some(upn) = &subject.upn {
             claims["upn"] = json!(upn);
             claims["unique_name"] = json!(upn);
-            // The sync app's delegated permission (entra-2026.md §2); Graph's are the scopes asked.
+            // The sync app's delegated permission; Graph's are the scopes asked.
             claims["scp"] = json!(if for_sync_app {
                 SYNC_APP_ROLE.to_owned()
             } else if grant.resource.starts_with("00000003-") || grant.resource.contains("graph.microsoft.com") {
@@ -688,7 +691,7 @@ impl TokenService {
     /// timeline"): the audience (the sync app; `https://graph.windows.net` only before its
     /// retirement), a user token only before user sign-in is retired and only for a user with a
     /// sync-capable role, an app token for the sync app only with `ADSynchronization.ReadWrite.All`.
-    pub fn verify_sync_token(
+    pub(crate) fn verify_sync_token(
         &self,
         token: &str,
         date: ServiceDate,
@@ -733,7 +736,7 @@ impl TokenService {
 
     /// Checks an access token for one audience set. `expired_before`: tokens issued at or before
     /// this Unix time in ms count as expired (the tokenExpiry fault). The error says why, for the log only.
-    pub fn verify_access_token(
+    pub(crate) fn verify_access_token(
         &self,
         token: &str,
         audiences: &[&str],
@@ -802,13 +805,13 @@ fn delegated_graph_scopes(scopes: &[String]) -> String {
 
 /// Why the sync endpoint refused a token: `reason` is for the emulator's log only.
 #[derive(Debug)]
-pub struct SyncRefusal {
+pub(crate) struct SyncRefusal {
     pub reason: String,
     /// A user token after user sign-in was retired: the fault says what to do instead.
     pub user_sign_in_retired: bool,
 }
 
-pub fn issuer_v2(base: &str, tenant_id: &str) -> String {
+pub(super) fn issuer_v2(base: &str, tenant_id: &str) -> String {
     format!("{base}/{tenant_id}/v2.0")
 }
 
@@ -824,7 +827,7 @@ fn missing(name: &str) -> OAuthError {
     )
 }
 
-pub fn required(form: &HashMap<String, String>, name: &str) -> Result<String, OAuthError> {
+pub(super) fn required(form: &HashMap<String, String>, name: &str) -> Result<String, OAuthError> {
     form.get(name).filter(|v| !v.trim().is_empty()).cloned().ok_or_else(|| missing(name))
 }
 
@@ -833,9 +836,9 @@ fn known_resource(resource: &str) -> Result<String, OAuthError> {
     let r = resource.trim();
     if AAD_GRAPH_AUDIENCES.iter().chain(MS_GRAPH_AUDIENCES.iter()).any(|a| a.eq_ignore_ascii_case(r)) {
         Ok(r.trim_end_matches('/').to_owned())
-    } else if r.trim_end_matches('/').eq_ignore_ascii_case(super::desktop_sso::REGISTER_APP_RESOURCE) {
+    } else if r.trim_end_matches('/').eq_ignore_ascii_case(REGISTER_APP_RESOURCE) {
         // The Seamless SSO (and PTA) registration service (AADInternals `Set-AADIntDesktopSSO`).
-        Ok(super::desktop_sso::REGISTER_APP_RESOURCE.to_owned())
+        Ok(REGISTER_APP_RESOURCE.to_owned())
     } else if r.eq_ignore_ascii_case(SYNC_APP_ID) {
         // The audience of a token for an app named by its id is that id (GUID form).
         Ok(SYNC_APP_ID.to_owned())

@@ -1,9 +1,9 @@
-//! The password hash sync credential (protocol doc §7): what `ProvisionCredentials` sends as
+//! The password hash sync credential: what `ProvisionCredentials` sends as
 //! `CredentialData` instead of the NT hash itself.
 //!
 //! `v1;PPH1_MD4,<salt hex>,<iterations>,<key hex>;` where key = PBKDF2-HMAC-SHA256 over the
 //! UTF-16LE bytes of the NT hash written as 32 upper-case hex characters. The upper-case step
-//! matters: lower-case hex gives a credential no sign-in ever matches (§7.1 pitfall), so every
+//! matters: lower-case hex gives a credential no sign-in ever matches (a known pitfall of the ports), so every
 //! entry point here normalises.
 
 use std::fmt;
@@ -209,7 +209,7 @@ pub fn nt_hash_of_password(password: &str) -> Zeroizing<[u8; 16]> {
     out
 }
 
-/// The NT hash as upper-case hex, UTF-16LE encoded (§7.1 steps 2-3). ASCII hex digits are one
+/// The NT hash as upper-case hex, UTF-16LE encoded (the input of the PBKDF2 step). ASCII hex digits are one
 /// UTF-16 unit each, so the high bytes stay zero and no intermediate string is needed.
 fn nt_hash_utf16_upper_hex(nt_hash: &[u8; 16]) -> Zeroizing<[u8; 64]> {
     let mut out = Zeroizing::new([0u8; 64]);

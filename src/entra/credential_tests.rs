@@ -1,8 +1,7 @@
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 
-/// Protocol doc §7.2: (password, NT hash, salt, iterations, derived key).
+/// Vectors checked against AADInternals and the Python ports: (password, NT hash, salt,
+/// iterations, derived key).
 const VECTORS: &[(&str, &str, &str, u32, &str)] = &[
     (
         "Pa$$w0rd",
@@ -81,7 +80,7 @@ fn doc_example_string_is_exact() {
     assert_eq!(got.len(), 103);
 }
 
-/// The §7.2 negative vector: running PBKDF2 over the lower-case spelling of the NT hash gives a
+/// The negative vector: running PBKDF2 over the lower-case spelling of the NT hash gives a
 /// different key, which is exactly the AADInternals/Python bug. Our API takes bytes (or parses
 /// hex of either case into bytes) and so always produces the upper-case result.
 #[test]
@@ -174,7 +173,7 @@ fn nt_hash_parsing() {
     assert_eq!(*nt, *nt_hash_of_password("password"));
     assert_eq!(parse_nt_hash_hex("8846F7EAEE8FB117AD06BDD830B7586").unwrap_err(), CredentialError::NtHashLength(31));
     assert_eq!(parse_nt_hash_hex("").unwrap_err(), CredentialError::NtHashLength(0));
-    // What Samba substitutes when DRS returns no hash (§7.1): must never become a credential.
+    // What Samba substitutes when DRS returns no hash (32 `X`s): must never become a credential.
     assert_eq!(parse_nt_hash_hex(&"X".repeat(32)).unwrap_err(), CredentialError::NtHashNotHex);
     // 32 characters but 33 bytes: refused on length, never sliced mid-character.
     assert_eq!(parse_nt_hash_hex(&format!("é{}", "0".repeat(31))).unwrap_err(), CredentialError::NtHashLength(32));

@@ -1,17 +1,19 @@
 //! The few date and time texts the sync API needs, without a calendar crate: `ChangeDate`
 //! (UTC, 7 fractional digits, `Z`), the HTTP-date form of `Retry-After`, and `xs:duration`
-//! values such as `PT30M`.
+//! values such as `PT30M`. Also the crate's one day-count ↔ calendar-date conversion
+//! ([`civil_from_days`], [`days_from_civil`]), here because every layer that needs it (the
+//! engine, the emulator, the CLI) may import `entra`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
-/// `2024-05-01T10:20:30.1234567Z`: the round-trip UTC form .NET writes (§4.5). Times before
+/// `2024-05-01T10:20:30.1234567Z`: the round-trip UTC form .NET writes for `ChangeDate`. Times before
 /// 1970 are written as the epoch (a password cannot have changed then).
 pub fn format_utc_ticks(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
-    let (year, month, day) = civil_from_days(secs / SECONDS_PER_DAY);
+    let (year, month, day) = civil_from_days((secs / SECONDS_PER_DAY) as i64);
     let rem = secs % SECONDS_PER_DAY;
     let ticks = since.subsec_nanos() / 100;
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ticks:07}Z", rem / 3600, (rem / 60) % 60, rem % 60)
@@ -34,8 +36,13 @@ pub fn parse_http_date(text: &str) -> Option<SystemTime> {
     if !(1..=31).contains(&day) || year < 1970 || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    let days = days_from_civil(year, month, day)?;
-    Some(UNIX_EPOCH + Duration::from_secs(days * SECONDS_PER_DAY + h * 3600 + m * 60 + s))
+    let (year, month, day) = (year as i64, month as u32, day as u32);
+    let days = days_from_civil(year, month, day);
+    // Reject 31 April and friends: the round trip must give the same date back.
+    if civil_from_days(days) != (year, month, day) {
+        return None;
+    }
+    Some(UNIX_EPOCH + Duration::from_secs(days as u64 * SECONDS_PER_DAY + h * 3600 + m * 60 + s))
 }
 
 /// Parses the day/time part of an `xs:duration` (`PT30M`, `P1DT2H`, `PT0.5S`); years and months
@@ -96,38 +103,39 @@ const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Au
 /// Days from 0001-01-01 to 1970-01-01.
 pub const DAYS_TO_UNIX_EPOCH: u64 = 719_162;
 
-/// Days since 1970-01-01 → (year, month, day).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    civil_from_days_since_0001(days + DAYS_TO_UNIX_EPOCH)
+/// Days since 0001-01-01 → (year, month, day): the codec's DateTime ticks count from there.
+pub fn civil_from_days_since_0001(days: u64) -> (u64, u64, u64) {
+    let (year, month, day) = civil_from_days(days as i64 - DAYS_TO_UNIX_EPOCH as i64);
+    (year as u64, u64::from(month), u64::from(day))
 }
 
-/// Days since 0001-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm,
-/// on an era base of 0000-03-01, day 306 before 0001-01-01). One copy for the codec's DateTime
-/// text, the ChangeDate format and the CLI's timestamps.
-pub fn civil_from_days_since_0001(days: u64) -> (u64, u64, u64) {
-    let z = days + 306;
-    let era = z / 146_097;
-    let doe = z % 146_097;
+/// Days since 1970-01-01 (negative before it) → (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's `civil_from_days`, on eras of 400 years that start on 1 March).
+pub const fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    (year, month as u32, day as u32)
 }
 
-/// (year ≥ 1970, month, day) → days since 1970-01-01; `None` for a day past the month's end.
-fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+/// (year, month, day) → days since 1970-01-01 (Hinnant's `days_from_civil`). The day is not
+/// checked against its month: a caller that must refuse 31 April compares the round trip
+/// through [`civil_from_days`].
+pub const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let (month, day) = (month as i64, day as i64);
     let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y % 400;
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
     let mp = if month > 2 { month - 3 } else { month + 9 };
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    // Reject 31 April and friends: the round trip must give the same date back.
-    (civil_from_days(days) == (year, month, day)).then_some(days)
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -142,6 +150,20 @@ mod tests {
         // Leap day, end of a leap year.
         assert_eq!(format_utc_ticks(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.0000000Z");
         assert_eq!(format_utc_ticks(UNIX_EPOCH + Duration::from_secs(1_735_689_599)), "2024-12-31T23:59:59.0000000Z");
+    }
+
+    #[test]
+    fn the_calendar_round_trips_across_eras_leap_days_and_the_epoch() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(days_from_civil(2026, 9, 30), 20_726);
+        assert_eq!(civil_from_days_since_0001(0), (1, 1, 1));
+        assert_eq!(civil_from_days_since_0001(DAYS_TO_UNIX_EPOCH), (1970, 1, 1));
+        for days in (-800_000..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
     }
 
     #[test]

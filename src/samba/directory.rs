@@ -13,8 +13,6 @@ use super::values::{parse_i64, sid_rid};
 /// userAccountControl bits we look at.
 pub const UAC_ACCOUNTDISABLE: u32 = 0x2;
 pub const UAC_NORMAL_ACCOUNT: u32 = 0x200;
-pub const UAC_WORKSTATION_TRUST: u32 = 0x1000;
-pub const UAC_SERVER_TRUST: u32 = 0x2000;
 
 /// A 16-byte NT hash (MD4 of the UTF-16LE password). Zeroized on drop, never printed by
 /// `Debug`, not `Clone`: one owner at a time.

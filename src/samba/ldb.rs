@@ -710,7 +710,9 @@ impl Drop for LdbConnection {
 }
 
 /// Checks, before libldb sees the path, what would otherwise make it fail badly or abort():
-/// a missing or unreadable file, or a file that is not a tdb database at all.
+/// a missing file, one this process cannot open for reading and writing (libldb needs both even
+/// for a read-only connection), something other than a regular file, or a file that is not a
+/// tdb database at all.
 fn preflight(path: &Path) -> Result<(), LdbError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -735,7 +737,7 @@ fn preflight(path: &Path) -> Result<(), LdbError> {
     Ok(())
 }
 
-/// Receives libldb's (and the samba modules') messages from `ldb_log.c`.
+/// Receives libldb's (and the samba modules') messages from `shim.c`.
 ///
 /// # Safety
 /// Called by the C shim with a valid NUL-terminated message.

@@ -1,5 +1,5 @@
 //! Source anchors (Entra's `onPremisesImmutableId`): Base64 of the anchor attribute's bytes
-//! exactly as AD stores them (protocol doc §8).
+//! exactly as AD stores them (the first three GUID groups little-endian).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -157,6 +157,7 @@ pub struct Control {
     state_tx: Arc<watch::Sender<EngineState>>,
     usn_tx: Arc<watch::Sender<u64>>,
     live: Arc<Live>,
+    progress: Arc<super::progress::Progress>,
     store: State,
 }
 
@@ -181,6 +182,7 @@ impl Control {
             state_tx: Arc::new(state_tx),
             usn_tx: Arc::new(usn_tx),
             live: Arc::new(Live::default()),
+            progress: Arc::default(),
             store,
         };
         let inbox = ControlInbox {
@@ -192,6 +194,10 @@ impl Control {
 
     pub fn store(&self) -> &State {
         &self.store
+    }
+
+    pub fn progress(&self) -> &super::progress::Progress {
+        &self.progress
     }
 
     /// The hook's notification. The name is checked, never trusted: it only ever becomes an

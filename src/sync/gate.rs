@@ -32,10 +32,6 @@ impl TenantGate {
         self.open.send_replace(true);
     }
 
-    pub fn is_open(&self) -> bool {
-        *self.open.borrow()
-    }
-
     pub fn set_password_sync(&self, on: bool) {
         self.password_sync.send_replace(on);
     }

@@ -1,4 +1,4 @@
-//! From directory objects to the objects Entra should hold (protocol doc §4.3.3).
+//! From directory objects to the objects Entra should hold, under the attribute names of the sync API.
 //!
 //! Users, groups (security and distribution, mail-enabled), contacts and devices (computers
 //! carrying a hybrid-join userCertificate). Group members and managers are expressed as the
@@ -39,6 +39,13 @@ pub struct DirectorySnapshot {
     pub groups: Vec<Group>,
     pub computers: Vec<Computer>,
     pub contacts: Vec<Contact>,
+}
+
+impl DirectorySnapshot {
+    /// How many objects were read.
+    pub fn object_count(&self) -> usize {
+        self.users.len() + self.groups.len() + self.computers.len() + self.contacts.len()
+    }
 }
 
 /// The desired tenant, and why the rest is left out.

@@ -16,6 +16,7 @@ pub mod model;
 pub mod password_status;
 pub mod passwords;
 pub mod plan;
+pub mod progress;
 pub mod reconcile;
 pub mod scheduler;
 pub mod scope;

@@ -39,7 +39,7 @@ impl fmt::Display for ObjectType {
     }
 }
 
-/// A property value, with the sync API's value types (protocol doc §4.3.2).
+/// A property value, with the sync API's value types.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum AttrValue {
     Str(String),
@@ -123,7 +123,7 @@ mod b64 {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
 
-    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&STANDARD.encode(v))
     }
 }
@@ -133,7 +133,7 @@ mod b64_list {
     use base64::engine::general_purpose::STANDARD;
     use serde::ser::SerializeSeq;
 
-    pub fn serialize<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(v.len()))?;
         for item in v {
             seq.serialize_element(&STANDARD.encode(item))?;

@@ -36,11 +36,6 @@ impl WriteBudget {
         }
     }
 
-    /// The tenant default: 7,000 per 5 minutes, 10 % kept for passwords.
-    pub fn tenant_default() -> Self {
-        WriteBudget::new(7_000, Duration::from_secs(300), 700)
-    }
-
     fn cap(&self, lane: Lane) -> u32 {
         match lane {
             Lane::Urgent => self.limit,

@@ -444,11 +444,6 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     let mut t = hms.split(':').map(|x| x.parse::<i64>());
     let (hh, mm, ss) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
     let ms: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = samba_entra_sync::entra::timefmt::days_from_civil(y, u32::try_from(m).ok()?, u32::try_from(day).ok()?);
     Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + ms)
 }

@@ -1,4 +1,4 @@
-//! Every operation of the sync API with real state semantics (protocol doc §4).
+//! Every operation of the sync API with real state semantics (docs/emulator.md, "Sync API").
 
 use super::support::*;
 

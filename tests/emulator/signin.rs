@@ -158,7 +158,7 @@ async fn refresh_tokens_rotate() {
     assert_ne!(rt1, rt2);
     let (status, reuse) = refresh(rt1, SYNC_SCOPE).await;
     assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")), "single-use refresh token");
-    // The same refresh token family gets a Microsoft Graph token (protocol doc §2.5).
+    // The same refresh token family gets a Microsoft Graph token (as Microsoft's own client does).
     let (status, graph) = refresh(rt2, "https://graph.microsoft.com/.default offline_access openid profile").await;
     assert_eq!(status, 200, "{graph}");
     assert_eq!(claims(graph["access_token"].as_str().expect("at"))["aud"], "https://graph.microsoft.com");

@@ -19,7 +19,7 @@ pub const ADDRESSING: &str = "http://www.w3.org/2005/08/addressing";
 pub const CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 pub const BUILD: &str = "2.6.3.0";
 pub const ACCESS_DENIED: &str = "Access to Azure Active Directory has been denied. Contact Technical Support.";
-/// The scope of Microsoft's current client (entra-2026.md §1): tokens for the sync app.
+/// The scope of Microsoft's current client : tokens for the sync app.
 pub const SYNC_SCOPE: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default offline_access openid profile";
 pub const SYNC_APP: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
 
@@ -229,7 +229,7 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The request envelope of protocol doc §3.2.
+/// The request envelope a real client sends (addressing headers and the `SyncToken`).
 pub fn envelope(op: &str, token: &str, build: &str, guid: &str, body: &str) -> String {
     let child = |name: &str, value: &str| format!("<{name} xmlns=\"{SYNC}\">{value}</{name}>");
     format!(
@@ -294,7 +294,7 @@ pub fn kv_binaries(key: &str, values: &[&str]) -> String {
     kv(key, &format!("<c:Value i:type=\"c:ArrayOfbase64Binary\">{items}</c:Value>"))
 }
 
-/// The delta member form of §4.3.6: (anchor, add?).
+/// The delta member form (`SyncReferenceChange`): (anchor, add?).
 pub fn kv_member_delta(changes: &[(&str, bool)]) -> String {
     let items: String = changes
         .iter()

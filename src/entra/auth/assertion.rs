@@ -22,7 +22,7 @@ use super::cache::read_private_file;
 const ASSERTION_LIFETIME_SECS: u64 = 600;
 const MAX_PEM_BYTES: u64 = 256 * 1024;
 /// The audience of an `addKey`/`removeKey` proof: Azure AD Graph's app id, as Graph documents it.
-pub const KEY_PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
+pub(super) const KEY_PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
 
 /// The certificate's DER and the private key. The key wipes itself on drop.
 pub struct AppCredential {

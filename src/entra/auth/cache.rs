@@ -1,6 +1,6 @@
 //! The token cache: a small JSON file, mode 0600, holding the refresh token (and the current
 //! access token, so a restart does not cost a refresh). Every rotation replaces it atomically:
-//! a lost rotated refresh token breaks sync once the old one expires (§2.6).
+//! a lost rotated refresh token breaks sync once the old one expires.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -197,7 +197,6 @@ pub fn store_cache(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

@@ -1,4 +1,4 @@
-//! Device-code sign-in (RFC 8628, Entra v2 endpoints, §2.5): the administrator enters a code in
+//! Device-code sign-in (RFC 8628, Entra's v2 endpoints): the administrator enters a code in
 //! a browser; we poll the token endpoint and keep the refresh token in the cache.
 
 use std::time::Duration;
@@ -31,7 +31,7 @@ pub struct DeviceCodePrompt {
 struct RawDeviceCode {
     device_code: String,
     user_code: String,
-    /// v1 spells it `verification_url` (§2.4).
+    /// The v1 endpoint spells it `verification_url`.
     #[serde(alias = "verification_url")]
     verification_uri: String,
     #[serde(default)]
@@ -149,7 +149,6 @@ fn next_interval(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -23,7 +23,7 @@ pub(crate) struct OAuthRefusal {
 }
 
 impl OAuthRefusal {
-    pub fn into_error(self, endpoint: &str) -> AuthError {
+    pub(super) fn into_error(self, endpoint: &str) -> AuthError {
         AuthError::OAuth {
             endpoint: endpoint.to_owned(),
             status: self.status,
@@ -39,7 +39,7 @@ struct RawTokenAnswer {
     access_token: Option<String>,
     #[serde(default)]
     refresh_token: Option<String>,
-    /// v2 sends a number, v1 a string (§2.4).
+    /// The v2 endpoint sends a number, v1 a string.
     #[serde(default, deserialize_with = "number_or_string")]
     expires_in: Option<u64>,
 }
@@ -165,7 +165,6 @@ fn one_line(text: &str, max_chars: usize) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,5 @@
 //! A new app credential made on the DC: an RSA-2048 key and a self-signed SHA-256 certificate,
-//! what Microsoft accepts for application-based authentication (entra-2026.md §2; Microsoft's
+//! what Microsoft accepts for application-based authentication (Microsoft's
 //! wizard makes `CN=Entra Connect Sync Provisioning`, valid 6 months). The private key never
 //! leaves this process except into a mode-0600 file.
 
@@ -148,7 +148,6 @@ pub fn write_new_file(path: &std::path::Path, bytes: &[u8], mode: u32) -> std::i
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use rsa::traits::PublicKeyParts;
     use x509_cert::der::{Decode, Encode};

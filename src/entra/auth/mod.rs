@@ -1,6 +1,6 @@
-//! Sign-in to Entra (protocol doc §2): access tokens for the sync service, from a refresh token
+//! Sign-in to Entra: access tokens for the sync service, from a refresh token
 //! obtained once by device-code login (`samba-entra-sync login`) or from an app certificate
-//! (client credentials, peers-and-anchors §3.4 item 1). The config file is read elsewhere; this
+//! (client credentials, so no user's refresh token sits on the DC). The config file is read elsewhere; this
 //! module gets [`AuthSettings`].
 
 mod assertion;
@@ -32,14 +32,12 @@ pub use source::TokenSource;
 use crate::entra::http::HttpSettings;
 
 /// "Microsoft Entra AD Synchronization Service", the first-party app the sync API runs as since
-/// build 2.5.79.0 (entra-2026.md §1).
+/// build 2.5.79.0.
 pub const SYNC_SERVICE_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
-/// The scope Microsoft's client asks for since build 2.5.3.0 (`UseAwsAppIdAudience`, entra-2026.md §1).
+/// The scope Microsoft's client asks for since build 2.5.3.0 (`UseAwsAppIdAudience`).
 pub const DEFAULT_SCOPE: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default";
-/// The audience the open-source ports used; its app was retired on 30 Sep 2026.
-pub const LEGACY_AAD_GRAPH_RESOURCE: &str = "https://graph.windows.net";
-/// "Microsoft Azure Active Directory Connect", the public client of Microsoft's own user sign-in
-/// (entra-2026.md §2); the only one the delegated sync scope is pre-authorised for.
+/// "Microsoft Azure Active Directory Connect", the public client of Microsoft's own user sign-in;
+/// the only one the delegated sync scope is pre-authorised for.
 pub const DEFAULT_PUBLIC_CLIENT: &str = "cb1056e2-e479-49de-ae31-7812af012ed8";
 /// What every place that shows a user-token set-up says about its end (Learn `security-updates-pks`).
 pub const USER_SIGN_IN_RETIREMENT: &str = "user sign-in of sync clients stops working on 7 April 2027 (retired by \

@@ -1,5 +1,5 @@
 //! Renewing the app's certificate without an administrator, as a pure state machine
-//! (issue 12 item 3). Entra Connect renews its own certificate the same way (entra-2026.md §2):
+//! (issue 12 item 3). Entra Connect renews its own certificate the same way:
 //! a new key made on the DC, `addKey` on the application with a proof signed by the current key,
 //! the switch to the new key, then `removeKey` of the old one (Graph docs "application: addKey",
 //! "application: removeKey": an application needs no permission to roll its own keys).

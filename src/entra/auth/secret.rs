@@ -7,14 +7,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
-/// Refresh when fewer than this many seconds of the access token remain (§2.6).
-pub const REFRESH_MARGIN_SECS: u64 = 300;
+/// Refresh when fewer than this many seconds of the access token remain.
+pub(super) const REFRESH_MARGIN_SECS: u64 = 300;
 
 /// Claims read from the access token's payload. Not verified: the client only uses them to
 /// learn its tenant and the expiry; the service does the verifying.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TokenClaims {
-    /// Tenant id (`tid`), sent in the `x-ms-aadmsods-tenantid` header (§2.1).
+    /// Tenant id (`tid`), sent in the `x-ms-aadmsods-tenantid` header.
     pub tid: Option<String>,
     /// Expiry (`exp`), seconds since the epoch by the issuer's clock.
     pub exp: Option<u64>,
@@ -47,7 +47,7 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
-    /// A token received at `now`. `expires_in` from the token answer is authoritative (§2.6) and
+    /// A token received at `now`. `expires_in` from the token answer is authoritative and
     /// relative, so a skewed local clock does not matter; the JWT's `exp` is the fallback.
     /// `None` when neither says when the token expires.
     pub fn received(jwt: Zeroizing<String>, now: u64, expires_in: Option<u64>) -> Option<AccessToken> {
@@ -112,7 +112,7 @@ impl fmt::Debug for AccessToken {
     }
 }
 
-/// A refresh token: 90 days of access to the tenant, rotated on every use (§2.6).
+/// A refresh token: 90 days of access to the tenant, rotated on every use.
 #[derive(Clone)]
 pub struct RefreshToken(Zeroizing<String>);
 

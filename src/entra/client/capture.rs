@@ -108,7 +108,6 @@ fn redact(root: &Element) -> (Element, bool) {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,5 @@
-//! One HTTP exchange with the sync API (§3.1) and what it means for the call: done, retry,
-//! redirect, re-authenticate or fail (§3.4, §5).
+//! One HTTP exchange with the sync API and what it means for the call: done, retry,
+//! redirect, re-authenticate or fail.
 
 use std::time::{Duration, SystemTime};
 

@@ -1,4 +1,4 @@
-//! [`SyncClient`]: calls the sync API over HTTPS (protocol doc §3): retries transient failures
+//! [`SyncClient`]: calls the sync API over HTTPS: retries transient failures
 //! with backoff, follows redirect faults, refreshes a refused token once, and can probe whether
 //! the service still speaks the protocol this client knows.
 
@@ -33,7 +33,7 @@ use crate::entra::ops::{
 };
 use crate::entra::soap::{RequestHeader, encode_request, request_envelope};
 
-/// The sync API client. Calls are sequential in practice (§9) but the client is `Sync`.
+/// The sync API client. Calls are sequential in practice (as Entra Connect makes them) but the client is `Sync`.
 pub struct SyncClient<T: TokenProvider> {
     http: reqwest::Client,
     tokens: T,
@@ -88,7 +88,7 @@ impl<T: TokenProvider> SyncClient<T> {
         self.call(&GetCompanyConfiguration::default()).await
     }
 
-    /// Writes the whole feature mask (§4.2).
+    /// Writes the whole feature mask (not one bit).
     pub async fn set_company_dirsync_features(&self, features: u32) -> Result<(), SyncError> {
         self.call(&SetCompanyDirsyncFeatures { features }).await
     }

@@ -1,4 +1,4 @@
-//! `BindingRedirectionFault` targets (§3.4): like AADInternals, take the host of the fault's
+//! `BindingRedirectionFault` targets: like AADInternals, take the host of the fault's
 //! `Url` and call `https://{host}/provisioningservice.svc` there; `a:To` follows the new host.
 
 use reqwest::Url;

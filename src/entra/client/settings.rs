@@ -1,5 +1,5 @@
 //! How the sync client behaves: where it connects, what it says about itself, how long it
-//! waits and how often it retries. Everything the protocol doc is unsure about (§11) is here.
+//! waits and how often it retries. Everything not confirmed against the real service is here, as a setting.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,7 +89,7 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Following `BindingRedirectionFault` (§3.4). The redirected request carries the bearer token,
+/// Following `BindingRedirectionFault`. The redirected request carries the bearer token,
 /// so only hosts of the endpoint itself or of Microsoft's sign-in clouds are followed, and never
 /// to another scheme.
 #[derive(Debug, Clone, PartialEq, Eq)]

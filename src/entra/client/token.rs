@@ -27,7 +27,7 @@ impl fmt::Debug for SecretToken {
     }
 }
 
-/// Hands out access tokens for the sync API (audience Azure AD Graph, §2.1).
+/// Hands out access tokens for the sync API (audience Azure AD Graph, or the sync app).
 pub trait TokenProvider: Send + Sync {
     type Error: std::error::Error + Send + Sync + 'static;
 

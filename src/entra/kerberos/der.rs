@@ -136,18 +136,8 @@ pub fn kerberos_time(contents: &[u8]) -> Result<i64, KerberosError> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return Err(bad);
     }
-    Ok(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let days = crate::entra::timefmt::days_from_civil(y, mo as u32, d as u32);
+    Ok(days * 86_400 + h * 3600 + mi * 60 + s)
 }
 
 /// Encoding, for tests and test tooling that build messages.
@@ -193,16 +183,7 @@ pub mod write {
     pub fn kerberos_time(unix: i64) -> Vec<u8> {
         let days = unix.div_euclid(86_400);
         let secs = unix.rem_euclid(86_400);
-        // civil_from_days (Hinnant).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
+        let (y, m, d) = crate::entra::timefmt::civil_from_days(days);
         let text = format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}Z", secs / 3600, secs / 60 % 60, secs % 60);
         tlv(super::GENERALIZED_TIME, text.as_bytes())
     }

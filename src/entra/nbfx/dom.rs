@@ -290,7 +290,6 @@ impl<'a> ElementRef<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -1,11 +1,11 @@
 //! msbin1: .NET Binary XML ([MC-NBFX] records with the [MC-NBFS] static dictionary), the body
-//! format of the sync API (protocol doc §6).
+//! format of the sync API.
 //!
 //! * [`Element`] / [`Attribute`] / [`Node`]: the tree SOAP messages are built from and read
 //!   into; [`ElementRef`] resolves namespaces on it.
 //! * [`decode`] / [`decode_with_limits`]: msbin1 → tree. Every record type, typed records as
 //!   their canonical .NET text, hostile input bounded by [`Limits`].
-//! * [`encode`]: tree → msbin1 in the writer profile of §6.6 (what .NET emits).
+//! * [`encode`]: tree → msbin1 in the profile .NET's writer emits.
 //! * [`to_xml`] / [`to_xml_pretty`] / [`from_xml`] / [`from_xml_ignoring_layout`]: XML text.
 
 mod dictionary;

@@ -1,4 +1,4 @@
-//! Record type bytes of MC-NBFX (protocol doc §6.3), the MultiByteInt31 primitive and the
+//! Record type bytes of MC-NBFX, the MultiByteInt31 primitive and the
 //! static-dictionary look-ups shared by the reader and the writer.
 
 use std::collections::HashMap;

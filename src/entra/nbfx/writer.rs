@@ -1,5 +1,4 @@
-//! Tree → msbin1, in the "recommended writer profile" of protocol doc §6.6 (what .NET's writer
-//! emits): dictionary records for names and namespace URIs of the static dictionary, String
+//! Tree → msbin1, in the profile .NET's writer emits: dictionary records for names and namespace URIs of the static dictionary, String
 //! records otherwise; every text and attribute value as UTF-8 Chars8/16/32Text (the
 //! WithEndElement form for the last text of an element), except `mustUnderstand="1"` as OneText
 //! and the WS-Addressing anonymous URI as DictionaryText. Never QNameDictionaryText, UnicodeChars
@@ -219,7 +218,6 @@ fn too_long(element: &Element) -> NbfxError {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

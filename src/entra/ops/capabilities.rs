@@ -1,4 +1,4 @@
-//! `Capabilities` (protocol doc §4.8): which client versions the service supports. The result
+//! `Capabilities`: which client versions the service supports. The result
 //! is a string holding an XML document (`ServiceCapability/MicrosoftOnline/Protocol/Application`);
 //! its namespaces are unknown, so it is read by local names.
 

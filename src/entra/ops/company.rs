@@ -1,5 +1,5 @@
-//! Tenant-level operations: `GetCompanyConfiguration` (§4.1), `SetCompanyDirsyncFeatures`
-//! (§4.2) and `FinalizeExport` (§4.6).
+//! Tenant-level operations: `GetCompanyConfiguration`, `SetCompanyDirsyncFeatures` and
+//! `FinalizeExport`.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use crate::entra::nbfx::{Element, ElementRef};
 use crate::entra::soap::{ResponseError, is_nil};
 use crate::entra::timefmt::parse_xs_duration;
 
-/// Bits of the `DirSyncFeatures` mask (§4.2).
+/// Bits of the `DirSyncFeatures` mask.
 pub mod features {
     pub const PASSWORD_HASH_SYNC: u32 = 1;
     pub const PASSWORD_WRITEBACK: u32 = 2;
@@ -47,7 +47,7 @@ pub struct Writeback {
 }
 
 /// The members of `GetCompanyConfigurationResult` the client uses. Missing members are `None`
-/// (the real result may differ from what the ports read, §11.2); unknown ones are ignored.
+/// (the real result may differ from what the open-source ports read); unknown ones are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CompanyConfiguration {
     pub dirsync_features: Option<u32>,
@@ -66,7 +66,7 @@ pub struct CompanyConfiguration {
 }
 
 impl CompanyConfiguration {
-    /// Whether password hash sync is on: the feature bit, or `IsPasswordSyncing` (§4.1).
+    /// Whether password hash sync is on: the feature bit, or `IsPasswordSyncing`.
     pub fn password_hash_sync_enabled(&self) -> bool {
         self.dirsync_features.is_some_and(|m| m & features::PASSWORD_HASH_SYNC != 0)
             || self.is_password_syncing == Some(true)
@@ -94,7 +94,7 @@ impl Operation for GetCompanyConfiguration {
         let op = self.name();
         let result = result.ok_or_else(|| ResponseError::invalid(op, "the result is missing"))?;
         let dirsync = member(&result, "DirSyncConfiguration");
-        // The ports disagree on where Writeback lives (§4.1, §11.3): look in both places.
+        // The open-source ports disagree on where Writeback lives: look in both places.
         let writeback = dirsync
             .as_ref()
             .and_then(|d| member(d, "Writeback").or_else(|| member(d, "WriteBack")))
@@ -150,12 +150,12 @@ impl Operation for SetCompanyDirsyncFeatures {
     }
 
     fn parse(&self, _result: Option<ElementRef<'_>>) -> Result<(), ResponseError> {
-        // No port reads this response (§4.2); its presence is the success.
+        // No open-source port reads this response; its presence is the success.
         Ok(())
     }
 }
 
-/// End-of-export bookkeeping; optional (§4.6).
+/// End-of-export bookkeeping; optional (the service works without it).
 #[derive(Debug, Clone, Copy)]
 pub struct FinalizeExport {
     pub total_exported: u64,

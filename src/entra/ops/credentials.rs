@@ -1,4 +1,4 @@
-//! `ProvisionCredentials` (protocol doc §4.5): password hash sync. The `CredentialData` string
+//! `ProvisionCredentials`: password hash sync. The `CredentialData` string
 //! is a password equivalent: it is held in wiped memory and never printed.
 
 use std::fmt;
@@ -52,9 +52,9 @@ pub enum CredentialOutcome {
     /// `Result` 0.
     Synced,
     /// `Result` 2: the user is not (yet) known; typically sent too soon after its creation, so
-    /// retry later (§4.5, §9).
+    /// retry later.
     UnknownObject,
-    /// Any other code (their meanings are unknown, §11.2).
+    /// Any other code (their meanings are not documented).
     Failed { code: i64 },
 }
 

@@ -1,8 +1,8 @@
-//! Typed messages of every sync API operation (protocol doc §4): each builds its body element
+//! Typed messages of every sync API operation: each builds its body element
 //! and reads its result element.
 //!
 //! Result members are found by local name: the ports and the doc disagree or are unsure about
-//! some of their namespaces (§4.1, §11), and a stricter reader would only fail on the real
+//! some of their namespaces, and a stricter reader would only fail on the real
 //! service. Unknown members are ignored.
 
 mod capabilities;
@@ -37,7 +37,7 @@ pub trait Operation: Sync {
     fn name(&self) -> &'static str;
 
     /// The `x-ms-aadmsods-apiaction` header; the real client sends `Provision2` for
-    /// `ProvisionAzureADSyncObjects2` (§3.1).
+    /// `ProvisionAzureADSyncObjects2`.
     fn api_action(&self) -> &'static str {
         self.name()
     }

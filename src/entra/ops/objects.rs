@@ -1,5 +1,5 @@
-//! `AzureADSyncObject`: a property bag with an object type and an operation (protocol doc
-//! §4.3.1), as sent by provision calls and returned by read-back.
+//! `AzureADSyncObject`: a property bag with an object type and an operation ,
+//! as sent by provision calls and returned by read-back.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,7 +17,7 @@ pub enum ObjectType {
     Device,
 }
 
-/// `SyncOperation`. The service treats `Add` and `Set` as upsert (§4.3.4).
+/// `SyncOperation`. The service treats `Add` and `Set` as upsert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SyncOperation {
     Add,
@@ -72,8 +72,8 @@ impl FromStr for SyncOperation {
     }
 }
 
-/// One object to provision, or one object read back. Keys are attribute names as in the
-/// catalogue of §4.3.3; the service compares them case-insensitively.
+/// One object to provision, or one object read back. Keys are attribute names as the
+/// sync API names them; the service compares them case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncObject {
     pub object_type: ObjectType,
@@ -92,7 +92,7 @@ impl SyncObject {
         self
     }
 
-    /// A `Delete` naming only the source anchor (§4.3.4).
+    /// A `Delete` naming only the source anchor.
     pub fn delete(object_type: ObjectType, source_anchor: impl Into<String>) -> SyncObject {
         SyncObject::new(object_type, SyncOperation::Delete)
             .with("SourceAnchor", PropertyValue::String(source_anchor.into()))

@@ -1,4 +1,4 @@
-//! `ProvisionAzureADSyncObjects` and `ProvisionAzureADSyncObjects2` (protocol doc §4.3):
+//! `ProvisionAzureADSyncObjects` and `ProvisionAzureADSyncObjects2`:
 //! create, update and delete objects, several per call if the caller wants.
 
 use super::objects::SyncObject;
@@ -61,7 +61,7 @@ impl SyncObjectResult {
 }
 
 /// Splits `objects` into consecutive batches of at most `max_objects` objects and at most
-/// `max_links` link values each (§9: `MaxLinksSupportedAcrossBatchInProvision2` bounds the links
+/// `max_links` link values each (`MaxLinksSupportedAcrossBatchInProvision2` bounds the links
 /// of one call). An object that alone has more links than `max_links` gets a batch of its own.
 pub fn batches(objects: &[SyncObject], max_objects: usize, max_links: usize) -> Vec<&[SyncObject]> {
     let max_objects = max_objects.max(1);
@@ -127,7 +127,7 @@ fn read_result(item: &ElementRef<'_>, operation: &str) -> Result<SyncObjectResul
     } else if code_text.is_empty() {
         return Err(ResponseError::invalid(operation, "an object result has no ResultCode"));
     } else {
-        // Codes other than Success and Failure are unknown (§11.2); anything else failed, and the
+        // Codes other than Success and Failure are not documented; anything else failed, and the
         // code itself is the best description there is.
         if !code_text.eq_ignore_ascii_case("Failure") && error_description.is_none() {
             error_description = Some(format!("result code {code_text}"));

@@ -1,4 +1,4 @@
-//! `ReadBackAzureADSyncObjects` and `ReadBackAzureADSyncObjects2` (protocol doc §4.4): the
+//! `ReadBackAzureADSyncObjects` and `ReadBackAzureADSyncObjects2`: the
 //! synced objects as the service holds them. Version 2 leaves out empty attributes.
 
 use std::sync::Mutex;
@@ -15,7 +15,7 @@ const OBJECTS_CONTAINER: &str = "ResultObjects";
 /// How many reasons for skipped objects or values are kept for the log; the rest are counted.
 const SKIPPED_KEPT: usize = 20;
 
-/// Reads every synced object back. There is no known paging (§4.4): `inputCookie` is sent nil.
+/// Reads every synced object back. No paging of it is known: `inputCookie` is sent nil.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadBack {
     pub version: ProvisionVersion,
@@ -56,7 +56,7 @@ impl Operation for ReadBack {
 
     fn parse(&self, result: Option<ElementRef<'_>>) -> Result<Self::Output, ResponseError> {
         let mut out = ReadBackResult::default();
-        // A missing result or an empty (or nil) ResultObjects means no objects (§4.4).
+        // A missing result or an empty (or nil) ResultObjects means no objects.
         let Some(list) = result.as_ref().and_then(|r| member(r, "ResultObjects")) else {
             return Ok(out);
         };

@@ -1,8 +1,8 @@
-//! Property values of sync objects (protocol doc §4.3.2, §4.3.6): the typed `c:Value` of each
+//! Property values of sync objects (scalars, lists and member references): the typed `c:Value` of each
 //! `KeyValueOfstringanyType` entry.
 //!
 //! `i:type` values are written as plain text (`d:string` with its own `xmlns:d`), never as
-//! QNameDictionaryText, the record that broke python-wcfbin (§6.7).
+//! QNameDictionaryText, the record that broke python-wcfbin (its pull request 16).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

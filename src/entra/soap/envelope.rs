@@ -1,4 +1,4 @@
-//! The request envelope of protocol doc §3.2, built as a tree for the msbin1 writer.
+//! The request envelope (addressing headers and the `SyncToken`), built as a tree for the msbin1 writer.
 
 use std::fmt;
 
@@ -9,7 +9,7 @@ use super::{ACTION_BASE, ADMIN_SERVICE_NS, APPLICATION_ID_V1, CLIENT_VERSION, DE
 use crate::entra::nbfx::{self, Element, NbfxError, Node, ns};
 
 /// What the client says about itself in every `SyncToken` (and in the `x-ms-aadmsods-*` HTTP
-/// headers). The service enforces a minimum build, so the build is configurable (§3.1).
+/// headers). The service enforces a minimum build, so the build is configurable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIdentity {
     /// `ApplicationId`: [`APPLICATION_ID_V1`] or [`super::APPLICATION_ID_V2`].
@@ -63,7 +63,8 @@ impl fmt::Debug for RequestHeader<'_> {
 
 /// The envelope for `operation` with `body` (the operation element) in `s:Body`.
 ///
-/// Element order and namespaces follow §3.2 / Appendix C exactly: the `SyncToken` children
+/// Element order and namespaces follow what .NET writes exactly (the golden
+/// FinalizeExport request of `tests/wire.rs`): the `SyncToken` children
 /// are in DataContract (ordinal) order, each declaring the contract namespace itself.
 pub fn request_envelope(operation: &str, header: &RequestHeader<'_>, body: Element) -> Element {
     let identity = header.identity;
@@ -133,7 +134,6 @@ fn bool_text(value: bool) -> &'static str {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)]
 mod tests {
     use sha2::{Digest, Sha256};
 

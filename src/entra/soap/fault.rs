@@ -1,10 +1,10 @@
-//! SOAP faults (protocol doc §3.4, §5): what a fault element says, and which kind of failure it
-//! is. The texts of several kinds are unknown (§11.7), so the patterns are configurable.
+//! SOAP faults: what a fault element says, and which kind of failure it is. The texts of
+//! several kinds are not documented, so the patterns are configurable.
 
 use crate::entra::nbfx::ElementRef;
 
 /// The parts of a fault the client looks at, read by local name (the detail namespaces are
-/// unknown, §11.5).
+/// not documented).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RawFault {
     /// `s:Code/s:Value` (SOAP 1.1: `faultcode`).
@@ -24,7 +24,7 @@ pub struct RawFault {
 /// A fault, by what the client must do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Fault {
-    /// Insufficient role (§2.1): re-authenticate with a suitable account.
+    /// Insufficient role: re-authenticate with a suitable account.
     #[error(
         "Entra denied access (the account needs the Global Administrator or Directory Synchronization Accounts role): {message}"
     )]
@@ -56,7 +56,7 @@ pub enum Fault {
 }
 
 /// Case-insensitive substrings that identify fault kinds in the reason text or the
-/// `ErrorDescription`. The defaults hold the texts known from the ports (§3.4, §5) and guesses
+/// `ErrorDescription`. The defaults hold the texts known from the open-source ports and guesses
 /// for the unknown ones; deployments can extend them without a new release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRules {

@@ -1,7 +1,7 @@
-//! The SOAP 1.2 layer of the sync API (protocol doc §3): the request envelope with its
+//! The SOAP 1.2 layer of the sync API: the request envelope with its
 //! `SyncToken` header, and the reading of responses and faults.
 //!
-//! * [`request_envelope`] builds the envelope of §3.2 as an [`nbfx::Element`];
+//! * [`request_envelope`] builds the request envelope as an [`nbfx::Element`];
 //!   [`encode_request`] writes it as msbin1 into a buffer that is wiped on drop, and wipes the
 //!   tree (it holds the bearer token).
 //! * [`read_response`] finds `Body/{Op}Response/{Op}Result` or turns a fault into a typed
@@ -18,9 +18,9 @@ pub use response::{Reply, ResponseError, read_response};
 
 /// Contract namespace of the service: operation elements, SyncToken children, result members.
 pub const SYNC_NS: &str = "http://schemas.microsoft.com/online/aws/change/2010/01";
-/// Namespace (`b:`) of the sync-object messages (§4.3, §4.4).
+/// Namespace (`b:`) of the sync-object messages (provision, read-back).
 pub const SYNC_OBJECTS_NS: &str = "http://schemas.microsoft.com/online/aws/change/2014/06";
-/// Namespace (`b:`) of the credential messages (§4.5).
+/// Namespace (`b:`) of the credential messages (`ProvisionCredentials`).
 pub const COEXISTENCE_NS: &str = "http://schemas.datacontract.org/2004/07/Microsoft.Online.Coexistence.Schema";
 /// Namespace and `s:role` of the `SyncToken` header.
 pub const ADMIN_SERVICE_NS: &str = "urn:microsoft.online.administrativeservice";
@@ -30,12 +30,12 @@ pub const ACTION_BASE: &str = "http://schemas.microsoft.com/online/aws/change/20
 pub const SERVICE_URL: &str = "https://adminwebservice.microsoftonline.com/provisioningservice.svc";
 /// Path of the service on every host a redirect may name.
 pub const SERVICE_PATH: &str = "/provisioningservice.svc";
-/// DirSync "application type" identifiers sent as `ApplicationId` (§3.2); not OAuth client ids.
+/// DirSync "application type" identifiers sent as `ApplicationId`; not OAuth client ids.
 pub const APPLICATION_ID_V1: &str = "1651564e-7ce4-4d99-88be-0a65050d8dc3";
 pub const APPLICATION_ID_V2: &str = "6eb59a73-39b2-4c23-a70f-e2e3ce8965b1";
-/// Build number current clients send (§3.1 update): older builds are being refused.
+/// Build number current clients send: older builds are being refused.
 pub const DEFAULT_CLIENT_BUILD: &str = "2.6.3.0";
 /// `ClientVersion` every port sends.
 pub const CLIENT_VERSION: &str = "8.0";
-/// The access-denied reason text of §2.1.
+/// The reason text of the service's access-denied fault.
 pub const ACCESS_DENIED_TEXT: &str = "Access to Azure Active Directory has been denied. Contact Technical Support.";

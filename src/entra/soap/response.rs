@@ -72,7 +72,6 @@ pub(crate) fn is_nil(element: &ElementRef<'_>) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::entra::nbfx::from_xml_ignoring_layout;

@@ -50,6 +50,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
 
     pub(super) async fn upsert_chunk(&self, chunk: &[&ExportObject], lane: Lane) -> Result<(u64, u64), ReconcileError> {
         let results = self.tenant.upsert(chunk, lane).await.map_err(|e| self.tenant_failed(e))?;
+        self.control.progress().sent(chunk.len());
         self.control.clear_problem("reconcile");
         let store = self.control.store();
         let (mut ok, mut failed) = (0, 0);
@@ -196,6 +197,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
             match self.tenant.delete(&keys, Lane::Bulk).await.map_err(|e| self.tenant_failed(e)) {
                 Ok(results) => {
+                    self.control.progress().sent(chunk.len());
                     self.control.clear_problem("reconcile");
                     for ((t, anchor, name), r) in chunk.iter().zip(results) {
                         match r.error {

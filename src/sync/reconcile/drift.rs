@@ -46,6 +46,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         let read = self
             .tenant
             .read_back(&mut |cloud| {
+                self.control.progress().tenant_read_back(1);
                 let key = (cloud.object_type, cloud.anchor.clone());
                 if !exported.contains(&key) {
                     return;

@@ -49,6 +49,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// as matches, not creates.
     pub async fn plan(&self, read_back: bool) -> Result<Plan, ReconcileError> {
         let (snap, end) = directory::snapshot(&*self.directory, None).await?;
+        self.control.progress().directory_read(snap.object_count());
         let desired = self.mapper().map(&snap);
         let pending = self.pending_passwords(&snap.users)?;
         drop(snap);
@@ -59,6 +60,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             match self
                 .tenant
                 .read_back(&mut |o| {
+                    self.control.progress().tenant_read_back(1);
                     held.insert(o.anchor, o.object_type);
                 })
                 .await
@@ -97,6 +99,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             untrusted,
         });
         plan.read_back = cloud.is_some();
+        self.control.progress().planned(&plan);
         Ok(plan)
     }
 
@@ -127,6 +130,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             self.check_password_sync().await;
         }
         let (snap, ReadEnd { usn, untrusted }) = directory::snapshot(&*self.directory, None).await?;
+        self.control.progress().directory_read(snap.object_count());
         let desired = self.mapper().map(&snap);
         {
             let mut index = DnIndex::default();

@@ -1,8 +1,6 @@
 //! Tests of the typed messages: requests go through the msbin1 writer and reader and are compared
-//! with the XML of protocol doc §4 as element trees; responses are written as XML (or spliced
+//! with the XML a real client sends, as element trees; responses are written as XML (or spliced
 //! with typed records the real service may use), encoded, decoded and parsed.
-
-#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 mod requests;
 mod responses;

@@ -1,4 +1,5 @@
-//! Response parsing: the shapes of §4, the §6.8(d) vector, and the typed text records the real
+//! Response parsing: the result shapes of each operation, the emulator's
+//! recorded provision response (`tests/wire.rs`, example d), and the typed text records the real
 //! service may use.
 
 use uuid::Uuid;
