@@ -411,3 +411,59 @@ fn two_dcs_name_their_invocation_ids_password_origins_and_the_pdc_emulator() {
         assert_eq!((r1.owner.as_str(), r1.is_this_dc, r2.owner.as_str(), r2.is_this_dc), ("DC2", false, "DC2", true));
     });
 }
+
+/// What a streamed full run relies on: every typed read hands objects one at a time, the same
+/// objects in the same order as the collecting read (and again on a second pass), and a chunk
+/// of objects is read back by objectGUID in one search, each exactly once, nothing else.
+#[test]
+fn streamed_reads_and_reads_by_object_guid() {
+    use samba_entra_sync::samba::directory::{self, ReadOptions};
+    use samba_entra_sync::samba::ldb::LdbConnection;
+    let _turn = in_process_ldb();
+
+    let shape = Shape { users: 1000, groups: 20, computers: 10, members_per_group: 50 };
+    let dc = Dc::cached("bulk1000", |dc| fixture::populate(dc, shape));
+    let conn = LdbConnection::open(&dc.sam_ldb()).expect("open sam.ldb");
+    let all = ReadOptions::default();
+    let collected: Vec<String> =
+        directory::read_users(&conn, &all).expect("read").into_iter().map(|u| u.id.dn).collect();
+    let streamed = |conn: &LdbConnection| {
+        let mut dns = Vec::new();
+        directory::each_user(conn, &all, |u| dns.push(u.id.dn)).expect("stream");
+        dns
+    };
+    assert!(collected.len() > shape.users, "{} users", collected.len());
+    assert_eq!(streamed(&conn), collected);
+    assert_eq!(streamed(&conn), collected, "a second pass sees the same order");
+    let mut groups = Vec::new();
+    directory::each_group(&conn, &all, |g| groups.push(g)).expect("groups");
+    assert_eq!(groups.iter().filter(|g| g.id.sam_account_name.starts_with("bgroup")).count(), shape.groups);
+    assert!(groups.iter().filter(|g| g.id.sam_account_name.starts_with("bgroup")).all(|g| g.members.len() >= 50));
+
+    // Every 7th user, read again in chunks by objectGUID.
+    let mut wanted = Vec::new();
+    let mut i = 0;
+    directory::each_user(&conn, &all, |u| {
+        if i % 7 == 0 {
+            wanted.push((u.id.object_guid, u.id.sam_account_name.clone()));
+        }
+        i += 1;
+    })
+    .expect("stream");
+    for chunk in wanted.chunks(100) {
+        let guids: Vec<[u8; 16]> = chunk.iter().map(|(g, _)| *g).collect();
+        let opts = ReadOptions { extra_filter: directory::guids_filter(&guids), ..Default::default() };
+        let mut got: Vec<([u8; 16], String)> = Vec::new();
+        directory::each_user(&conn, &opts, |u| got.push((u.id.object_guid, u.id.sam_account_name))).expect("by GUID");
+        got.sort();
+        let mut expected = chunk.to_vec();
+        expected.sort();
+        assert_eq!(got, expected);
+    }
+    assert_eq!(directory::guids_filter(&[]), None);
+    // A GUID of no object matches nothing (and is no error).
+    let opts = ReadOptions { extra_filter: directory::guids_filter(&[[0xEE; 16]]), ..Default::default() };
+    let mut none = 0;
+    directory::each_user(&conn, &opts, |_| none += 1).expect("unknown GUID");
+    assert_eq!(none, 0);
+}

@@ -244,27 +244,65 @@ fn user_attrs(with_nt_hash: bool) -> Vec<&'static str> {
     v
 }
 
+const GROUP_ATTRS: &[&str] = &["groupType", "member", "mail", "proxyAddresses"];
+const COMPUTER_ATTRS: &[&str] =
+    &["userAccountControl", "operatingSystem", "operatingSystemVersion", "dNSHostName", "userCertificate"];
+const CONTACT_ATTRS: &[&str] = &["givenName", "sn", "mail", "proxyAddresses"];
+
 /// Reads users (never computers).
 pub fn read_users(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<User>, LdbError> {
-    let entries =
-        conn.search(&opts.base(), Scope::Subtree, &opts.filter(USER_FILTER), &user_attrs(opts.with_nt_hash))?;
-    Ok(entries.iter().filter_map(|e| skip_malformed(e, user_from_entry(e))).collect())
+    collect(|each| each_user(conn, opts, each))
 }
 
 pub fn read_groups(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Group>, LdbError> {
-    let a = attrs(&["groupType", "member", "mail", "proxyAddresses"]);
-    read_typed(conn, opts, GROUP_FILTER, &a, group_from_entry)
+    collect(|each| each_group(conn, opts, each))
 }
 
 pub fn read_computers(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Computer>, LdbError> {
-    let a =
-        attrs(&["userAccountControl", "operatingSystem", "operatingSystemVersion", "dNSHostName", "userCertificate"]);
-    read_typed(conn, opts, COMPUTER_FILTER, &a, computer_from_entry)
+    collect(|each| each_computer(conn, opts, each))
 }
 
 pub fn read_contacts(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Contact>, LdbError> {
-    let a = attrs(&["givenName", "sn", "mail", "proxyAddresses"]);
-    read_typed(conn, opts, CONTACT_FILTER, &a, contact_from_entry)
+    collect(|each| each_contact(conn, opts, each))
+}
+
+/// Streams users to `each` one at a time, in libldb's order (the same for an unchanged
+/// database): memory holds one entry, whatever the size of the domain. Malformed entries are
+/// skipped with a warning, as by [`read_users`].
+pub fn each_user(conn: &LdbConnection, opts: &ReadOptions, each: impl FnMut(User)) -> Result<(), LdbError> {
+    each_typed(conn, opts, USER_FILTER, &user_attrs(opts.with_nt_hash), user_from_entry, each)
+}
+
+/// Streams groups like [`each_user`].
+pub fn each_group(conn: &LdbConnection, opts: &ReadOptions, each: impl FnMut(Group)) -> Result<(), LdbError> {
+    each_typed(conn, opts, GROUP_FILTER, &attrs(GROUP_ATTRS), group_from_entry, each)
+}
+
+/// Streams computers like [`each_user`].
+pub fn each_computer(conn: &LdbConnection, opts: &ReadOptions, each: impl FnMut(Computer)) -> Result<(), LdbError> {
+    each_typed(conn, opts, COMPUTER_FILTER, &attrs(COMPUTER_ATTRS), computer_from_entry, each)
+}
+
+/// Streams contacts like [`each_user`].
+pub fn each_contact(conn: &LdbConnection, opts: &ReadOptions, each: impl FnMut(Contact)) -> Result<(), LdbError> {
+    each_typed(conn, opts, CONTACT_FILTER, &attrs(CONTACT_ATTRS), contact_from_entry, each)
+}
+
+/// A filter matching exactly the objects with these objectGUIDs (an OR of indexed equality
+/// matches, so a chunk of objects is read back in one search); `None` for no GUIDs.
+pub fn guids_filter(guids: &[[u8; 16]]) -> Option<String> {
+    let one = |g: &[u8; 16]| filter::equals_bytes("objectGUID", g);
+    match guids {
+        [] => None,
+        [g] => Some(one(g)),
+        _ => Some(format!("(|{})", guids.iter().map(one).collect::<String>())),
+    }
+}
+
+fn collect<T>(read: impl FnOnce(&mut dyn FnMut(T)) -> Result<(), LdbError>) -> Result<Vec<T>, LdbError> {
+    let mut out = Vec::new();
+    read(&mut |v| out.push(v))?;
+    Ok(out)
 }
 
 /// The domain's NetBIOS name (nETBIOSName of its crossRef in the configuration partition).
@@ -373,20 +411,19 @@ pub fn read_all(conn: &LdbConnection, opts: &ReadOptions) -> Result<Vec<Director
 }
 
 /// Streams a search and converts each entry as it arrives, so only typed objects are kept.
-fn read_typed<T>(
+fn each_typed<T>(
     conn: &LdbConnection,
     opts: &ReadOptions,
     type_filter: &str,
     attrs: &[&str],
     convert: fn(&Entry) -> Result<T, String>,
-) -> Result<Vec<T>, LdbError> {
-    let mut out = Vec::new();
+    mut each: impl FnMut(T),
+) -> Result<(), LdbError> {
     conn.search_each(&opts.base(), Scope::Subtree, &opts.filter(type_filter), attrs, |e| {
         if let Some(v) = skip_malformed(&e, convert(&e)) {
-            out.push(v);
+            each(v);
         }
-    })?;
-    Ok(out)
+    })
 }
 
 fn skip_malformed<T>(e: &Entry, r: Result<T, String>) -> Option<T> {

@@ -24,6 +24,13 @@ pub fn equals(attr: &str, value: &str) -> String {
     format!("({attr}={})", escape(value))
 }
 
+/// `(attr=\\xx\\xx...)`: a binary value, every byte hex-escaped (objectGUID, objectSid).
+pub fn equals_bytes(attr: &str, value: &[u8]) -> String {
+    debug_assert!(attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';'));
+    let escaped: String = value.iter().map(|b| format!("\\{b:02x}")).collect();
+    format!("({attr}={escaped})")
+}
+
 /// `(&f1 f2 ...)`.
 pub fn and(parts: &[&str]) -> String {
     format!("(&{})", parts.concat())
@@ -47,5 +54,10 @@ mod tests {
         // Exactly one unescaped opening and closing parenthesis remain.
         assert_eq!(f.matches('(').count(), 1);
         assert_eq!(f.matches(')').count(), 1);
+    }
+
+    #[test]
+    fn binary_values_are_hex_escaped() {
+        assert_eq!(equals_bytes("objectGUID", &[0x00, 0x2a, 0xff]), "(objectGUID=\\00\\2a\\ff)");
     }
 }

@@ -40,6 +40,22 @@ pub enum DirectoryChunk {
     Contacts(Vec<Contact>),
 }
 
+impl DirectoryChunk {
+    /// How many objects the chunk holds.
+    pub fn len(&self) -> usize {
+        match self {
+            DirectoryChunk::Users(v) => v.len(),
+            DirectoryChunk::Groups(v) => v.len(),
+            DirectoryChunk::Computers(v) => v.len(),
+            DirectoryChunk::Contacts(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// What a read of the objects found besides the objects.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReadEnd {
@@ -95,6 +111,15 @@ pub trait Directory: Send + Sync + 'static {
         visit: &mut (dyn FnMut(Vec<User>) + Send),
     ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
 
+    /// The objects of `object_type` among `guids` (objectGUIDs) that the scope's filters
+    /// select, in one chunk (the caller bounds it): how a streamed full run reads again, a chunk
+    /// at a time, the objects it is about to send. Without hashes.
+    fn read_by_guid(
+        &self,
+        object_type: ObjectType,
+        guids: &[[u8; 16]],
+    ) -> impl Future<Output = Result<DirectoryChunk, DirectoryError>> + Send;
+
     /// One user by sAMAccountName.
     fn find_user(
         &self,
@@ -143,16 +168,4 @@ pub(crate) async fn snapshot<D: Directory>(
         })
         .await?;
     Ok((snap, end))
-}
-
-/// Hands `items` to `visit` in chunks of at most [`CHUNK`], in order.
-pub(crate) fn chunked<T>(
-    items: Vec<T>,
-    wrap: fn(Vec<T>) -> DirectoryChunk,
-    visit: &mut (dyn FnMut(DirectoryChunk) + Send),
-) {
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        visit(wrap(items.by_ref().take(CHUNK).collect()));
-    }
 }

@@ -1,20 +1,26 @@
 //! The [`Directory`] port over libldb: the engine's one production directory.
 //!
 //! Every call is one closure on the sam.ldb thread (see `samba::LdbHandle`), so a long read
-//! never interleaves with another call half-way. Reads are still taken whole and handed out in
-//! chunks afterwards.
+//! never interleaves with another call half-way. Reads stream: libldb hands the entries over
+//! one at a time, and each chunk of [`CHUNK`] objects crosses to the caller's visitor through a
+//! channel of a few chunks while the search goes on, so a read of the whole domain holds a few
+//! chunks, not the domain. The visitor only maps and compares (no I/O), so the search, which
+//! holds sam.ldb's read lock, waits for it briefly at most.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cluster::View;
-use super::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd, chunked};
+use super::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
 use super::scope::Scope;
 use crate::samba::directory::{self, NtHash, ReadOptions, User};
+use crate::samba::filter;
+use crate::samba::ldb::LdbConnection;
 use crate::samba::replication::{self, PasswordOrigin};
 use crate::samba::{ConsistencyGuidWrite, LdbError, LdbHandle};
+use tokio::sync::mpsc;
 
 pub struct LdbDirectory {
     ldb: LdbHandle,
@@ -39,6 +45,53 @@ impl From<LdbError> for DirectoryError {
     }
 }
 
+/// Chunks in flight between the sam.ldb thread and the visitor.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Collects a typed read into chunks of at most [`CHUNK`] and sends each as it fills.
+struct ChunkSender<T> {
+    chunk: Vec<T>,
+    wrap: fn(Vec<T>) -> DirectoryChunk,
+    tx: mpsc::Sender<DirectoryChunk>,
+}
+
+impl<T> ChunkSender<T> {
+    fn new(wrap: fn(Vec<T>) -> DirectoryChunk, tx: &mpsc::Sender<DirectoryChunk>) -> Self {
+        ChunkSender { chunk: Vec::new(), wrap, tx: tx.clone() }
+    }
+
+    fn push(&mut self, item: T) {
+        self.chunk.push(item);
+        if self.chunk.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.chunk.is_empty() {
+            // The receiver gone means the caller stopped reading: the rest is dropped.
+            let _ = self.tx.blocking_send((self.wrap)(std::mem::take(&mut self.chunk)));
+        }
+    }
+}
+
+/// Runs `read` on the sam.ldb thread, handing the chunks it sends to `visit` as they come.
+async fn streamed<R: Send + 'static>(
+    ldb: &LdbHandle,
+    visit: &mut (dyn FnMut(DirectoryChunk) + Send),
+    read: impl FnOnce(&LdbConnection, &mpsc::Sender<DirectoryChunk>) -> Result<R, LdbError> + Send + 'static,
+) -> Result<R, DirectoryError> {
+    let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let reading = ldb.call(move |c| read(c, &tx));
+    let visiting = async {
+        while let Some(chunk) = rx.recv().await {
+            visit(chunk);
+        }
+    };
+    let (read, ()) = tokio::join!(reading, visiting);
+    Ok(read?)
+}
+
 impl Directory for LdbDirectory {
     async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
         Ok(self
@@ -61,32 +114,33 @@ impl Directory for LdbDirectory {
         visit: &mut (dyn FnMut(DirectoryChunk) + Send),
     ) -> Result<ReadEnd, DirectoryError> {
         let scope = self.scope.clone();
-        let (users, groups, computers, contacts, end) = self
-            .ldb
-            .call(move |c| {
-                let usn = directory::highest_committed_usn(c)?;
-                let with = |o: ReadOptions| ReadOptions { changed_since_usn: since, ..o };
-                let users = directory::read_users(c, &with(scope.user_read(false)))?;
-                let groups = directory::read_groups(c, &with(scope.group_read()))?;
-                let computers = directory::read_computers(c, &with(scope.computer_read()))?;
-                let contacts = directory::read_contacts(c, &with(scope.contact_read()))?;
-                // A configured base DN that does not exist must never turn into deletes.
-                let mut untrusted = HashMap::new();
-                for base in scope.bases() {
-                    if !directory::dn_exists(c, base)? {
-                        for t in [ObjectType::User, ObjectType::Group, ObjectType::Device, ObjectType::Contact] {
-                            untrusted.insert(t, format!("the base DN {base} does not exist"));
-                        }
+        streamed(&self.ldb, visit, move |c, tx| {
+            let usn = directory::highest_committed_usn(c)?;
+            let with = |o: ReadOptions| ReadOptions { changed_since_usn: since, ..o };
+            let mut users = ChunkSender::new(DirectoryChunk::Users, tx);
+            directory::each_user(c, &with(scope.user_read(false)), |u| users.push(u))?;
+            users.flush();
+            let mut groups = ChunkSender::new(DirectoryChunk::Groups, tx);
+            directory::each_group(c, &with(scope.group_read()), |g| groups.push(g))?;
+            groups.flush();
+            let mut computers = ChunkSender::new(DirectoryChunk::Computers, tx);
+            directory::each_computer(c, &with(scope.computer_read()), |x| computers.push(x))?;
+            computers.flush();
+            let mut contacts = ChunkSender::new(DirectoryChunk::Contacts, tx);
+            directory::each_contact(c, &with(scope.contact_read()), |x| contacts.push(x))?;
+            contacts.flush();
+            // A configured base DN that does not exist must never turn into deletes.
+            let mut untrusted = HashMap::new();
+            for base in scope.bases() {
+                if !directory::dn_exists(c, base)? {
+                    for t in [ObjectType::User, ObjectType::Group, ObjectType::Device, ObjectType::Contact] {
+                        untrusted.insert(t, format!("the base DN {base} does not exist"));
                     }
                 }
-                Ok((users, groups, computers, contacts, ReadEnd { usn, untrusted }))
-            })
-            .await?;
-        chunked(users, DirectoryChunk::Users, visit);
-        chunked(groups, DirectoryChunk::Groups, visit);
-        chunked(computers, DirectoryChunk::Computers, visit);
-        chunked(contacts, DirectoryChunk::Contacts, visit);
-        Ok(end)
+            }
+            Ok(ReadEnd { usn, untrusted })
+        })
+        .await
     }
 
     async fn read_users(
@@ -95,12 +149,60 @@ impl Directory for LdbDirectory {
         visit: &mut (dyn FnMut(Vec<User>) + Send),
     ) -> Result<(), DirectoryError> {
         let opts = ReadOptions { changed_since_usn: since, ..self.scope.user_read(false) };
-        let users = self.ldb.call(move |c| directory::read_users(c, &opts)).await?;
-        let mut users = users.into_iter().peekable();
-        while users.peek().is_some() {
-            visit(users.by_ref().take(CHUNK).collect());
-        }
-        Ok(())
+        let mut each = |chunk| {
+            if let DirectoryChunk::Users(users) = chunk {
+                visit(users);
+            }
+        };
+        streamed(&self.ldb, &mut each, move |c, tx| {
+            let mut users = ChunkSender::new(DirectoryChunk::Users, tx);
+            directory::each_user(c, &opts, |u| users.push(u))?;
+            users.flush();
+            Ok(())
+        })
+        .await
+    }
+
+    async fn read_by_guid(
+        &self,
+        object_type: ObjectType,
+        guids: &[[u8; 16]],
+    ) -> Result<DirectoryChunk, DirectoryError> {
+        let Some(by_guid) = directory::guids_filter(guids) else {
+            return Ok(match object_type {
+                ObjectType::User => DirectoryChunk::Users(Vec::new()),
+                ObjectType::Group => DirectoryChunk::Groups(Vec::new()),
+                ObjectType::Device => DirectoryChunk::Computers(Vec::new()),
+                ObjectType::Contact => DirectoryChunk::Contacts(Vec::new()),
+            });
+        };
+        let scope = self.scope.clone();
+        Ok(self
+            .ldb
+            .call(move |c| {
+                let narrowed = |o: ReadOptions| ReadOptions {
+                    extra_filter: Some(match &o.extra_filter {
+                        Some(f) => filter::and(&[f.as_str(), by_guid.as_str()]),
+                        None => by_guid.clone(),
+                    }),
+                    ..o
+                };
+                Ok(match object_type {
+                    ObjectType::User => {
+                        DirectoryChunk::Users(directory::read_users(c, &narrowed(scope.user_read(false)))?)
+                    }
+                    ObjectType::Group => {
+                        DirectoryChunk::Groups(directory::read_groups(c, &narrowed(scope.group_read()))?)
+                    }
+                    ObjectType::Device => {
+                        DirectoryChunk::Computers(directory::read_computers(c, &narrowed(scope.computer_read()))?)
+                    }
+                    ObjectType::Contact => {
+                        DirectoryChunk::Contacts(directory::read_contacts(c, &narrowed(scope.contact_read()))?)
+                    }
+                })
+            })
+            .await?)
     }
 
     async fn find_user(&self, account: &str, lookup: Lookup) -> Result<Option<User>, DirectoryError> {

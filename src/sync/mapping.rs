@@ -57,6 +57,29 @@ pub struct Desired {
     pub next_expiry: Option<i64>,
 }
 
+/// Turns a member's or manager's DN into the anchor of the in-scope object it names.
+pub trait DnLookup {
+    fn anchor_of(&self, dn: &str) -> Option<String>;
+}
+
+/// An index of DNs that objects can join (see [`Mapper::map_with_index`]).
+pub trait DnIndexMut: DnLookup {
+    fn insert(&mut self, dn: &str, anchor: String);
+}
+
+/// DN (lower case) → anchor.
+impl DnLookup for HashMap<String, String> {
+    fn anchor_of(&self, dn: &str) -> Option<String> {
+        self.get(&dn.to_ascii_lowercase()).cloned()
+    }
+}
+
+impl DnIndexMut for HashMap<String, String> {
+    fn insert(&mut self, dn: &str, anchor: String) {
+        HashMap::insert(self, dn.to_ascii_lowercase(), anchor);
+    }
+}
+
 pub struct Mapper<'a> {
     pub anchor: AnchorAttribute,
     pub domain: &'a DomainInfo,
@@ -116,7 +139,7 @@ impl Mapper<'_> {
         filetime_to_unix(account_expires).is_some_and(|t| t <= self.now)
     }
 
-    pub fn user(&self, u: &User, index: &HashMap<String, String>) -> ExportObject {
+    pub fn user(&self, u: &User, index: &dyn DnLookup) -> ExportObject {
         let mut a = Attributes::default();
         self.common(&u.id, &mut a);
         a.insert("netBiosName", AttrValue::Str(self.domain.netbios_name.clone()));
@@ -133,7 +156,7 @@ impl Mapper<'_> {
         a.insert("countryCode", country_code.map_or(AttrValue::Null, AttrValue::Long));
         // usageLocation wants an ISO 3166 alpha-2 code: AD's `c`.
         a.insert("usageLocation", s(&u.text("c").filter(|c| c.len() == 2).map(String::from)));
-        let manager = u.text("manager").and_then(|dn| index.get(&dn.to_ascii_lowercase())).cloned();
+        let manager = u.text("manager").and_then(|dn| index.anchor_of(dn));
         a.insert("manager", s(&manager));
         ExportObject {
             object_type: ObjectType::User,
@@ -145,7 +168,7 @@ impl Mapper<'_> {
         }
     }
 
-    pub fn group(&self, g: &Group, index: &HashMap<String, String>) -> ExportObject {
+    pub fn group(&self, g: &Group, index: &dyn DnLookup) -> ExportObject {
         let mut a = Attributes::default();
         self.common(&g.id, &mut a);
         let display = g.id.display_name.clone().unwrap_or_else(|| g.id.sam_account_name.clone());
@@ -158,8 +181,7 @@ impl Mapper<'_> {
         a.insert("mail", s(&g.mail));
         a.insert("proxyAddresses", list(&g.proxy_addresses));
         a.insert("Description", s(&g.id.description));
-        let mut members: Vec<String> =
-            g.members.iter().filter_map(|dn| index.get(&dn.to_ascii_lowercase()).cloned()).collect();
+        let mut members: Vec<String> = g.members.iter().filter_map(|dn| index.anchor_of(dn)).collect();
         members.sort();
         members.dedup();
         ExportObject {
@@ -216,13 +238,13 @@ impl Mapper<'_> {
 
     /// The whole desired tenant from a directory snapshot.
     pub fn map(&self, dir: &DirectorySnapshot) -> Desired {
-        self.map_with_index(dir, &mut HashMap::new())
+        self.map_with_index(dir, &mut HashMap::<String, String>::new())
     }
 
     /// The desired objects of `dir`, resolving member DNs through `index` (DN, lower-cased →
     /// anchor): every in-scope object of `dir` joins the index first, so a group naming a
     /// new member resolves it. A delta run passes the index of the last full run.
-    pub fn map_with_index(&self, dir: &DirectorySnapshot, index: &mut HashMap<String, String>) -> Desired {
+    pub fn map_with_index(&self, dir: &DirectorySnapshot, index: &mut impl DnIndexMut) -> Desired {
         let mut out = Desired::default();
         let mut excluded = |name: &str, why: &'static str| out.excluded.push((name.to_string(), why));
         let users: Vec<&User> = dir
@@ -245,24 +267,24 @@ impl Mapper<'_> {
             .iter()
             .filter(|c| self.scope.contact(c).map_err(|e| excluded(&c.id.sam_account_name, e.reason())).is_ok())
             .collect();
-        index.extend(
-            users
-                .iter()
-                .map(|u| &u.id)
-                .chain(groups.iter().map(|g| &g.id))
-                .chain(devices.iter().map(|c| &c.id))
-                .chain(contacts.iter().map(|c| &c.id))
-                .map(|id| (id.dn.to_ascii_lowercase(), source_anchor(id, self.anchor))),
-        );
+        let ids = users
+            .iter()
+            .map(|u| &u.id)
+            .chain(groups.iter().map(|g| &g.id))
+            .chain(devices.iter().map(|c| &c.id))
+            .chain(contacts.iter().map(|c| &c.id));
+        for id in ids {
+            index.insert(&id.dn, source_anchor(id, self.anchor));
+        }
         for u in &users {
             if let Some(t) = filetime_to_unix(u.account_expires).filter(|t| *t > self.now) {
                 out.next_expiry = Some(out.next_expiry.map_or(t, |n| n.min(t)));
             }
-            out.objects.push(self.user(u, index));
+            out.objects.push(self.user(u, &*index));
         }
         out.objects.extend(contacts.iter().map(|c| self.contact(c)));
         out.objects.extend(devices.iter().map(|c| self.device(c)));
-        out.objects.extend(groups.iter().map(|g| self.group(g, index)));
+        out.objects.extend(groups.iter().map(|g| self.group(g, &*index)));
         out
     }
 }

@@ -13,7 +13,7 @@
 //! computers left, so an empty read of those is believed: its deletes count against the deletion
 //! threshold like any other, which `approve-deletes` can release.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -205,7 +205,21 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             })
         })
         .collect();
-    // Groups first, so no membership points at a deleted object; then by name.
+    sort_deletes(&mut deletes);
+    let guards = DeleteGuards {
+        total_exported: input.exported.len(),
+        desired_types: &desired_types,
+        untrusted: input.untrusted,
+        deletion_threshold: input.deletion_threshold,
+        deletion_threshold_percent: input.deletion_threshold_percent,
+        approved: input.approved,
+    };
+    guard_deletes(&mut out, deletes, &guards);
+    out
+}
+
+/// Groups first, so no membership points at a deleted object; then by name.
+pub(crate) fn sort_deletes(deletes: &mut [Operation]) {
     deletes.sort_by(|a, b| {
         (std::cmp::Reverse(type_order(a.object_type)), &a.name, &a.anchor).cmp(&(
             std::cmp::Reverse(type_order(b.object_type)),
@@ -213,11 +227,24 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             &b.anchor,
         ))
     });
+}
 
-    let mut per_type: BTreeMap<ObjectType, usize> = BTreeMap::new();
-    for e in input.exported {
-        *per_type.entry(e.object_type).or_default() += 1;
-    }
+/// What decides whether deletes go ahead (see the module comment).
+pub(crate) struct DeleteGuards<'a> {
+    /// How many objects this installation has exported (the base of the percentage).
+    pub total_exported: usize,
+    /// The types the directory read returned at least one in-scope object of.
+    pub desired_types: &'a BTreeSet<ObjectType>,
+    pub untrusted: &'a HashMap<ObjectType, String>,
+    pub deletion_threshold: u32,
+    pub deletion_threshold_percent: u32,
+    pub approved: &'a HashSet<(ObjectType, String)>,
+}
+
+/// Applies the scope guards and the deletion threshold to `deletes` (sorted by
+/// [`sort_deletes`]): what may go ahead joins `out.operations`, the rest `out.held`.
+pub(crate) fn guard_deletes(out: &mut Plan, deletes: Vec<Operation>, input: &DeleteGuards<'_>) {
+    let desired_types = input.desired_types;
     let mut allowed: Vec<Operation> = Vec::new();
     for mut d in deletes {
         if let Some(why) = input.untrusted.get(&d.object_type) {
@@ -231,7 +258,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             allowed.push(d);
         }
     }
-    let total = input.exported.len().max(1);
+    let total = input.total_exported.max(1);
     let over_count = input.deletion_threshold > 0 && allowed.len() > input.deletion_threshold as usize;
     let over_percent =
         input.deletion_threshold_percent > 0 && allowed.len() * 100 > total * input.deletion_threshold_percent as usize;
@@ -269,7 +296,6 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     if !approvable.is_empty() {
         out.held_digest = Some(held_digest(approvable));
     }
-    out
 }
 
 /// A short, order-independent name of a set of deletes: what `approve-deletes --digest` names,
@@ -285,7 +311,7 @@ pub fn held_digest<'a>(objects: impl IntoIterator<Item = (ObjectType, &'a str)>)
 
 /// Groups after the groups they contain (members must exist in Entra before a group names
 /// them); cycles, which AD allows, are broken in name order.
-fn order_groups(groups: Vec<(&ExportObject, Operation)>) -> Vec<Operation> {
+pub(crate) fn order_groups(groups: Vec<(&ExportObject, Operation)>) -> Vec<Operation> {
     let anchors: HashSet<&str> = groups.iter().map(|(o, _)| o.anchor.as_str()).collect();
     let mut done: HashSet<String> = HashSet::new();
     let mut pending = groups;

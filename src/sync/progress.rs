@@ -52,7 +52,8 @@ impl Progress {
         self.set_planned(plan.operations.len() - passwords, passwords);
     }
 
-    fn set_planned(&self, objects: usize, passwords: usize) {
+    /// A plan's figures without the plan (the streamed full run counts as it compares).
+    pub fn set_planned(&self, objects: usize, passwords: usize) {
         self.planned_objects.store(objects as u64, Ordering::Relaxed);
         self.planned_passwords.store(passwords as u64, Ordering::Relaxed);
         self.plans.fetch_add(1, Ordering::Release);

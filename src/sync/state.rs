@@ -191,6 +191,18 @@ pub struct ExportedObject {
     pub last_error: Option<String>,
 }
 
+/// What [`State::each_exported`] hands out: an exported object's key, name and digest, borrowed
+/// from the row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExportedKey<'a> {
+    pub object_type: ObjectType,
+    pub anchor: &'a str,
+    pub name: &'a str,
+    pub digest: &'a str,
+    /// The last export failed (`last_error` is set).
+    pub failed: bool,
+}
+
 /// A user's password sync record.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PasswordRecord {
@@ -417,6 +429,42 @@ impl State {
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], exported_row).map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Hands every exported object's key to `each`, in key order (object type, then anchor: the
+    /// primary key's order, so SQLite sorts nothing), one row at a time: a full run compares the
+    /// domain with the state without holding every row. `each` must not call the state DB (its
+    /// connection is held meanwhile).
+    pub fn each_exported(&self, mut each: impl FnMut(ExportedKey<'_>)) -> Result<(), StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT object_type, anchor, name, digest, last_error IS NOT NULL FROM objects
+                 ORDER BY object_type, anchor",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let key = exported_key(r).map_err(|e| self.err(e))?;
+            each(key);
+        }
+        Ok(())
+    }
+
+    /// Like [`State::handled_kvnos`], one row at a time (see [`State::each_exported`]).
+    pub fn each_handled(&self, mut each: impl FnMut(&str, Handled)) -> Result<(), StateError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT anchor, COALESCE(acked_kvno, 0), COALESCE(skipped_kvno, 0), skipped_temporary FROM passwords",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let row = handled_row(r).map_err(|e| self.err(e))?;
+            each(row.0, row.1);
+        }
+        Ok(())
     }
 
     /// One exported object, if this installation exported it.
@@ -870,6 +918,29 @@ impl State {
     }
 }
 
+/// A text column, borrowed from the row.
+fn text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// A row of `SELECT object_type, anchor, name, digest, last_error IS NOT NULL`.
+fn exported_key<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<ExportedKey<'r>> {
+    Ok(ExportedKey {
+        object_type: r.get(0)?,
+        anchor: text_at(r, 1)?,
+        name: text_at(r, 2)?,
+        digest: text_at(r, 3)?,
+        failed: r.get(4)?,
+    })
+}
+
+/// A row of `SELECT anchor, acked, skipped, skipped_temporary` from passwords.
+fn handled_row<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<(&'r str, Handled)> {
+    Ok((text_at(r, 0)?, Handled { acked: r.get(1)?, skipped: r.get(2)?, skipped_temporary: r.get(3)? }))
+}
+
 /// An objects row, as `SELECT object_type, anchor, dn, name, digest, cloud_anchor,
 /// exported_at, last_error` returns it.
 fn exported_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportedObject> {
@@ -998,6 +1069,35 @@ mod tests {
         assert_eq!(next, Some(5_000));
         let (due, next) = s.outbox_due(6_000, 100).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((due.len(), next), (50, None));
+    }
+
+    #[test]
+    fn exported_rows_stream_in_key_order() {
+        let (_d, s) = open();
+        for (t, a) in [(ObjectType::User, "b="), (ObjectType::Group, "z="), (ObjectType::User, "a=")] {
+            let o = ExportedObject {
+                object_type: t,
+                anchor: a.into(),
+                dn: format!("CN={a}"),
+                name: format!("n{a}"),
+                digest: format!("d{a}"),
+                cloud_anchor: None,
+                exported_at: 1,
+                last_error: None,
+            };
+            s.record_export(&o).unwrap_or_else(|e| panic!("{e}"));
+        }
+        s.record_export_error(ObjectType::User, "b=", "refused").unwrap_or_else(|e| panic!("{e}"));
+        let mut seen = Vec::new();
+        s.each_exported(|k| seen.push(format!("{}/{}/{}/{}/{}", k.object_type, k.anchor, k.name, k.digest, k.failed)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seen, ["Group/z=/nz=/dz=/false", "User/a=/na=/da=/false", "User/b=/nb=/db=/true"]);
+        s.enqueue_push("a=", "a", 3, 1).unwrap_or_else(|e| panic!("{e}"));
+        s.mark_acked("a=", 3, 5).unwrap_or_else(|e| panic!("{e}"));
+        let mut handled = Vec::new();
+        s.each_handled(|a, h| handled.push((a.to_string(), h.acked))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(handled, [("a=".to_string(), 3)]);
+        assert_eq!(s.handled_kvnos().unwrap_or_default().get("a=").map(|h| h.acked), Some(3));
     }
 
     #[test]

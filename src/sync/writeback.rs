@@ -72,8 +72,58 @@ pub async fn write_back<D: Directory>(
             return 1;
         }
     };
+    write_candidates(directory, control, store, candidates(users, &exported, anchor)).await
+}
+
+/// [`write_back`] for a full run that holds no users: reads them (a chunk at a time) and keeps
+/// only the candidates.
+pub async fn write_back_streamed<D: Directory>(
+    directory: &D,
+    control: &Control,
+    store: &State,
+    anchor: AnchorAttribute,
+) -> u64 {
+    if anchor != AnchorAttribute::ConsistencyGuid {
+        return 0;
+    }
+    let synced = match super::full_scan::exported_keys(store) {
+        Ok(e) => e,
+        Err(e) => {
+            control.report_error("write-back", &format!("cannot read the exported objects: {e}"));
+            return 1;
+        }
+    };
+    let mut out = Vec::new();
+    let read = directory
+        .read_users(None, &mut |users| {
+            for u in users {
+                let a = source_anchor(&u.id, anchor);
+                if u.id.consistency_guid.is_none()
+                    && a == STANDARD.encode(u.id.object_guid)
+                    && synced.contains(&super::full_scan::object_key(ObjectType::User, &a))
+                {
+                    out.push(Candidate { dn: u.id.dn, name: u.id.sam_account_name, object_guid: u.id.object_guid });
+                }
+            }
+        })
+        .await;
+    match read {
+        Ok(()) => write_candidates(directory, control, store, out).await,
+        Err(e) => {
+            control.report_error("write-back", &format!("cannot read the users: {e}"));
+            1
+        }
+    }
+}
+
+async fn write_candidates<D: Directory>(
+    directory: &D,
+    control: &Control,
+    store: &State,
+    candidates: Vec<Candidate>,
+) -> u64 {
     let (mut written, mut failed) = (0u64, 0u64);
-    for c in candidates(users, &exported, anchor) {
+    for c in candidates {
         match directory.write_consistency_guid(&c.dn, &c.object_guid).await {
             Ok(ConsistencyGuidWrite::Written) => {
                 written += 1;

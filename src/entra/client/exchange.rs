@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::error::SyncError;
 use super::retry::parse_retry_after;
 use super::settings::SyncSettings;
-use crate::entra::nbfx::Limits;
+use crate::entra::nbfx::{Element, Limits, SplitStream};
 use crate::entra::ops::Operation;
 use crate::entra::soap::{Fault, FaultRules, Reply, ResponseError, read_response};
 
@@ -48,13 +48,22 @@ pub(crate) struct Target<'a> {
     pub response_limit: usize,
 }
 
-/// Posts one encoded envelope.
+/// Where the items of a successful response go while it arrives (see
+/// [`Operation::split_container`]).
+pub(crate) struct StreamedItems<'a> {
+    pub container: &'static str,
+    pub take: &'a (dyn Fn(Element) + Sync),
+}
+
+/// Posts one encoded envelope. With `items`, a successful response's items are handed out as
+/// they arrive and the reply's body keeps only the rest of the document.
 pub(crate) async fn post(
     http: &reqwest::Client,
     settings: &SyncSettings,
     target: Target<'_>,
     body: Bytes,
     now: SystemTime,
+    items: Option<StreamedItems<'_>>,
 ) -> Result<HttpReply, reqwest::Error> {
     let Target { url, api_action, tracking_id, response_limit: limit } = target;
     let identity = &settings.identity;
@@ -86,13 +95,29 @@ pub(crate) async fn post(
     if length.is_some_and(|n| n > limit as u64) {
         return Ok(HttpReply { status, content_type, retry_after, body: Err(ResponseError::TooLarge { limit }) });
     }
-    let mut body = Vec::with_capacity(initial_capacity(length));
+    let success = (200..300).contains(&status);
+    let mut split = items.filter(|_| success).map(|i| {
+        let limits = Limits { max_input_bytes: limit, ..Limits::default() };
+        (SplitStream::new(i.container, limits), i.take)
+    });
+    let mut body = Vec::with_capacity(if split.is_some() { 0 } else { initial_capacity(length) });
+    let mut received = 0usize;
     while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
+        received += chunk.len();
+        if received > limit {
             return Ok(HttpReply { status, content_type, retry_after, body: Err(ResponseError::TooLarge { limit }) });
         }
-        make_room(&mut body, chunk.len(), length);
-        body.extend_from_slice(&chunk);
+        match &mut split {
+            Some((stream, take)) => stream.push(&chunk, &mut |item| take(item)),
+            None => {
+                make_room(&mut body, chunk.len(), length);
+                body.extend_from_slice(&chunk);
+            }
+        }
+    }
+    if let Some((stream, _)) = split {
+        tracing::debug!(received, items = stream.handed_out(), "response items handed out as they arrived");
+        body = stream.finish();
     }
     Ok(HttpReply { status, content_type, retry_after, body: Ok(body) })
 }

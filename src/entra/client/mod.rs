@@ -209,7 +209,14 @@ impl<T: TokenProvider> SyncClient<T> {
             tracking_id,
             response_limit: self.response_limit(op),
         };
-        let reply = match exchange::post(&self.http, &self.settings, target, body, self.timer.now()).await {
+        // Items are handed out as the response arrives, unless the response is captured whole.
+        let take = |item| op.take_item(item);
+        let items = op
+            .split_container()
+            .filter(|_| self.capture.is_none())
+            .map(|container| exchange::StreamedItems { container, take: &take });
+        op.start_response();
+        let reply = match exchange::post(&self.http, &self.settings, target, body, self.timer.now(), items).await {
             Ok(reply) => reply,
             Err(e) => return Ok(exchange::transport_failure(&e, &route.url, &self.settings)),
         };

@@ -15,6 +15,7 @@ mod limits;
 mod reader;
 mod records;
 mod scope;
+mod stream;
 mod text;
 mod typed;
 mod writer;
@@ -22,7 +23,8 @@ mod writer;
 pub use dom::{Attribute, Element, ElementRef, Node, XML_NAMESPACE};
 pub use error::{Location, NbfxError};
 pub use limits::{LimitKind, Limits};
-pub use reader::{decode, decode_split, decode_with_limits};
+pub use reader::{decode, decode_split, decode_split_ranges, decode_with_limits};
+pub use stream::SplitStream;
 pub use text::{from_xml, from_xml_ignoring_layout, from_xml_with_limits, to_xml, to_xml_pretty};
 pub use writer::encode;
 

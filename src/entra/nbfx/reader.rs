@@ -2,6 +2,8 @@
 //! (no recursion on input), every length checked against the remaining input before use, and
 //! the [`Limits`] enforced as the tree grows.
 
+use std::ops::Range;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -44,6 +46,18 @@ pub fn decode_split(
     container: &str,
     each: &mut dyn FnMut(Element),
 ) -> Result<Element, NbfxError> {
+    decode_split_ranges(input, limits, container, &mut |item, _| each(item))
+}
+
+/// [`decode_split`], also handing out where each item stood in `input`: the bytes of its
+/// element record up to its end, or `None` for an item of an array record (which shares its
+/// record with its siblings). What [`super::stream::SplitStream`] cuts the input at.
+pub fn decode_split_ranges(
+    input: &[u8],
+    limits: &Limits,
+    container: &str,
+    each: &mut dyn FnMut(Element, Option<Range<usize>>),
+) -> Result<Element, NbfxError> {
     if input.len() > limits.max_input_bytes {
         return Err(NbfxError::LimitExceeded {
             limit: LimitKind::InputSize,
@@ -57,7 +71,7 @@ pub fn decode_split(
 /// Where a split decode sends the container's children.
 struct Split<'s> {
     container: &'s str,
-    each: &'s mut dyn FnMut(Element),
+    each: &'s mut dyn FnMut(Element, Option<Range<usize>>),
 }
 
 struct Open {
@@ -313,18 +327,25 @@ impl<'a> Reader<'a> {
     fn close(&mut self, offset: usize) -> Result<(), NbfxError> {
         let open = self.stack.pop().ok_or(NbfxError::UnbalancedEnd { at: at(offset) })?;
         self.scope.close();
-        self.attach(open.element, offset, open.counted_before)
+        let bytes = open.start..self.pos;
+        self.attach(open.element, offset, open.counted_before, Some(bytes))
     }
 
     /// Hands a finished element to its parent (or, when the parent is a split container, to
     /// the split's receiver), or makes it the root.
-    fn attach(&mut self, element: Element, offset: usize, counted_before: (usize, usize)) -> Result<(), NbfxError> {
+    fn attach(
+        &mut self,
+        element: Element,
+        offset: usize,
+        counted_before: (usize, usize),
+        bytes: Option<Range<usize>>,
+    ) -> Result<(), NbfxError> {
         if let (Some(split), Some(parent)) = (self.split.as_mut(), self.stack.last())
             && parent.element.name == split.container
         {
             let mut element = element;
             inherit_namespaces(&mut element, &self.stack);
-            (split.each)(element);
+            (split.each)(element, bytes);
             (self.elements, self.decoded) = counted_before;
             return Ok(());
         }
@@ -646,7 +667,7 @@ impl<'a> Reader<'a> {
             self.read_text(value_type, item_at, &mut text)?;
             let mut item = template.clone();
             item.children.push(Node::Text(text));
-            self.attach(item, start, counted_before)?;
+            self.attach(item, start, counted_before, None)?;
             debug_assert_eq!(self.pos, item_at + item_size);
         }
         Ok(())

@@ -29,7 +29,7 @@ use crate::entra::nbfx::{self, Element, ElementRef, Limits, NbfxError};
 use crate::entra::soap::{ResponseError, SYNC_NS};
 
 /// One operation of the sync API.
-pub trait Operation {
+pub trait Operation: Sync {
     /// The typed result.
     type Output;
 
@@ -55,6 +55,20 @@ pub trait Operation {
     fn streams_result(&self) -> bool {
         false
     }
+
+    /// The local name of the element whose children are the result's items, for an operation
+    /// that takes them one at a time ([`Operation::take_item`]): the client then hands them out
+    /// while the response is still arriving, and holds a few hundred KB of it, not all of it.
+    fn split_container(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// One item of the result, handed out while the response arrives (see
+    /// [`Operation::split_container`]); [`Operation::decode`] then meets only the items after it.
+    fn take_item(&self, _item: Element) {}
+
+    /// Called before each attempt's response is read: a retried call starts its items over.
+    fn start_response(&self) {}
 
     /// msbin1 → tree. An operation whose result can be very large overrides this to handle
     /// its items while they are decoded ([`nbfx::decode_split`]).

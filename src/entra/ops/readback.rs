@@ -90,7 +90,7 @@ fn read_object(item: &ElementRef<'_>, index: usize) -> (Option<SyncObject>, Vec<
 pub struct ReadBackEach<'v> {
     request: ReadBack,
     visit: Mutex<&'v mut (dyn FnMut(SyncObject) + Send)>,
-    tally: Mutex<ReadBackTally>,
+    progress: Mutex<Progress>,
 }
 
 /// What a streamed read-back saw (in the attempt that succeeded).
@@ -102,9 +102,29 @@ pub struct ReadBackTally {
     pub skipped_count: u64,
 }
 
+/// The current attempt's tally, and the index of its next item.
+#[derive(Debug, Default)]
+struct Progress {
+    tally: ReadBackTally,
+    index: usize,
+}
+
 impl<'v> ReadBackEach<'v> {
     pub fn new(request: ReadBack, visit: &'v mut (dyn FnMut(SyncObject) + Send)) -> Self {
-        ReadBackEach { request, visit: Mutex::new(visit), tally: Mutex::new(ReadBackTally::default()) }
+        ReadBackEach { request, visit: Mutex::new(visit), progress: Mutex::new(Progress::default()) }
+    }
+
+    fn item(&self, visit: &mut (dyn FnMut(SyncObject) + Send), progress: &mut Progress, item: &Element) {
+        let (object, skipped) = read_object(&item.view(), progress.index);
+        progress.index += 1;
+        let tally = &mut progress.tally;
+        tally.skipped_count += skipped.len() as u64;
+        let room = SKIPPED_KEPT.saturating_sub(tally.skipped.len());
+        tally.skipped.extend(skipped.into_iter().take(room));
+        if let Some(object) = object {
+            tally.objects += 1;
+            visit(object);
+        }
     }
 }
 
@@ -123,27 +143,29 @@ impl Operation for ReadBackEach<'_> {
         true
     }
 
+    fn split_container(&self) -> Option<&'static str> {
+        Some(OBJECTS_CONTAINER)
+    }
+
+    fn take_item(&self, item: Element) {
+        let mut visit = self.visit.lock().unwrap_or_else(|p| p.into_inner());
+        let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        self.item(&mut **visit, &mut progress, &item);
+    }
+
+    fn start_response(&self) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Progress::default();
+    }
+
     fn decode(&self, body: &[u8], limits: &Limits) -> Result<Element, NbfxError> {
         let mut visit = self.visit.lock().unwrap_or_else(|p| p.into_inner());
-        let mut tally = ReadBackTally::default();
-        let mut index = 0;
-        let rest = nbfx::decode_split(body, limits, OBJECTS_CONTAINER, &mut |item| {
-            let (object, skipped) = read_object(&item.view(), index);
-            index += 1;
-            tally.skipped_count += skipped.len() as u64;
-            let room = SKIPPED_KEPT.saturating_sub(tally.skipped.len());
-            tally.skipped.extend(skipped.into_iter().take(room));
-            if let Some(object) = object {
-                tally.objects += 1;
-                visit(object);
-            }
-        });
-        *self.tally.lock().unwrap_or_else(|p| p.into_inner()) = tally;
-        rest
+        let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        nbfx::decode_split(body, limits, OBJECTS_CONTAINER, &mut |item| self.item(&mut **visit, &mut progress, &item))
     }
 
     fn parse(&self, _result: Option<ElementRef<'_>>) -> Result<Self::Output, ResponseError> {
-        // The objects went to the visitor during decoding; what is left of the result is empty.
-        Ok(std::mem::take(&mut *self.tally.lock().unwrap_or_else(|p| p.into_inner())))
+        // The objects went to the visitor while the response arrived and was decoded; what is
+        // left of the result is empty.
+        Ok(std::mem::take(&mut self.progress.lock().unwrap_or_else(|p| p.into_inner()).tally))
     }
 }

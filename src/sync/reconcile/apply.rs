@@ -35,7 +35,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             return Ok(());
         }
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let object = self.mapper().user(&user, &index);
+        let object = self.mapper().user(&user, &*index);
         if let Some(b) = self.store.block(ObjectType::User.as_str(), &object.anchor)?
             && b.holds_for(&object.digest())
         {
@@ -205,7 +205,24 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             }
         }
         (self.wake_passwords)();
-        // Deletes last.
+        summary.errors += self.delete(plan).await;
+        self.finalize_export((upserts.len() + summary.deletes as usize) as u64, summary.errors).await;
+        summary
+    }
+
+    /// Entra Connect ends every export run with FinalizeExport and its counts; the tenant's
+    /// LastDirSyncTime (the admin portal, the "sync has stopped" alerts) follows it.
+    pub(super) async fn finalize_export(&self, total: u64, errors: u64) {
+        let successful = total.saturating_sub(errors.min(total));
+        if let Err(e) = self.tenant.finalize_export(total, successful).await {
+            tracing::warn!("FinalizeExport failed (the tenant's last sync time is not updated): {e}");
+        }
+    }
+
+    /// The plan's deletes (last, after every upsert); returns the number of failures.
+    pub(super) async fn delete(&self, plan: &Plan) -> u64 {
+        let store = &self.store;
+        let mut errors = 0;
         let deletes: Vec<(ObjectType, String, String)> = plan
             .operations
             .iter()
@@ -216,7 +233,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             // Two DCs must never both delete: the role is read again right before each batch.
             if !self.cluster.confirm_leader(&*self.directory).await {
                 tracing::info!(left = deletes.len(), "no longer the leader: the deletes are left to the new leader");
-                summary.errors += 1;
+                errors += 1;
                 break;
             }
             let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
@@ -227,7 +244,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                     for ((t, anchor, name), r) in chunk.iter().zip(results) {
                         match r.error {
                             Some(ObjectFault::Refused(e)) => {
-                                summary.errors += 1;
+                                errors += 1;
                                 self.control.report_error(name, &format!("delete refused: {e}"));
                             }
                             // Already gone in Entra: the goal is reached.
@@ -238,19 +255,12 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                     }
                 }
                 Err(e) => {
-                    summary.errors += chunk.len() as u64;
+                    errors += chunk.len() as u64;
                     self.control.report_error("delete", &e.to_string());
                 }
             }
         }
-        // Entra Connect ends every export run with FinalizeExport and its counts; the tenant's
-        // LastDirSyncTime (the admin portal, the "sync has stopped" alerts) follows it.
-        let total = (upserts.len() + deletes.len()) as u64;
-        let successful = total.saturating_sub(summary.errors.min(total));
-        if let Err(e) = self.tenant.finalize_export(total, successful).await {
-            tracing::warn!("FinalizeExport failed (the tenant's last sync time is not updated): {e}");
-        }
-        summary
+        errors
     }
 
     /// Upserts objects in chunks, `parallel_calls` at a time; returns the number of failures.

@@ -33,7 +33,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         let mut desired = {
             let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
-            self.mapper().map_with_index(&snap, &mut index)
+            // Shared only while a full run reads with it (none runs now): no copy is made.
+            self.mapper().map_with_index(&snap, std::sync::Arc::make_mut(&mut index))
         };
         drop(snap);
         // An expiry set between full runs must arm the timer now, not at the next full run.

@@ -3,6 +3,7 @@
 //! the applying.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{PendingPassword, ReconcileError, Reconciler};
 use crate::samba::directory::User;
@@ -11,6 +12,7 @@ use crate::sync::approval;
 use crate::sync::blocked;
 use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{self, Directory, ReadEnd};
+use crate::sync::full_scan::DnIndex;
 use crate::sync::mapping::{Desired, Mapper};
 use crate::sync::model::ObjectType;
 use crate::sync::plan::{Plan, PlanInput, plan};
@@ -106,7 +108,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// Several DCs: the first full run after this DC became the leader reads the tenant back.
     /// What another leader deleted meanwhile is forgotten here (never deleted twice), and what
     /// another leader created shows as a match to update in place (never created twice).
-    async fn catch_up_with_the_tenant(&self) -> Result<Option<HashMap<String, ObjectType>>, ReconcileError> {
+    pub(super) async fn catch_up_with_the_tenant(&self) -> Result<Option<HashMap<String, ObjectType>>, ReconcileError> {
         use std::sync::atomic::Ordering;
         let term = self.cluster.term();
         if self.cluster.is_single() || self.settings.dry_run || self.caught_up_term.load(Ordering::SeqCst) == term {
@@ -135,9 +137,29 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         Ok(Some(held))
     }
 
-    /// A full reconcile: read everything, plan, apply, repair drift.
+    /// A full reconcile: read everything, plan, apply, repair drift. Streamed (see
+    /// [`super::streamed`]) unless it is a dry run, which plans the whole domain to log each
+    /// operation.
     pub async fn run_full(&self) -> Result<ReconcileSummary, ReconcileError> {
         self.must_lead()?;
+        if !self.settings.dry_run {
+            return self.run_full_streamed().await;
+        }
+        self.run_full_planned().await
+    }
+
+    /// Whether drift repair is due (at most once per `drift_interval`); if so, counts it as done.
+    pub(super) fn drift_due(&self) -> bool {
+        let mut last = self.last_drift_check.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|t| t.elapsed() >= self.settings.drift_interval);
+        if due {
+            *last = Some(tokio::time::Instant::now());
+        }
+        due
+    }
+
+    /// A full reconcile from a snapshot of the whole domain and a plan.
+    async fn run_full_planned(&self) -> Result<ReconcileSummary, ReconcileError> {
         let started_at = now_ms();
         if !self.settings.dry_run {
             self.check_password_sync().await;
@@ -146,8 +168,13 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         let (snap, ReadEnd { usn, untrusted }) = directory::snapshot(&*self.directory, None).await?;
         self.control.progress().directory_read(snap.object_count());
         let desired = self.mapper().map(&snap);
-        *self.index.lock().unwrap_or_else(|p| p.into_inner()) =
-            desired.objects.iter().map(|o| (o.dn.to_ascii_lowercase(), o.anchor.clone())).collect();
+        {
+            let mut index = DnIndex::default();
+            for o in &desired.objects {
+                index.insert(&o.dn, o.anchor.clone());
+            }
+            *self.index.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+        }
         let pending = self.pending_passwords(&snap.users)?;
         let pending = self.cluster.leave_to_peers(&*self.directory, &self.store, pending, |p| p.name.as_str()).await;
         let plan = self.make_plan(&desired, &pending, &untrusted, cloud.as_ref(), started_at)?;
@@ -186,15 +213,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             .map(|u| (source_anchor(&u.id, self.settings.anchor), (u.id.sam_account_name.clone(), u.key_version)))
             .collect();
         drop((snap, plan, pending));
-        let drift_due = {
-            let mut last = self.last_drift_check.lock().unwrap_or_else(|p| p.into_inner());
-            let due = last.is_none_or(|t| t.elapsed() >= self.settings.drift_interval);
-            if due {
-                *last = Some(tokio::time::Instant::now());
-            }
-            due
-        };
-        if self.settings.drift_repair && !self.settings.dry_run && drift_due {
+        if self.settings.drift_repair && !self.settings.dry_run && self.drift_due() {
             let (drifted, errors) = self.repair_drift(&desired, &key_versions).await;
             summary.drift = drifted;
             summary.errors += errors;

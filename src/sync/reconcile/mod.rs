@@ -13,6 +13,7 @@ mod delta;
 mod drift;
 mod full;
 mod password_sync;
+mod streamed;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use super::anchor::AnchorAttribute;
 use super::cluster::{Cluster, Role};
 use super::control::{Command, Control, EngineEvent};
 use super::directory::{Directory, DirectoryError};
+use super::full_scan::DnIndex;
 use super::gate::TenantGate;
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
@@ -94,7 +96,7 @@ pub struct Reconciler<D, T> {
     wake_passwords: Arc<dyn Fn() + Send + Sync>,
     /// DN → anchor of every in-scope object of the last full read: delta runs need it to turn
     /// member DNs into anchors without reading the whole domain.
-    index: Mutex<HashMap<String, String>>,
+    index: Mutex<Arc<DnIndex>>,
     last_usn: Mutex<u64>,
     last_drift_check: Mutex<Option<tokio::time::Instant>>,
     /// Objects found changed in Entra at the last drift check → what was found (our digest
@@ -141,7 +143,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             domain,
             gate,
             wake_passwords,
-            index: Mutex::new(HashMap::new()),
+            index: Mutex::new(Arc::new(DnIndex::default())),
             last_usn: Mutex::new(0),
             last_drift_check: Mutex::new(None),
             drift_reported: Mutex::new(HashMap::new()),

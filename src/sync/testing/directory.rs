@@ -10,7 +10,7 @@ use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::{Contact, Group, Identity, NtHash, UAC_NORMAL_ACCOUNT, User};
 use crate::samba::replication::{DomainController, Guid, PasswordOrigin};
 use crate::sync::cluster::View;
-use crate::sync::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd, chunked};
+use crate::sync::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
 use crate::sync::mapping::DomainInfo;
 
 /// The domain every fake object lives in.
@@ -46,6 +46,14 @@ impl FakeUser {
             text,
             nt_hash: if with_hash { self.nt_hash.and_then(|h| NtHash::from_bytes(&h)) } else { None },
         }
+    }
+}
+
+/// Hands `items` to `visit` in chunks of at most [`CHUNK`], in order.
+fn chunked<T>(items: Vec<T>, wrap: fn(Vec<T>) -> DirectoryChunk, visit: &mut (dyn FnMut(DirectoryChunk) + Send)) {
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        visit(wrap(items.by_ref().take(CHUNK).collect()));
     }
 }
 
@@ -320,6 +328,26 @@ impl Directory for FakeDirectory {
             visit(users.by_ref().take(CHUNK).collect());
         }
         Ok(())
+    }
+
+    async fn read_by_guid(
+        &self,
+        object_type: crate::sync::model::ObjectType,
+        guids: &[[u8; 16]],
+    ) -> Result<DirectoryChunk, DirectoryError> {
+        use crate::sync::model::ObjectType;
+        let wanted = |id: &Identity| guids.contains(&id.object_guid);
+        let i = self.lock();
+        Ok(match object_type {
+            ObjectType::User => {
+                DirectoryChunk::Users(i.users.values().filter(|u| wanted(&u.id)).map(|u| u.user(false)).collect())
+            }
+            ObjectType::Group => DirectoryChunk::Groups(i.groups.values().filter(|g| wanted(&g.id)).cloned().collect()),
+            ObjectType::Contact => {
+                DirectoryChunk::Contacts(i.contacts.values().filter(|c| wanted(&c.id)).cloned().collect())
+            }
+            ObjectType::Device => DirectoryChunk::Computers(Vec::new()),
+        })
     }
 
     async fn find_user(&self, account: &str, lookup: Lookup) -> Result<Option<User>, DirectoryError> {
