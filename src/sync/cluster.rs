@@ -590,4 +590,33 @@ mod engine_tests {
         assert_eq!((summary.deletes, summary.creates), (0, 0), "{summary:?}");
         assert_eq!(rig.tenant.calls().delete_calls, 0);
     }
+
+    #[tokio::test]
+    async fn a_new_leader_updates_in_place_what_another_leader_exported_and_a_follower_does_not_run() {
+        let rig = Rig::clustered(&peers_dc2(LeaderPolicy::PdcEmulator), view("DC2")).await;
+        rig.directory.add_user("alice");
+        rig.directory.add_user("bob");
+        let refused = rig.reconciler.run_full().await;
+        assert!(matches!(refused, Err(crate::sync::reconcile::ReconcileError::Follower { .. })), "{refused:?}");
+        assert_eq!(rig.directory.calls.read_objects.load(std::sync::atomic::Ordering::Relaxed), 0);
+
+        // This DC leads and exports; then the state DB forgets it (another DC led meanwhile and
+        // exported the same objects): the next leader term matches them in the tenant.
+        rig.directory.set_cluster_view(view("DC1"));
+        rig.reconciler.cluster().refresh(rig.directory.as_ref()).await.unwrap();
+        let s = rig.reconciler.run_full().await.unwrap();
+        assert_eq!((s.creates, s.updates), (2, 0));
+        for e in rig.store.exported().unwrap() {
+            rig.store.forget_export(e.object_type, &e.anchor).unwrap();
+        }
+        rig.directory.set_cluster_view(view("DC2"));
+        rig.reconciler.cluster().refresh(rig.directory.as_ref()).await.unwrap();
+        rig.directory.set_cluster_view(view("DC1"));
+        assert_eq!(rig.reconciler.cluster().refresh(rig.directory.as_ref()).await.unwrap(), RoleChange::BecameLeader);
+        let read_backs = rig.tenant.calls().read_backs;
+        let s = rig.reconciler.run_full().await.unwrap();
+        assert_eq!((s.creates, s.updates, s.errors), (0, 2, 0), "matches, not creates: {s:?}");
+        assert!(rig.tenant.calls().read_backs > read_backs, "the new leader read the tenant back");
+        assert_eq!(rig.tenant.anchors(crate::sync::model::ObjectType::User).len(), 2);
+    }
 }

@@ -9,7 +9,6 @@ pub mod control;
 pub mod directory;
 pub mod drift;
 pub mod entra_port;
-pub mod full_scan;
 pub mod gate;
 pub mod ldb_directory;
 pub mod mapping;

@@ -86,7 +86,7 @@ pub async fn write_back_streamed<D: Directory>(
     if anchor != AnchorAttribute::ConsistencyGuid {
         return 0;
     }
-    let synced = match super::full_scan::exported_keys(store) {
+    let synced = match super::reconcile::full_scan::exported_keys(store) {
         Ok(e) => e,
         Err(e) => {
             control.report_error("write-back", &format!("cannot read the exported objects: {e}"));
@@ -100,7 +100,7 @@ pub async fn write_back_streamed<D: Directory>(
                 let a = source_anchor(&u.id, anchor);
                 if u.id.consistency_guid.is_none()
                     && a == STANDARD.encode(u.id.object_guid)
-                    && synced.contains(&super::full_scan::object_key(ObjectType::User, &a))
+                    && synced.contains(&super::reconcile::full_scan::object_key(ObjectType::User, &a))
                 {
                     out.push(Candidate { dn: u.id.dn, name: u.id.sam_account_name, object_guid: u.id.object_guid });
                 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::full_scan::DnIndex;
 use super::{PendingPassword, ReconcileError, Reconciler};
 use crate::samba::directory::User;
 use crate::sync::anchor::source_anchor;
@@ -12,7 +13,6 @@ use crate::sync::approval;
 use crate::sync::blocked;
 use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{self, Directory, ReadEnd};
-use crate::sync::full_scan::DnIndex;
 use crate::sync::mapping::{Desired, Mapper};
 use crate::sync::model::ObjectType;
 use crate::sync::plan::{Plan, PlanInput, plan};

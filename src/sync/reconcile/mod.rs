@@ -1,10 +1,14 @@
 //! The reconcile loop: keeps the tenant equal to the domain.
 //!
-//! A full run (`full.rs`) reads the whole directory, maps it, plans against the state DB and
-//! applies the plan (`apply.rs`) through the tenant port, which takes the write budget; between
-//! full runs, a change of highestCommittedUSN (published by the USN watcher) triggers a delta
-//! run (`delta.rs`) that reads only what changed (uSNChanged) and sends only what differs.
-//! Drift repair (`drift.rs`) follows a full run. Every successful export is recorded at once,
+//! A full run (`full.rs` decides which kind) streams: `streamed.rs` reads the directory twice as
+//! libldb hands it over and compares it with the state DB as it goes (`full_scan.rs`: the DN
+//! index and what is kept per object, as hashes), then reads what is to be sent again by
+//! objectGUID, a chunk at a time, and sends it through the tenant port (`apply.rs`), which takes
+//! the write budget. A dry run and `plan` read the whole directory, map it and plan against the
+//! state DB instead (`full.rs`), since they list every operation. Between full runs, a change of
+//! highestCommittedUSN (published by the USN watcher) triggers a delta run (`delta.rs`) that
+//! reads only what changed (uSNChanged) and sends only what differs. Drift repair (`drift.rs`,
+//! streamed in `streamed.rs`) follows a full run. Every successful export is recorded at once,
 //! so a run that crashes half-way is finished by the next one (exports are upserts: re-sending
 //! is harmless). This file holds the loop and the command handling.
 
@@ -12,6 +16,7 @@ mod apply;
 mod delta;
 mod drift;
 mod full;
+pub(crate) mod full_scan;
 mod password_sync;
 mod streamed;
 
@@ -28,13 +33,13 @@ use super::anchor::AnchorAttribute;
 use super::cluster::{Cluster, Role};
 use super::control::{Command, Control, EngineEvent};
 use super::directory::{Directory, DirectoryError};
-use super::full_scan::DnIndex;
 use super::gate::TenantGate;
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
 use super::scope::Scope;
 use super::state::{State, StateError, now_ms};
 use super::tenant::{Tenant, TenantError};
+use full_scan::DnIndex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {

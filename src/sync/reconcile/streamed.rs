@@ -1,4 +1,4 @@
-//! The full run, streamed (see [`crate::sync::full_scan`]): the directory is read one object
+//! The full run, streamed (see [`super::full_scan`]): the directory is read one object
 //! at a time and compared with the state DB as it goes; what is to be sent is read again by
 //! objectGUID, a chunk at a time, when it is sent. Memory holds a few hashes per object, not the
 //! domain. Dry runs take the planned path instead, whose per-operation log they keep.
@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::full_scan::{Change, DnIndex, DriftFindings, Scan, StateView, exported_keys, log_phase};
 use super::{ReconcileError, Reconciler};
 use crate::samba::values::filetime_to_unix;
 use crate::sync::anchor::source_anchor;
@@ -13,7 +14,6 @@ use crate::sync::approval;
 use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{Directory, DirectoryChunk};
 use crate::sync::drift;
-use crate::sync::full_scan::{Change, DnIndex, DriftFindings, Scan, StateView, exported_keys, log_phase};
 use crate::sync::model::{ExportObject, ObjectType};
 use crate::sync::plan::{Action, DeleteGuards, Plan, guard_deletes, order_groups};
 use crate::sync::scheduler::Lane;

@@ -392,3 +392,89 @@ async fn questions_are_answered_by_the_engine_through_control() {
     stop.cancel();
     answering.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_full_run_reads_the_domain_twice_and_what_it_sends_again_by_guid_in_chunks() {
+    // The streamed run holds no snapshot: one pass for the DN index, one to compare, and the
+    // objects to send read again by objectGUID, 500 per read.
+    let rig = Rig::new().await;
+    let users: Vec<String> = (0..1201).map(|n| rig.directory.add_user(&format!("user{n:04}"))).collect();
+    rig.directory.add_group("staff", &[&users[0], &users[1200]]);
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.creates, s.updates, s.passwords, s.errors), (1202, 0, 1201, 0));
+    let calls = &rig.directory.calls;
+    assert_eq!(calls.read_objects.load(Ordering::Relaxed), 2, "two directory passes");
+    assert_eq!(calls.read_by_guid.load(Ordering::Relaxed), 3 + 1, "1,201 users in 3 reads, the group in 1");
+    assert_eq!(rig.tenant.anchors(ObjectType::User).len(), 1201);
+    assert_eq!(rig.store.outbox().unwrap().len(), 1201);
+    let members = rig.tenant.attribute(ObjectType::Group, &group_anchor(&rig, "staff"), "member");
+    let Some(AttrValue::StrList(mut got)) = members else { panic!("no members") };
+    got.sort();
+    let mut want = vec![rig.anchor("user0000"), rig.anchor("user1200")];
+    want.sort();
+    assert_eq!(got, want);
+    // Progress counts each object read once (not once per pass) and the plan's figures.
+    let f = rig.control.progress().figures();
+    assert_eq!(f.read, 1202);
+    assert_eq!(f.planned.map(|p| (p.objects, p.passwords)), Some((1202, 1201)));
+    assert_eq!(f.sent, 1202);
+    assert_eq!(rig.tenant.calls().last_finalize, (1202, 1202));
+
+    // Nothing changed and every password acknowledged: the next run reads nothing again and
+    // sends nothing.
+    for n in 0..1201 {
+        rig.store.mark_acked(&rig.anchor(&format!("user{n:04}")), 1, 1).unwrap();
+    }
+    let before = rig.tenant.calls();
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.creates, s.updates, s.deletes, s.passwords, s.errors), (0, 0, 0, 0, 0));
+    assert_eq!(calls.read_objects.load(Ordering::Relaxed), 4);
+    assert_eq!(calls.read_by_guid.load(Ordering::Relaxed), 4, "nothing read again");
+    assert_eq!(rig.tenant.calls().upsert_calls, before.upsert_calls);
+    assert_eq!(
+        rig.tenant.calls().last_finalize,
+        (0, 0),
+        "an export run without changes still ends with FinalizeExport"
+    );
+}
+
+#[tokio::test]
+async fn a_blocked_users_password_waits_with_it_and_a_cloud_managed_object_is_never_deleted() {
+    let rig = Rig::new().await;
+    rig.directory.add_user("alice");
+    rig.directory.add_user("bob");
+    let carol_dn = rig.directory.add_user("carol");
+    let dave_dn = rig.directory.add_user("dave");
+    rig.tenant.refuse(&rig.anchor("bob"));
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.creates, s.errors), (4, 1));
+    for name in ["alice", "bob", "carol", "dave"] {
+        let kvno = rig.directory.user(name).key_version;
+        rig.store.mark_acked(&rig.anchor(name), kvno, 1).unwrap();
+    }
+    assert!(rig.store.outbox().unwrap().is_empty());
+
+    // New passwords for alice and for bob, who is still blocked: only alice's is queued.
+    rig.directory.set_password("alice", [7; 16]);
+    rig.directory.set_password("bob", [8; 16]);
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.creates, s.updates, s.passwords, s.errors), (0, 0, 1, 0), "{s:?}");
+    let queued: Vec<String> = rig.store.outbox().unwrap().into_iter().map(|p| p.account).collect();
+    assert_eq!(queued, ["alice"]);
+
+    // Carol is cloud-managed now (the tenant's refusal said so): gone on-premises, she is left
+    // alone; dave, gone too, is deleted.
+    let carol = rig.anchor("carol");
+    rig.store
+        .record_block("User", &carol, "carol", "d", "IsCloudManaged: the source of authority is the cloud")
+        .unwrap();
+    let dave = rig.anchor("dave");
+    rig.directory.remove(&carol_dn);
+    rig.directory.remove(&dave_dn);
+    let deletes = rig.tenant.calls().deleted;
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.deletes, s.deletes_held, s.errors), (1, 0, 0), "{s:?}");
+    assert_eq!(rig.tenant.calls().deleted, deletes + 1);
+    let left = rig.tenant.anchors(ObjectType::User);
+    assert!(!left.contains(&dave) && left.contains(&carol), "{left:?}");
+}

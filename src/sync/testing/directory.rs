@@ -63,6 +63,7 @@ pub struct DirectoryCalls {
     pub highest_usn: AtomicU64,
     pub read_objects: AtomicU64,
     pub read_users: AtomicU64,
+    pub read_by_guid: AtomicU64,
     pub find_user: AtomicU64,
     pub previous_nt_hash: AtomicU64,
     pub write_consistency_guid: AtomicU64,
@@ -336,6 +337,8 @@ impl Directory for FakeDirectory {
         guids: &[[u8; 16]],
     ) -> Result<DirectoryChunk, DirectoryError> {
         use crate::sync::model::ObjectType;
+        self.calls.read_by_guid.fetch_add(1, Ordering::Relaxed);
+        self.take_failure()?;
         let wanted = |id: &Identity| guids.contains(&id.object_guid);
         let i = self.lock();
         Ok(match object_type {

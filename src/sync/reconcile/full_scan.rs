@@ -17,12 +17,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
-use super::blocked::Blocked;
-use super::model::{AttrValue, ExportObject, ObjectType};
-use super::plan::{Action, Operation, sort_deletes};
-use super::state::{Handled, State, StateError};
-use super::tenant::CloudObject;
 use crate::samba::directory::User;
+use crate::sync::blocked::Blocked;
+use crate::sync::model::{AttrValue, ExportObject, ObjectType};
+use crate::sync::plan::{Action, Operation, sort_deletes};
+use crate::sync::state::{Handled, State, StateError};
+use crate::sync::tenant::CloudObject;
 
 /// A 128-bit hash standing for a longer text key.
 pub type Key = u128;
@@ -70,27 +70,19 @@ impl DnIndex {
     pub fn get(&self, dn: &str) -> Option<&str> {
         self.anchors.get(&dn_key(dn)).map(|a| &**a)
     }
-
-    pub fn len(&self) -> usize {
-        self.anchors.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.anchors.is_empty()
-    }
 }
 
 fn dn_key(dn: &str) -> Key {
     hash128(&[dn.to_ascii_lowercase().as_bytes()])
 }
 
-impl super::mapping::DnLookup for DnIndex {
+impl crate::sync::mapping::DnLookup for DnIndex {
     fn anchor_of(&self, dn: &str) -> Option<String> {
         self.get(dn).map(String::from)
     }
 }
 
-impl super::mapping::DnIndexMut for DnIndex {
+impl crate::sync::mapping::DnIndexMut for DnIndex {
     fn insert(&mut self, dn: &str, anchor: String) {
         DnIndex::insert(self, dn, anchor);
     }
@@ -266,10 +258,6 @@ impl Scan {
     /// Notes an account's expiry (Unix seconds) for the timer.
     pub fn expires_at(&mut self, t: i64) {
         self.next_expiry = Some(self.next_expiry.map_or(t, |n| n.min(t)));
-    }
-
-    pub fn contains(&self, object_type: ObjectType, anchor: &str) -> bool {
-        self.desired.contains_key(&object_key(object_type, anchor))
     }
 
     /// The objectGUID of a desired object (to read it again).
@@ -513,10 +501,9 @@ mod tests {
         assert_eq!(index.get("cn=alice,cn=users,dc=lab,dc=test"), Some("QQ=="));
         assert_eq!(index.get("CN=Bob,CN=Users,DC=lab,DC=test"), None);
         assert_eq!(
-            super::super::mapping::DnLookup::anchor_of(&index, "CN=ALICE,CN=Users,DC=lab,DC=test"),
+            crate::sync::mapping::DnLookup::anchor_of(&index, "CN=ALICE,CN=Users,DC=lab,DC=test"),
             Some("QQ==".into())
         );
-        assert_eq!(index.len(), 1);
     }
 
     #[test]
@@ -551,7 +538,10 @@ mod tests {
             ]
         );
         assert_eq!((scan.creates, scan.updates, scan.passwords), (1, 3, 0));
-        assert!(scan.contains(ObjectType::User, "same=") && !scan.contains(ObjectType::Group, "same="));
+        assert!(
+            scan.object_guid(ObjectType::User, "same=").is_some()
+                && scan.object_guid(ObjectType::Group, "same=").is_none()
+        );
         assert_eq!(scan.object_guid(ObjectType::User, "new="), Some([4; 16]));
         let deletes = scan.deletes(&s).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
