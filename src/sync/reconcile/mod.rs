@@ -11,6 +11,7 @@
 mod apply;
 mod delta;
 mod drift;
+mod event_log;
 mod full;
 mod password_sync;
 

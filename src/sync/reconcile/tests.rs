@@ -239,7 +239,7 @@ async fn a_refused_object_is_held_back_until_it_changes_or_an_administrator_retr
     assert_eq!(rig.tenant.calls().upserted, before + 1, "bob changed: sent again");
     // An administrator fixed it in the cloud and asks for a retry: bob goes out and is accepted.
     rig.tenant.accept(&rig.anchor("bob"));
-    assert_eq!(rig.control.retry_blocked().unwrap(), 1);
+    assert_eq!(rig.reconciler.retry_blocked().unwrap(), 1);
     rig.reconciler.run_full().await.unwrap();
     assert!(rig.tenant.anchors(ObjectType::User).contains(&rig.anchor("bob")));
     assert!(rig.store.blocked().unwrap().is_empty());

@@ -89,7 +89,7 @@ impl Rig {
     ) -> Rig {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = State::open(&dir.path().join("state.db")).expect("the state DB opens");
-        let (control, inbox) = Control::new(store.clone());
+        let (control, inbox) = Control::new();
         let directory = Arc::new(FakeDirectory::new());
         let tenant = Arc::new(FakeTenant::new());
         let scope = Arc::new(Scope::default());
