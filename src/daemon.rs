@@ -21,7 +21,7 @@ use crate::entra::http::{HttpSettings, http_client};
 use crate::samba::LdbHandle;
 use crate::sync::anchor::AnchorAttribute;
 use crate::sync::cluster::Cluster;
-use crate::sync::control::{Control, ControlInbox, EngineState};
+use crate::sync::control::{Control, ControlInbox, EngineState, ReportedError};
 use crate::sync::entra_port::{EntraPort, sign_in_refusal};
 use crate::sync::gate::TenantGate;
 use crate::sync::ldb_directory::LdbDirectory;
@@ -106,7 +106,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
 
     let store = State::open(&config.state.db).map_err(|e| DaemonError::Startup(e.to_string()))?;
     let ldb = open_ldb(&config.samba.sam_ldb, &shutdown).await?;
-    let (control, inbox) = Control::new(store.clone());
+    let (control, inbox) = Control::new();
     // A certificate switch a crash interrupted is finished before anything signs in.
     if let Err(e) = crate::sync::cert_rotation::finish_interrupted_switch(&store, &config) {
         tracing::error!("cannot finish the interrupted certificate renewal: {e}");
@@ -277,18 +277,26 @@ pub struct OfflineEngine {
     pub store: State,
     pub reconciler: Arc<Reconciler<Dir, Port>>,
     pub passwords: PasswordPath<Dir, Port>,
+    errors: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<ReportedError>>>,
+}
+
+impl Drop for OfflineEngine {
+    /// The errors this one-shot engine reported reach the event log (`status` shows them).
+    fn drop(&mut self) {
+        self.reconciler.record_queued_errors(&self.errors);
+    }
 }
 
 pub async fn offline_engine(config: &Config, dry_run: bool) -> Result<OfflineEngine, DaemonError> {
     let store = State::open(&config.state.db).map_err(|e| DaemonError::Startup(e.to_string()))?;
     let ldb = LdbHandle::open(&config.samba.sam_ldb).await.map_err(|e| DaemonError::Startup(e.to_string()))?;
-    let (control, _inbox) = Control::new(store.clone());
+    let (control, inbox) = Control::new();
     let mut config = config.clone();
     config.sync.dry_run |= dry_run;
     let built = build_engine(&config, &ldb, &store, &control).await?;
     // The CLI checks the tenant itself before it writes (`sync --config`).
     built.gate.open();
-    Ok(OfflineEngine { control, store, reconciler: built.reconciler, passwords: built.passwords })
+    Ok(OfflineEngine { control, store, reconciler: built.reconciler, passwords: built.passwords, errors: inbox.errors })
 }
 
 /// An engine built from a config, not started yet.
@@ -535,6 +543,7 @@ async fn start_engine(
     // answered from the start, also while the tenant's first check is still waiting.
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(reconciler.clone().answer_queries(base.inbox.queries.clone(), stop.clone()));
+    tasks.spawn(reconciler.clone().record_errors(base.inbox.errors.clone(), stop.clone()));
     let first = check_tenant(&reconciler, config, &control).await;
     if let (true, TenantCheck::AnchorMismatch(m)) = (first_start, &first) {
         return Err(DaemonError::Config(m.clone()));

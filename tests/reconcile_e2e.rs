@@ -432,9 +432,15 @@ fn deleting_600_users_is_held_until_approved() {
     s.reconcile(RUN_TIMEOUT);
     assert_eq!(s.emu.objects("User").len(), 1000);
     let before = s.full_runs();
-    let out =
-        Command::new(common::bin()).args(["approve-deletes", "--bus", s.bus.address()]).output().expect("approve");
+    // A POSIX zone (no tz database needed): the expiry is shown in it, not in UTC.
+    let out = Command::new(common::bin())
+        .args(["approve-deletes", "--bus", s.bus.address()])
+        .env("TZ", "XST-5:45")
+        .output()
+        .expect("approve");
     assert!(out.status.success(), "approve-deletes: {}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("lapses unused at ") && said.contains("XST") && !said.contains("Z;"), "{said}");
     s.wait_full_runs(before + 1, RUN_TIMEOUT);
     assert_eq!(s.emu.objects("User").len(), 400, "approved deletes were not carried out");
     assert_tenant_matches(&s);

@@ -164,7 +164,7 @@ impl Service {
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<u32> {
         self.authorize(&hdr, conn, Access::Root).await?;
-        let n = self.control.retry_blocked().map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let n = self.control.retry_blocked().await.map_err(|e| fdo::Error::Failed(e.to_string()))?;
         self.control.command(Command::SyncNow).map_err(|e| fdo::Error::Failed(e.to_string()))?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }

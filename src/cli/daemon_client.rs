@@ -309,7 +309,8 @@ pub struct ApproveArgs {
 pub fn approve_deletes(args: &ApproveArgs) -> CliResult {
     let digest = args.digest.clone().unwrap_or_default();
     let message = with_daemon(&args.bus, async move |p| p.approve_held_deletes(digest).await.map_err(Into::into))?;
-    println!("{message}");
+    // The daemon words its expiry in UTC; people read local time, as everywhere else.
+    println!("{}", super::local_time::localise_times(&message));
     Ok(())
 }
 

@@ -176,7 +176,7 @@ pub fn sync(args: &SyncArgs) -> CliResult {
     super::runtime()?.block_on(async {
         let engine = daemon::offline_engine(&config, args.dry_run).await.map_err(failure)?;
         if args.retry_blocked && !args.dry_run {
-            let n = engine.control.retry_blocked().map_err(Failure::runtime)?;
+            let n = engine.reconciler.retry_blocked().map_err(Failure::runtime)?;
             println!("{n} objects the tenant refused are sent again.");
         }
         let progress = ProgressLine::start(&engine.control, if args.dry_run { Work::Plan } else { Work::Send });

@@ -499,7 +499,7 @@ mod tests {
         write_new_file(&private_key, made.private_key_pem.as_bytes(), 0o600).unwrap();
         write_new_file(&certificate, made.certificate_pem.as_bytes(), 0o644).unwrap();
         let store = State::open(&dir.path().join("state.db")).unwrap();
-        let (control, _inbox) = Control::new(store.clone());
+        let (control, _inbox) = Control::new();
         control.set_state(EngineState::Running);
         let auth = AuthSettings {
             authority: "http://127.0.0.1:1".into(),

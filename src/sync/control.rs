@@ -1,7 +1,8 @@
-//! The engine's front panel: the channels into a running engine (notices, commands, queries)
-//! and the live counters it reports back. One `Control` is shared by everything that talks to
-//! it. It never hands out the state DB: questions that need it ([`Query`]) go to the engine,
-//! which answers through its own methods.
+//! The engine's front panel: the channels into a running engine (notices, commands, queries,
+//! reported errors) and the live counters it reports back. One `Control` is shared by
+//! everything that talks to it. It holds no state DB: questions that need it ([`Query`]) go to
+//! the engine, which answers through its own methods, and reported errors reach the event log
+//! through the engine too.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -12,7 +13,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::approval::Approved;
 use super::queries::{Query, QueryError, UserReport};
-use super::state::{HistoryEntry, State, now_us};
+use super::state::{HistoryEntry, now_us};
 use super::status::StatusReport;
 
 /// The longest account name accepted from the hook (sAMAccountName allows 20 characters; 256 leaves
@@ -186,10 +187,16 @@ pub struct Control {
     usn_tx: Arc<watch::Sender<u64>>,
     live: Arc<Live>,
     progress: Arc<super::progress::Progress>,
-    /// Where [`Control::report_error`] records errors (the event log `status` shows) and
-    /// [`Control::retry_blocked`] forgets the tenant's refusals; nothing else of the state DB is
-    /// used here.
-    events_log: State,
+    /// Errors for the state DB's event log (`status` shows the recent ones): the engine writes
+    /// them ([`super::reconcile::Reconciler::record_errors`]).
+    errors: mpsc::UnboundedSender<ReportedError>,
+}
+
+/// An error [`Control::report_error`] passes on to the engine's event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportedError {
+    pub subject: String,
+    pub message: String,
 }
 
 /// The receiving ends, for the engine's tasks.
@@ -198,14 +205,15 @@ pub struct ControlInbox {
     pub notices: Arc<tokio::sync::Mutex<NoticeReceiver>>,
     pub commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command>>>,
     pub queries: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Query>>>,
+    pub errors: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<ReportedError>>>,
 }
 
 impl Control {
-    /// `events_log`: the state DB, for the errors [`Control::report_error`] records.
-    pub fn new(events_log: State) -> (Control, ControlInbox) {
+    pub fn new() -> (Control, ControlInbox) {
         let (notices, notices_rx) = mpsc::channel(MAX_QUEUED_NOTICES);
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (queries, queries_rx) = mpsc::unbounded_channel();
+        let (errors, errors_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         let (state_tx, _) = watch::channel(EngineState::Starting);
         let (usn_tx, _) = watch::channel(0u64);
@@ -218,12 +226,13 @@ impl Control {
             usn_tx: Arc::new(usn_tx),
             live: Arc::new(Live::default()),
             progress: Arc::default(),
-            events_log,
+            errors,
         };
         let inbox = ControlInbox {
             notices: Arc::new(tokio::sync::Mutex::new(notices_rx)),
             commands: Arc::new(tokio::sync::Mutex::new(commands_rx)),
             queries: Arc::new(tokio::sync::Mutex::new(queries_rx)),
+            errors: Arc::new(tokio::sync::Mutex::new(errors_rx)),
         };
         (control, inbox)
     }
@@ -298,10 +307,8 @@ impl Control {
 
     /// `sync --retry-blocked`: forgets every refusal of the tenant, so the next reconcile sends
     /// each refused object (and its password) once more. Returns how many there were.
-    pub fn retry_blocked(&self) -> Result<usize, super::state::StateError> {
-        let n = self.events_log.clear_blocks()?;
-        tracing::info!(objects = n, "an administrator asked to send the objects the tenant refused again");
-        Ok(n)
+    pub async fn retry_blocked(&self) -> Result<usize, QueryError> {
+        self.ask(Query::RetryBlocked).await.unwrap_or(Err(QueryError::Stopped))
     }
 
     /// `approve-deletes`: approves the held set (the one named by `digest`, when given) and asks
@@ -495,9 +502,8 @@ impl Control {
     /// Records an error: kept for `status` (last error and the state DB's recent events).
     pub fn report_error(&self, subject: &str, message: &str) {
         *self.live.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{subject}: {message}"));
-        if let Err(e) = self.events_log.record_event("error", subject, message) {
-            tracing::warn!("cannot record an error in the state DB: {e}");
-        }
+        // Unbounded: an error is never dropped for want of room, and errors are few.
+        let _ = self.errors.send(ReportedError { subject: subject.to_owned(), message: message.to_owned() });
     }
 }
 
@@ -526,8 +532,8 @@ mod tests {
     #[test]
     fn notices_are_validated() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
-        let (c, inbox) = Control::new(store.clone());
+        let store = crate::sync::state::State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let (c, inbox) = Control::new();
         assert!(matches!(c.password_changed(""), Err(NoticeError::Empty)));
         assert!(matches!(c.password_changed(&"a".repeat(10_000)), Err(NoticeError::TooLong)));
         assert!(matches!(c.password_changed("a\nb"), Err(NoticeError::ControlCharacters)));
@@ -542,8 +548,8 @@ mod tests {
     #[test]
     fn the_notice_queue_is_bounded_and_a_dropped_notice_is_counted() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
-        let (c, inbox) = Control::new(store.clone());
+        let store = crate::sync::state::State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let (c, inbox) = Control::new();
         // Nobody takes notices (the engine is starting): a flood must not grow memory without end,
         // and the hook is never told to fail (its change is in sam.ldb; the USN poll finds it).
         for i in 0..MAX_QUEUED_NOTICES + 100 {
@@ -567,8 +573,8 @@ mod tests {
     #[test]
     fn the_state_follows_problems() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
-        let (c, _inbox) = Control::new(store.clone());
+        let store = crate::sync::state::State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let (c, _inbox) = Control::new();
         c.set_state(EngineState::Running);
         c.set_problem("push", "the sign-in was refused; run `samba-entra-sync login`");
         c.set_problem("tenant", "cannot reach Entra");

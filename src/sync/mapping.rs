@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::anchor::{AnchorAttribute, source_anchor};
+use super::anchor::{Anchor, AnchorAttribute, source_anchor};
 use super::model::{AttrValue, Attributes, ExportObject, ObjectType};
 use super::scope::Scope;
 use crate::samba::directory::{Computer, Contact, Group, Identity, User};
@@ -59,23 +59,23 @@ pub struct Desired {
 
 /// Turns a member's or manager's DN into the anchor of the in-scope object it names.
 pub trait DnLookup {
-    fn anchor_of(&self, dn: &str) -> Option<String>;
+    fn anchor_of(&self, dn: &str) -> Option<Anchor>;
 }
 
 /// An index of DNs that objects can join (see [`Mapper::map_with_index`]).
 pub trait DnIndexMut: DnLookup {
-    fn insert(&mut self, dn: &str, anchor: String);
+    fn insert(&mut self, dn: &str, anchor: Anchor);
 }
 
 /// DN (lower case) → anchor.
-impl DnLookup for HashMap<String, String> {
-    fn anchor_of(&self, dn: &str) -> Option<String> {
+impl DnLookup for HashMap<String, Anchor> {
+    fn anchor_of(&self, dn: &str) -> Option<Anchor> {
         self.get(&dn.to_ascii_lowercase()).cloned()
     }
 }
 
-impl DnIndexMut for HashMap<String, String> {
-    fn insert(&mut self, dn: &str, anchor: String) {
+impl DnIndexMut for HashMap<String, Anchor> {
+    fn insert(&mut self, dn: &str, anchor: Anchor) {
         HashMap::insert(self, dn.to_ascii_lowercase(), anchor);
     }
 }
@@ -125,7 +125,7 @@ const USER_TEXT_MAP: &[(&str, &str)] = &[
 
 impl Mapper<'_> {
     fn common(&self, id: &Identity, attrs: &mut Attributes) {
-        attrs.insert("SourceAnchor", AttrValue::Str(source_anchor(id, self.anchor)));
+        attrs.insert("SourceAnchor", AttrValue::Str(source_anchor(id, self.anchor).into_string()));
         attrs.insert("onPremisesSamAccountName", AttrValue::Str(id.sam_account_name.clone()));
         attrs.insert("onPremisesDistinguishedName", AttrValue::Str(id.dn.clone()));
         attrs.insert(
@@ -156,7 +156,7 @@ impl Mapper<'_> {
         a.insert("countryCode", country_code.map_or(AttrValue::Null, AttrValue::Long));
         // usageLocation wants an ISO 3166 alpha-2 code: AD's `c`.
         a.insert("usageLocation", s(&u.text("c").filter(|c| c.len() == 2).map(String::from)));
-        let manager = u.text("manager").and_then(|dn| index.anchor_of(dn));
+        let manager = u.text("manager").and_then(|dn| index.anchor_of(dn)).map(|a| a.into_string());
         a.insert("manager", s(&manager));
         ExportObject {
             object_type: ObjectType::User,
@@ -181,7 +181,7 @@ impl Mapper<'_> {
         a.insert("mail", s(&g.mail));
         a.insert("proxyAddresses", list(&g.proxy_addresses));
         a.insert("Description", s(&g.id.description));
-        let mut members: Vec<String> = g.members.iter().filter_map(|dn| index.anchor_of(dn)).collect();
+        let mut members: Vec<Anchor> = g.members.iter().filter_map(|dn| index.anchor_of(dn)).collect();
         members.sort();
         members.dedup();
         ExportObject {
@@ -217,7 +217,7 @@ impl Mapper<'_> {
 
     pub fn contact(&self, c: &Contact) -> ExportObject {
         let mut a = Attributes::default();
-        a.insert("SourceAnchor", AttrValue::Str(source_anchor(&c.id, self.anchor)));
+        a.insert("SourceAnchor", AttrValue::Str(source_anchor(&c.id, self.anchor).into_string()));
         a.insert("onPremisesDistinguishedName", AttrValue::Str(c.id.dn.clone()));
         a.insert("dnsDomainName", AttrValue::Str(self.domain.dns_name.clone()));
         a.insert("displayName", s(&c.id.display_name.clone().or_else(|| c.id.common_name.clone())));
@@ -238,7 +238,7 @@ impl Mapper<'_> {
 
     /// The whole desired tenant from a directory snapshot.
     pub fn map(&self, dir: &DirectorySnapshot) -> Desired {
-        self.map_with_index(dir, &mut HashMap::<String, String>::new())
+        self.map_with_index(dir, &mut HashMap::<String, Anchor>::new())
     }
 
     /// The desired objects of `dir`, resolving member DNs through `index` (DN, lower-cased →

@@ -24,10 +24,21 @@ pub type Reply<T> = oneshot::Sender<Result<T, QueryError>>;
 
 pub enum Query {
     Status(Reply<StatusReport>),
-    User { account: String, reply: Reply<UserReport> },
-    History { account: String, reply: Reply<Vec<HistoryEntry>> },
+    User {
+        account: String,
+        reply: Reply<UserReport>,
+    },
+    History {
+        account: String,
+        reply: Reply<Vec<HistoryEntry>>,
+    },
     Plan(Reply<Plan>),
-    ApproveDeletes { digest: Option<String>, reply: oneshot::Sender<Result<Approved, ApproveDeletesError>> },
+    /// `sync --retry-blocked`: how many refusals were forgotten.
+    RetryBlocked(Reply<usize>),
+    ApproveDeletes {
+        digest: Option<String>,
+        reply: oneshot::Sender<Result<Approved, ApproveDeletesError>>,
+    },
 }
 
 /// Why a question got no answer.
@@ -96,6 +107,9 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             }
             Query::Plan(reply) => {
                 let _ = reply.send(self.plan(false).await.map_err(failed));
+            }
+            Query::RetryBlocked(reply) => {
+                let _ = reply.send(self.retry_blocked().map_err(failed));
             }
             Query::ApproveDeletes { digest, reply } => {
                 let approved = approval::approve(store, digest.as_deref(), now_ms()).map_err(ApproveDeletesError::from);

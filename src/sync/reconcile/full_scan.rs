@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
 use crate::samba::directory::User;
+use crate::sync::anchor::Anchor;
 use crate::sync::blocked::Blocked;
 use crate::sync::model::{AttrValue, ExportObject, ObjectType};
 use crate::sync::plan::{Action, Operation, sort_deletes};
@@ -63,8 +64,8 @@ pub struct DnIndex {
 }
 
 impl DnIndex {
-    pub fn insert(&mut self, dn: &str, anchor: String) {
-        self.anchors.insert(dn_key(dn), anchor.into_boxed_str());
+    pub fn insert(&mut self, dn: &str, anchor: Anchor) {
+        self.anchors.insert(dn_key(dn), anchor.into_string().into_boxed_str());
     }
 
     pub fn get(&self, dn: &str) -> Option<&str> {
@@ -77,13 +78,13 @@ fn dn_key(dn: &str) -> Key {
 }
 
 impl crate::sync::mapping::DnLookup for DnIndex {
-    fn anchor_of(&self, dn: &str) -> Option<String> {
-        self.get(dn).map(String::from)
+    fn anchor_of(&self, dn: &str) -> Option<Anchor> {
+        self.get(dn).map(Anchor::from)
     }
 }
 
 impl crate::sync::mapping::DnIndexMut for DnIndex {
-    fn insert(&mut self, dn: &str, anchor: String) {
+    fn insert(&mut self, dn: &str, anchor: Anchor) {
         DnIndex::insert(self, dn, anchor);
     }
 }
@@ -128,7 +129,7 @@ impl StateView {
     }
 
     /// Adds what the tenant holds (anchor → type), read back by a new leader.
-    pub fn with_cloud(mut self, cloud: Option<HashMap<String, ObjectType>>) -> Self {
+    pub fn with_cloud(mut self, cloud: Option<HashMap<Anchor, ObjectType>>) -> Self {
         self.cloud = cloud.map(|c| c.into_iter().map(|(anchor, t)| (anchor_key(&anchor), t)).collect());
         self
     }
@@ -283,7 +284,7 @@ impl Scan {
                 out.push(Operation {
                     action: Action::Delete,
                     object_type: t,
-                    anchor: e.anchor.to_string(),
+                    anchor: Anchor::from(e.anchor),
                     name: e.name.to_string(),
                     reason: "no longer in the directory or in scope".into(),
                     approvable: false,
@@ -341,7 +342,7 @@ fn sent_fingerprint(o: &ExportObject, names: &[&'static str]) -> Key {
         f.add(&o.get(name).map(canonical).unwrap_or_default());
     }
     if let Some(members) = &o.members {
-        f.add(&canonical(&AttrValue::StrList(members.clone())));
+        f.add(&canonical(&AttrValue::StrList(members.iter().map(|m| m.to_string()).collect())));
     }
     f.finish()
 }
@@ -449,7 +450,7 @@ mod tests {
             dn: format!("CN={anchor}"),
             name: anchor.into(),
             attributes,
-            members: Some(members.iter().map(|m| m.to_string()).collect()),
+            members: Some(members.iter().map(|m| Anchor::from(*m)).collect()),
         }
     }
 
@@ -489,7 +490,7 @@ mod tests {
             })
             .collect();
         if let Some(m) = &o.members {
-            attributes.push(("member".into(), AttrValue::StrList(m.clone())));
+            attributes.push(("member".into(), AttrValue::StrList(m.iter().map(|a| a.to_string()).collect())));
         }
         CloudObject { object_type: o.object_type, anchor: o.anchor.clone(), cloud_anchor: None, attributes }
     }
@@ -564,8 +565,8 @@ mod tests {
     #[test]
     fn passwords_pending_follow_the_handled_key_versions() {
         let (_d, s) = store();
-        s.enqueue_push("acked=", "acked", 3, 1).unwrap_or_else(|e| panic!("{e}"));
-        s.mark_acked("acked=", 3, 1).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push(&Anchor::from("acked="), "acked", 3, 1).unwrap_or_else(|e| panic!("{e}"));
+        s.mark_acked(&Anchor::from("acked="), 3, 1).unwrap_or_else(|e| panic!("{e}"));
         let view = StateView::load(&s).unwrap_or_else(|e| panic!("{e}"));
         let u = |kvno: u32| User {
             id: Default::default(),

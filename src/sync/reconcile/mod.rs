@@ -15,6 +15,7 @@
 mod apply;
 mod delta;
 mod drift;
+mod event_log;
 mod full;
 pub(crate) mod full_scan;
 mod password_sync;
@@ -29,7 +30,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::anchor::AnchorAttribute;
+use super::anchor::{Anchor, AnchorAttribute};
 use super::cluster::{Cluster, Role};
 use super::control::{Command, Control, EngineEvent};
 use super::directory::{Directory, DirectoryError};
@@ -81,7 +82,7 @@ pub struct ReconcileSettings {
 /// A user whose password Entra has not acknowledged in its current version.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingPassword {
-    anchor: String,
+    anchor: Anchor,
     name: String,
     kvno: u32,
     changed_at_us: i64,
@@ -107,7 +108,7 @@ pub struct Reconciler<D, T> {
     /// Objects found changed in Entra at the last drift check → what was found (our digest
     /// and the attributes) and whether it was reported as kept by Entra, to tell a re-export
     /// that did not stick from a new change.
-    drift_reported: Mutex<HashMap<(ObjectType, String), (String, bool)>>,
+    drift_reported: Mutex<HashMap<(ObjectType, Anchor), (String, bool)>>,
     /// Several DCs: only the leader reconciles (see [`super::cluster`]).
     cluster: Arc<Cluster>,
     /// The leader term (see [`Cluster::term`]) whose first full run read the tenant back: a

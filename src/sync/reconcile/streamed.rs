@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::full_scan::{Change, DnIndex, DriftFindings, Scan, StateView, exported_keys, log_phase};
 use super::{ReconcileError, Reconciler};
 use crate::samba::values::filetime_to_unix;
-use crate::sync::anchor::source_anchor;
+use crate::sync::anchor::{Anchor, source_anchor};
 use crate::sync::approval;
 use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{Directory, DirectoryChunk};
@@ -357,12 +357,12 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// Several DCs: a change a peer's daemon pushes is left to it. Returns the failures and the
     /// number left to peers.
     async fn queue_passwords(&self, objects: &[Reread], passwords: &HashMap<[u8; 16], bool>) -> (u64, u64) {
-        let due: Vec<(&str, &str, u32, bool)> = objects
+        let due: Vec<(&Anchor, &str, u32, bool)> = objects
             .iter()
             .filter_map(|r| {
                 let no_longer_temporary = *passwords.get(&r.object_guid)?;
                 let (name, kvno) = r.user.as_ref()?;
-                Some((r.object.anchor.as_str(), name.as_str(), *kvno, no_longer_temporary))
+                Some((&r.object.anchor, name.as_str(), *kvno, no_longer_temporary))
             })
             .collect();
         let wanted = due.len() as u64;
@@ -420,10 +420,10 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         let (mut drifted, mut errors) = (0u64, 0u64);
         // Exported, not failed, and not in the tenant: deleted in Entra.
-        let mut missing: Vec<(ObjectType, String, String)> = Vec::new();
+        let mut missing: Vec<(ObjectType, Anchor, String)> = Vec::new();
         let listed = store.each_exported(|e| {
             if !e.failed && !findings.saw(e.object_type, e.anchor) {
-                missing.push((e.object_type, e.anchor.to_string(), e.name.to_string()));
+                missing.push((e.object_type, Anchor::from(e.anchor), e.name.to_string()));
             }
         });
         if let Err(e) = listed {

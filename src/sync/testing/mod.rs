@@ -14,7 +14,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::anchor::AnchorAttribute;
+use super::anchor::{Anchor, AnchorAttribute};
 use super::control::{Control, ControlInbox, EngineEvent, ReconcileSummary};
 use super::gate::TenantGate;
 use super::passwords::{PasswordPath, PasswordSettings};
@@ -89,7 +89,7 @@ impl Rig {
     ) -> Rig {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = State::open(&dir.path().join("state.db")).expect("the state DB opens");
-        let (control, inbox) = Control::new(store.clone());
+        let (control, inbox) = Control::new();
         let directory = Arc::new(FakeDirectory::new());
         let tenant = Arc::new(FakeTenant::new());
         let scope = Arc::new(Scope::default());
@@ -145,8 +145,8 @@ impl Rig {
     }
 
     /// The objectGUID anchor of a fake user.
-    pub fn anchor(&self, name: &str) -> String {
-        STANDARD.encode(self.directory.user(name).id.object_guid)
+    pub fn anchor(&self, name: &str) -> Anchor {
+        Anchor::from(STANDARD.encode(self.directory.user(name).id.object_guid))
     }
 
     /// The next reconcile summary the engine announces (within `within`).
