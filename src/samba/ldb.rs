@@ -577,6 +577,23 @@ impl Drop for Transaction<'_> {
     }
 }
 
+unsafe extern "C" {
+    /// glibc's `malloc_trim` (malloc.h): gives the free memory at the top of each heap, and
+    /// whole free pages inside them, back to the kernel.
+    fn malloc_trim(pad: usize) -> i32;
+}
+
+/// Gives memory freed by a large search back to the kernel. A search of the whole domain needs,
+/// while it runs, memory in proportion to the objects it returns (about 0.65 KB per user inside
+/// libldb and the samba modules, freed when it ends), and glibc keeps what was freed: measured
+/// with 50,000 users, a pass that keeps nothing leaves 32 MB more resident, all of it returned by
+/// this call. A full reconcile calls it after each pass over the domain.
+pub fn release_free_memory() {
+    // SAFETY: malloc_trim only walks glibc's own heaps under their locks; it takes no pointer and
+    // is safe to call from any thread at any time.
+    unsafe { malloc_trim(0) };
+}
+
 /// What `on_entry` hands each entry to.
 struct EntrySink<'a> {
     each: &'a mut dyn FnMut(Entry),

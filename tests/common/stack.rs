@@ -281,6 +281,8 @@ impl Daemon {
             .arg(&self.config)
             .env("NOTIFY_SOCKET", self.dir.path().join("notify.sock"))
             .env("RUST_LOG", "info,samba_entra_sync=debug")
+            // As the systemd unit runs it (its memory figures are the load bench's).
+            .env("MALLOC_ARENA_MAX", "2")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
