@@ -5,7 +5,9 @@
 //! winauth/sso, which names the user; a user who is not synced and a ticket for another service
 //! are refused; after `rollover` the old ticket is refused and a new one accepted; `status`
 //! reports the key's age and warns past key_max_age; `disable` leaves no account and no
-//! registration.
+//! registration; the account's password is in no file and no output of ours. RC4-HMAC tickets
+//! (an account registered with `enable --allow-rc4` and set to RC4) are accepted only by a
+//! registration that holds the RC4 key (`--seamless-sso-rc4 accept`), refused otherwise.
 
 mod common;
 
@@ -16,7 +18,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use common::samba::Dc;
-use common::stack::{Stack, tail};
+use common::stack::{Daemon, Emulator, Stack, tail};
 
 const UPN: &str = "alice@lab.test";
 const ALICE_PW: &str = "Al1ce!Pass-1";
@@ -89,6 +91,19 @@ impl Client {
         let _ = std::fs::remove_file(&cache);
         ok(self.in_netns(&cache, &["kinit", &format!("{user}@LAB.TEST")], Some(password)));
         ok(self.in_netns(&cache, &["kvno", &format!("HTTP/{host}")], None));
+    }
+
+    /// The encryption type of the ticket for `HTTP/host` in `cache_name`, as `klist -e` names it
+    /// (the second of "Etype (skey, tkt): …").
+    fn ticket_etype(&self, cache_name: &str, host: &str) -> String {
+        let cache = self.cache(cache_name);
+        let listing = ok(self.in_netns(&cache, &["klist", "-e"], None));
+        let mut lines = listing.lines().skip_while(|l| !l.contains(&format!("HTTP/{host}@")));
+        lines
+            .find_map(|l| l.split_once("Etype (skey, tkt): ").map(|(_, e)| e.trim().to_string()))
+            // MIT prints RC4 as "DEPRECATED:arcfour-hmac".
+            .and_then(|e| e.split(", ").nth(1).map(|t| t.trim_start_matches("DEPRECATED:").to_string()))
+            .unwrap_or_else(|| panic!("no ticket for HTTP/{host} in:\n{listing}"))
     }
 
     /// curl --negotiate against the emulator's winauth/sso, `host` resolved to it; the ticket
@@ -223,4 +238,88 @@ fn seamless_sso_enable_sign_in_rollover_status_and_disable() {
     let (code, _) = client.sso("alice-new", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
     assert_eq!(code, 401, "signed in after disable");
     assert_eq!(sso_status(&s)["enabled"], false);
+}
+
+/// `msDS-SupportedEncryptionTypes` of AZUREADSSOACC$ set by hand (RC4 only = 4, as a legacy
+/// account has it; the KDC seals the service ticket with the strongest key the account allows,
+/// so an RC4 ticket needs an account that allows nothing else).
+fn set_account_enctypes(dc: &Dc, value: u32) {
+    dc.ldbmodify(&format!(
+        "dn: CN=AZUREADSSOACC,CN=System,DC=lab,DC=test\nchangetype: modify\nreplace: msDS-SupportedEncryptionTypes\n\
+         msDS-SupportedEncryptionTypes: {value}\n"
+    ));
+    assert_eq!(account_values(dc, "msDS-SupportedEncryptionTypes"), [value.to_string()]);
+}
+
+/// "RC4 only if registered so" (issue 18): the registration call names no encryption type, so
+/// the emulator's `--seamless-sso-rc4` decides at registration whether the domain's
+/// registration also holds the RC4-HMAC key (docs/emulator.md). With it, a real RC4 ticket from
+/// the Samba KDC (for an account that `enable --allow-rc4` made and that allows RC4 only)
+/// identifies the user; a registration without it refuses the RC4 ticket; AES tickets work with
+/// both.
+#[test]
+fn rc4_tickets_are_accepted_only_by_a_registration_that_holds_the_rc4_key() {
+    const SYNC: &str = "[sync.scope]\nexclude_accounts = [\"bob\"]";
+    let mut s = Stack::start(users, SYNC, &[]);
+    assert!(s.emu.wait_password(UPN, ALICE_PW, RUN).is_some(), "{}", tail(&s.daemon.logs()));
+
+    // The emulator's default (Microsoft's service accepts RC4): the registration holds both keys.
+    let said = ok(s.daemon.cli(&["seamless-sso", "enable", "--allow-rc4"]));
+    assert!(said.contains("RC4-HMAC tickets are weak"), "{said}");
+    assert_eq!(account_values(&s.dc, "msDS-SupportedEncryptionTypes"), ["20"]);
+    let registration = s.emu.get("/admin/desktop-sso");
+    assert_eq!(
+        registration["domains"][0]["encryptionTypes"],
+        serde_json::json!(["aes256-cts-hmac-sha1-96", "rc4-hmac"]),
+        "{registration}"
+    );
+    let client = Client::new(&s.dc);
+    // AES256 | RC4: the KDC still seals with AES256, and that ticket is accepted.
+    client.ticket("alice-aes", "alice", ALICE_PW, AUTOLOGON);
+    assert_eq!(client.ticket_etype("alice-aes", AUTOLOGON), "aes256-cts-hmac-sha1-96");
+    let (code, body) = client.sso("alice-aes", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!((code, body["userPrincipalName"].as_str()), (200, Some(UPN)), "{body}");
+    // RC4 only: an RC4-HMAC ticket, accepted, the user named by the SID of its PAC.
+    set_account_enctypes(&s.dc, 4);
+    client.ticket("alice-rc4", "alice", ALICE_PW, AUTOLOGON);
+    assert_eq!(client.ticket_etype("alice-rc4", AUTOLOGON), "arcfour-hmac");
+    let (code, body) = client.sso("alice-rc4", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!((code, body["userPrincipalName"].as_str()), (200, Some(UPN)), "{body}");
+    assert_eq!(body["kerberosClient"], "alice@LAB.TEST", "{body}");
+    // An RC4 ticket of a user who is not synced is still refused.
+    client.ticket("bob-rc4", "bob", BOB_PW, AUTOLOGON);
+    let (code, _) = client.sso("bob-rc4", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!(code, 401, "bob is not synced");
+    ok(s.daemon.cli(&["seamless-sso", "disable"]));
+
+    // A tenant whose registrations hold no RC4 key (`--seamless-sso-rc4 refuse`): the same
+    // account setup, the same kind of ticket from the same KDC, refused for its encryption type
+    // (not for a wrong key: the AES ticket of the same registration is accepted).
+    s.daemon.stop();
+    s.emu = Emulator::start(&["--seamless-sso-rc4", "refuse"]);
+    s.daemon = Daemon::start(&s.dc, &s.emu, &s.bus, SYNC);
+    assert!(s.emu.wait_password(UPN, ALICE_PW, RUN).is_some(), "{}", tail(&s.daemon.logs()));
+    ok(s.daemon.cli(&["seamless-sso", "enable", "--allow-rc4"]));
+    let registration = s.emu.get("/admin/desktop-sso");
+    assert_eq!(
+        registration["domains"][0]["encryptionTypes"],
+        serde_json::json!(["aes256-cts-hmac-sha1-96"]),
+        "{registration}"
+    );
+    assert_eq!(registration["domains"][0]["encryptionType"], "aes256-cts-hmac-sha1-96", "{registration}");
+    set_account_enctypes(&s.dc, 4);
+    client.ticket("alice-rc4-2", "alice", ALICE_PW, AUTOLOGON);
+    assert_eq!(client.ticket_etype("alice-rc4-2", AUTOLOGON), "arcfour-hmac");
+    let (code, body) = client.sso("alice-rc4-2", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!(code, 401, "an RC4 ticket for a registration without the RC4 key: {body}");
+    let reason = body["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("sealed with rc4-hmac") && reason.contains("holds no rc4-hmac key"), "{body}");
+    // The ticket issued under the first registration (another key) is refused too.
+    let (code, _) = client.sso("alice-rc4", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!(code, 401);
+    set_account_enctypes(&s.dc, 16);
+    client.ticket("alice-aes-2", "alice", ALICE_PW, AUTOLOGON);
+    assert_eq!(client.ticket_etype("alice-aes-2", AUTOLOGON), "aes256-cts-hmac-sha1-96");
+    let (code, body) = client.sso("alice-aes-2", AUTOLOGON, &s.emu.base_url, &s.emu.tenant_id);
+    assert_eq!((code, body["userPrincipalName"].as_str()), (200, Some(UPN)), "{body}");
 }
