@@ -146,7 +146,7 @@ fn rc4_token(service_key: &Key, session: &Key, ctime: i64) -> Vec<u8> {
 fn an_rc4_hmac_ticket_is_read_with_the_nt_hash_of_the_password() {
     let rc4 = computer_rc4_key("a long random password");
     assert_eq!(rc4.etype(), Etype::Rc4Hmac);
-    assert_eq!(rc4.bytes(), &crypto::string_to_key(Etype::Rc4Hmac, b"a long random password", b"", 0).bytes()[..]);
+    assert_eq!(rc4.bytes(), crypto::string_to_key(Etype::Rc4Hmac, b"a long random password", b"", 0).bytes());
     let rc4_session = Key::new(Etype::Rc4Hmac, &[4u8; 16]).unwrap();
     for session in [rc4_session, session_key()] {
         let token = rc4_token(&rc4, &session, NOW);
