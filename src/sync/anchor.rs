@@ -37,14 +37,91 @@ impl AnchorAttribute {
     }
 }
 
+/// A source anchor (Base64 of the anchor attribute's bytes): what ties an object in the
+/// directory, in the state DB and in Entra together. Compared as the text it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Anchor(String);
+
+impl Anchor {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Anchor {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Anchor {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Anchor {
+    fn from(s: String) -> Self {
+        Anchor(s)
+    }
+}
+
+impl From<&str> for Anchor {
+    fn from(s: &str) -> Self {
+        Anchor(s.to_owned())
+    }
+}
+
+impl PartialEq<str> for Anchor {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Anchor {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Anchor {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl rusqlite::ToSql for Anchor {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.0.as_str()))
+    }
+}
+
+impl rusqlite::types::FromSql for Anchor {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Ok(Anchor(value.as_str()?.to_owned()))
+    }
+}
+
 /// The anchor of an object. With ConsistencyGuid, an object whose consistency GUID is still
 /// empty uses its objectGUID (the value Entra Connect writes back into it), so the anchor never
 /// changes when the GUID is written back later.
-pub fn source_anchor(id: &Identity, attr: AnchorAttribute) -> String {
-    match (attr, &id.consistency_guid) {
+pub fn source_anchor(id: &Identity, attr: AnchorAttribute) -> Anchor {
+    Anchor(match (attr, &id.consistency_guid) {
         (AnchorAttribute::ConsistencyGuid, Some(g)) => STANDARD.encode(g),
         _ => STANDARD.encode(id.object_guid),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use super::model::ObjectType;
 use super::plan::held_digest;
 use super::state::{DeleteApproval, State, StateError};
+use crate::sync::anchor::Anchor;
 
 /// How long an approval waits for the run that uses it.
 pub const APPROVAL_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -88,7 +89,7 @@ pub fn approve(store: &State, digest: Option<&str>, now_ms: i64) -> Result<Appro
     }
     let approval = DeleteApproval {
         digest: current.clone(),
-        objects: objects.iter().map(|(t, a)| (*t, a.to_string())).collect(),
+        objects: objects.iter().map(|(t, a)| (*t, Anchor::from(*a))).collect(),
         approved_at: now_ms,
         expires_at: now_ms + APPROVAL_LIFETIME.as_millis() as i64,
     };
@@ -100,7 +101,7 @@ pub fn approve(store: &State, digest: Option<&str>, now_ms: i64) -> Result<Appro
 }
 
 /// The approved deletes in force now, as the plan takes them.
-pub fn approved_set(store: &State, now_ms: i64) -> Result<HashSet<(ObjectType, String)>, StateError> {
+pub fn approved_set(store: &State, now_ms: i64) -> Result<HashSet<(ObjectType, Anchor)>, StateError> {
     Ok(store.delete_approval(now_ms)?.map(|a| a.objects.into_iter().collect()).unwrap_or_default())
 }
 
@@ -154,7 +155,7 @@ mod tests {
         assert_eq!((ok.count, ok.guarded, ok.digest.as_str()), (2, 1, digest.as_str()));
         let set = approved_set(&s, 11).unwrap_or_default();
         assert_eq!(set.len(), 2);
-        assert!(set.contains(&(ObjectType::User, "A".to_string())));
+        assert!(set.contains(&(ObjectType::User, Anchor::from("A"))));
         assert!(approved_set(&s, 10 + APPROVAL_LIFETIME.as_millis() as i64).unwrap_or_default().is_empty());
     }
 }

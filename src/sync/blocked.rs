@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::mapping::Desired;
 use super::plan::{Action, BlockedOperation, Plan};
+use crate::sync::anchor::Anchor;
 
 /// Why the tenant refused an object, as far as we can tell from its text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -115,7 +116,7 @@ impl BlockKind {
 #[serde(rename_all = "camelCase")]
 pub struct Blocked {
     pub object_type: String,
-    pub anchor: String,
+    pub anchor: Anchor,
     pub name: String,
     /// The digest of the on-premises state that was refused.
     #[serde(skip)]
@@ -161,7 +162,7 @@ pub fn hold_back<'b>(plan: &mut Plan, desired: &Desired, blocks: &'b [Blocked]) 
     }
     let digests: HashMap<(&str, &str), String> =
         desired.objects.iter().map(|o| ((o.object_type.as_str(), o.anchor.as_str()), o.digest())).collect();
-    let by_key: HashMap<(String, String), &Blocked> =
+    let by_key: HashMap<(String, Anchor), &Blocked> =
         blocks.iter().map(|b| ((b.object_type.clone(), b.anchor.clone()), b)).collect();
     let mut lifted = Vec::new();
     let mut kept = Vec::with_capacity(plan.operations.len());

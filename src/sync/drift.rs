@@ -27,7 +27,7 @@ pub fn changed_attributes(sent: &ExportObject, cloud: &CloudObject) -> Vec<&'sta
         .map(|(name, _)| name)
         .collect();
     if let Some(members) = &sent.members {
-        let sent_members = canonical(&AttrValue::StrList(members.clone()));
+        let sent_members = canonical(&AttrValue::StrList(members.iter().map(|m| m.to_string()).collect()));
         if sent_members != in_cloud(MEMBERS) {
             changed.push(MEMBERS);
         }

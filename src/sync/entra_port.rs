@@ -14,6 +14,7 @@ use crate::entra::ops::{
     self, CredentialChange, CredentialOutcome, CredentialTarget, PropertyValue, ProvisionVersion, ReadBack, SyncObject,
     SyncOperation,
 };
+use crate::sync::anchor::Anchor;
 
 pub struct EntraPort<T: TokenProvider> {
     client: SyncClient<T>,
@@ -88,7 +89,11 @@ pub fn to_sync_object(o: &ExportObject) -> SyncObject {
         s = s.with(k, wire_value(v));
     }
     if let Some(members) = &o.members {
-        let v = if members.is_empty() { PropertyValue::EmptyList } else { PropertyValue::StringList(members.clone()) };
+        let v = if members.is_empty() {
+            PropertyValue::EmptyList
+        } else {
+            PropertyValue::StringList(members.iter().map(|m| m.to_string()).collect())
+        };
         s = s.with("member", v);
     }
     s
@@ -96,7 +101,7 @@ pub fn to_sync_object(o: &ExportObject) -> SyncObject {
 
 /// A read-back object in the engine's terms; `None` without a source anchor (not ours).
 fn cloud_object(o: SyncObject) -> Option<CloudObject> {
-    let anchor = o.source_anchor()?.to_string();
+    let anchor = Anchor::from(o.source_anchor()?);
     let cloud_anchor = o.cloud_anchor().map(String::from);
     let attributes = o.properties.into_iter().filter_map(|(k, v)| engine_value(v).map(|v| (k, v))).collect();
     Some(CloudObject { object_type: engine_type(o.object_type), anchor, cloud_anchor, attributes })
@@ -148,7 +153,7 @@ fn tenant_error(e: SyncError) -> TenantError {
     }
 }
 
-fn results(anchors: &[String], wire: Vec<ops::SyncObjectResult>) -> Vec<ExportResult> {
+fn results(anchors: &[Anchor], wire: Vec<ops::SyncObjectResult>) -> Vec<ExportResult> {
     anchors
         .iter()
         .enumerate()
@@ -195,15 +200,16 @@ impl<T: TokenProvider + 'static> Tenant for EntraPort<T> {
     async fn upsert(&self, objects: &[&ExportObject], lane: Lane) -> Result<Vec<ExportResult>, TenantError> {
         self.budget.acquire(lane, objects.len() as u32).await;
         let wire: Vec<SyncObject> = objects.iter().map(|o| to_sync_object(o)).collect();
-        let anchors: Vec<String> = objects.iter().map(|o| o.anchor.clone()).collect();
+        let anchors: Vec<Anchor> = objects.iter().map(|o| o.anchor.clone()).collect();
         let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(|e| self.tenant_error(e))?;
         Ok(results(&anchors, r))
     }
 
-    async fn delete(&self, objects: &[(ObjectType, String)], lane: Lane) -> Result<Vec<ExportResult>, TenantError> {
+    async fn delete(&self, objects: &[(ObjectType, Anchor)], lane: Lane) -> Result<Vec<ExportResult>, TenantError> {
         self.budget.acquire(lane, objects.len() as u32).await;
-        let wire: Vec<SyncObject> = objects.iter().map(|(t, a)| SyncObject::delete(wire_type(*t), a.clone())).collect();
-        let anchors: Vec<String> = objects.iter().map(|(_, a)| a.clone()).collect();
+        let wire: Vec<SyncObject> =
+            objects.iter().map(|(t, a)| SyncObject::delete(wire_type(*t), a.to_string())).collect();
+        let anchors: Vec<Anchor> = objects.iter().map(|(_, a)| a.clone()).collect();
         let r = self.client.provision(&wire, ProvisionVersion::V1).await.map_err(|e| self.tenant_error(e))?;
         Ok(results(&anchors, r))
     }
@@ -243,7 +249,7 @@ impl<T: TokenProvider + 'static> CredentialPusher for EntraPort<T> {
     async fn push(&self, push: CredentialPush) -> PushOutcome {
         self.budget.acquire(if push.backfill { Lane::Bulk } else { Lane::Urgent }, 1).await;
         let item = CredentialChange {
-            target: CredentialTarget::SourceAnchor(push.anchor.clone()),
+            target: CredentialTarget::SourceAnchor(push.anchor.to_string()),
             credential_data: push.credential,
             change_date: push.change_date,
             force_password_change_on_logon: push.force_change_on_logon,
@@ -281,7 +287,7 @@ mod tests {
             code,
             error_description: Some(text.to_owned()),
         };
-        let anchors = vec!["a".to_string(), "b".to_string(), "c".to_string(), "d".to_string()];
+        let anchors: Vec<Anchor> = ["a", "b", "c", "d"].into_iter().map(Anchor::from).collect();
         let got = results(
             &anchors,
             vec![

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::anchor::{AnchorAttribute, source_anchor};
+use super::anchor::{Anchor, AnchorAttribute, source_anchor};
 use super::model::{AttrValue, Attributes, ExportObject, ObjectType};
 use super::scope::Scope;
 use crate::samba::directory::{Computer, Contact, Group, Identity, User};
@@ -102,7 +102,7 @@ const USER_TEXT_MAP: &[(&str, &str)] = &[
 
 impl Mapper<'_> {
     fn common(&self, id: &Identity, attrs: &mut Attributes) {
-        attrs.insert("SourceAnchor", AttrValue::Str(source_anchor(id, self.anchor)));
+        attrs.insert("SourceAnchor", AttrValue::Str(source_anchor(id, self.anchor).into_string()));
         attrs.insert("onPremisesSamAccountName", AttrValue::Str(id.sam_account_name.clone()));
         attrs.insert("onPremisesDistinguishedName", AttrValue::Str(id.dn.clone()));
         attrs.insert(
@@ -116,7 +116,7 @@ impl Mapper<'_> {
         filetime_to_unix(account_expires).is_some_and(|t| t <= self.now)
     }
 
-    pub fn user(&self, u: &User, index: &HashMap<String, String>) -> ExportObject {
+    pub fn user(&self, u: &User, index: &HashMap<String, Anchor>) -> ExportObject {
         let mut a = Attributes::default();
         self.common(&u.id, &mut a);
         a.insert("netBiosName", AttrValue::Str(self.domain.netbios_name.clone()));
@@ -133,7 +133,7 @@ impl Mapper<'_> {
         a.insert("countryCode", country_code.map_or(AttrValue::Null, AttrValue::Long));
         // usageLocation wants an ISO 3166 alpha-2 code: AD's `c`.
         a.insert("usageLocation", s(&u.text("c").filter(|c| c.len() == 2).map(String::from)));
-        let manager = u.text("manager").and_then(|dn| index.get(&dn.to_ascii_lowercase())).cloned();
+        let manager = u.text("manager").and_then(|dn| index.get(&dn.to_ascii_lowercase())).map(|a| a.to_string());
         a.insert("manager", s(&manager));
         ExportObject {
             object_type: ObjectType::User,
@@ -145,7 +145,7 @@ impl Mapper<'_> {
         }
     }
 
-    pub fn group(&self, g: &Group, index: &HashMap<String, String>) -> ExportObject {
+    pub fn group(&self, g: &Group, index: &HashMap<String, Anchor>) -> ExportObject {
         let mut a = Attributes::default();
         self.common(&g.id, &mut a);
         let display = g.id.display_name.clone().unwrap_or_else(|| g.id.sam_account_name.clone());
@@ -158,7 +158,7 @@ impl Mapper<'_> {
         a.insert("mail", s(&g.mail));
         a.insert("proxyAddresses", list(&g.proxy_addresses));
         a.insert("Description", s(&g.id.description));
-        let mut members: Vec<String> =
+        let mut members: Vec<Anchor> =
             g.members.iter().filter_map(|dn| index.get(&dn.to_ascii_lowercase()).cloned()).collect();
         members.sort();
         members.dedup();
@@ -195,7 +195,7 @@ impl Mapper<'_> {
 
     pub fn contact(&self, c: &Contact) -> ExportObject {
         let mut a = Attributes::default();
-        a.insert("SourceAnchor", AttrValue::Str(source_anchor(&c.id, self.anchor)));
+        a.insert("SourceAnchor", AttrValue::Str(source_anchor(&c.id, self.anchor).into_string()));
         a.insert("onPremisesDistinguishedName", AttrValue::Str(c.id.dn.clone()));
         a.insert("dnsDomainName", AttrValue::Str(self.domain.dns_name.clone()));
         a.insert("displayName", s(&c.id.display_name.clone().or_else(|| c.id.common_name.clone())));
@@ -222,7 +222,7 @@ impl Mapper<'_> {
     /// The desired objects of `dir`, resolving member DNs through `index` (DN, lower-cased →
     /// anchor): every in-scope object of `dir` joins the index first, so a group naming a
     /// new member resolves it. A delta run passes the index of the last full run.
-    pub fn map_with_index(&self, dir: &DirectorySnapshot, index: &mut HashMap<String, String>) -> Desired {
+    pub fn map_with_index(&self, dir: &DirectorySnapshot, index: &mut HashMap<String, Anchor>) -> Desired {
         let mut out = Desired::default();
         let mut excluded = |name: &str, why: &'static str| out.excluded.push((name.to_string(), why));
         let users: Vec<&User> = dir

@@ -7,6 +7,8 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::anchor::Anchor;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum ObjectType {
     User,
@@ -91,7 +93,7 @@ impl Serialize for Attributes {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExportObject {
     pub object_type: ObjectType,
-    pub anchor: String,
+    pub anchor: Anchor,
     /// Where it comes from (for people and logs; not sent unless mapped as an attribute).
     pub dn: String,
     pub name: String,
@@ -99,7 +101,7 @@ pub struct ExportObject {
     /// what was removed on-premises.
     pub attributes: Attributes,
     /// For groups: the anchors of in-scope members, sorted.
-    pub members: Option<Vec<String>>,
+    pub members: Option<Vec<Anchor>>,
 }
 
 impl ExportObject {

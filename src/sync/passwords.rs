@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use super::anchor::{AnchorAttribute, source_anchor};
+use super::anchor::{Anchor, AnchorAttribute, source_anchor};
 use super::blocked::BlockKind;
 use super::cluster::Cluster;
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
@@ -38,7 +38,7 @@ use crate::samba::values::filetime_to_unix;
 
 /// One credential to send.
 pub struct CredentialPush {
-    pub anchor: String,
+    pub anchor: Anchor,
     pub account: String,
     /// The `v1;PPH1_MD4,...` string. Secret.
     pub credential: Zeroizing<String>,
@@ -180,7 +180,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     /// Whether this DC pushes the user's current password (see [`Cluster::pushes`]); when not,
     /// the change is noted as handled by the DC that pushes it, so a later full reconcile on
     /// this DC does not push it again.
-    async fn ours(&self, anchor: &str, account: &str, kvno: u32) -> bool {
+    async fn ours(&self, anchor: &Anchor, account: &str, kvno: u32) -> bool {
         if self.cluster.is_single() {
             return true;
         }
@@ -199,7 +199,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         let by = id.and_then(|g| self.cluster.pusher_name(&g)).unwrap_or_else(|| "the leader".into());
         let made = id.and_then(|g| self.cluster.origin_name(&g)).unwrap_or_else(|| "another DC".into());
         let why = format!("made on {made}; pushed by {by}'s daemon");
-        tracing::debug!(account, anchor, kvno, "{why}");
+        tracing::debug!(account, %anchor, kvno, "{why}");
         if !self.settings.dry_run {
             let store = &self.store;
             let handled = store
@@ -219,7 +219,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     /// (or were pushed by the DCs that made them); noted as handled, so this DC does not push
     /// them all again should it lead one day.
     async fn note_history_as_the_leaders(&self) {
-        let mut seen: Vec<(String, String, u32)> = Vec::new();
+        let mut seen: Vec<(Anchor, String, u32)> = Vec::new();
         let read = self
             .directory
             .read_users(None, &mut |users| {
@@ -317,7 +317,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     }
 
     /// The in-scope user's (anchor, key version), or `None` (absent, or not synced).
-    async fn key_version(&self, account: &str) -> Option<(String, u32, i64)> {
+    async fn key_version(&self, account: &str) -> Option<(Anchor, u32, i64)> {
         let user = self
             .directory
             .find_user(account, Lookup::SCOPED)
@@ -337,7 +337,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     /// password: a key version newer than any this DC has seen, pushed or skipped for the user
     /// is that change (waiting for one more would leave it to the safety net). A user with no
     /// record yet has nothing to compare with: the read is the baseline.
-    fn baseline(&self, anchor: &str, current: u32) -> u32 {
+    fn baseline(&self, anchor: &Anchor, current: u32) -> u32 {
         let known = self
             .store
             .password(anchor)
@@ -373,11 +373,11 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
 
     /// Queues a push in the durable outbox; false when the state DB refused it (disk full...),
     /// so the safety net keeps the change in its window and queues it again later.
-    fn enqueue(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) -> bool {
+    fn enqueue(&self, anchor: &Anchor, account: &str, kvno: u32, noticed_at_us: i64) -> bool {
         if self.settings.dry_run {
             // Nothing is queued, so nothing can be sent later by mistake; the first run without
             // dry_run finds the change by its key version.
-            tracing::info!(account, anchor, kvno, "dry run: would push this password change; nothing is sent");
+            tracing::info!(account, %anchor, kvno, "dry run: would push this password change; nothing is sent");
             self.control.dry_run_password();
             return true;
         }
@@ -451,7 +451,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         }
         let mut all_queued = true;
         // Several DCs: whose each change is needs another read, so they are queued after this one.
-        let mut changed: Vec<(String, String, u32, i64)> = Vec::new();
+        let mut changed: Vec<(Anchor, String, u32, i64)> = Vec::new();
         let read = self
             .directory
             .read_users(Some(since), &mut |users| {
@@ -500,9 +500,9 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             _ = shutdown.cancelled() => return,
             _ = self.gate.wait_open() => {}
         }
-        let mut in_flight: HashSet<String> = HashSet::new();
-        let mut backfill: HashSet<String> = HashSet::new();
-        let mut running: JoinSet<String> = JoinSet::new();
+        let mut in_flight: HashSet<Anchor> = HashSet::new();
+        let mut backfill: HashSet<Anchor> = HashSet::new();
+        let mut running: JoinSet<Anchor> = JoinSet::new();
         loop {
             // While password hash sync is off in the tenant, pushes wait in the outbox: nothing
             // is sent (it would only be refused) and nothing is dropped.
@@ -671,13 +671,13 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     /// A password Entra acknowledged as a normal one is temporary now (an administrator's
     /// tool set `pwdLastSet=0` in a second write, after the settle): it is pushed again, as a
     /// temporary password or taken back (see [`Self::take_back_temporary`]).
-    fn requeue_if_turned_temporary(&self, anchor: &str, account: &str, kvno: u32) {
+    fn requeue_if_turned_temporary(&self, anchor: &Anchor, account: &str, kvno: u32) {
         let store = &self.store;
         match store.acknowledged_as(anchor) {
             Ok(Some((acked, false))) if acked >= kvno => {
                 tracing::info!(
                     account,
-                    anchor,
+                    %anchor,
                     kvno,
                     "a password pushed as a normal one is temporary now (must change at next logon)"
                 );
@@ -813,7 +813,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
     }
 
     /// One line of the user's password history (`user NAME --history`).
-    fn note(&self, anchor: &str, account: &str, event: PasswordEvent, kvno: u32, detail: &str) {
+    fn note(&self, anchor: &Anchor, account: &str, event: PasswordEvent, kvno: u32, detail: &str) {
         if let Err(e) = self.store.record_password_event(anchor, account, event, Some(kvno), detail) {
             tracing::debug!(account, "cannot record a password event: {e}");
         }

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
+use super::anchor::Anchor;
 use super::mapping::Desired;
 use super::model::{ExportObject, ObjectType};
 use super::state::ExportedObject;
@@ -35,7 +36,7 @@ pub enum Action {
 pub struct Operation {
     pub action: Action,
     pub object_type: ObjectType,
-    pub anchor: String,
+    pub anchor: Anchor,
     pub name: String,
     pub reason: String,
     /// A held delete that `approve-deletes` can release (held by the deletion threshold, not by
@@ -75,7 +76,7 @@ pub struct Plan {
 pub struct BlockedOperation {
     pub action: Action,
     pub object_type: ObjectType,
-    pub anchor: String,
+    pub anchor: Anchor,
     pub name: String,
     /// The refusal: its kind and the tenant's text.
     pub blocked: String,
@@ -91,15 +92,15 @@ pub struct PlanInput<'a> {
     pub desired: &'a Desired,
     pub exported: &'a [ExportedObject],
     /// Users whose password is newer in the directory than in Entra: (anchor, name).
-    pub passwords: &'a [(String, String)],
+    pub passwords: &'a [(Anchor, String)],
     pub deletion_threshold: u32,
     pub deletion_threshold_percent: u32,
     /// The deletes an administrator approved (`approve-deletes`): deletes over the threshold
     /// go ahead only when every one of them is in this set.
-    pub approved: &'a HashSet<(ObjectType, String)>,
+    pub approved: &'a HashSet<(ObjectType, Anchor)>,
     /// What the tenant holds (anchor → type), when it was read back: objects not exported by
     /// this installation are then told apart as matches of existing cloud objects or creates.
-    pub cloud: Option<&'a HashMap<String, ObjectType>>,
+    pub cloud: Option<&'a HashMap<Anchor, ObjectType>>,
     /// Object types whose directory read cannot be trusted for deletes (a base DN is missing),
     /// with the reason.
     pub untrusted: &'a HashMap<ObjectType, String>,
@@ -287,7 +288,7 @@ pub fn held_digest<'a>(objects: impl IntoIterator<Item = (ObjectType, &'a str)>)
 /// them); cycles, which AD allows, are broken in name order.
 fn order_groups(groups: Vec<(&ExportObject, Operation)>) -> Vec<Operation> {
     let anchors: HashSet<&str> = groups.iter().map(|(o, _)| o.anchor.as_str()).collect();
-    let mut done: HashSet<String> = HashSet::new();
+    let mut done: HashSet<Anchor> = HashSet::new();
     let mut pending = groups;
     let mut out = Vec::new();
     while !pending.is_empty() {
@@ -321,11 +322,11 @@ mod tests {
     fn obj(t: ObjectType, name: &str, members: Option<Vec<&str>>) -> ExportObject {
         ExportObject {
             object_type: t,
-            anchor: format!("{name}="),
+            anchor: format!("{name}=").into(),
             dn: format!("CN={name}"),
             name: name.into(),
             attributes: Default::default(),
-            members: members.map(|m| m.iter().map(|x| format!("{x}=")).collect()),
+            members: members.map(|m| m.iter().map(|x| format!("{x}=").into()).collect()),
         }
     }
 
@@ -343,7 +344,7 @@ mod tests {
     }
 
     fn run(desired: Vec<ExportObject>, exported: &[ExportedObject], approved: bool) -> Plan {
-        let everything: HashSet<(ObjectType, String)> =
+        let everything: HashSet<(ObjectType, Anchor)> =
             exported.iter().map(|e| (e.object_type, e.anchor.clone())).filter(|_| approved).collect();
         run_with(desired, exported, &everything, None)
     }
@@ -351,8 +352,8 @@ mod tests {
     fn run_with(
         desired: Vec<ExportObject>,
         exported: &[ExportedObject],
-        approved: &HashSet<(ObjectType, String)>,
-        cloud: Option<&HashMap<String, ObjectType>>,
+        approved: &HashSet<(ObjectType, Anchor)>,
+        cloud: Option<&HashMap<Anchor, ObjectType>>,
     ) -> Plan {
         let d = Desired { objects: desired, ..Default::default() };
         let untrusted = HashMap::new();
@@ -422,8 +423,8 @@ mod tests {
         let p = run(vec![keep.clone()], &state, true);
         assert_eq!((p.count(Action::Delete), p.held.len(), p.approval_used), (3, 0, true));
         // An approval of the first two releases nothing when a third is due as well...
-        let two: HashSet<(ObjectType, String)> =
-            ["x0=", "x1="].iter().map(|a| (ObjectType::User, a.to_string())).collect();
+        let two: HashSet<(ObjectType, Anchor)> =
+            ["x0=", "x1="].iter().map(|a| (ObjectType::User, Anchor::from(*a))).collect();
         let p = run_with(vec![keep.clone()], &state, &two, None);
         assert_eq!((p.count(Action::Delete), p.held.len()), (0, 3));
         assert_ne!(p.held_digest.as_deref(), Some(""));
@@ -435,8 +436,8 @@ mod tests {
 
     #[test]
     fn a_read_back_tells_matches_from_creates_and_refusals() {
-        let cloud: HashMap<String, ObjectType> =
-            [("u1=".to_string(), ObjectType::User), ("pc=".to_string(), ObjectType::User)].into_iter().collect();
+        let cloud: HashMap<Anchor, ObjectType> =
+            [("u1=".into(), ObjectType::User), ("pc=".into(), ObjectType::User)].into_iter().collect();
         let desired = vec![
             obj(ObjectType::User, "u1", None),
             obj(ObjectType::User, "u2", None),

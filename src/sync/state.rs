@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::anchor::Anchor;
 use super::model::ObjectType;
 
 /// Schema migrations, in order; `user_version` is the number applied.
@@ -182,7 +183,7 @@ impl FromSql for ObjectType {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportedObject {
     pub object_type: ObjectType,
-    pub anchor: String,
+    pub anchor: Anchor,
     pub dn: String,
     pub name: String,
     pub digest: String,
@@ -228,7 +229,7 @@ impl Handled {
 /// from sam.ldb again when the push is (re)tried, so the newest password always wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutboxItem {
-    pub anchor: String,
+    pub anchor: Anchor,
     pub account: String,
     pub kvno: u32,
     /// When the change was noticed (µs since the epoch): the start of the latency clock.
@@ -246,7 +247,7 @@ pub struct OutboxItem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldDelete {
     pub object_type: ObjectType,
-    pub anchor: String,
+    pub anchor: Anchor,
     pub name: String,
     /// The rule that holds it, as the plan words it.
     pub reason: String,
@@ -260,7 +261,7 @@ pub struct HeldDelete {
 pub struct DeleteApproval {
     pub digest: String,
     /// (object type, anchor) of every delete it releases.
-    pub objects: Vec<(ObjectType, String)>,
+    pub objects: Vec<(ObjectType, Anchor)>,
     pub approved_at: i64,
     pub expires_at: i64,
 }
@@ -384,7 +385,7 @@ impl State {
             .map_err(|e| self.err(e))
     }
 
-    pub fn record_export_error(&self, object_type: ObjectType, anchor: &str, error: &str) -> Result<(), StateError> {
+    pub fn record_export_error(&self, object_type: ObjectType, anchor: &Anchor, error: &str) -> Result<(), StateError> {
         self.lock()
             .execute(
                 "UPDATE objects SET last_error = ?3 WHERE object_type = ?1 AND anchor = ?2",
@@ -394,7 +395,7 @@ impl State {
             .map_err(|e| self.err(e))
     }
 
-    pub fn forget_export(&self, object_type: ObjectType, anchor: &str) -> Result<(), StateError> {
+    pub fn forget_export(&self, object_type: ObjectType, anchor: &Anchor) -> Result<(), StateError> {
         let conn = self.lock();
         conn.execute("DELETE FROM objects WHERE object_type = ?1 AND anchor = ?2", params![object_type, anchor])
             .and_then(|_| {
@@ -420,7 +421,11 @@ impl State {
     }
 
     /// One exported object, if this installation exported it.
-    pub fn exported_object(&self, object_type: ObjectType, anchor: &str) -> Result<Option<ExportedObject>, StateError> {
+    pub fn exported_object(
+        &self,
+        object_type: ObjectType,
+        anchor: &Anchor,
+    ) -> Result<Option<ExportedObject>, StateError> {
         self.lock()
             .query_row(
                 "SELECT object_type, anchor, dn, name, digest, cloud_anchor, exported_at, last_error
@@ -438,7 +443,7 @@ impl State {
 
     // ---- passwords ----
 
-    pub fn password(&self, anchor: &str) -> Result<Option<PasswordRecord>, StateError> {
+    pub fn password(&self, anchor: &Anchor) -> Result<Option<PasswordRecord>, StateError> {
         self.password_where("anchor = ?1", anchor)
     }
 
@@ -473,7 +478,7 @@ impl State {
 
     /// Per anchor, the key versions that need no push any more (acknowledged or deliberately
     /// skipped), for comparing a directory scan against.
-    pub fn handled_kvnos(&self) -> Result<std::collections::HashMap<String, Handled>, StateError> {
+    pub fn handled_kvnos(&self) -> Result<std::collections::HashMap<Anchor, Handled>, StateError> {
         let conn = self.lock();
         let mut stmt = conn
             .prepare(
@@ -492,20 +497,26 @@ impl State {
     /// already acknowledged or deliberately skipped. Coalesces with a pending push for the same
     /// user: the newer key version wins, the older noticed time keeps the latency honest.
     /// Returns whether anything was queued.
-    pub fn enqueue_push(&self, anchor: &str, account: &str, kvno: u32, noticed_at_us: i64) -> Result<bool, StateError> {
+    pub fn enqueue_push(
+        &self,
+        anchor: &Anchor,
+        account: &str,
+        kvno: u32,
+        noticed_at_us: i64,
+    ) -> Result<bool, StateError> {
         self.enqueue(anchor, account, kvno, noticed_at_us, false)
     }
 
     /// Queues a push found by a reconcile (not a live change): it waits behind live changes and
     /// takes the bulk lane of the write budget, so a backlog of thousands never delays a user
     /// who just changed a password.
-    pub fn enqueue_backfill(&self, anchor: &str, account: &str, kvno: u32, at_us: i64) -> Result<bool, StateError> {
+    pub fn enqueue_backfill(&self, anchor: &Anchor, account: &str, kvno: u32, at_us: i64) -> Result<bool, StateError> {
         self.enqueue(anchor, account, kvno, at_us, true)
     }
 
     fn enqueue(
         &self,
-        anchor: &str,
+        anchor: &Anchor,
         account: &str,
         kvno: u32,
         noticed_at_us: i64,
@@ -545,18 +556,24 @@ impl State {
 
     /// A change that is deliberately not pushed (a user out of scope, no password):
     /// remembered so the safety net does not queue it again.
-    pub fn mark_skipped(&self, anchor: &str, account: &str, kvno: u32, why: &str) -> Result<(), StateError> {
+    pub fn mark_skipped(&self, anchor: &Anchor, account: &str, kvno: u32, why: &str) -> Result<(), StateError> {
         self.skip(anchor, account, kvno, why, false)
     }
 
     /// A temporary password (must change at next logon) kept on-premises: like a skip, until
     /// the password becomes a normal one without a new key version
     /// ([`State::release_temporary_skip`]).
-    pub fn mark_temporary_skipped(&self, anchor: &str, account: &str, kvno: u32, why: &str) -> Result<(), StateError> {
+    pub fn mark_temporary_skipped(
+        &self,
+        anchor: &Anchor,
+        account: &str,
+        kvno: u32,
+        why: &str,
+    ) -> Result<(), StateError> {
         self.skip(anchor, account, kvno, why, true)
     }
 
-    fn skip(&self, anchor: &str, account: &str, kvno: u32, why: &str, temporary: bool) -> Result<(), StateError> {
+    fn skip(&self, anchor: &Anchor, account: &str, kvno: u32, why: &str, temporary: bool) -> Result<(), StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         tx.execute(
@@ -575,7 +592,7 @@ impl State {
     /// next logon", pwdLastSet 0 -> -1, without setting a new one): a temporary-password skip
     /// no longer counts as handled, so the same key version is pushed. Returns whether a skip
     /// was released.
-    pub fn release_temporary_skip(&self, anchor: &str) -> Result<bool, StateError> {
+    pub fn release_temporary_skip(&self, anchor: &Anchor) -> Result<bool, StateError> {
         self.lock()
             .execute(
                 "UPDATE passwords SET skipped_kvno = NULL, skipped_temporary = 0
@@ -588,7 +605,7 @@ impl State {
 
     /// The acknowledged key version and whether it went to Entra as a temporary password
     /// (with ForcePasswordChangeOnLogon); `None` when nothing was acknowledged.
-    pub fn acknowledged_as(&self, anchor: &str) -> Result<Option<(u32, bool)>, StateError> {
+    pub fn acknowledged_as(&self, anchor: &Anchor) -> Result<Option<(u32, bool)>, StateError> {
         self.lock()
             .query_row(
                 "SELECT acked_kvno, acked_temporary FROM passwords WHERE anchor = ?1 AND acked_kvno IS NOT NULL",
@@ -600,7 +617,7 @@ impl State {
     }
 
     /// Records whether the acknowledged push was a temporary password.
-    pub fn set_acked_temporary(&self, anchor: &str, temporary: bool) -> Result<(), StateError> {
+    pub fn set_acked_temporary(&self, anchor: &Anchor, temporary: bool) -> Result<(), StateError> {
         self.lock()
             .execute("UPDATE passwords SET acked_temporary = ?2 WHERE anchor = ?1", params![anchor, temporary])
             .map(|_| ())
@@ -611,7 +628,7 @@ impl State {
     /// temporary after it was pushed as a normal one, so what Entra holds must change.
     pub fn requeue_acknowledged(
         &self,
-        anchor: &str,
+        anchor: &Anchor,
         account: &str,
         kvno: u32,
         noticed_at_us: i64,
@@ -673,7 +690,7 @@ impl State {
     }
 
     /// The push of `kvno` was sent.
-    pub fn mark_pushed(&self, anchor: &str, kvno: u32) -> Result<(), StateError> {
+    pub fn mark_pushed(&self, anchor: &Anchor, kvno: u32) -> Result<(), StateError> {
         self.lock()
             .execute(
                 "UPDATE passwords SET pushed_kvno = ?2, pushed_at = ?3 WHERE anchor = ?1",
@@ -685,7 +702,7 @@ impl State {
 
     /// Entra acknowledged `kvno`: the outbox entry goes (unless a newer change queued meanwhile)
     /// and the latency is recorded.
-    pub fn mark_acked(&self, anchor: &str, kvno: u32, latency_us: i64) -> Result<(), StateError> {
+    pub fn mark_acked(&self, anchor: &Anchor, kvno: u32, latency_us: i64) -> Result<(), StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         let now = now_ms();
@@ -704,7 +721,7 @@ impl State {
 
     /// The user was created again in Entra (it was deleted there), without a password: what
     /// Entra acknowledged before no longer holds. A deliberate skip still does.
-    pub fn forget_acknowledged(&self, anchor: &str) -> Result<(), StateError> {
+    pub fn forget_acknowledged(&self, anchor: &Anchor) -> Result<(), StateError> {
         self.lock()
             .execute("UPDATE passwords SET acked_kvno = NULL, acked_at = NULL WHERE anchor = ?1", [anchor])
             .map(|_| ())
@@ -712,7 +729,7 @@ impl State {
     }
 
     /// A push attempt failed; retry after `retry_at` (ms since the epoch).
-    pub fn mark_push_failed(&self, anchor: &str, error: &str, retry_at: i64) -> Result<(), StateError> {
+    pub fn mark_push_failed(&self, anchor: &Anchor, error: &str, retry_at: i64) -> Result<(), StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         tx.execute(
@@ -726,7 +743,7 @@ impl State {
     }
 
     /// Drops a pending push that must not happen (the user is gone or out of scope).
-    pub fn drop_push(&self, anchor: &str, why: &str) -> Result<(), StateError> {
+    pub fn drop_push(&self, anchor: &Anchor, why: &str) -> Result<(), StateError> {
         let conn = self.lock();
         conn.execute("DELETE FROM outbox WHERE anchor = ?1", [anchor]).map_err(|e| self.err(e))?;
         conn.execute("UPDATE passwords SET last_error = ?2 WHERE anchor = ?1", params![anchor, why])
@@ -751,7 +768,7 @@ impl State {
     pub fn replace_held_deletes(&self, held: &[HeldDelete]) -> Result<(), StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let since: std::collections::HashMap<(ObjectType, String), i64> = {
+        let since: std::collections::HashMap<(ObjectType, Anchor), i64> = {
             let mut stmt =
                 tx.prepare("SELECT object_type, anchor, held_since FROM held_deletes").map_err(|e| self.err(e))?;
             let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?))).map_err(|e| self.err(e))?;
@@ -818,7 +835,7 @@ impl State {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, ObjectType>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((r.get::<_, ObjectType>(0)?, r.get::<_, Anchor>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .map_err(|e| self.err(e))?;
         let mut approval: Option<DeleteApproval> = None;
@@ -945,29 +962,29 @@ mod tests {
     #[test]
     fn outbox_coalesces_and_survives_reopen() {
         let (dir, s) = open();
-        s.enqueue_push("A1", "alice", 3, 1_000).unwrap_or_else(|e| panic!("{e}"));
-        s.enqueue_push("A1", "alice", 5, 2_000).unwrap_or_else(|e| panic!("{e}"));
-        s.enqueue_push("B1", "bob", 2, 1_500).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push(&Anchor::from("A1"), "alice", 3, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push(&Anchor::from("A1"), "alice", 5, 2_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push(&Anchor::from("B1"), "bob", 2, 1_500).unwrap_or_else(|e| panic!("{e}"));
         drop(s);
         let s = State::open(&dir.path().join("sub/state.db")).unwrap_or_else(|e| panic!("{e}"));
         let items = s.outbox().unwrap_or_default();
         assert_eq!(items.len(), 2);
         assert_eq!((items[0].account.as_str(), items[0].kvno, items[0].noticed_at_us), ("alice", 5, 1_000));
         // An ack of an older version keeps the newer pending push.
-        s.mark_acked("A1", 4, 100).unwrap_or_else(|e| panic!("{e}"));
+        s.mark_acked(&Anchor::from("A1"), 4, 100).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.outbox_len().ok(), Some(2));
-        s.mark_acked("A1", 5, 120).unwrap_or_else(|e| panic!("{e}"));
+        s.mark_acked(&Anchor::from("A1"), 5, 120).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.outbox_len().ok(), Some(1));
         let rec = s.password_by_account("ALICE").ok().flatten().unwrap_or_default();
         assert_eq!((rec.acked_kvno, rec.latency_us), (Some(5), Some(120)));
         assert_eq!(s.recent_latencies().unwrap_or_default(), vec![100, 120]);
         // The safety net does not queue what was acknowledged or skipped already.
-        assert_eq!(s.enqueue_push("A1", "alice", 5, 3_000).ok(), Some(false));
-        s.mark_skipped("C1", "carol", 7, "temporary password").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.enqueue_push("C1", "carol", 7, 3_000).ok(), Some(false));
-        assert_eq!(s.enqueue_push("C1", "carol", 8, 3_000).ok(), Some(true));
-        s.mark_acked("C1", 8, 5).unwrap_or_else(|e| panic!("{e}"));
-        s.mark_push_failed("B1", "HTTP 503", 99).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.enqueue_push(&Anchor::from("A1"), "alice", 5, 3_000).ok(), Some(false));
+        s.mark_skipped(&Anchor::from("C1"), "carol", 7, "temporary password").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.enqueue_push(&Anchor::from("C1"), "carol", 7, 3_000).ok(), Some(false));
+        assert_eq!(s.enqueue_push(&Anchor::from("C1"), "carol", 8, 3_000).ok(), Some(true));
+        s.mark_acked(&Anchor::from("C1"), 8, 5).unwrap_or_else(|e| panic!("{e}"));
+        s.mark_push_failed(&Anchor::from("B1"), "HTTP 503", 99).unwrap_or_else(|e| panic!("{e}"));
         let b = &s.outbox().unwrap_or_default()[0];
         assert_eq!((b.attempts, b.next_attempt_at, b.last_error.as_deref()), (1, 99, Some("HTTP 503")));
     }
@@ -975,11 +992,11 @@ mod tests {
     #[test]
     fn live_changes_go_ahead_of_the_backfill() {
         let (_dir, s) = open();
-        s.enqueue_backfill("A1", "alice", 2, 1_000).unwrap_or_else(|e| panic!("{e}"));
-        s.enqueue_backfill("B1", "bob", 2, 1_001).unwrap_or_else(|e| panic!("{e}"));
-        s.enqueue_push("C1", "carol", 3, 5_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_backfill(&Anchor::from("A1"), "alice", 2, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_backfill(&Anchor::from("B1"), "bob", 2, 1_001).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push(&Anchor::from("C1"), "carol", 3, 5_000).unwrap_or_else(|e| panic!("{e}"));
         // A live change of a user still in the backfill makes that item live.
-        s.enqueue_push("B1", "bob", 3, 6_000).unwrap_or_else(|e| panic!("{e}"));
+        s.enqueue_push(&Anchor::from("B1"), "bob", 3, 6_000).unwrap_or_else(|e| panic!("{e}"));
         let order: Vec<(String, bool)> =
             s.outbox().unwrap_or_default().into_iter().map(|i| (i.account, i.backfill)).collect();
         assert_eq!(order, vec![("bob".to_string(), false), ("carol".to_string(), false), ("alice".to_string(), true)]);
@@ -989,9 +1006,10 @@ mod tests {
     fn outbox_due_reads_only_what_can_start() {
         let (_d, s) = open();
         for i in 0..50 {
-            s.enqueue_push(&format!("A{i}"), &format!("u{i}"), 1, 1_000 + i).unwrap_or_else(|e| panic!("{e}"));
+            s.enqueue_push(&Anchor::from(format!("A{i}")), &format!("u{i}"), 1, 1_000 + i)
+                .unwrap_or_else(|e| panic!("{e}"));
         }
-        s.mark_push_failed("A0", "later", 5_000).unwrap_or_else(|e| panic!("{e}"));
+        s.mark_push_failed(&Anchor::from("A0"), "later", 5_000).unwrap_or_else(|e| panic!("{e}"));
         let (due, next) = s.outbox_due(4_000, 10).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(due.len(), 10);
         assert_eq!(due[0].anchor, "A1", "oldest due first; A0 waits for its retry time");
@@ -1031,7 +1049,7 @@ mod tests {
         // A second run that holds it again keeps the time it was first held.
         s.replace_held_deletes(&[HeldDelete { held_since: 9, ..held.clone() }]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.held_deletes().unwrap_or_default(), vec![held]);
-        s.forget_export(ObjectType::User, "AAA=").unwrap_or_else(|e| panic!("{e}"));
+        s.forget_export(ObjectType::User, &Anchor::from("AAA=")).unwrap_or_else(|e| panic!("{e}"));
         assert!(s.exported().unwrap_or_default().is_empty());
         assert!(s.held_deletes().unwrap_or_default().is_empty());
     }
@@ -1049,8 +1067,8 @@ mod tests {
         };
         s.replace_held_deletes(&[held("A"), held("B")]).unwrap_or_else(|e| panic!("{e}"));
         s.replace_held_deletes(&[held("B")]).unwrap_or_else(|e| panic!("{e}"));
-        let anchors: Vec<String> = s.held_deletes().unwrap_or_default().into_iter().map(|h| h.anchor).collect();
-        assert_eq!(anchors, vec!["B".to_string()], "a delete no longer planned is no longer held");
+        let anchors: Vec<Anchor> = s.held_deletes().unwrap_or_default().into_iter().map(|h| h.anchor).collect();
+        assert_eq!(anchors, vec![Anchor::from("B")], "a delete no longer planned is no longer held");
         let approval = DeleteApproval {
             digest: "d".into(),
             objects: vec![(ObjectType::User, "B".into())],
@@ -1071,14 +1089,22 @@ mod tests {
     #[test]
     fn a_temporary_skip_is_released_when_the_password_becomes_normal() {
         let (_d, s) = open();
-        s.mark_temporary_skipped("T1", "tom", 4, "temporary").unwrap_or_else(|e| panic!("{e}"));
-        s.mark_skipped("O1", "olga", 4, "out of scope").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.enqueue_push("T1", "tom", 4, 1).ok(), Some(false));
+        s.mark_temporary_skipped(&Anchor::from("T1"), "tom", 4, "temporary").unwrap_or_else(|e| panic!("{e}"));
+        s.mark_skipped(&Anchor::from("O1"), "olga", 4, "out of scope").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.enqueue_push(&Anchor::from("T1"), "tom", 4, 1).ok(), Some(false));
         assert_eq!(s.temporary_skips().unwrap_or_default().into_iter().collect::<Vec<_>>(), vec!["T1".to_string()]);
-        assert_eq!(s.release_temporary_skip("O1").ok(), Some(false), "only temporary skips are released");
-        assert_eq!(s.release_temporary_skip("T1").ok(), Some(true));
-        assert_eq!(s.enqueue_push("T1", "tom", 4, 1).ok(), Some(true), "the same key version is pushed now");
-        assert_eq!(s.enqueue_push("O1", "olga", 4, 1).ok(), Some(false));
+        assert_eq!(
+            s.release_temporary_skip(&Anchor::from("O1")).ok(),
+            Some(false),
+            "only temporary skips are released"
+        );
+        assert_eq!(s.release_temporary_skip(&Anchor::from("T1")).ok(), Some(true));
+        assert_eq!(
+            s.enqueue_push(&Anchor::from("T1"), "tom", 4, 1).ok(),
+            Some(true),
+            "the same key version is pushed now"
+        );
+        assert_eq!(s.enqueue_push(&Anchor::from("O1"), "olga", 4, 1).ok(), Some(false));
     }
 
     #[test]

@@ -6,13 +6,14 @@
 use std::future::Future;
 use std::time::Duration;
 
+use super::anchor::Anchor;
 use super::model::{AttrValue, ExportObject, ObjectType};
 use super::scheduler::Lane;
 
 /// What became of one exported object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportResult {
-    pub anchor: String,
+    pub anchor: Anchor,
     pub cloud_anchor: Option<String>,
     /// Accepted with a warning (e.g. a duplicate proxyAddress quarantined by Entra).
     pub warning: Option<String>,
@@ -44,7 +45,7 @@ impl ObjectFault {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloudObject {
     pub object_type: ObjectType,
-    pub anchor: String,
+    pub anchor: Anchor,
     pub cloud_anchor: Option<String>,
     /// The attributes read back, names as the service spells them (compare them ignoring
     /// case); the service leaves out empty ones. A group's members are under `member`.
@@ -99,7 +100,7 @@ pub trait Tenant: Send + Sync + 'static {
     /// Deletes objects by anchor; waits for `lane`'s write budget first.
     fn delete(
         &self,
-        objects: &[(ObjectType, String)],
+        objects: &[(ObjectType, Anchor)],
         lane: Lane,
     ) -> impl Future<Output = Result<Vec<ExportResult>, TenantError>> + Send;
     /// Everything the tenant holds from directory sync, one object at a time (a tenant can be

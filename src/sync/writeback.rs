@@ -130,7 +130,7 @@ mod tests {
     fn exported(object_type: ObjectType, guid: [u8; 16], error: Option<&str>) -> ExportedObject {
         ExportedObject {
             object_type,
-            anchor: STANDARD.encode(guid),
+            anchor: STANDARD.encode(guid).into(),
             dn: String::new(),
             name: String::new(),
             digest: String::new(),

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::{PendingPassword, ReconcileError, Reconciler};
+use crate::sync::anchor::Anchor;
 use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{Directory, Lookup};
 use crate::sync::mapping::Desired;
@@ -206,7 +207,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         }
         (self.wake_passwords)();
         // Deletes last.
-        let deletes: Vec<(ObjectType, String, String)> = plan
+        let deletes: Vec<(ObjectType, Anchor, String)> = plan
             .operations
             .iter()
             .filter(|o| o.action == Action::Delete)
@@ -219,7 +220,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                 summary.errors += 1;
                 break;
             }
-            let keys: Vec<(ObjectType, String)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
+            let keys: Vec<(ObjectType, Anchor)> = chunk.iter().map(|(t, a, _)| (*t, a.clone())).collect();
             match self.tenant.delete(&keys, Lane::Bulk).await.map_err(|e| self.tenant_failed(e)) {
                 Ok(results) => {
                     self.control.progress().sent(chunk.len());

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{ReconcileError, Reconciler};
+use crate::sync::anchor::Anchor;
 use crate::sync::blocked;
 use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{self, Directory};
@@ -44,7 +45,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             }
         }
         let exported = self.store.exported()?;
-        let changed: HashSet<(ObjectType, String)> = {
+        let changed: HashSet<(ObjectType, Anchor)> = {
             let by_key: HashMap<(ObjectType, &str), &ExportedObject> =
                 exported.iter().map(|e| ((e.object_type, e.anchor.as_str()), e)).collect();
             desired

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Reconciler;
+use crate::sync::anchor::Anchor;
 use crate::sync::directory::Directory;
 use crate::sync::drift as compare;
 use crate::sync::mapping::Desired;
@@ -23,10 +24,10 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     pub(super) async fn repair_drift(
         &self,
         desired: &Desired,
-        key_versions: &HashMap<String, (String, u32)>,
+        key_versions: &HashMap<Anchor, (String, u32)>,
     ) -> (u64, u64) {
         let store = &self.store;
-        let exported: HashSet<(ObjectType, String)> = match store.exported() {
+        let exported: HashSet<(ObjectType, Anchor)> = match store.exported() {
             Ok(rows) => {
                 rows.into_iter().filter(|e| e.last_error.is_none()).map(|e| (e.object_type, e.anchor)).collect()
             }
@@ -39,8 +40,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             desired.objects.iter().map(|o| ((o.object_type, o.anchor.as_str()), o)).collect();
         // The read-back streams: each object is compared as it is decoded, and only the
         // findings are kept.
-        let mut seen: HashSet<(ObjectType, String)> = HashSet::with_capacity(exported.len());
-        let mut changed: HashMap<(ObjectType, String), (&ExportObject, Vec<&'static str>)> = HashMap::new();
+        let mut seen: HashSet<(ObjectType, Anchor)> = HashSet::with_capacity(exported.len());
+        let mut changed: HashMap<(ObjectType, Anchor), (&ExportObject, Vec<&'static str>)> = HashMap::new();
         let read = self
             .tenant
             .read_back(&mut |cloud| {
@@ -63,7 +64,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             return (0, 1);
         }
         let mut again: Vec<&ExportObject> = Vec::new();
-        let mut recreated_users: HashSet<String> = HashSet::new();
+        let mut recreated_users: HashSet<Anchor> = HashSet::new();
         let mut drifted = 0;
         for key in exported.iter().filter(|k| !seen.contains(*k)) {
             drifted += 1;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{PendingPassword, ReconcileError, Reconciler};
 use crate::samba::directory::User;
-use crate::sync::anchor::source_anchor;
+use crate::sync::anchor::{Anchor, source_anchor};
 use crate::sync::approval;
 use crate::sync::blocked;
 use crate::sync::control::ReconcileSummary;
@@ -55,7 +55,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         let mut cloud = None;
         let mut warning = None;
         if read_back || self.store.exported_count()? == 0 {
-            let mut held: HashMap<String, ObjectType> = HashMap::new();
+            let mut held: HashMap<Anchor, ObjectType> = HashMap::new();
             match self
                 .tenant
                 .read_back(&mut |o| {
@@ -80,13 +80,13 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         desired: &Desired,
         pending: &[PendingPassword],
         untrusted: &HashMap<ObjectType, String>,
-        cloud: Option<&HashMap<String, ObjectType>>,
+        cloud: Option<&HashMap<Anchor, ObjectType>>,
         now: i64,
     ) -> Result<Plan, ReconcileError> {
         let store = &self.store;
         let exported = store.exported()?;
         let approved = approval::approved_set(store, now)?;
-        let passwords: Vec<(String, String)> = pending.iter().map(|p| (p.anchor.clone(), p.name.clone())).collect();
+        let passwords: Vec<(Anchor, String)> = pending.iter().map(|p| (p.anchor.clone(), p.name.clone())).collect();
         let mut plan = plan(&PlanInput {
             desired,
             exported: &exported,
@@ -106,13 +106,13 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     /// Several DCs: the first full run after this DC became the leader reads the tenant back.
     /// What another leader deleted meanwhile is forgotten here (never deleted twice), and what
     /// another leader created shows as a match to update in place (never created twice).
-    async fn catch_up_with_the_tenant(&self) -> Result<Option<HashMap<String, ObjectType>>, ReconcileError> {
+    async fn catch_up_with_the_tenant(&self) -> Result<Option<HashMap<Anchor, ObjectType>>, ReconcileError> {
         use std::sync::atomic::Ordering;
         let term = self.cluster.term();
         if self.cluster.is_single() || self.settings.dry_run || self.caught_up_term.load(Ordering::SeqCst) == term {
             return Ok(None);
         }
-        let mut held: HashMap<String, ObjectType> = HashMap::new();
+        let mut held: HashMap<Anchor, ObjectType> = HashMap::new();
         if let Err(e) = self
             .tenant
             .read_back(&mut |o| {
@@ -179,7 +179,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                 writeback::write_back(&*self.directory, &self.control, &self.store, s.anchor, &snap.users).await;
         }
         // The read-back below is the run's largest allocation: let go of what is done first.
-        let key_versions: HashMap<String, (String, u32)> = snap
+        let key_versions: HashMap<Anchor, (String, u32)> = snap
             .users
             .iter()
             .filter(|u| self.scope.user(u).is_ok())

@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::anchor::AnchorAttribute;
+use super::anchor::{Anchor, AnchorAttribute};
 use super::cluster::{Cluster, Role};
 use super::control::{Command, Control, EngineEvent};
 use super::directory::{Directory, DirectoryError};
@@ -74,7 +74,7 @@ pub struct ReconcileSettings {
 /// A user whose password Entra has not acknowledged in its current version.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingPassword {
-    anchor: String,
+    anchor: Anchor,
     name: String,
     kvno: u32,
     changed_at_us: i64,
@@ -94,13 +94,13 @@ pub struct Reconciler<D, T> {
     wake_passwords: Arc<dyn Fn() + Send + Sync>,
     /// DN → anchor of every in-scope object of the last full read: delta runs need it to turn
     /// member DNs into anchors without reading the whole domain.
-    index: Mutex<HashMap<String, String>>,
+    index: Mutex<HashMap<String, Anchor>>,
     last_usn: Mutex<u64>,
     last_drift_check: Mutex<Option<tokio::time::Instant>>,
     /// Objects found changed in Entra at the last drift check → what was found (our digest
     /// and the attributes) and whether it was reported as kept by Entra, to tell a re-export
     /// that did not stick from a new change.
-    drift_reported: Mutex<HashMap<(ObjectType, String), (String, bool)>>,
+    drift_reported: Mutex<HashMap<(ObjectType, Anchor), (String, bool)>>,
     /// Several DCs: only the leader reconciles (see [`super::cluster`]).
     cluster: Arc<Cluster>,
     /// The leader term (see [`Cluster::term`]) whose first full run read the tenant back: a

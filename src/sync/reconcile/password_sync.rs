@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{ReconcileError, Reconciler};
-use crate::sync::anchor::{AnchorAttribute, source_anchor};
+use crate::sync::anchor::{Anchor, AnchorAttribute, source_anchor};
 use crate::sync::directory::Directory;
 use crate::sync::model::ObjectType;
 use crate::sync::state::{ResyncRun, ResyncTally};
@@ -138,7 +138,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             return Ok(ResyncRun { reason: reason.to_owned(), ..Default::default() });
         }
         let store = &self.store;
-        let exported: HashSet<String> = store
+        let exported: HashSet<Anchor> = store
             .exported()?
             .into_iter()
             .filter(|e| e.object_type == ObjectType::User && e.last_error.is_none())

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::sync::anchor::Anchor;
 use crate::sync::control::Command;
 use crate::sync::model::{AttrValue, ObjectType};
 use crate::sync::testing::{Rig, password_settings, settings};
@@ -33,7 +34,7 @@ async fn a_full_run_exports_the_domain_once_and_a_second_run_sends_nothing() {
     assert_eq!(rig.store.outbox().unwrap().len(), 2);
     // Members resolve to the member's anchor.
     let members = rig.tenant.attribute(ObjectType::Group, &group_anchor(&rig, "staff"), "member");
-    assert_eq!(members, Some(AttrValue::StrList(vec![rig.anchor("alice")])));
+    assert_eq!(members, Some(AttrValue::StrList(vec![rig.anchor("alice").to_string()])));
     assert_eq!(exported_types(&rig).len(), 4);
 
     let again = rig.reconciler.run_full().await.unwrap();
@@ -41,7 +42,7 @@ async fn a_full_run_exports_the_domain_once_and_a_second_run_sends_nothing() {
     assert_eq!(rig.tenant.calls().upsert_calls, calls.upsert_calls, "nothing re-sent");
 }
 
-fn group_anchor(rig: &Rig, name: &str) -> String {
+fn group_anchor(rig: &Rig, name: &str) -> Anchor {
     rig.store.exported().unwrap().into_iter().find(|e| e.name == name).unwrap().anchor
 }
 
@@ -72,7 +73,7 @@ async fn a_delta_run_sends_only_what_changed_through_the_mapper() {
     let s = rig.reconciler.run_delta().await.unwrap().expect("a delta");
     assert_eq!((s.creates, s.deletes), (2, 0), "carol and the group; deletes wait for a full run");
     let members = rig.tenant.attribute(ObjectType::Group, &group_anchor(&rig, "staff2"), "member");
-    let mut want = vec![rig.anchor("alice"), rig.anchor("carol")];
+    let mut want = vec![rig.anchor("alice").to_string(), rig.anchor("carol").to_string()];
     want.sort();
     let Some(AttrValue::StrList(mut got)) = members else { panic!("no members") };
     got.sort();

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{State, StateError, now_ms};
+use crate::sync::anchor::Anchor;
 use crate::sync::blocked::{BlockKind, Blocked};
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Blocked> {
@@ -25,7 +26,7 @@ impl State {
     pub fn record_block(
         &self,
         object_type: &str,
-        anchor: &str,
+        anchor: &Anchor,
         name: &str,
         digest: &str,
         reason: &str,
@@ -44,7 +45,7 @@ impl State {
             .map_err(|e| self.err(e))?;
         let blocked = Blocked {
             object_type: object_type.to_owned(),
-            anchor: anchor.to_owned(),
+            anchor: anchor.clone(),
             name: name.to_owned(),
             digest: digest.to_owned(),
             kind,
@@ -54,7 +55,7 @@ impl State {
         Ok((blocked, new))
     }
 
-    pub fn block(&self, object_type: &str, anchor: &str) -> Result<Option<Blocked>, StateError> {
+    pub fn block(&self, object_type: &str, anchor: &Anchor) -> Result<Option<Blocked>, StateError> {
         self.lock()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM blocked WHERE object_type = ?1 AND anchor = ?2"),
@@ -76,7 +77,7 @@ impl State {
 
     /// The tenant took the object (or it is gone): forget its refusal. A user's password that
     /// was skipped for the block is due again. Returns whether there was one.
-    pub fn clear_block(&self, object_type: &str, anchor: &str) -> Result<bool, StateError> {
+    pub fn clear_block(&self, object_type: &str, anchor: &Anchor) -> Result<bool, StateError> {
         let conn = self.lock();
         let n = conn
             .execute("DELETE FROM blocked WHERE object_type = ?1 AND anchor = ?2", params![object_type, anchor])
@@ -116,17 +117,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let s = State::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
         let text = "InvalidSoftMatch: … (BlockSoftMatch).";
-        let (b, new) = s.record_block("User", "a", "alice", "d1", text).unwrap_or_else(|e| panic!("{e}"));
+        let (b, new) =
+            s.record_block("User", &Anchor::from("a"), "alice", "d1", text).unwrap_or_else(|e| panic!("{e}"));
         assert!(new && b.kind == BlockKind::SoftMatch);
-        assert!(!s.record_block("User", "a", "alice", "d1", text).unwrap_or_else(|e| panic!("{e}")).1);
-        assert!(s.record_block("User", "a", "alice", "d2", text).unwrap_or_else(|e| panic!("{e}")).1);
-        s.mark_skipped("a", "alice", 3, "blocked: soft-match").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!s.record_block("User", &Anchor::from("a"), "alice", "d1", text).unwrap_or_else(|e| panic!("{e}")).1);
+        assert!(s.record_block("User", &Anchor::from("a"), "alice", "d2", text).unwrap_or_else(|e| panic!("{e}")).1);
+        s.mark_skipped(&Anchor::from("a"), "alice", 3, "blocked: soft-match").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.handled_kvnos().unwrap_or_else(|e| panic!("{e}"))["a"].skipped, 3);
         assert_eq!(s.blocked().unwrap_or_else(|e| panic!("{e}")).len(), 1);
-        assert!(s.clear_block("User", "a").unwrap_or_else(|e| panic!("{e}")));
-        assert!(s.block("User", "a").unwrap_or_else(|e| panic!("{e}")).is_none());
+        assert!(s.clear_block("User", &Anchor::from("a")).unwrap_or_else(|e| panic!("{e}")));
+        assert!(s.block("User", &Anchor::from("a")).unwrap_or_else(|e| panic!("{e}")).is_none());
         assert_eq!(s.handled_kvnos().unwrap_or_else(|e| panic!("{e}"))["a"].skipped, 0);
-        s.record_block("Group", "g", "staff", "d", "x").unwrap_or_else(|e| panic!("{e}"));
+        s.record_block("Group", &Anchor::from("g"), "staff", "d", "x").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.clear_blocks().unwrap_or_else(|e| panic!("{e}")), 1);
     }
 }

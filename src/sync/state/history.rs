@@ -5,6 +5,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::{State, StateError, now_ms};
+use crate::sync::anchor::Anchor;
 
 /// Events kept per user at most, whatever their age.
 pub const HISTORY_PER_USER: i64 = 200;
@@ -49,7 +50,7 @@ impl State {
     /// Records one event; a failure to record never stops a push.
     pub fn record_password_event(
         &self,
-        anchor: &str,
+        anchor: &Anchor,
         account: &str,
         event: PasswordEvent,
         kvno: Option<u32>,
@@ -108,12 +109,12 @@ mod tests {
     fn history_is_newest_first_bounded_and_pruned() {
         let dir = tempfile::tempdir().unwrap();
         let s = State::open(&dir.path().join("state.db")).unwrap();
-        s.record_password_event("a", "alice", PasswordEvent::ChangeSeen, Some(2), "").unwrap();
-        s.record_password_event("a", "alice", PasswordEvent::Acknowledged, Some(2), "").unwrap();
+        s.record_password_event(&Anchor::from("a"), "alice", PasswordEvent::ChangeSeen, Some(2), "").unwrap();
+        s.record_password_event(&Anchor::from("a"), "alice", PasswordEvent::Acknowledged, Some(2), "").unwrap();
         let h = s.password_history("ALICE").unwrap();
         assert_eq!(h.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(), ["acknowledged", "changeSeen"]);
         for _ in 0..HISTORY_PER_USER + 5 {
-            s.record_password_event("a", "alice", PasswordEvent::Retried, Some(3), "503").unwrap();
+            s.record_password_event(&Anchor::from("a"), "alice", PasswordEvent::Retried, Some(3), "503").unwrap();
         }
         s.prune_password_history(std::time::Duration::from_secs(60)).unwrap();
         assert_eq!(s.password_history("alice").unwrap().len() as i64, HISTORY_PER_USER);

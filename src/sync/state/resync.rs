@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{State, StateError, now_ms, now_us};
+use crate::sync::anchor::Anchor;
 
 const META_RUN: &str = "resync.run";
 
@@ -92,7 +93,7 @@ impl ResyncRun {
 }
 
 /// One user to push again: (anchor, account, key version).
-pub type ResyncItem = (String, String, u32);
+pub type ResyncItem = (Anchor, String, u32);
 
 impl State {
     /// Starts a full password resync: every item is queued (or a queued push of it is marked
@@ -154,7 +155,7 @@ impl State {
 
     /// Counts what became of one resync push (once: the push leaves the resync). Returns the
     /// run when this was its last push, so the caller reports the summary once.
-    pub fn resync_tally(&self, anchor: &str, tally: ResyncTally) -> Result<Option<ResyncRun>, StateError> {
+    pub fn resync_tally(&self, anchor: &Anchor, tally: ResyncTally) -> Result<Option<ResyncRun>, StateError> {
         {
             let mut conn = self.lock();
             let tx = conn.transaction().map_err(|e| self.err(e))?;
@@ -214,15 +215,15 @@ mod tests {
     #[test]
     fn a_resync_counts_each_push_once_and_finishes() {
         let (_d, s) = store();
-        let items = vec![("a".to_owned(), "alice".to_owned(), 2), ("b".to_owned(), "bob".to_owned(), 3)];
+        let items = vec![("a".into(), "alice".to_owned(), 2), ("b".into(), "bob".to_owned(), 3)];
         let run = s.start_resync("test", &items, &[(ResyncTally::NotExported, 1)]).unwrap();
         assert_eq!((run.total, run.remaining, run.done(), run.not_exported), (3, 2, 1, 1));
         // Both pushes wait in the outbox, due now, behind live changes.
         let (due, _) = s.outbox_due(now_ms(), 10).unwrap();
         assert!(due.iter().all(|i| i.resync && i.backfill), "{due:?}");
-        assert_eq!(s.resync_tally("a", ResyncTally::Pushed).unwrap(), None);
-        s.mark_acked("a", 2, 1).unwrap();
-        let done = s.resync_tally("b", ResyncTally::Temporary).unwrap().expect("finished");
+        assert_eq!(s.resync_tally(&Anchor::from("a"), ResyncTally::Pushed).unwrap(), None);
+        s.mark_acked(&Anchor::from("a"), 2, 1).unwrap();
+        let done = s.resync_tally(&Anchor::from("b"), ResyncTally::Temporary).unwrap().expect("finished");
         assert_eq!((done.pushed, done.temporary_password, done.remaining), (1, 1, 0));
         assert!(done.finished_at.is_some());
         // Reported once.
@@ -235,7 +236,7 @@ mod tests {
         let path = dir.path().join("state.db");
         {
             let s = State::open(&path).unwrap();
-            s.start_resync("test", &[("a".to_owned(), "alice".to_owned(), 2)], &[]).unwrap();
+            s.start_resync("test", &[("a".into(), "alice".to_owned(), 2)], &[]).unwrap();
         }
         let s = State::open(&path).unwrap();
         let run = s.resync_run().unwrap().unwrap();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::anchor::AnchorAttribute;
+use super::anchor::{Anchor, AnchorAttribute};
 use super::control::{Control, ControlInbox, EngineEvent, ReconcileSummary};
 use super::gate::TenantGate;
 use super::passwords::{PasswordPath, PasswordSettings};
@@ -145,8 +145,8 @@ impl Rig {
     }
 
     /// The objectGUID anchor of a fake user.
-    pub fn anchor(&self, name: &str) -> String {
-        STANDARD.encode(self.directory.user(name).id.object_guid)
+    pub fn anchor(&self, name: &str) -> Anchor {
+        Anchor::from(STANDARD.encode(self.directory.user(name).id.object_guid))
     }
 
     /// The next reconcile summary the engine announces (within `within`).

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
+use crate::sync::anchor::Anchor;
 use crate::sync::model::{AttrValue, ExportObject, ObjectType};
 use crate::sync::passwords::{CredentialPush, CredentialPusher, PushOutcome};
 use crate::sync::scheduler::Lane;
@@ -34,16 +35,16 @@ struct Held {
 
 struct Inner {
     config: TenantConfig,
-    objects: BTreeMap<(ObjectType, String), Held>,
+    objects: BTreeMap<(ObjectType, Anchor), Held>,
     /// Anchor → credentials acknowledged.
-    passwords: BTreeMap<String, u32>,
+    passwords: BTreeMap<Anchor, u32>,
     calls: TenantCalls,
     /// The next this many writes (upsert or delete calls) fail as transient.
     failing_writes: u32,
     /// The next this many reads back fail as transient.
     failing_read_backs: u32,
     /// Objects whose upsert is refused.
-    refused: HashSet<String>,
+    refused: HashSet<Anchor>,
     /// Outcomes the next pushes get instead of the normal one.
     push_script: VecDeque<PushOutcome>,
     next_id: u64,
@@ -105,7 +106,7 @@ impl FakeTenant {
     }
 
     pub fn refuse(&self, anchor: &str) {
-        self.lock().refused.insert(anchor.to_owned());
+        self.lock().refused.insert(Anchor::from(anchor));
     }
 
     /// The tenant takes the object again.
@@ -118,21 +119,21 @@ impl FakeTenant {
     }
 
     /// The anchors held, of one type.
-    pub fn anchors(&self, t: ObjectType) -> Vec<String> {
+    pub fn anchors(&self, t: ObjectType) -> Vec<Anchor> {
         self.lock().objects.keys().filter(|(ot, _)| *ot == t).map(|(_, a)| a.clone()).collect()
     }
 
     /// An attribute of a held object, as sent (`None`: absent or not held).
     pub fn attribute(&self, t: ObjectType, anchor: &str, name: &str) -> Option<AttrValue> {
         let i = self.lock();
-        let held = i.objects.get(&(t, anchor.to_owned()))?;
+        let held = i.objects.get(&(t, Anchor::from(anchor)))?;
         held.attributes.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
     }
 
     /// Someone changes an attribute in Entra, outside the sync.
     pub fn change_in_cloud(&self, t: ObjectType, anchor: &str, name: &str, value: AttrValue) {
         let mut i = self.lock();
-        let held = i.objects.get_mut(&(t, anchor.to_owned())).expect("not held");
+        let held = i.objects.get_mut(&(t, Anchor::from(anchor))).expect("not held");
         held.attributes.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
         held.attributes.push((name.to_owned(), value));
     }
@@ -140,7 +141,7 @@ impl FakeTenant {
     /// Someone deletes an object in Entra, outside the sync.
     pub fn delete_in_cloud(&self, t: ObjectType, anchor: &str) {
         let mut i = self.lock();
-        i.objects.remove(&(t, anchor.to_owned()));
+        i.objects.remove(&(t, Anchor::from(anchor)));
         i.passwords.remove(anchor);
     }
 
@@ -193,7 +194,7 @@ impl Tenant for FakeTenant {
             let mut attributes: Vec<(String, AttrValue)> =
                 o.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
             if let Some(m) = &o.members {
-                attributes.push(("member".into(), AttrValue::StrList(m.clone())));
+                attributes.push(("member".into(), AttrValue::StrList(m.iter().map(|a| a.to_string()).collect())));
             }
             i.objects.insert(key, Held { cloud_anchor: cloud_anchor.clone(), attributes });
             results.push(ExportResult {
@@ -206,7 +207,7 @@ impl Tenant for FakeTenant {
         Ok(results)
     }
 
-    async fn delete(&self, objects: &[(ObjectType, String)], lane: Lane) -> Result<Vec<ExportResult>, TenantError> {
+    async fn delete(&self, objects: &[(ObjectType, Anchor)], lane: Lane) -> Result<Vec<ExportResult>, TenantError> {
         let mut i = self.lock();
         i.calls.delete_calls += 1;
         self.write(&mut i, lane, objects.len())?;
