@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::service::PlanFn;
+/// Renders what a reconcile would do now, as JSON.
+pub type PlanFn = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
 /// How long a finished plan is handed out again.
 pub const REUSE_FOR: Duration = Duration::from_secs(10);

@@ -25,14 +25,11 @@ pub struct Service {
     plan: super::plan_gate::PlanGate,
 }
 
-/// Renders what a reconcile would do now, as JSON.
-pub type PlanFn = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
-
 impl Service {
     /// Every answer comes from the engine behind `control`.
     pub fn new(control: Control, admin_gid: Option<u32>) -> Self {
         let engine = control.clone();
-        let plan: PlanFn = Box::new(move || {
+        let plan: super::plan_gate::PlanFn = Box::new(move || {
             let engine = engine.clone();
             Box::pin(async move {
                 let plan = engine.plan().await.map_err(|e| e.to_string())?;

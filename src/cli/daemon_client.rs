@@ -8,7 +8,7 @@ use super::local_time::{local_time, localise_leading_time};
 use super::{CliResult, Failure, runtime};
 use crate::bus::client::{DaemonProxy, connect, to_json};
 use crate::config::BusConfig;
-use crate::sync::control::fmt_time;
+use crate::entra::timefmt::utc_millis;
 
 /// How to reach the daemon: its config file (for the [dbus] bus), or the system bus.
 #[derive(clap::Args, Debug, Clone)]
@@ -275,7 +275,7 @@ fn user_history(args: &UserArgs) -> CliResult {
             .collect()
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&with_times(fmt_time)).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&with_times(utc_millis)).unwrap_or_default());
         return Ok(());
     }
     let events = with_times(local_time);

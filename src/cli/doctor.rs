@@ -264,7 +264,7 @@ fn certificate_check(config: &Config, certificate: &Path, app: &crate::entra::au
     use crate::entra::auth::rotation::{Action, InUse, REGISTER_AGAIN, due_at, next_action};
     const NAME: &str = "sign-in";
     let renew_before = config.entra.auth.renew_before.as_secs();
-    let expires = crate::sync::control::fmt_time(app.not_after() as i64 * 1000);
+    let expires = crate::entra::timefmt::utc_millis(app.not_after() as i64 * 1000);
     let days = (app.not_after() as i64 - now as i64) / 86_400;
     // The state DB is the daemon's; doctor only reads what it recorded.
     let (record, rotation) = match config.state.db.exists().then(|| crate::sync::state::State::open(&config.state.db)) {
@@ -280,7 +280,7 @@ fn certificate_check(config: &Config, certificate: &Path, app: &crate::entra::au
         (None, Action::Blocked(why)) => format!("renewal blocked: {why}"),
         (None, _) => format!(
             "renewal: idle, automatic from {}",
-            crate::sync::control::fmt_time(due_at(app.not_after(), renew_before) as i64 * 1000)
+            crate::entra::timefmt::utc_millis(due_at(app.not_after(), renew_before) as i64 * 1000)
         ),
     };
     let detail = format!("certificate {} expires {expires} ({days} days); {renewal}", certificate.display());

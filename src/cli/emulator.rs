@@ -111,6 +111,11 @@ pub struct EmulatorArgs {
     /// a new tenant has none.
     #[arg(long, value_name = "ATTRIBUTE", value_parser = ["objectGUID", "mS-DS-ConsistencyGuid"])]
     pub anchor_attribute: Option<String>,
+    /// Seamless SSO: whether a domain registered from now on also gets the RC4-HMAC key (the NT
+    /// hash of its secret), so RC4 tickets for it are accepted (`accept`, what Microsoft's service
+    /// does: Learn "Troubleshoot Seamless SSO"), or only the AES256 key, so they are refused.
+    #[arg(long, value_name = "MODE", default_value = "accept", value_parser = ["accept", "refuse"])]
+    pub seamless_sso_rc4: String,
 }
 
 fn parse_service_date(text: &str) -> Result<crate::emulator::ServiceDate, String> {
@@ -177,6 +182,7 @@ fn config(args: EmulatorArgs) -> Result<EmulatorConfig, Failure> {
         dirsync_features: EmulatorConfig::default().dirsync_features | i64::from(args.password_hash_sync),
         machine_name: args.machine_name,
         anchor_attribute: args.anchor_attribute,
+        seamless_sso_rc4: args.seamless_sso_rc4 == "accept",
         tls,
     })
 }

@@ -14,7 +14,7 @@ fn in_zone(ms: i64, zone: TimeZone) -> String {
     match Timestamp::from_millisecond(ms) {
         Ok(t) => t.to_zoned_datetime(zone).strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
         // Outside the years jiff handles: say it in UTC rather than not at all.
-        Err(_) => crate::sync::control::fmt_time(ms),
+        Err(_) => crate::entra::timefmt::utc_millis(ms),
     }
 }
 

@@ -414,7 +414,7 @@ fn status(args: &StatusArgs) -> CliResult {
         if let Some(t) = a.password_set_at {
             println!(
                 "key set:               {} (key version {})",
-                crate::sync::control::fmt_time(t * 1000),
+                crate::entra::timefmt::utc_millis(t * 1000),
                 a.key_version.map_or("?".to_owned(), |v| v.to_string())
             );
         }

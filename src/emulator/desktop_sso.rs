@@ -4,12 +4,17 @@
 //!
 //! Registration (`POST /register/{operation}`, Microsoft's `https://{tenant}.registration.
 //! msappproxy.net/register/{operation}`): XML in, XML out, the administrator's token inside the
-//! body. The emulator keeps, per on-premises domain, only the AES256 key derived from the secret
-//! (as Entra must, to read tickets), in memory: a restart forgets registrations.
+//! body. The emulator keeps, per on-premises domain, only the keys derived from the secret (as
+//! Entra must, to read tickets), in memory: a restart forgets registrations. The keys are derived
+//! once, at registration: the AES256 key with the account's salt always, the RC4-HMAC key (the
+//! secret's NT hash) only while `--seamless-sso-rc4 accept` (the default, as Microsoft's service
+//! accepts RC4) is in force. The request names no encryption type (AADInternals' body), so the
+//! emulator's setting is what "registered with RC4" means: a domain registered without the RC4
+//! key refuses every RC4 ticket, one the KDC issued as much as one forged with the NT hash.
 //!
 //! Sign-in (`GET /{tenant}/winauth/sso`): `401` with `WWW-Authenticate: Negotiate` until the
 //! browser sends `Authorization: Negotiate <SPNEGO>`; then the ticket must be for one of the two
-//! SPNs, decrypt with the key of its realm's domain, be valid now, carry an authenticator of the
+//! SPNs, decrypt with its realm's domain's key of the ticket's encryption type, be valid now, carry an authenticator of the
 //! same client, and name by its PAC's SID a synced, enabled user: `200` with that user's
 //! userPrincipalName (an emulator extension standing in for Entra's token), `401` otherwise.
 
@@ -30,7 +35,7 @@ use super::clock;
 use super::model::{ObjectType, Value};
 use super::tokens::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR, REGISTER_APP_RESOURCE};
 use crate::entra::desktop_sso::escape;
-use crate::entra::kerberos::{self, Key, SSO_SPNS, ticket};
+use crate::entra::kerberos::{self, Etype, Key, SSO_SPNS, ticket};
 use crate::entra::nbfx::{ElementRef, from_xml};
 
 const NS_REGISTRATION: &str =
@@ -45,7 +50,8 @@ const ACCEPTED_SERVICES: [&str; 2] = SSO_SPNS;
 /// One on-premises domain's registration.
 pub(crate) struct Registration {
     pub computer_name: String,
-    key: Key,
+    /// AES256 first, then RC4-HMAC when the registration allows it: one key per encryption type.
+    keys: Vec<Key>,
     pub registered_at: i64,
     /// 1 for the first registration, +1 for each new secret (a rollover).
     pub key_version: u32,
@@ -214,10 +220,21 @@ fn enable_domain(app: &App, request: &Request) -> Result<Response, Refusal> {
         return Ok(enablement_result(StatusCode::OK, None));
     }
     let secret = Zeroizing::new(required("Secret")?);
-    let key = kerberos::computer_key(&secret, &domain, &computer_name);
+    let mut keys = vec![kerberos::computer_key(&secret, &domain, &computer_name)];
+    if app.settings.seamless_sso_rc4 {
+        keys.push(kerberos::computer_rc4_key(&secret));
+    }
+    drop(secret);
     let key_version = sso.domains.get(&domain).map_or(1, |r| r.key_version + 1);
-    tracing::info!(%domain, %computer_name, key_version, "Seamless SSO domain registered");
-    sso.domains.insert(domain, Registration { computer_name, key, registered_at: clock::now_secs(), key_version });
+    let registration = Registration { computer_name, keys, registered_at: clock::now_secs(), key_version };
+    tracing::info!(
+        %domain,
+        computer_name = %registration.computer_name,
+        key_version,
+        encryption_types = %registration.encryption_types().join(", "),
+        "Seamless SSO domain registered"
+    );
+    sso.domains.insert(domain, registration);
     Ok(enablement_result(StatusCode::OK, None))
 }
 
@@ -241,6 +258,19 @@ fn status(app: &App, request: &Request) -> Result<Response, Refusal> {
     ))
 }
 
+impl Registration {
+    /// The names of the encryption types this registration holds a key for.
+    fn encryption_types(&self) -> Vec<&'static str> {
+        self.keys.iter().map(|k| k.etype().name()).collect()
+    }
+
+    /// The key for a ticket sealed with encryption type `etype`, if this registration has one.
+    fn key_for(&self, etype: i64) -> Option<&Key> {
+        let wanted = Etype::from_number(etype)?;
+        self.keys.iter().find(|k| k.etype() == wanted)
+    }
+}
+
 /// `GET /admin/desktop-sso`: the switch and the registered domains (never a key).
 pub async fn admin_state(State(app): State<Arc<App>>) -> Response {
     let sso = lock(&app.desktop_sso);
@@ -249,7 +279,8 @@ pub async fn admin_state(State(app): State<Arc<App>>) -> Response {
         .iter()
         .map(|(domain, r)| {
             json!({"domainName": domain, "computerName": r.computer_name, "registeredAt": r.registered_at,
-                   "keyVersion": r.key_version, "encryptionType": "aes256-cts-hmac-sha1-96"})
+                   "keyVersion": r.key_version, "encryptionType": r.encryption_types().join(", "),
+                   "encryptionTypes": r.encryption_types()})
         })
         .collect();
     Json(json!({"enabled": sso.enabled, "domains": domains})).into_response()
@@ -294,7 +325,16 @@ pub async fn winauth_sso(State(app): State<Arc<App>>, Path(tenant): Path<String>
         let Some(registration) = sso.domains.get(&realm) else {
             return negotiate_challenge(&format!("no Seamless SSO registration for the realm {}", ap.ticket.realm));
         };
-        match kerberos::accept(&ap, &registration.key, &ACCEPTED_SERVICES, clock::now_secs()) {
+        let etype = ap.ticket.enc_part.etype;
+        let Some(key) = registration.key_for(etype) else {
+            let name =
+                Etype::from_number(etype).map_or_else(|| format!("encryption type {etype}"), |e| e.name().to_owned());
+            return negotiate_challenge(&format!(
+                "the ticket is sealed with {name}, and the registration of {realm} holds no {name} key (it holds {})",
+                registration.encryption_types().join(", ")
+            ));
+        };
+        match kerberos::accept(&ap, key, &ACCEPTED_SERVICES, clock::now_secs()) {
             Ok(a) => a,
             Err(e) => return negotiate_challenge(&e.to_string()),
         }

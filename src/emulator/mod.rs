@@ -110,6 +110,9 @@ pub struct EmulatorConfig {
     /// `--anchor-attribute`: a tenant that already synced with `objectGUID` or
     /// `mS-DS-ConsistencyGuid` (a new tenant has none).
     pub anchor_attribute: Option<String>,
+    /// `--seamless-sso-rc4 accept`: a Seamless SSO registration also holds the RC4-HMAC key of its
+    /// secret (RC4 tickets accepted); `false`: the AES256 key only (RC4 tickets refused).
+    pub seamless_sso_rc4: bool,
     /// Serve HTTPS with this certificate chain and private key (PEM files).
     pub tls: Option<TlsFiles>,
 }
@@ -152,6 +155,7 @@ impl Default for EmulatorConfig {
             dirsync_features: 41016,
             machine_name: "EMULATOR".to_owned(),
             anchor_attribute: None,
+            seamless_sso_rc4: true,
             tls: None,
         }
     }
@@ -203,6 +207,8 @@ pub(crate) struct Settings {
     pub client_roles: Vec<String>,
     pub client_app_roles: Vec<String>,
     pub service_date: ServiceDate,
+    /// Seamless SSO registrations made now also hold the RC4-HMAC key.
+    pub seamless_sso_rc4: bool,
 }
 
 impl Settings {

@@ -97,6 +97,7 @@ pub(super) fn build_app(
         client_roles,
         client_app_roles: config.client_app_roles.clone(),
         service_date,
+        seamless_sso_rc4: config.seamless_sso_rc4,
     };
     let token_service = TokenService::new(key, token_settings, certificates);
     let granted: Vec<String> = config

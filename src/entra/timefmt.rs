@@ -100,6 +100,21 @@ fn components(text: &str) -> Option<Vec<(&str, char)>> {
 
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+/// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
+pub fn utc_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400).max(0) as u64;
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days_since_0001(days + DAYS_TO_UNIX_EPOCH);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
 /// Days from 0001-01-01 to 1970-01-01.
 pub const DAYS_TO_UNIX_EPOCH: u64 = 719_162;
 
@@ -191,5 +206,11 @@ mod tests {
         assert_eq!(parse_xs_duration("-PT5M"), None);
         assert_eq!(parse_xs_duration("PTM"), None);
         assert_eq!(parse_xs_duration("30 minutes"), None);
+    }
+
+    #[test]
+    fn utc_millis_is_rfc3339() {
+        assert_eq!(utc_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc_millis(1_795_457_924_720), "2026-11-23T18:18:44.720Z");
     }
 }

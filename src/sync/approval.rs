@@ -47,7 +47,7 @@ impl Approved {
             "released {} held deletes (set {}); the reconcile that starts now sends them; the approval lapses unused at {}",
             self.count,
             self.digest,
-            super::control::fmt_time(self.expires_at)
+            crate::entra::timefmt::utc_millis(self.expires_at)
         );
         if self.guarded > 0 {
             text.push_str(&format!(

@@ -9,10 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::control::Control;
+use super::control::{CertificateStatus, Control};
 use super::state::State;
 use crate::config::{AuthMethodConfig, Config};
 use crate::entra::auth::rotation::{
@@ -95,23 +94,6 @@ fn load<T: serde::de::DeserializeOwned>(store: &State, key: &'static str) -> Res
             serde_json::from_str(&text).map(Some).map_err(|e| RotationError::Record { key, reason: e.to_string() })
         }
     }
-}
-
-/// The certificate's expiry and its renewal, as `status` shows them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CertificateStatus {
-    /// notAfter of the certificate in use, ms since the epoch.
-    pub expires_at: i64,
-    /// From when the daemon renews it (expiry less `renew_before`), ms since the epoch.
-    pub renew_from: i64,
-    /// `idle`, the step of a renewal in progress, or `blocked: …`.
-    pub rotation: String,
-    /// Failed renewal attempts in a row.
-    pub failures: u32,
-    pub last_error: Option<String>,
-    /// When the last renewal finished (ms since the epoch), since the daemon started.
-    pub last_renewed_at: Option<i64>,
 }
 
 /// What the task works with, from the config.
@@ -439,7 +421,7 @@ fn publish(
         (None, Some(why)) => format!("blocked: {why}"),
         (None, None) => "idle".to_owned(),
     };
-    let expires = crate::sync::control::fmt_time(ms(current.not_after()));
+    let expires = crate::entra::timefmt::utc_millis(ms(current.not_after()));
     let due = now >= due_at(current.not_after(), settings.renew_before.as_secs());
     if current.not_after() <= now {
         control.set_problem(

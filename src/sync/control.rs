@@ -120,7 +120,7 @@ pub(super) struct Live {
     /// by area, each sentence with the command that fixes it.
     pub(super) warnings: Mutex<std::collections::BTreeMap<&'static str, String>>,
     /// The app certificate's expiry and renewal (`method = "certificate"`).
-    pub(super) certificate: Mutex<Option<super::cert_rotation::CertificateStatus>>,
+    pub(super) certificate: Mutex<Option<CertificateStatus>>,
     /// Several DCs: this DC's role and the leader, as the last poll found them.
     pub(super) cluster: Mutex<ClusterStatus>,
 }
@@ -486,7 +486,7 @@ impl Control {
     }
 
     /// The app certificate's expiry and renewal, as `status` shows them (from the renewal task).
-    pub fn set_certificate(&self, certificate: Option<super::cert_rotation::CertificateStatus>) {
+    pub fn set_certificate(&self, certificate: Option<CertificateStatus>) {
         *self.live.certificate.lock().unwrap_or_else(|p| p.into_inner()) = certificate;
     }
 
@@ -507,23 +507,25 @@ impl Control {
     }
 }
 
+/// The certificate's expiry and its renewal, as `status` shows them (the renewal task in `cert_rotation` sets it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateStatus {
+    /// notAfter of the certificate in use, ms since the epoch.
+    pub expires_at: i64,
+    /// From when the daemon renews it (expiry less `renew_before`), ms since the epoch.
+    pub renew_from: i64,
+    /// `idle`, the step of a renewal in progress, or `blocked: …`.
+    pub rotation: String,
+    /// Failed renewal attempts in a row.
+    pub failures: u32,
+    pub last_error: Option<String>,
+    /// When the last renewal finished (ms since the epoch), since the daemon started.
+    pub last_renewed_at: Option<i64>,
+}
+
 /// How many refused objects `status` spells out (`plan --json` lists them all).
 pub const BLOCKED_SHOWN: usize = 20;
-
-/// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
-pub fn fmt_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400).max(0) as u64;
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = crate::entra::timefmt::civil_from_days_since_0001(days + crate::entra::timefmt::DAYS_TO_UNIX_EPOCH);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
-}
 
 #[cfg(test)]
 mod tests {
@@ -590,11 +592,5 @@ mod tests {
         c.set_problem("push", "x");
         c.set_state(EngineState::Stopping);
         assert_eq!(c.state(), EngineState::Stopping);
-    }
-
-    #[test]
-    fn time_format() {
-        assert_eq!(fmt_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(fmt_time(1_795_457_924_720), "2026-11-23T18:18:44.720Z");
     }
 }

@@ -96,7 +96,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             ));
         }
         if rec.acked_kvno.is_some_and(|k| k >= kvno) {
-            let at = rec.acked_at.map(super::control::fmt_time).unwrap_or_default();
+            let at = rec.acked_at.map(crate::entra::timefmt::utc_millis).unwrap_or_default();
             return Ok(status(
                 "Success",
                 format!("the current password (key version {kvno}) is in Entra since {at}"),

@@ -5,8 +5,9 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
-use super::control::{BLOCKED_SHOWN, Control, ReconcileSummary, fmt_time};
+use super::control::{BLOCKED_SHOWN, Control, ReconcileSummary};
 use super::state::{State, StateError, now_ms, quantile};
+use crate::entra::timefmt::utc_millis;
 
 /// Everything `status` shows.
 pub fn report(control: &Control, store: &State) -> Result<StatusReport, StateError> {
@@ -51,7 +52,10 @@ pub fn report(control: &Control, store: &State) -> Result<StatusReport, StateErr
         sign_in: live.sign_in.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         certificate: live.certificate.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         last_error: live.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-        recent_errors: recent.into_iter().map(|e| format!("{} {}: {}", fmt_time(e.at), e.subject, e.message)).collect(),
+        recent_errors: recent
+            .into_iter()
+            .map(|e| format!("{} {}: {}", utc_millis(e.at), e.subject, e.message))
+            .collect(),
         password_resync: store.resync_run()?,
         blocked_objects: blocked.len() as u64,
         blocked: blocked.iter().take(BLOCKED_SHOWN).map(super::blocked::Blocked::sentence).collect(),
@@ -99,7 +103,7 @@ pub struct StatusReport {
     /// How the engine signs in (`application (certificate)` or a user token, with its end date).
     pub sign_in: String,
     /// With `method = "certificate"`: when the certificate expires and how its renewal goes.
-    pub certificate: Option<super::cert_rotation::CertificateStatus>,
+    pub certificate: Option<super::control::CertificateStatus>,
     pub last_error: Option<String>,
     pub recent_errors: Vec<String>,
     /// The current or last full password sync (`sync --all-passwords`, password hash sync

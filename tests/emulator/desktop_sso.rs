@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use samba_entra_sync::emulator::EmulatorConfig;
 use samba_entra_sync::entra::kerberos::ticket::write::{TicketSpec, negotiate, ticket};
-use samba_entra_sync::entra::kerberos::{Etype, Key, computer_key, pac};
+use samba_entra_sync::entra::kerberos::{Etype, Key, computer_key, computer_rc4_key, pac};
 
 use super::support::*;
 
@@ -139,4 +139,45 @@ async fn winauth_sso_challenges_then_refuses_what_it_cannot_accept() {
     assert_eq!(register(&env, "EnableDesktopSso", enable_domain(&token, false), "application/xml").await.0, 200);
     let (_, _, body) = sso(&env, Some(&forged(&key))).await;
     assert!(body["reason"].as_str().unwrap_or("").contains("no Seamless SSO registration"), "{body}");
+}
+
+async fn admin_state(env: &Env) -> serde_json::Value {
+    env.http.get(env.url("/admin/desktop-sso")).send().await.expect("request").json().await.expect("json")
+}
+
+/// "RC4 only if registered so": an RC4-HMAC ticket (etype 23) forged with the NT hash of the
+/// registered secret, as AADInternals' New-AADIntKerberosTicket makes one by default, decrypts
+/// under a registration made with `--seamless-sso-rc4 accept` (the default) and is refused, for
+/// its encryption type, by one made with `refuse`, whose AES256 key still reads AES tickets.
+#[tokio::test]
+async fn an_rc4_ticket_is_read_only_by_a_registration_holding_the_rc4_key() {
+    let rc4 = computer_rc4_key(SECRET);
+    let aes = computer_key(SECRET, "lab.test", "AZUREADSSOACC");
+    for accept in [true, false] {
+        let env = start(EmulatorConfig { seamless_sso_rc4: accept, ..config() }).await;
+        let token = register_token(&env).await;
+        assert_eq!(register(&env, "EnableDesktopSsoFlag", enable_flag(&token), "application/xml").await.0, 200);
+        assert_eq!(register(&env, "EnableDesktopSso", enable_domain(&token, true), "application/xml").await.0, 200);
+        let state = admin_state(&env).await;
+        let want = if accept { vec!["aes256-cts-hmac-sha1-96", "rc4-hmac"] } else { vec!["aes256-cts-hmac-sha1-96"] };
+        assert_eq!(state["domains"][0]["encryptionTypes"], serde_json::json!(want), "{state}");
+        assert!(!state.to_string().to_lowercase().contains(&hex::encode(rc4.bytes())), "{state}");
+
+        let (status, _, body) = sso(&env, Some(&forged(&rc4))).await;
+        assert_eq!(status, 401, "{body}");
+        let reason = body["reason"].as_str().unwrap_or("").to_owned();
+        if accept {
+            // Decrypted and its PAC signature checked: only the user is unknown.
+            assert!(reason.contains("carol@LAB.TEST (by its SID) is no synced user"), "{body}");
+        } else {
+            assert!(reason.contains("sealed with rc4-hmac") && reason.contains("holds no rc4-hmac key"), "{body}");
+        }
+        // Another secret's NT hash never reads.
+        let (_, _, body) = sso(&env, Some(&forged(&computer_rc4_key("another secret")))).await;
+        let reason = body["reason"].as_str().unwrap_or("").to_owned();
+        assert!(reason.contains(if accept { "checksum" } else { "holds no rc4-hmac key" }), "{body}");
+        // AES tickets, either way.
+        let (_, _, body) = sso(&env, Some(&forged(&aes))).await;
+        assert!(body["reason"].as_str().unwrap_or("").contains("is no synced user"), "{body}");
+    }
 }

@@ -5,6 +5,10 @@
 //! Only what a service needs to read a ticket: [`decrypt`] checks the HMAC before it hands back
 //! the plaintext. [`encrypt`] exists for tests and test tooling (a forged ticket in a unit test),
 //! with a caller-chosen confounder.
+//!
+//! RC4-HMAC keys (etype 23) are a [`Key`] too: [`decrypt`], [`encrypt`], [`checksum`] and
+//! [`string_to_key`] hand them to [`super::rc4`] (RFC 4757) first, so the AES functions of this
+//! file (derive_key, CTS, the block cipher) only ever see AES keys.
 
 use aes::cipher::{Array, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use aes::{Aes128, Aes256};
@@ -13,7 +17,7 @@ use sha1::Sha1;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::KerberosError;
+use super::{KerberosError, rc4};
 
 /// RFC 3962 §4: the default iteration count of the AES string-to-key.
 pub const DEFAULT_ITERATIONS: u32 = 4096;
@@ -21,11 +25,13 @@ const BLOCK: usize = 16;
 /// HMAC-SHA1-96: the checksum is the first 96 bits of the HMAC (RFC 3962 §6).
 const MAC_LEN: usize = 12;
 
-/// The AES encryption types of RFC 3962 (IANA etype numbers).
+/// The encryption types a service may meet (IANA etype numbers): the AES ones of RFC 3962 and
+/// RC4-HMAC of RFC 4757.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Etype {
     Aes128CtsHmacSha196 = 17,
     Aes256CtsHmacSha196 = 18,
+    Rc4Hmac = 23,
 }
 
 impl Etype {
@@ -33,14 +39,24 @@ impl Etype {
         match n {
             17 => Some(Etype::Aes128CtsHmacSha196),
             18 => Some(Etype::Aes256CtsHmacSha196),
+            23 => Some(Etype::Rc4Hmac),
             _ => None,
         }
     }
 
     pub fn key_len(self) -> usize {
         match self {
-            Etype::Aes128CtsHmacSha196 => 16,
+            Etype::Aes128CtsHmacSha196 | Etype::Rc4Hmac => 16,
             Etype::Aes256CtsHmacSha196 => 32,
+        }
+    }
+
+    /// The name MIT krb5 and Samba give it (`klist -e`, krb5.conf).
+    pub fn name(self) -> &'static str {
+        match self {
+            Etype::Aes128CtsHmacSha196 => "aes128-cts-hmac-sha1-96",
+            Etype::Aes256CtsHmacSha196 => "aes256-cts-hmac-sha1-96",
+            Etype::Rc4Hmac => "rc4-hmac",
         }
     }
 }
@@ -76,8 +92,13 @@ impl Key {
 }
 
 /// RFC 3962 §4: `tkey = random2key(PBKDF2(passphrase, salt, iterations, keylength))`,
-/// `key = DK(tkey, "kerberos")`. The passphrase is the account's password in UTF-8.
+/// `key = DK(tkey, "kerberos")`. The passphrase is the account's password in UTF-8. For
+/// RC4-HMAC: the NT hash of the password (RFC 4757 §2; salt and iterations play no part).
 pub fn string_to_key(etype: Etype, password: &[u8], salt: &[u8], iterations: u32) -> Key {
+    if etype == Etype::Rc4Hmac {
+        let nt = rc4::string_to_key(&String::from_utf8_lossy(password));
+        return Key { etype, bytes: Zeroizing::new(nt.to_vec()) };
+    }
     let mut tkey = Zeroizing::new(vec![0u8; etype.key_len()]);
     pbkdf2::pbkdf2_hmac::<Sha1>(password, salt, iterations, &mut tkey);
     let base = Key { etype, bytes: tkey };
@@ -137,8 +158,8 @@ fn lcm(a: usize, b: usize) -> usize {
 
 /// RFC 3961 §5.1: `DK(key, constant) = random-to-key(DR(key, constant))`; DR encrypts the n-fold
 /// of the constant, then each output block again, until there are enough bits. random-to-key
-/// is the identity for AES.
-pub fn derive_key(base: &Key, constant: &[u8]) -> Key {
+/// is the identity for AES. AES keys only.
+fn derive_key(base: &Key, constant: &[u8]) -> Key {
     let len = base.etype.key_len();
     let mut block = Zeroizing::new(n_fold(constant, BLOCK));
     let mut out = Zeroizing::new(Vec::with_capacity(len + BLOCK));
@@ -168,6 +189,8 @@ fn encrypt_block(key: &Key, block: &mut [u8; BLOCK]) {
     match key.etype {
         Etype::Aes128CtsHmacSha196 => cipher128(key).encrypt_block(&mut b),
         Etype::Aes256CtsHmacSha196 => cipher256(key).encrypt_block(&mut b),
+        // Never reached: RC4 keys are handed to rc4:: before any AES function runs.
+        Etype::Rc4Hmac => {}
     }
     block.copy_from_slice(&b);
     b.zeroize();
@@ -178,6 +201,7 @@ fn decrypt_block(key: &Key, block: &mut [u8; BLOCK]) {
     match key.etype {
         Etype::Aes128CtsHmacSha196 => cipher128(key).decrypt_block(&mut b),
         Etype::Aes256CtsHmacSha196 => cipher256(key).decrypt_block(&mut b),
+        Etype::Rc4Hmac => {}
     }
     block.copy_from_slice(&b);
     b.zeroize();
@@ -200,8 +224,8 @@ fn cipher256(key: &Key) -> Aes256 {
 }
 
 /// AES-CBC with ciphertext stealing and a zero IV (RFC 3962 §5: the last two blocks swapped, the
-/// last one truncated). The input must be at least one block long.
-pub fn cts_encrypt(key: &Key, plain: &[u8]) -> Result<Vec<u8>, KerberosError> {
+/// last one truncated). The input must be at least one block long. AES keys only.
+fn cts_encrypt(key: &Key, plain: &[u8]) -> Result<Vec<u8>, KerberosError> {
     if plain.len() < BLOCK {
         return Err(KerberosError::Malformed("CTS input shorter than one block"));
     }
@@ -233,7 +257,7 @@ pub fn cts_encrypt(key: &Key, plain: &[u8]) -> Result<Vec<u8>, KerberosError> {
 }
 
 /// The inverse of [`cts_encrypt`].
-pub fn cts_decrypt(key: &Key, cipher: &[u8]) -> Result<Zeroizing<Vec<u8>>, KerberosError> {
+fn cts_decrypt(key: &Key, cipher: &[u8]) -> Result<Zeroizing<Vec<u8>>, KerberosError> {
     if cipher.len() < BLOCK {
         return Err(KerberosError::Malformed("CTS input shorter than one block"));
     }
@@ -304,8 +328,11 @@ fn hmac_sha1(key: &Key, data: &[u8]) -> [u8; 20] {
 
 /// RFC 3961 §5.3 decryption: `ciphertext = CTS(Ke, confounder || plaintext) || H(Ki, confounder ||
 /// plaintext)[..12]`. The HMAC is checked (in constant time) before anything is returned, so a
-/// wrong key is an error, never garbage. The confounder is stripped.
+/// wrong key is an error, never garbage. The confounder is stripped. RC4-HMAC: RFC 4757 §5.
 pub fn decrypt(key: &Key, usage: u32, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KerberosError> {
+    if key.etype == Etype::Rc4Hmac {
+        return rc4::decrypt(key.bytes(), usage, ciphertext);
+    }
     if ciphertext.len() < BLOCK + MAC_LEN {
         return Err(KerberosError::Malformed("ciphertext shorter than a confounder and a checksum"));
     }
@@ -322,12 +349,13 @@ pub fn decrypt(key: &Key, usage: u32, ciphertext: &[u8]) -> Result<Zeroizing<Vec
 
 /// RFC 3961 §5.3 checksum (`get_mic`) of the simplified profile: HMAC-SHA1 with
 /// `Kc = DK(key, usage | 0x99)`, truncated to 96 bits; the checksum types are 15 (AES128) and 16
-/// (AES256) (RFC 3962 §7).
-pub fn checksum(key: &Key, usage: u32, data: &[u8]) -> [u8; MAC_LEN] {
+/// (AES256) (RFC 3962 §7). An RC4-HMAC key makes KERB_CHECKSUM_HMAC_MD5 (16 bytes, RFC 4757 §4).
+pub fn checksum(key: &Key, usage: u32, data: &[u8]) -> Vec<u8> {
+    if key.etype == Etype::Rc4Hmac {
+        return rc4::checksum(key.bytes(), usage, data).to_vec();
+    }
     let kc = usage_key(key, usage, 0x99);
-    let mut out = [0u8; MAC_LEN];
-    out.copy_from_slice(&hmac_sha1(&kc, data)[..MAC_LEN]);
-    out
+    hmac_sha1(&kc, data)[..MAC_LEN].to_vec()
 }
 
 /// Whether `mac` is [`checksum`] of `data`, compared in constant time.
@@ -335,17 +363,24 @@ pub fn verify_checksum(key: &Key, usage: u32, data: &[u8], mac: &[u8]) -> bool {
     bool::from(checksum(key, usage, data)[..].ct_eq(mac))
 }
 
-/// The checksum type (RFC 3962 §7) that goes with a key's encryption type.
+/// The checksum type that goes with a key's encryption type (RFC 3962 §7; -138 for RC4-HMAC,
+/// RFC 4757 §4), as the PAC's unsigned 32-bit field holds it.
 pub fn checksum_type(etype: Etype) -> u32 {
     match etype {
         Etype::Aes128CtsHmacSha196 => 15,
         Etype::Aes256CtsHmacSha196 => 16,
+        Etype::Rc4Hmac => rc4::CHECKSUM_TYPE,
     }
 }
 
 /// RFC 3961 §5.3 encryption with a given confounder (tests pick it; a real sender picks it at
-/// random).
+/// random). RC4-HMAC (RFC 4757 §5) takes the confounder's first 8 bytes.
 pub fn encrypt(key: &Key, usage: u32, confounder: &[u8; BLOCK], plaintext: &[u8]) -> Result<Vec<u8>, KerberosError> {
+    if key.etype == Etype::Rc4Hmac {
+        let mut short = [0u8; 8];
+        short.copy_from_slice(&confounder[..8]);
+        return Ok(rc4::encrypt(key.bytes(), usage, &short, plaintext));
+    }
     let ke = usage_key(key, usage, 0xAA);
     let ki = usage_key(key, usage, 0x55);
     let mut data = Zeroizing::new(Vec::with_capacity(BLOCK + plaintext.len()));

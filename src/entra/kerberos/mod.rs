@@ -10,6 +10,7 @@
 pub mod crypto;
 pub mod der;
 pub mod pac;
+pub mod rc4;
 pub mod ticket;
 
 pub use crypto::{Etype, Key};
@@ -63,6 +64,12 @@ pub fn computer_salt(dns_domain: &str, computer_name: &str) -> String {
 pub fn computer_key(password: &str, dns_domain: &str, computer_name: &str) -> Key {
     let salt = computer_salt(dns_domain, computer_name);
     crypto::string_to_key(Etype::Aes256CtsHmacSha196, password.as_bytes(), salt.as_bytes(), crypto::DEFAULT_ITERATIONS)
+}
+
+/// The RC4-HMAC key of a computer account with `password`: its NT hash (RFC 4757; no salt).
+/// Only for registrations that allow RC4 (docs/emulator.md, "Seamless SSO").
+pub fn computer_rc4_key(password: &str) -> Key {
+    crypto::string_to_key(Etype::Rc4Hmac, password.as_bytes(), &[], 0)
 }
 
 /// A ticket a service accepted.

@@ -64,7 +64,7 @@ pub fn verify_server_signature(pac: &[u8], key: &Key) -> Result<(), KerberosErro
                 let ty = u32_at(pac, range.start).ok_or(bad("PAC signature cut short"))?;
                 let len = if ty == 15 || ty == 16 {
                     12
-                } else if ty == 0xffff_ff76 {
+                } else if ty == super::rc4::CHECKSUM_TYPE {
                     16
                 } else {
                     0
@@ -242,22 +242,25 @@ pub mod write {
             body.push(0);
         }
         let ty = super::crypto::checksum_type(service_key.etype());
+        // 12 bytes of HMAC-SHA1-96 (AES) or 16 of HMAC-MD5 (RC4-HMAC), each buffer 8-aligned.
+        let mac_len = super::crypto::checksum(service_key, super::SIGNATURE_USAGE, &[]).len();
+        let size = 4 + mac_len;
+        let padded = size.next_multiple_of(8);
         let signature = |out: &mut Vec<u8>| {
             out.extend_from_slice(&ty.to_le_bytes());
-            out.extend_from_slice(&[0u8; 12]);
-            out.extend_from_slice(&[0u8; 4]);
+            out.extend(std::iter::repeat_n(0u8, padded - 4));
         };
         let header_len = 8 + 3 * 16;
         let logon_at = header_len;
         let server_at = logon_at + body.len();
-        let kdc_at = server_at + 20;
+        let kdc_at = server_at + padded;
         let mut pac = Vec::new();
         pac.extend_from_slice(&3u32.to_le_bytes());
         pac.extend_from_slice(&0u32.to_le_bytes());
         for (kind, size, at) in [
             (super::LOGON_INFO, body.len(), logon_at),
-            (super::SERVER_CHECKSUM, 16, server_at),
-            (super::PRIVSVR_CHECKSUM, 16, kdc_at),
+            (super::SERVER_CHECKSUM, size, server_at),
+            (super::PRIVSVR_CHECKSUM, size, kdc_at),
         ] {
             pac.extend_from_slice(&kind.to_le_bytes());
             pac.extend_from_slice(&(size as u32).to_le_bytes());
@@ -267,9 +270,9 @@ pub mod write {
         signature(&mut pac);
         signature(&mut pac);
         let mac = super::crypto::checksum(service_key, super::SIGNATURE_USAGE, &pac);
-        pac[server_at + 4..server_at + 16].copy_from_slice(&mac);
+        pac[server_at + 4..server_at + 4 + mac_len].copy_from_slice(&mac);
         let kdc_mac = super::crypto::checksum(service_key, super::SIGNATURE_USAGE, &mac);
-        pac[kdc_at + 4..kdc_at + 16].copy_from_slice(&kdc_mac);
+        pac[kdc_at + 4..kdc_at + 4 + mac_len].copy_from_slice(&kdc_mac);
         pac
     }
 }

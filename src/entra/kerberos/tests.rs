@@ -123,3 +123,71 @@ fn garbage_and_truncated_tokens_are_errors_not_panics() {
 fn the_computer_salt_is_realm_host_name_dot_domain() {
     assert_eq!(computer_salt("Lab.Test", "AZUREADSSOACC$"), "LAB.TESThostazureadssoacc.lab.test");
 }
+
+/// A ticket the way Samba's KDC makes it for an account whose msDS-SupportedEncryptionTypes is
+/// RC4 only: the enc-part under the NT hash (etype 23), the PAC's server signature
+/// KERB_CHECKSUM_HMAC_MD5 (-138) with that key, the session key of the client's choosing.
+fn rc4_token(service_key: &Key, session: &Key, ctime: i64) -> Vec<u8> {
+    let pac = pac::write::pac("alice", &domain_sid(), 1104, service_key);
+    let spec = TicketSpec {
+        realm: "LAB.TEST",
+        sname: &AUTOLOGON,
+        client: "alice",
+        session_key: session,
+        authtime: NOW - 60,
+        endtime: NOW + 36_000,
+        pac: Some(&pac),
+    };
+    let t = ticket(&spec, service_key).unwrap();
+    negotiate(&t, "LAB.TEST", "alice", session, ctime).unwrap()
+}
+
+#[test]
+fn an_rc4_hmac_ticket_is_read_with_the_nt_hash_of_the_password() {
+    let rc4 = computer_rc4_key("a long random password");
+    assert_eq!(rc4.etype(), Etype::Rc4Hmac);
+    assert_eq!(rc4.bytes(), crypto::string_to_key(Etype::Rc4Hmac, b"a long random password", b"", 0).bytes());
+    let rc4_session = Key::new(Etype::Rc4Hmac, &[4u8; 16]).unwrap();
+    for session in [rc4_session, session_key()] {
+        let token = rc4_token(&rc4, &session, NOW);
+        let ap = ticket::ap_req_from_negotiate(&token).unwrap();
+        assert_eq!(ap.ticket.enc_part.etype, 23);
+        let got = accept(&ap, &rc4, &SSO_SPNS, NOW).unwrap();
+        assert_eq!(got.client, "alice@LAB.TEST");
+        assert_eq!(&got.user_sid[got.user_sid.len() - 4..], &1104u32.to_le_bytes());
+    }
+    // The PAC's server signature is HMAC-MD5 (-138) over the PAC.
+    let pac = pac::write::pac("alice", &domain_sid(), 1104, &rc4);
+    assert!(pac.windows(4).any(|w| w == (-138i32).to_le_bytes()));
+    assert_eq!(pac::verify_server_signature(&pac, &rc4), Ok(()));
+}
+
+#[test]
+fn an_rc4_ticket_is_refused_by_an_aes_key_and_by_another_nt_hash() {
+    let rc4 = computer_rc4_key("a long random password");
+    let aes = computer_key("a long random password", "lab.test", SSO_COMPUTER_NAME);
+    let token = rc4_token(&rc4, &session_key(), NOW);
+    // The AES key of the very same password does not read an RC4 ticket: a service holding
+    // only AES keys refuses RC4 tickets, whatever their origin.
+    assert_eq!(accept_token(&token, &aes), Err(KerberosError::UnsupportedEtype(23)));
+    assert_eq!(accept_token(&token, &computer_rc4_key("the next password")), Err(KerberosError::Integrity));
+    // An AES ticket is not read with the RC4 key either.
+    let aes_token = token_with_pac_key(&aes, &aes, &AUTOLOGON, NOW - 60, NOW + 36_000, NOW);
+    assert_eq!(accept_token(&aes_token, &rc4), Err(KerberosError::UnsupportedEtype(18)));
+    // An RC4 ticket around a PAC whose server signature was made with another key is refused.
+    let pac = pac::write::pac("alice", &domain_sid(), 1104, &aes);
+    let session = session_key();
+    let spec = TicketSpec {
+        realm: "LAB.TEST",
+        sname: &AUTOLOGON,
+        client: "alice",
+        session_key: &session,
+        authtime: NOW - 60,
+        endtime: NOW + 36_000,
+        pac: Some(&pac),
+    };
+    let resealed = negotiate(&ticket(&spec, &rc4).unwrap(), "LAB.TEST", "alice", &session, NOW).unwrap();
+    assert_eq!(accept_token(&resealed, &rc4), Err(KerberosError::PacSignature));
+    // A stale authenticator, as for AES.
+    assert_eq!(accept_token(&rc4_token(&rc4, &session, NOW - 3_600), &rc4), Err(KerberosError::Skew));
+}
