@@ -129,6 +129,11 @@ impl Directory for LdbDirectory {
             let mut contacts = ChunkSender::new(DirectoryChunk::Contacts, tx);
             directory::each_contact(c, &with(scope.contact_read()), |x| contacts.push(x))?;
             contacts.flush();
+            if since.is_none() {
+                // A pass over the whole domain: what libldb needed during it is free now. Back
+                // to the kernel, so what follows does not start from the pass's peak.
+                crate::samba::ldb::release_free_memory();
+            }
             // A configured base DN that does not exist must never turn into deletes.
             let mut untrusted = HashMap::new();
             for base in scope.bases() {

@@ -48,16 +48,12 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         self.check_password_sync().await;
         let cloud = self.catch_up_with_the_tenant().await?;
         let index = Arc::new(self.read_index().await?);
-        // What libldb needed during the pass is free now: back to the kernel, so the phases
-        // after it do not start from the pass's peak.
-        crate::samba::ldb::release_free_memory();
         log_phase("index-read");
         *self.index.lock().unwrap_or_else(|p| p.into_inner()) = index.clone();
         let store = &self.store;
         let view = StateView::load(store)?.with_cloud(cloud);
         let exported_total = view.exported_count();
         let (scan, untrusted, usn) = self.scan(index.clone(), &view).await?;
-        crate::samba::ldb::release_free_memory();
         log_phase("directory-compared");
         let approved = approval::approved_set(store, started_at)?;
         let mut plan = Plan::default();
