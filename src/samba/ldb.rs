@@ -577,6 +577,8 @@ impl Drop for Transaction<'_> {
     }
 }
 
+// SAFETY: the declaration matches glibc's `int malloc_trim(size_t pad)` (malloc.h); the daemon
+// links glibc, which every Debian system has.
 unsafe extern "C" {
     /// glibc's `malloc_trim` (malloc.h): gives the free memory at the top of each heap, and
     /// whole free pages inside them, back to the kernel.

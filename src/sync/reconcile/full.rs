@@ -105,6 +105,31 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         Ok(plan)
     }
 
+    /// What a run holds back replaces what was held; an approval is good for this one run.
+    /// Returns the errors (0 or 1).
+    pub(super) fn record_held_deletes(&self, plan: &Plan, started_at: i64) -> u64 {
+        let held: Vec<HeldDelete> = plan
+            .held
+            .iter()
+            .map(|h| HeldDelete {
+                object_type: h.object_type,
+                anchor: h.anchor.clone(),
+                name: h.name.clone(),
+                reason: h.reason.clone(),
+                approvable: h.approvable,
+                held_since: started_at,
+            })
+            .collect();
+        let store = &self.store;
+        match store.replace_held_deletes(&held).and_then(|()| store.consume_delete_approval(started_at)) {
+            Ok(()) => 0,
+            Err(e) => {
+                self.control.report_error("state", &e.to_string());
+                1
+            }
+        }
+    }
+
     /// Several DCs: the first full run after this DC became the leader reads the tenant back.
     /// What another leader deleted meanwhile is forgotten here (never deleted twice), and what
     /// another leader created shows as a match to update in place (never created twice).
@@ -181,24 +206,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         drop(cloud);
         let mut summary = self.apply(&plan, &desired, &pending).await;
         if !self.settings.dry_run {
-            // What is held now replaces what was held; an approval is good for this one run.
-            let store = &self.store;
-            let held: Vec<HeldDelete> = plan
-                .held
-                .iter()
-                .map(|h| HeldDelete {
-                    object_type: h.object_type,
-                    anchor: h.anchor.clone(),
-                    name: h.name.clone(),
-                    reason: h.reason.clone(),
-                    approvable: h.approvable,
-                    held_since: started_at,
-                })
-                .collect();
-            if let Err(e) = store.replace_held_deletes(&held).and_then(|()| store.consume_delete_approval(started_at)) {
-                summary.errors += 1;
-                self.control.report_error("state", &e.to_string());
-            }
+            summary.errors += self.record_held_deletes(&plan, started_at);
         }
         let s = &self.settings;
         if writeback::applies(s.write_back_consistency_guid, s.anchor, s.dry_run) {

@@ -17,7 +17,7 @@ use crate::sync::drift;
 use crate::sync::model::{ExportObject, ObjectType};
 use crate::sync::plan::{Action, DeleteGuards, Plan, guard_deletes, order_groups};
 use crate::sync::scheduler::Lane;
-use crate::sync::state::{HeldDelete, PasswordEvent, now_ms, now_us};
+use crate::sync::state::{PasswordEvent, now_ms, now_us};
 use crate::sync::tenant::Tenant;
 use crate::sync::writeback;
 
@@ -86,24 +86,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         summary.errors += self.delete(&plan).await;
         self.finalize_export(summary.creates + summary.updates + summary.deletes, summary.errors).await;
         log_phase("changes-sent");
-        // What is held now replaces what was held; an approval is good for this one run.
-        let held: Vec<HeldDelete> = plan
-            .held
-            .iter()
-            .map(|h| HeldDelete {
-                object_type: h.object_type,
-                anchor: h.anchor.clone(),
-                name: h.name.clone(),
-                reason: h.reason.clone(),
-                approvable: h.approvable,
-                held_since: started_at,
-            })
-            .collect();
-        if let Err(e) = store.replace_held_deletes(&held).and_then(|()| store.consume_delete_approval(started_at)) {
-            summary.errors += 1;
-            self.control.report_error("state", &e.to_string());
-        }
-        drop((plan, held));
+        summary.errors += self.record_held_deletes(&plan, started_at);
+        drop(plan);
         let s = &self.settings;
         if writeback::applies(s.write_back_consistency_guid, s.anchor, s.dry_run) {
             summary.errors += writeback::write_back_streamed(&*self.directory, &self.control, store, s.anchor).await;
