@@ -57,7 +57,7 @@ pub fn respond(previous: Option<&(String, bool)>, signature: &str) -> Response {
 }
 
 /// A value as sorted texts; `None` when empty (what the service leaves out).
-fn canonical(value: &AttrValue) -> Option<Vec<String>> {
+pub(crate) fn canonical(value: &AttrValue) -> Option<Vec<String>> {
     let mut texts = match value {
         AttrValue::Null => Vec::new(),
         AttrValue::Str(s) => vec![s.clone()],

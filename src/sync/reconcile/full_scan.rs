@@ -13,8 +13,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
 use crate::samba::directory::User;
@@ -296,20 +294,9 @@ impl Scan {
     }
 }
 
-/// The values as drift compares them (`drift::canonical`): sorted texts, empty ones left out.
+/// The values as drift compares them: sorted texts, empty ones left out.
 fn canonical(value: &AttrValue) -> Vec<String> {
-    let mut texts = match value {
-        AttrValue::Null => Vec::new(),
-        AttrValue::Str(s) => vec![s.clone()],
-        AttrValue::Bool(b) => vec![b.to_string()],
-        AttrValue::Long(n) => vec![n.to_string()],
-        AttrValue::Bytes(b) => vec![BASE64.encode(b)],
-        AttrValue::StrList(l) => l.clone(),
-        AttrValue::BytesList(l) => l.iter().map(|b| BASE64.encode(b)).collect(),
-    };
-    texts.retain(|t| !t.is_empty());
-    texts.sort_unstable();
-    texts
+    crate::sync::drift::canonical(value).unwrap_or_default()
 }
 
 /// Folds (name, canonical value) pairs into one hash, in the order given.
