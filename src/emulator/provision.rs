@@ -354,9 +354,8 @@ impl Tenant {
         let cloud_only =
             |id: &Uuid| self.objects.get(id).filter(|o| o.object_type == kind && o.source_anchor.is_none());
         let features = self.info.dirsync_features;
-        if let Some(o) = self.objects.values().find(|o| {
-            o.object_type == kind && o.source_anchor.is_none() && o.cloud.immutable_id.as_deref() == Some(anchor)
-        }) {
+        let hard_match = self.immutable_ids.get(&(kind, anchor.to_owned())).and_then(cloud_only);
+        if let Some(o) = hard_match.filter(|o| o.cloud.immutable_id.as_deref() == Some(anchor)) {
             // A role holder is never taken over, whatever else the tenant allows.
             if !o.cloud.roles.is_empty() && ctx.service_date >= rules::ROLE_HOLDER_HARD_MATCH {
                 return Err(rules::role_holder(&o.cloud_anchor(), "hard-match"));

@@ -79,6 +79,9 @@ pub(crate) struct Tenant {
     pub(super) upns: HashMap<String, Uuid>,
     /// Lower-cased proxy address (prefix included) → object.
     pub(super) proxies: HashMap<String, Uuid>,
+    /// (type, onPremisesImmutableId) → cloud-only object, for the hard match (a scan of every
+    /// object per new anchor made an initial sync quadratic in the tenant's size).
+    pub(super) immutable_ids: HashMap<(ObjectType, String), Uuid>,
     pub(super) store: Store,
     /// `seq` of the next object created.
     pub(super) next_seq: u64,
@@ -135,6 +138,7 @@ impl Tenant {
             anchors: HashMap::new(),
             upns: HashMap::new(),
             proxies: HashMap::new(),
+            immutable_ids: HashMap::new(),
             store,
             next_seq: 0,
             credential_pushes: HashMap::new(),
@@ -252,6 +256,8 @@ impl Tenant {
         let id = object.object_id;
         if let Some(anchor) = &object.source_anchor {
             self.anchors.insert((object.object_type, anchor.clone()), id);
+        } else if let Some(immutable_id) = &object.cloud.immutable_id {
+            self.immutable_ids.insert((object.object_type, immutable_id.clone()), id);
         }
         if object.object_type == ObjectType::User
             && let Some(upn) = object.string("userPrincipalName")
@@ -269,6 +275,12 @@ impl Tenant {
         let id = object.object_id;
         if let Some(anchor) = &object.source_anchor {
             self.anchors.remove(&(object.object_type, anchor.clone()));
+        }
+        if let Some(immutable_id) = &object.cloud.immutable_id {
+            let key = (object.object_type, immutable_id.clone());
+            if self.immutable_ids.get(&key) == Some(&id) {
+                self.immutable_ids.remove(&key);
+            }
         }
         if let Some(upn) = object.string("userPrincipalName") {
             let key = upn.to_lowercase();

@@ -341,6 +341,19 @@ pub fn find_user(conn: &LdbConnection, account_name: &str, with_nt_hash: bool) -
     find_user_matching(conn, account_name, None, with_nt_hash)
 }
 
+/// The filter for one user by sAMAccountName (and `extra_filter`). The name comes first:
+/// libldb intersects an AND's indexed terms in order and stops once fewer than two candidates
+/// are left, so the name's one-entry index spares it loading the index of every user
+/// (objectClass=user: 16 bytes per user, read from disk on each search). Measured on 50,000
+/// users: 0.24 ms a search with the name first, 1.15 ms with the class first.
+pub fn user_by_name_filter(account_name: &str, extra_filter: Option<&str>) -> String {
+    let by_name = filter::equals("sAMAccountName", account_name);
+    match extra_filter {
+        Some(x) => filter::and(&[&by_name, USER_FILTER, x]),
+        None => filter::and(&[&by_name, USER_FILTER]),
+    }
+}
+
 /// One user by sAMAccountName that also matches `extra_filter` (the administrator's scope).
 pub fn find_user_matching(
     conn: &LdbConnection,
@@ -348,11 +361,7 @@ pub fn find_user_matching(
     extra_filter: Option<&str>,
     with_nt_hash: bool,
 ) -> Result<Option<User>, LdbError> {
-    let by_name = filter::equals("sAMAccountName", account_name);
-    let f = match extra_filter {
-        Some(x) => filter::and(&[USER_FILTER, &by_name, x]),
-        None => filter::and(&[USER_FILTER, &by_name]),
-    };
+    let f = user_by_name_filter(account_name, extra_filter);
     let entries = conn.search(&Base::Domain, Scope::Subtree, &f, &user_attrs(with_nt_hash))?;
     // sAMAccountName is unique in a domain; more than one match would mean a broken filter.
     match entries.as_slice() {
@@ -371,7 +380,7 @@ pub fn previous_nt_hash(
     account_name: &str,
     current: &NtHash,
 ) -> Result<Option<NtHash>, LdbError> {
-    let f = filter::and(&[USER_FILTER, &filter::equals("sAMAccountName", account_name)]);
+    let f = user_by_name_filter(account_name, None);
     let entries = conn.search(&Base::Domain, Scope::Subtree, &f, &["ntPwdHistory"])?;
     let Some(history) = entries.first().and_then(|e| e.first("ntPwdHistory")) else { return Ok(None) };
     if history.len() < 32 || history[..16] != current.as_bytes()[..] {

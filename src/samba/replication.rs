@@ -9,7 +9,6 @@
 
 use std::fmt;
 
-use super::filter;
 use super::ldb::{Base, Entry, LdbConnection, LdbError, Scope};
 use super::values::{guid_string, parse_i64};
 
@@ -166,7 +165,7 @@ pub fn password_origin_by_account(
     conn: &LdbConnection,
     account_name: &str,
 ) -> Result<Option<PasswordOrigin>, LdbError> {
-    let f = filter::and(&[super::directory::USER_FILTER, &filter::equals("sAMAccountName", account_name)]);
+    let f = super::directory::user_by_name_filter(account_name, None);
     let entries = conn.search(&Base::Domain, Scope::Subtree, &f, &["replPropertyMetaData", "pwdLastSet"])?;
     match entries.first() {
         None => Ok(None),

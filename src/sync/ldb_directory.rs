@@ -22,6 +22,11 @@ use crate::samba::replication::{self, PasswordOrigin};
 use crate::samba::{ConsistencyGuidWrite, LdbError, LdbHandle};
 use tokio::sync::mpsc;
 
+/// objectGUIDs per directory search when objects are read again by GUID: libldb matches each
+/// candidate against the whole OR of GUIDs, so the cost per object grows with the search
+/// (50,000 users: 0.16 ms an object in searches of 500 GUIDs, 0.10 ms in searches of 100).
+const GUIDS_PER_SEARCH: usize = 100;
+
 pub struct LdbDirectory {
     ldb: LdbHandle,
     scope: Arc<Scope>,
@@ -173,39 +178,44 @@ impl Directory for LdbDirectory {
         object_type: ObjectType,
         guids: &[[u8; 16]],
     ) -> Result<DirectoryChunk, DirectoryError> {
-        let Some(by_guid) = directory::guids_filter(guids) else {
-            return Ok(match object_type {
-                ObjectType::User => DirectoryChunk::Users(Vec::new()),
-                ObjectType::Group => DirectoryChunk::Groups(Vec::new()),
-                ObjectType::Device => DirectoryChunk::Computers(Vec::new()),
-                ObjectType::Contact => DirectoryChunk::Contacts(Vec::new()),
-            });
+        let mut out = match object_type {
+            ObjectType::User => DirectoryChunk::Users(Vec::new()),
+            ObjectType::Group => DirectoryChunk::Groups(Vec::new()),
+            ObjectType::Device => DirectoryChunk::Computers(Vec::new()),
+            ObjectType::Contact => DirectoryChunk::Contacts(Vec::new()),
         };
-        let scope = self.scope.clone();
+        if guids.is_empty() {
+            return Ok(out);
+        }
+        let (scope, guids) = (self.scope.clone(), guids.to_vec());
         Ok(self
             .ldb
             .call(move |c| {
-                let narrowed = |o: ReadOptions| ReadOptions {
-                    extra_filter: Some(match &o.extra_filter {
-                        Some(f) => filter::and(&[f.as_str(), by_guid.as_str()]),
-                        None => by_guid.clone(),
-                    }),
-                    ..o
-                };
-                Ok(match object_type {
-                    ObjectType::User => {
-                        DirectoryChunk::Users(directory::read_users(c, &narrowed(scope.user_read(false)))?)
+                for part in guids.chunks(GUIDS_PER_SEARCH) {
+                    let Some(by_guid) = directory::guids_filter(part) else { continue };
+                    let narrowed = |o: ReadOptions| ReadOptions {
+                        extra_filter: Some(match &o.extra_filter {
+                            Some(f) => filter::and(&[f.as_str(), by_guid.as_str()]),
+                            None => by_guid.clone(),
+                        }),
+                        ..o
+                    };
+                    match &mut out {
+                        DirectoryChunk::Users(v) => {
+                            v.extend(directory::read_users(c, &narrowed(scope.user_read(false)))?)
+                        }
+                        DirectoryChunk::Groups(v) => {
+                            v.extend(directory::read_groups(c, &narrowed(scope.group_read()))?)
+                        }
+                        DirectoryChunk::Computers(v) => {
+                            v.extend(directory::read_computers(c, &narrowed(scope.computer_read()))?)
+                        }
+                        DirectoryChunk::Contacts(v) => {
+                            v.extend(directory::read_contacts(c, &narrowed(scope.contact_read()))?)
+                        }
                     }
-                    ObjectType::Group => {
-                        DirectoryChunk::Groups(directory::read_groups(c, &narrowed(scope.group_read()))?)
-                    }
-                    ObjectType::Device => {
-                        DirectoryChunk::Computers(directory::read_computers(c, &narrowed(scope.computer_read()))?)
-                    }
-                    ObjectType::Contact => {
-                        DirectoryChunk::Contacts(directory::read_contacts(c, &narrowed(scope.contact_read()))?)
-                    }
-                })
+                }
+                Ok(out)
             })
             .await?)
     }

@@ -572,6 +572,9 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
 
     async fn push_one(&self, item: OutboxItem) {
         let store = &self.store;
+        // The domain's USN as the user is read: unmoved at the acknowledgement, nothing changed
+        // meanwhile (pwdLastSet=0 included), and the user need not be read again.
+        let usn_at_read = self.directory.highest_usn().await.ok();
         let read = self.directory.find_user(&item.account, Lookup::SCOPED_WITH_HASH).await;
         let user = match read {
             Ok(Some(u)) => u,
@@ -633,27 +636,21 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             backfill: item.backfill,
         };
         drop(user);
-        let _ = store.mark_pushed(&item.anchor, kvno);
-        self.note(
-            &item.anchor,
-            &item.account,
-            PasswordEvent::Pushed,
-            kvno,
-            if item.resync { "full password sync" } else { "" },
-        );
+        let detail = if item.resync { "full password sync" } else { "" };
+        if let Err(e) = store.mark_pushed(&item.anchor, &item.account, kvno, detail) {
+            tracing::debug!(account = %item.account, "cannot record a push: {e}");
+        }
         match self.pusher.push(push).await {
             PushOutcome::Acknowledged => {
                 let latency = (now_us() - item.noticed_at_us).max(0);
-                if let Err(e) = store.mark_acked(&item.anchor, kvno, latency) {
+                if let Err(e) = store.acknowledge_push(&item.anchor, &item.account, kvno, latency, temporary) {
                     self.control.report_error("state", &e.to_string());
                 }
-                let _ = store.set_acked_temporary(&item.anchor, temporary);
                 self.control.clear_problem("push");
-                self.note(&item.anchor, &item.account, PasswordEvent::Acknowledged, kvno, "");
                 tracing::info!(account = %item.account, anchor = %item.anchor, kvno, latency_ms = latency as f64 / 1000.0, "password synced");
                 self.control
                     .emit(EngineEvent::PasswordSynced { account: item.account.clone(), latency_us: latency as u64 });
-                if !temporary {
+                if !temporary && self.changed_since(usn_at_read).await {
                     // pwdLastSet=0 may have landed while the push was in flight: the safety
                     // net saw it before this acknowledgement and found nothing to act on.
                     if let Some((anchor, k, 0)) = self.key_version(&item.account).await
@@ -665,6 +662,14 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
                 self.tally(&item, ResyncTally::Pushed);
             }
             other => self.push_failed(&item, other, kvno),
+        }
+    }
+
+    /// Whether the domain may have changed since `usn` (an unknown USN counts as changed).
+    async fn changed_since(&self, usn: Option<u64>) -> bool {
+        match (usn, self.directory.highest_usn().await) {
+            (Some(before), Ok(now)) => now != before,
+            _ => true,
         }
     }
 
@@ -957,6 +962,30 @@ mod tests {
         assert!(noticed.elapsed() < Duration::from_secs(2), "pushed by the notice, not the safety net");
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(rig.tenant.calls().pushes, 2, "one push for one change");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_push_reads_the_user_again_only_when_the_domain_changed_while_it_was_in_flight() {
+        let rig = Rig::new().await;
+        rig.directory.add_user("alice");
+        rig.reconciler.run_full().await.unwrap();
+        let anchor = rig.anchor("alice");
+        let reads = || rig.directory.calls.find_user.load(std::sync::atomic::Ordering::Relaxed);
+        // A safety net too slow to matter: only the push itself can notice the change.
+        let before = reads();
+        let (stop, mut tasks) = start(&rig, Duration::from_secs(60)).await;
+        until("the backfill push", || rig.tenant.password_pushes(&anchor) == Some(1)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(reads() - before, 1, "a quiet domain: the user is read once per push");
+
+        // pwdLastSet=0 lands while the next push is in flight: read again, and taken back.
+        let directory = rig.directory.clone();
+        rig.tenant.while_pushing(move || directory.update_user("alice", |u| u.pwd_last_set = 0));
+        rig.directory.set_password("alice", [5; 16]);
+        rig.control.password_changed("alice").unwrap();
+        until("the take-back", || rig.tenant.password_pushes(&anchor) == Some(3)).await;
         stop.cancel();
         while tasks.join_next().await.is_some() {}
     }

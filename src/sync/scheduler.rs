@@ -22,7 +22,28 @@ pub struct WriteBudget {
     limit: u32,
     window: Duration,
     headroom: u32,
-    spent: Mutex<VecDeque<(Instant, u32)>>,
+    spent: Mutex<Spent>,
+}
+
+/// The writes in the window, oldest first, and their sum (kept, not summed at each write: an
+/// initial sync puts tens of thousands of writes in one window).
+#[derive(Debug, Default)]
+struct Spent {
+    writes: VecDeque<(Instant, u32)>,
+    total: u32,
+}
+
+impl Spent {
+    /// Drops the writes that left the window ending at `now`.
+    fn roll(&mut self, now: Instant, window: Duration) {
+        while let Some(&(t, n)) = self.writes.front() {
+            if now.duration_since(t) < window {
+                break;
+            }
+            self.writes.pop_front();
+            self.total -= n;
+        }
+    }
 }
 
 impl WriteBudget {
@@ -32,7 +53,7 @@ impl WriteBudget {
             limit: limit.max(1),
             window,
             headroom: headroom.min(limit.saturating_sub(1)),
-            spent: Mutex::new(VecDeque::new()),
+            spent: Mutex::new(Spent::default()),
         }
     }
 
@@ -50,18 +71,17 @@ impl WriteBudget {
             let wait = {
                 let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
-                while spent.front().is_some_and(|(t, _)| now.duration_since(*t) >= self.window) {
-                    spent.pop_front();
-                }
-                let used: u32 = spent.iter().map(|(_, n)| n).sum();
+                spent.roll(now, self.window);
+                let used = spent.total;
                 if used + writes <= self.cap(lane) {
-                    spent.push_back((now, writes));
+                    spent.writes.push_back((now, writes));
+                    spent.total += writes;
                     return;
                 }
                 // Wait until enough of the oldest writes leave the window.
                 let mut freed = 0;
                 let mut until = now + self.window;
-                for (t, n) in spent.iter() {
+                for (t, n) in spent.writes.iter() {
                     freed += n;
                     if used - freed + writes <= self.cap(lane) {
                         until = *t + self.window;
@@ -76,9 +96,9 @@ impl WriteBudget {
 
     /// Writes spent in the current window.
     pub fn used(&self) -> u32 {
-        let spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        spent.iter().filter(|(t, _)| now.duration_since(*t) < self.window).map(|(_, n)| n).sum()
+        let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        spent.roll(Instant::now(), self.window);
+        spent.total
     }
 }
 

@@ -572,34 +572,31 @@ impl State {
     ) -> Result<bool, StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let handled: Option<u32> = tx
-            .query_row(
-                "SELECT MAX(COALESCE(acked_kvno, 0), COALESCE(skipped_kvno, 0)) FROM passwords WHERE anchor = ?1",
-                [anchor],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        if handled.is_some_and(|h| h >= kvno) {
-            return Ok(false);
-        }
-        // A live change turns a queued backfill item into a live one.
-        tx.execute(
-            "INSERT INTO outbox(anchor, account, kvno, noticed_at, attempts, next_attempt_at, backfill)
-             VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)
-             ON CONFLICT(anchor) DO UPDATE SET account = ?2, kvno = MAX(kvno, ?3), next_attempt_at = 0,
-                 backfill = MIN(backfill, ?5)",
-            params![anchor, account, kvno, noticed_at_us, backfill],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.execute(
-            "INSERT INTO passwords(anchor, account, seen_kvno, seen_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(anchor) DO UPDATE SET account = ?2, seen_kvno = MAX(COALESCE(seen_kvno, 0), ?3), seen_at = ?4",
-            params![anchor, account, kvno, noticed_at_us / 1000],
-        )
-        .map_err(|e| self.err(e))?;
+        let queued = enqueue_in(&tx, anchor, account, kvno, noticed_at_us, backfill).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
-        Ok(true)
+        Ok(queued)
+    }
+
+    /// A reconcile's password pushes (see [`State::enqueue_backfill`]) in one transaction: a
+    /// commit per user cost more than the rest of queueing it. A temporary password's skip is
+    /// released first where it became a normal one, and each push queued gets its `changeSeen`
+    /// event with `detail`. Returns how many were queued; on an error nothing is.
+    pub fn enqueue_backfills(&self, items: &[Backfill<'_>], detail: &str) -> Result<usize, StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let mut queued = 0;
+        for b in items {
+            if b.release_temporary_skip {
+                release_temporary_skip_in(&tx, b.anchor).map_err(|e| self.err(e))?;
+            }
+            if enqueue_in(&tx, b.anchor, b.account, b.kvno, b.at_us, true).map_err(|e| self.err(e))? {
+                history::insert_event(&tx, b.anchor, b.account, PasswordEvent::ChangeSeen, Some(b.kvno), detail)
+                    .map_err(|e| self.err(e))?;
+                queued += 1;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(queued)
     }
 
     /// A change that is deliberately not pushed (a user out of scope, no password):
@@ -641,14 +638,7 @@ impl State {
     /// no longer counts as handled, so the same key version is pushed. Returns whether a skip
     /// was released.
     pub fn release_temporary_skip(&self, anchor: &Anchor) -> Result<bool, StateError> {
-        self.lock()
-            .execute(
-                "UPDATE passwords SET skipped_kvno = NULL, skipped_temporary = 0
-                 WHERE anchor = ?1 AND skipped_temporary = 1",
-                [anchor],
-            )
-            .map(|n| n > 0)
-            .map_err(|e| self.err(e))
+        release_temporary_skip_in(&self.lock(), anchor).map_err(|e| self.err(e))
     }
 
     /// The acknowledged key version and whether it went to Entra as a temporary password
@@ -661,14 +651,6 @@ impl State {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
-            .map_err(|e| self.err(e))
-    }
-
-    /// Records whether the acknowledged push was a temporary password.
-    pub fn set_acked_temporary(&self, anchor: &Anchor, temporary: bool) -> Result<(), StateError> {
-        self.lock()
-            .execute("UPDATE passwords SET acked_temporary = ?2 WHERE anchor = ?1", params![anchor, temporary])
-            .map(|_| ())
             .map_err(|e| self.err(e))
     }
 
@@ -737,15 +719,15 @@ impl State {
         self.lock().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).map_err(|e| self.err(e))
     }
 
-    /// The push of `kvno` was sent.
-    pub fn mark_pushed(&self, anchor: &Anchor, kvno: u32) -> Result<(), StateError> {
-        self.lock()
-            .execute(
-                "UPDATE passwords SET pushed_kvno = ?2, pushed_at = ?3 WHERE anchor = ?1",
-                params![anchor, kvno, now_ms()],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+    /// The push of `kvno` was sent: recorded with its `pushed` event (`detail`), in one commit.
+    pub fn mark_pushed(&self, anchor: &Anchor, account: &str, kvno: u32, detail: &str) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.prepare_cached("UPDATE passwords SET pushed_kvno = ?2, pushed_at = ?3 WHERE anchor = ?1")
+            .and_then(|mut st| st.execute(params![anchor, kvno, now_ms()]))
+            .and_then(|_| history::insert_event(&tx, anchor, account, PasswordEvent::Pushed, Some(kvno), detail))
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// Entra acknowledged `kvno`: the outbox entry goes (unless a newer change queued meanwhile)
@@ -753,17 +735,30 @@ impl State {
     pub fn mark_acked(&self, anchor: &Anchor, kvno: u32, latency_us: i64) -> Result<(), StateError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let now = now_ms();
-        tx.execute(
-            "UPDATE passwords SET acked_kvno = ?2, acked_at = ?3, latency_us = ?4, last_error = NULL WHERE anchor = ?1",
-            params![anchor, kvno, now, latency_us],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.execute("DELETE FROM outbox WHERE anchor = ?1 AND kvno <= ?2", params![anchor, kvno])
+        acked_in(&tx, anchor, kvno, latency_us).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The password path's [`State::mark_acked`]: also whether the push was a temporary
+    /// password (with ForcePasswordChangeOnLogon) and the `acknowledged` event, in one commit
+    /// (a commit costs more than the statements in it).
+    pub fn acknowledge_push(
+        &self,
+        anchor: &Anchor,
+        account: &str,
+        kvno: u32,
+        latency_us: i64,
+        temporary: bool,
+    ) -> Result<(), StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        acked_in(&tx, anchor, kvno, latency_us)
+            .and_then(|()| {
+                tx.prepare_cached("UPDATE passwords SET acked_temporary = ?2 WHERE anchor = ?1")?
+                    .execute(params![anchor, temporary])
+            })
+            .and_then(|_| history::insert_event(&tx, anchor, account, PasswordEvent::Acknowledged, Some(kvno), ""))
             .map_err(|e| self.err(e))?;
-        tx.execute("INSERT INTO latencies(at, latency_us) VALUES (?1, ?2)", params![now, latency_us])
-            .map_err(|e| self.err(e))?;
-        tx.execute("DELETE FROM latencies WHERE at < ?1", params![now - 3_600_000]).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
     }
 
@@ -998,6 +993,74 @@ pub fn quantile(sorted: &[i64], q: f64) -> Option<i64> {
     sorted.get(idx.min(sorted.len() - 1)).copied()
 }
 
+/// Entra acknowledged `kvno` (see [`State::mark_acked`]), inside `tx`.
+fn acked_in(tx: &Connection, anchor: &Anchor, kvno: u32, latency_us: i64) -> rusqlite::Result<()> {
+    let now = now_ms();
+    tx.prepare_cached(
+        "UPDATE passwords SET acked_kvno = ?2, acked_at = ?3, latency_us = ?4, last_error = NULL WHERE anchor = ?1",
+    )?
+    .execute(params![anchor, kvno, now, latency_us])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE anchor = ?1 AND kvno <= ?2")?.execute(params![anchor, kvno])?;
+    tx.prepare_cached("INSERT INTO latencies(at, latency_us) VALUES (?1, ?2)")?.execute(params![now, latency_us])?;
+    tx.prepare_cached("DELETE FROM latencies WHERE at < ?1")?.execute(params![now - 3_600_000])?;
+    Ok(())
+}
+
+/// Queues one push inside `tx` (see [`State::enqueue_push`]); whether anything was queued.
+fn enqueue_in(
+    tx: &Connection,
+    anchor: &Anchor,
+    account: &str,
+    kvno: u32,
+    noticed_at_us: i64,
+    backfill: bool,
+) -> rusqlite::Result<bool> {
+    let handled: Option<u32> = tx
+        .query_row(
+            "SELECT MAX(COALESCE(acked_kvno, 0), COALESCE(skipped_kvno, 0)) FROM passwords WHERE anchor = ?1",
+            [anchor],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if handled.is_some_and(|h| h >= kvno) {
+        return Ok(false);
+    }
+    // A live change turns a queued backfill item into a live one.
+    tx.execute(
+        "INSERT INTO outbox(anchor, account, kvno, noticed_at, attempts, next_attempt_at, backfill)
+             VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)
+             ON CONFLICT(anchor) DO UPDATE SET account = ?2, kvno = MAX(kvno, ?3), next_attempt_at = 0,
+                 backfill = MIN(backfill, ?5)",
+        params![anchor, account, kvno, noticed_at_us, backfill],
+    )?;
+    tx.execute(
+        "INSERT INTO passwords(anchor, account, seen_kvno, seen_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(anchor) DO UPDATE SET account = ?2, seen_kvno = MAX(COALESCE(seen_kvno, 0), ?3), seen_at = ?4",
+        params![anchor, account, kvno, noticed_at_us / 1000],
+    )?;
+    Ok(true)
+}
+
+fn release_temporary_skip_in(conn: &Connection, anchor: &Anchor) -> rusqlite::Result<bool> {
+    conn.execute(
+        "UPDATE passwords SET skipped_kvno = NULL, skipped_temporary = 0 WHERE anchor = ?1 AND skipped_temporary = 1",
+        [anchor],
+    )
+    .map(|n| n > 0)
+}
+
+/// One push [`State::enqueue_backfills`] queues.
+#[derive(Clone, Copy, Debug)]
+pub struct Backfill<'a> {
+    pub anchor: &'a Anchor,
+    pub account: &'a str,
+    pub kvno: u32,
+    /// When the change was seen (µs since the epoch).
+    pub at_us: i64,
+    /// A skipped temporary password became a normal one: the skip goes first.
+    pub release_temporary_skip: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1071,6 +1134,38 @@ mod tests {
         let order: Vec<(String, bool)> =
             s.outbox().unwrap_or_default().into_iter().map(|i| (i.account, i.backfill)).collect();
         assert_eq!(order, vec![("bob".to_string(), false), ("carol".to_string(), false), ("alice".to_string(), true)]);
+    }
+
+    #[test]
+    fn a_reconciles_pushes_are_queued_together_with_their_events_and_skips_kept() {
+        let (_d, s) = open();
+        let ok = |r: Result<(), StateError>| r.unwrap_or_else(|e| panic!("{e}"));
+        let (a, b, c, d) = (Anchor::from("A"), Anchor::from("B"), Anchor::from("C"), Anchor::from("D"));
+        s.enqueue_push(&b, "b", 2, 1).unwrap_or_else(|e| panic!("{e}"));
+        ok(s.mark_acked(&b, 2, 1));
+        ok(s.mark_temporary_skipped(&c, "c", 3, "temporary"));
+        ok(s.mark_temporary_skipped(&d, "d", 4, "temporary"));
+        let item = |anchor, account, kvno, release_temporary_skip| Backfill {
+            anchor,
+            account,
+            kvno,
+            at_us: 5_000,
+            release_temporary_skip,
+        };
+        let items = [item(&a, "a", 1, false), item(&b, "b", 2, false), item(&c, "c", 3, true), item(&d, "d", 4, false)];
+        // A: new; B: acknowledged already; C: its temporary password became a normal one; D: still
+        // a temporary password, skipped.
+        assert_eq!(s.enqueue_backfills(&items, "found by a reconcile").ok(), Some(2));
+        let (due, _) = s.outbox_due(i64::MAX, 10).unwrap_or_else(|e| panic!("{e}"));
+        let mut queued: Vec<&str> = due.iter().map(|i| i.anchor.as_str()).collect();
+        queued.sort_unstable();
+        assert_eq!(queued, ["A", "C"]);
+        assert!(due.iter().all(|i| i.backfill));
+        for (account, events) in [("a", 1), ("b", 0), ("c", 1), ("d", 0)] {
+            let seen = s.password_history(account).unwrap_or_else(|e| panic!("{e}"));
+            let seen = seen.iter().filter(|e| e.event == "changeSeen" && e.detail == "found by a reconcile").count();
+            assert_eq!(seen, events, "{account}");
+        }
     }
 
     #[test]

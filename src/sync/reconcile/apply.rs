@@ -15,7 +15,7 @@ use crate::sync::mapping::Desired;
 use crate::sync::model::{AttrValue, ExportObject, ObjectType};
 use crate::sync::plan::{Action, Plan};
 use crate::sync::scheduler::Lane;
-use crate::sync::state::{ExportedObject, PasswordEvent, now_ms, now_us};
+use crate::sync::state::{Backfill, ExportedObject, now_ms, now_us};
 use crate::sync::tenant::{ObjectFault, Tenant, TenantError, with_sign_in_fix};
 
 impl<D: Directory, T: Tenant> Reconciler<D, T> {
@@ -189,21 +189,20 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         // Passwords: into the durable outbox; the password path pushes them (urgent lane).
         let wanted: HashSet<&str> =
             plan.operations.iter().filter(|o| o.action == Action::Password).map(|o| o.anchor.as_str()).collect();
-        for p in pending.iter().filter(|p| wanted.contains(p.anchor.as_str())) {
-            let queued =
-                if p.no_longer_temporary { store.release_temporary_skip(&p.anchor).map(|_| ()) } else { Ok(()) }
-                    .and_then(|()| store.enqueue_backfill(&p.anchor, &p.name, p.kvno, p.changed_at_us))
-                    .and_then(|queued| {
-                        if !queued {
-                            return Ok(());
-                        }
-                        let detail = "found by a reconcile";
-                        store.record_password_event(&p.anchor, &p.name, PasswordEvent::ChangeSeen, Some(p.kvno), detail)
-                    });
-            if let Err(e) = queued {
-                summary.errors += 1;
-                self.control.report_error("state", &e.to_string());
-            }
+        let items: Vec<Backfill<'_>> = pending
+            .iter()
+            .filter(|p| wanted.contains(p.anchor.as_str()))
+            .map(|p| Backfill {
+                anchor: &p.anchor,
+                account: &p.name,
+                kvno: p.kvno,
+                at_us: p.changed_at_us,
+                release_temporary_skip: p.no_longer_temporary,
+            })
+            .collect();
+        if let Err(e) = store.enqueue_backfills(&items, "found by a reconcile") {
+            summary.errors += items.len() as u64;
+            self.control.report_error("state", &e.to_string());
         }
         (self.wake_passwords)();
         summary.errors += self.delete(plan).await;

@@ -3,8 +3,11 @@
 //! objectGUID, a chunk at a time, when it is sent. Memory holds a few hashes per object, not the
 //! domain. Dry runs take the planned path instead, whose per-operation log they keep.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::full_scan::{Change, DnIndex, DriftFindings, Scan, StateView, exported_keys, log_phase};
 use super::{ReconcileError, Reconciler};
@@ -17,7 +20,7 @@ use crate::sync::drift;
 use crate::sync::model::{ExportObject, ObjectType};
 use crate::sync::plan::{Action, DeleteGuards, Plan, guard_deletes, order_groups};
 use crate::sync::scheduler::Lane;
-use crate::sync::state::{PasswordEvent, now_ms, now_us};
+use crate::sync::state::{Backfill, now_ms, now_us};
 use crate::sync::tenant::Tenant;
 use crate::sync::writeback;
 
@@ -31,6 +34,15 @@ struct Sent {
     errors: u64,
     /// Passwords a peer DC's daemon pushes (several DCs): not queued here.
     left_to_peers: u64,
+}
+
+/// A user's password a reconcile found to push.
+struct DuePassword {
+    anchor: Anchor,
+    account: String,
+    kvno: u32,
+    /// A skipped temporary password became a normal one.
+    no_longer_temporary: bool,
 }
 
 /// An object read again to be sent, with the user's account and key version.
@@ -247,29 +259,9 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                 .filter(|c| upserts.contains(&c.object_guid) || passwords.contains_key(&c.object_guid))
                 .map(|c| c.object_guid)
                 .collect();
-            // One chunk at a time. Reading the next chunk while this one was sent, in chunks
-            // sized to the calls in flight (3,200 objects with the load bench's settings), and
-            // waking the password path after each chunk doubled the 10,000-user peak RSS (170
-            // MiB against 85) and was no faster (objects in 39 s against 19 s, on a machine
-            // shared with other builds): measured, then left.
-            for chunk in guids.chunks(READ_CHUNK) {
-                match self.read_again(t, chunk, index).await {
-                    Ok(objects) => {
-                        let send: Vec<&ExportObject> =
-                            objects.iter().filter(|r| upserts.contains(&r.object_guid)).map(|r| &r.object).collect();
-                        sent.errors += self.upsert_parallel(&send, Lane::Bulk).await;
-                        // Passwords follow their user's export.
-                        let (errors, left) = self.queue_passwords(&objects, &passwords).await;
-                        sent.errors += errors;
-                        sent.left_to_peers += left;
-                    }
-                    Err(e) => {
-                        sent.errors += chunk.len() as u64;
-                        self.control.report_error("reconcile", &e.to_string());
-                    }
-                }
-            }
-            (self.wake_passwords)();
+            let streamed = self.send_streamed(t, &guids, &upserts, &passwords, index).await;
+            sent.errors += streamed.errors;
+            sent.left_to_peers += streamed.left_to_peers;
         }
         // Groups: read again all at once (their number is a tenth of the users' at most, and
         // only the changed ones), ordered so members exist before the groups naming them.
@@ -336,44 +328,132 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         errors
     }
 
-    /// Puts the passwords of these users into the durable outbox (the password path pushes
-    /// them); `passwords`: objectGUID → whether a skipped temporary password became normal.
-    /// Several DCs: a change a peer's daemon pushes is left to it. Returns the failures and the
-    /// number left to peers.
-    async fn queue_passwords(&self, objects: &[Reread], passwords: &HashMap<[u8; 16], bool>) -> (u64, u64) {
-        let due: Vec<(&Anchor, &str, u32, bool)> = objects
-            .iter()
-            .filter_map(|r| {
-                let no_longer_temporary = *passwords.get(&r.object_guid)?;
-                let (name, kvno) = r.user.as_ref()?;
-                Some((&r.object.anchor, name.as_str(), *kvno, no_longer_temporary))
-            })
-            .collect();
-        let wanted = due.len() as u64;
-        let due = self.cluster.leave_to_peers(&*self.directory, &self.store, due, |p| p.1).await;
-        let left = wanted - due.len() as u64;
-        let store = &self.store;
-        let mut errors = 0;
-        for (anchor, name, kvno, no_longer_temporary) in due {
-            let queued = if no_longer_temporary { store.release_temporary_skip(anchor).map(|_| ()) } else { Ok(()) }
-                .and_then(|()| store.enqueue_backfill(anchor, name, kvno, now_us()))
-                .and_then(|queued| {
-                    if !queued {
-                        return Ok(());
-                    }
-                    store.record_password_event(
-                        anchor,
-                        name,
-                        PasswordEvent::ChangeSeen,
-                        Some(kvno),
-                        "found by a reconcile",
-                    )
+    /// Sends objects of one type read again by objectGUID as a stream: the next chunk is read
+    /// while `parallel_calls` calls are in flight, so the tenant never waits for a chunk to be
+    /// read or for the slowest call of the last one. The passwords of a call's users go into
+    /// the outbox once the call is answered (passwords follow their user's export), a few
+    /// hundred per transaction. At most a chunk and the calls in flight are held.
+    async fn send_streamed(
+        &self,
+        object_type: ObjectType,
+        guids: &[[u8; 16]],
+        upserts: &HashSet<[u8; 16]>,
+        passwords: &HashMap<[u8; 16], bool>,
+        index: &Arc<DnIndex>,
+    ) -> Sent {
+        let per_call = self.settings.objects_per_call.max(1);
+        let parallel = self.settings.parallel_calls.max(1);
+        let mut chunks = guids.chunks(READ_CHUNK);
+        let mut reading = None;
+        let mut read_all = false;
+        let mut ready: VecDeque<Reread> = VecDeque::new();
+        let mut running = FuturesUnordered::new();
+        let mut owed: Vec<DuePassword> = Vec::new();
+        let mut sent = Sent::default();
+        let owe = |owed: &mut Vec<DuePassword>, r: Reread| {
+            let (Some(&no_longer_temporary), Some((account, kvno))) = (passwords.get(&r.object_guid), r.user) else {
+                return;
+            };
+            owed.push(DuePassword { anchor: r.object.anchor, account, kvno, no_longer_temporary });
+        };
+        loop {
+            if reading.is_none() && !read_all && ready.len() < parallel * per_call {
+                match chunks.next() {
+                    Some(chunk) => reading = Some((chunk.len(), Box::pin(self.read_again(object_type, chunk, index)))),
+                    None => read_all = true,
+                }
+            }
+            let last = read_all && reading.is_none();
+            while running.len() < parallel && (ready.len() >= per_call || (last && !ready.is_empty())) {
+                let call: Vec<Reread> = ready.drain(..per_call.min(ready.len())).collect();
+                running.push(async move {
+                    let objects: Vec<&ExportObject> = call.iter().map(|r| &r.object).collect();
+                    let outcome = self.upsert_chunk(&objects, Lane::Bulk).await;
+                    (call, outcome)
                 });
-            if let Err(e) = queued {
-                errors += 1;
-                self.control.report_error("state", &e.to_string());
+            }
+            if running.is_empty() && reading.is_none() {
+                if last {
+                    break;
+                }
+                continue;
+            }
+            tokio::select! {
+                read = async {
+                    match reading.as_mut() {
+                        Some((_, read)) => read.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let len = reading.take().map_or(0, |(len, _)| len);
+                    match read {
+                        Ok(objects) => {
+                            for r in objects {
+                                if upserts.contains(&r.object_guid) {
+                                    ready.push_back(r);
+                                } else {
+                                    owe(&mut owed, r);
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            sent.errors += len as u64;
+                            self.control.report_error("reconcile", &e.to_string());
+                        }
+                    }
+                }
+                Some((call, outcome)) = running.next() => {
+                    match outcome {
+                        Ok((_, failed)) => sent.errors += failed,
+                        Err(e) => {
+                            sent.errors += 1;
+                            self.control.report_error("export", &e.to_string());
+                        }
+                    }
+                    for r in call {
+                        owe(&mut owed, r);
+                    }
+                }
+            }
+            if owed.len() >= READ_CHUNK {
+                let (errors, left) = self.queue_passwords(std::mem::take(&mut owed)).await;
+                sent.errors += errors;
+                sent.left_to_peers += left;
             }
         }
+        let (errors, left) = self.queue_passwords(owed).await;
+        sent.errors += errors;
+        sent.left_to_peers += left;
+        sent
+    }
+
+    /// Puts these users' passwords into the durable outbox in one transaction and wakes the
+    /// password path, which pushes them. Several DCs: a change a peer's daemon pushes is left
+    /// to it. Returns the failures and the number left to peers.
+    async fn queue_passwords(&self, due: Vec<DuePassword>) -> (u64, u64) {
+        if due.is_empty() {
+            return (0, 0);
+        }
+        let wanted = due.len() as u64;
+        let due = self.cluster.leave_to_peers(&*self.directory, &self.store, due, |p| p.account.as_str()).await;
+        let left = wanted - due.len() as u64;
+        let at_us = now_us();
+        let items: Vec<Backfill<'_>> = due
+            .iter()
+            .map(|p| Backfill {
+                anchor: &p.anchor,
+                account: &p.account,
+                kvno: p.kvno,
+                at_us,
+                release_temporary_skip: p.no_longer_temporary,
+            })
+            .collect();
+        let mut errors = 0;
+        if let Err(e) = self.store.enqueue_backfills(&items, "found by a reconcile") {
+            errors += items.len() as u64;
+            self.control.report_error("state", &e.to_string());
+        }
+        (self.wake_passwords)();
         (errors, left)
     }
 

@@ -56,13 +56,7 @@ impl State {
         kvno: Option<u32>,
         detail: &str,
     ) -> Result<(), StateError> {
-        self.lock()
-            .execute(
-                "INSERT INTO password_history(anchor, account, at, event, kvno, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![anchor, account, now_ms(), event.as_str(), kvno, detail],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        insert_event(&self.lock(), anchor, account, event, kvno, detail).map_err(|e| self.err(e))
     }
 
     /// The account's events, newest first.
@@ -99,6 +93,22 @@ impl State {
             .map_err(|e| self.err(e))?;
         Ok(old + over)
     }
+}
+
+/// Records one event on `conn` (inside a caller's transaction, or on its own).
+pub(super) fn insert_event(
+    conn: &rusqlite::Connection,
+    anchor: &Anchor,
+    account: &str,
+    event: PasswordEvent,
+    kvno: Option<u32>,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO password_history(anchor, account, at, event, kvno, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![anchor, account, now_ms(), event.as_str(), kvno, detail])
+    .map(|_| ())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! exported and pushed, counts every call (and the lane of every write), and fails on script.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::sync::anchor::Anchor;
 use crate::sync::model::{AttrValue, ExportObject, ObjectType};
@@ -47,6 +47,8 @@ struct Inner {
     refused: HashSet<Anchor>,
     /// Outcomes the next pushes get instead of the normal one.
     push_script: VecDeque<PushOutcome>,
+    /// Runs while each push is in flight (before it is answered).
+    while_pushing: Option<Arc<dyn Fn() + Send + Sync>>,
     next_id: u64,
 }
 
@@ -76,6 +78,7 @@ impl FakeTenant {
                 failing_read_backs: 0,
                 refused: HashSet::new(),
                 push_script: VecDeque::new(),
+                while_pushing: None,
                 next_id: 1,
             }),
         }
@@ -112,6 +115,11 @@ impl FakeTenant {
     /// The tenant takes the object again.
     pub fn accept(&self, anchor: &str) {
         self.lock().refused.remove(anchor);
+    }
+
+    /// Runs `f` while each later push is in flight, before it is answered.
+    pub fn while_pushing(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.lock().while_pushing = Some(Arc::new(f));
     }
 
     pub fn script_pushes(&self, outcomes: impl IntoIterator<Item = PushOutcome>) {
@@ -260,6 +268,10 @@ impl Tenant for FakeTenant {
 
 impl CredentialPusher for FakeTenant {
     async fn push(&self, push: CredentialPush) -> PushOutcome {
+        let in_flight = self.lock().while_pushing.clone();
+        if let Some(f) = in_flight {
+            f();
+        }
         let mut i = self.lock();
         i.calls.pushes += 1;
         match push.backfill {
