@@ -385,16 +385,22 @@ impl State {
     // ---- exported objects ----
 
     pub fn record_export(&self, o: &ExportedObject) -> Result<(), StateError> {
-        self.lock()
-            .execute(
-                "INSERT INTO objects(object_type, anchor, dn, name, digest, cloud_anchor, exported_at, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(object_type, anchor) DO UPDATE SET dn = ?3, name = ?4, digest = ?5,
-                   cloud_anchor = COALESCE(?6, cloud_anchor), exported_at = ?7, last_error = ?8",
-                params![o.object_type, o.anchor, o.dn, o.name, o.digest, o.cloud_anchor, o.exported_at, o.last_error],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        record_export_in(&self.lock(), o).map_err(|e| self.err(e))
+    }
+
+    /// Objects the tenant accepted in one call, in one transaction: each recorded as exported
+    /// and its refusal, if any, forgotten ([`State::clear_block`]). Returns, for each, whether
+    /// it had been refused.
+    pub fn record_accepted(&self, objects: &[ExportedObject]) -> Result<Vec<bool>, StateError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let mut was_blocked = Vec::with_capacity(objects.len());
+        for o in objects {
+            was_blocked.push(blocked::clear_block_in(&tx, o.object_type.as_str(), &o.anchor).map_err(|e| self.err(e))?);
+            record_export_in(&tx, o).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(was_blocked)
     }
 
     pub fn record_export_error(&self, object_type: ObjectType, anchor: &Anchor, error: &str) -> Result<(), StateError> {
@@ -991,6 +997,17 @@ pub fn quantile(sorted: &[i64], q: f64) -> Option<i64> {
     }
     let idx = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     sorted.get(idx.min(sorted.len() - 1)).copied()
+}
+
+fn record_export_in(conn: &Connection, o: &ExportedObject) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO objects(object_type, anchor, dn, name, digest, cloud_anchor, exported_at, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(object_type, anchor) DO UPDATE SET dn = ?3, name = ?4, digest = ?5,
+           cloud_anchor = COALESCE(?6, cloud_anchor), exported_at = ?7, last_error = ?8",
+    )?
+    .execute(params![o.object_type, o.anchor, o.dn, o.name, o.digest, o.cloud_anchor, o.exported_at, o.last_error])
+    .map(|_| ())
 }
 
 /// Entra acknowledged `kvno` (see [`State::mark_acked`]), inside `tx`.

@@ -64,7 +64,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
         self.control.progress().sent(chunk.len());
         self.control.clear_problem("reconcile");
         let store = &self.store;
-        let (mut ok, mut failed) = (0, 0);
+        let mut failed = 0;
+        let mut accepted = Vec::with_capacity(chunk.len());
         for (o, r) in chunk.iter().zip(results) {
             if let Some(err) = &r.error {
                 failed += 1;
@@ -72,25 +73,31 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                 self.record_block(o, err.message());
                 continue;
             }
-            if store.clear_block(o.object_type.as_str(), &o.anchor).unwrap_or(false) {
-                tracing::info!(object = %o.name, anchor = %o.anchor, "the tenant accepts the object it had refused");
-            }
             if let Some(w) = &r.warning {
                 tracing::warn!(object = %o.name, anchor = %o.anchor, "exported with a warning: {w}");
                 let _ = store.record_event("warning", &o.name, w);
             }
-            ok += 1;
-            store.record_export(&ExportedObject {
+            accepted.push((*o, r.cloud_anchor));
+        }
+        let rows: Vec<ExportedObject> = accepted
+            .iter()
+            .map(|(o, cloud_anchor)| ExportedObject {
                 object_type: o.object_type,
                 anchor: o.anchor.clone(),
                 dn: o.dn.clone(),
                 name: o.name.clone(),
                 digest: o.digest(),
-                cloud_anchor: r.cloud_anchor.clone(),
+                cloud_anchor: cloud_anchor.clone(),
                 exported_at: now_ms(),
                 last_error: None,
-            })?;
+            })
+            .collect();
+        for ((o, _), was_blocked) in accepted.iter().zip(store.record_accepted(&rows)?) {
+            if was_blocked {
+                tracing::info!(object = %o.name, anchor = %o.anchor, "the tenant accepts the object it had refused");
+            }
         }
+        let ok = accepted.len() as u64;
         Ok((ok, failed))
     }
 

@@ -78,19 +78,7 @@ impl State {
     /// The tenant took the object (or it is gone): forget its refusal. A user's password that
     /// was skipped for the block is due again. Returns whether there was one.
     pub fn clear_block(&self, object_type: &str, anchor: &Anchor) -> Result<bool, StateError> {
-        let conn = self.lock();
-        let n = conn
-            .execute("DELETE FROM blocked WHERE object_type = ?1 AND anchor = ?2", params![object_type, anchor])
-            .map_err(|e| self.err(e))?;
-        if n > 0 && object_type == "User" {
-            conn.execute(
-                "UPDATE passwords SET skipped_kvno = NULL, last_error = NULL
-                 WHERE anchor = ?1 AND skipped_temporary = 0 AND last_error LIKE 'blocked:%'",
-                [anchor],
-            )
-            .map_err(|e| self.err(e))?;
-        }
-        Ok(n > 0)
+        clear_block_in(&self.lock(), object_type, anchor).map_err(|e| self.err(e))
     }
 
     /// `sync --retry-blocked`: every refusal forgotten, so the next reconcile sends each object
@@ -106,6 +94,25 @@ impl State {
         .map_err(|e| self.err(e))?;
         Ok(n)
     }
+}
+
+/// [`State::clear_block`] on `conn` (inside a caller's transaction, or on its own).
+pub(super) fn clear_block_in(
+    conn: &rusqlite::Connection,
+    object_type: &str,
+    anchor: &Anchor,
+) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached("DELETE FROM blocked WHERE object_type = ?1 AND anchor = ?2")?
+        .execute(params![object_type, anchor])?;
+    if n > 0 && object_type == "User" {
+        conn.prepare_cached(
+            "UPDATE passwords SET skipped_kvno = NULL, last_error = NULL
+             WHERE anchor = ?1 AND skipped_temporary = 0 AND last_error LIKE 'blocked:%'",
+        )?
+        .execute([anchor])?;
+    }
+    Ok(n > 0)
 }
 
 #[cfg(test)]
