@@ -24,8 +24,8 @@ use crate::sync::state::{Backfill, now_ms, now_us};
 use crate::sync::tenant::Tenant;
 use crate::sync::writeback;
 
-/// Objects read again per directory search when they are sent: large enough that a search per
-/// chunk costs little, small enough that a chunk's objects are a few hundred KB.
+/// Objects read again at a time when they are sent (the directory adapter splits the read into
+/// searches of 100): a chunk's objects are a few hundred KB.
 const READ_CHUNK: usize = 500;
 
 /// What sending the changes came to.
@@ -238,7 +238,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
     }
 
     /// Sends what the scan found, in the plan's order: disabling updates first (urgent lane),
-    /// then users (each chunk's passwords into the outbox right after it), contacts and
+    /// then users (their passwords into the outbox as their calls are answered), contacts and
     /// devices, then groups after the groups they contain. Returns the number of failures.
     async fn send_changes(&self, scan: &Scan, index: &Arc<DnIndex>) -> Sent {
         let mut sent = Sent::default();
