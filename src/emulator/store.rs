@@ -189,6 +189,24 @@ impl Store {
         Ok(())
     }
 
+    /// Writes only the credentials of these objects (a password push changes nothing else),
+    /// in one transaction.
+    pub(crate) fn persist_credentials<'a>(
+        &mut self,
+        objects: impl IntoIterator<Item = &'a SyncObject>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut update = tx.prepare_cached("UPDATE objects SET credential = ?2 WHERE object_id = ?1")?;
+            for object in objects {
+                let credential = object.credential.as_ref().and_then(|c| serde_json::to_string(c).ok());
+                update.execute(params![object.object_id.to_string(), credential])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     pub(crate) fn certificates(&self) -> Result<Vec<CertificateRow>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT client_id, der, roles FROM certificates")?;
         let rows =

@@ -339,7 +339,7 @@ impl Tenant {
         let writes = changed.len() as u64;
         if !changed.is_empty() {
             let objects = changed.iter().filter_map(|id| self.objects.get(id));
-            self.store.persist(objects, &[])?;
+            self.store.persist_credentials(objects)?;
         }
         Ok((results, writes))
     }
