@@ -466,4 +466,29 @@ fn streamed_reads_and_reads_by_object_guid() {
     let mut none = 0;
     directory::each_user(&conn, &opts, |_| none += 1).expect("unknown GUID");
     assert_eq!(none, 0);
+
+    // Several users by name in one search (the password path's backfill read): only users
+    // come back, whatever else the names match, and the administrator's filter still holds.
+    let names = ["bulk00001", "BULK00002", "bulk00003", "bgroup0001", "nobody-here", "bulk00004"];
+    let mut read: Vec<String> = directory::find_users_matching(&conn, &names, None, true)
+        .expect("users by name")
+        .into_iter()
+        .map(|u| {
+            assert!(u.nt_hash.is_some(), "{} read with its hash", u.id.sam_account_name);
+            u.id.sam_account_name
+        })
+        .collect();
+    read.sort();
+    assert_eq!(read, ["bulk00001", "bulk00002", "bulk00003", "bulk00004"]);
+    let computer = directory::read_computers(&conn, &all).expect("computers").remove(0).id.sam_account_name;
+    let got = directory::find_users_matching(&conn, &[computer.as_str(), "bulk00005"], None, false).expect("by name");
+    assert_eq!(
+        got.iter().map(|u| u.id.sam_account_name.as_str()).collect::<Vec<_>>(),
+        ["bulk00005"],
+        "never a computer"
+    );
+    let scoped =
+        directory::find_users_matching(&conn, &names, Some("(!(sAMAccountName=bulk00003))"), false).expect("scoped");
+    assert_eq!(scoped.len(), 3, "the administrator's filter leaves out bulk00003");
+    assert!(directory::find_users_matching(&conn, &[], None, false).expect("no names").is_empty());
 }

@@ -116,22 +116,27 @@ async fn handle(
     let tenant = Arc::clone(&app.tenant);
     let op = operation.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        let mut tenant = lock(&tenant);
-        if let Err(e) = tenant.note_client(application_id.trim(), build.trim()) {
-            tracing::warn!("{e}");
-        }
-        ops::run(&mut tenant, &op, parsed, &settings)
+        let outcome = {
+            let mut tenant = lock(&tenant);
+            if let Err(e) = tenant.note_client(application_id.trim(), build.trim()) {
+                tracing::warn!("{e}");
+            }
+            ops::run(&mut tenant, &op, parsed, &settings)?
+        };
+        // The tenant is free again: a read-back's answer is built from its copy now.
+        Ok::<_, Fault>((outcome.result.map(ops::Reply::build), outcome.writes))
     })
     .await
     .map_err(|e| {
         tracing::error!("an operation task failed: {e}");
         Fault::service(FaultCode::Receiver, "An internal error occurred while processing the request.")
     })??;
-    if outcome.writes > 0 {
-        lock(&app.throttle).record(now, outcome.writes);
-        lock(&app.stats).writes += outcome.writes;
+    let (result, writes) = outcome;
+    if writes > 0 {
+        lock(&app.throttle).record(now, writes);
+        lock(&app.stats).writes += writes;
     }
-    Ok(soap::response(&operation, &message_id, outcome.result))
+    Ok(soap::response(&operation, &message_id, result))
 }
 
 fn prepare(

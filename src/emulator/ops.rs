@@ -43,8 +43,25 @@ pub(super) struct OpSettings {
 
 /// The answer of one operation and how many objects or credentials it changed.
 pub(super) struct Outcome {
-    pub result: Option<Element>,
+    pub result: Option<Reply>,
     pub writes: u64,
+}
+
+/// An operation's answer, built under the tenant lock, or a read-back's copy of the tenant
+/// from which the answer is built once the lock is released: building the answer for a large
+/// tenant takes seconds, and the other calls (password pushes) need not wait for it.
+pub(super) enum Reply {
+    Built(Element),
+    ReadBack(ReadBackCopy),
+}
+
+impl Reply {
+    pub(super) fn build(self) -> Element {
+        match self {
+            Reply::Built(e) => e,
+            Reply::ReadBack(copy) => copy.build(),
+        }
+    }
 }
 
 fn formatter(parameter: &'static str) -> impl Fn(String) -> Fault {
@@ -220,9 +237,10 @@ pub(super) fn run(
         return Err(Fault::service(FaultCode::Sender, NOT_ACTIVATED));
     }
     let nothing = |writes| Ok(Outcome { result: None, writes });
+    let built = |e: Element| Some(Reply::Built(e));
     match parsed {
         Parsed::GetCompanyConfiguration => {
-            Ok(Outcome { result: Some(company_configuration(tenant, settings)), writes: 0 })
+            Ok(Outcome { result: built(company_configuration(tenant, settings)), writes: 0 })
         }
         Parsed::SetCompanyDirsyncFeatures(mask) => {
             if let Some(refusal) = &settings.features_refusal {
@@ -237,9 +255,11 @@ pub(super) fn run(
             ctx.delta_members_allowed = v2;
             ctx.max_links = if v2 { Some(MAX_LINKS) } else { None };
             let (results, writes) = tenant.provision(&objects, &ctx).map_err(store_fault)?;
-            Ok(Outcome { result: Some(provision_result(operation, &results)), writes })
+            Ok(Outcome { result: built(provision_result(operation, &results)), writes })
         }
-        Parsed::ReadBack { v2 } => Ok(Outcome { result: Some(read_back(tenant, operation, v2)), writes: 0 }),
+        Parsed::ReadBack { v2 } => {
+            Ok(Outcome { result: Some(Reply::ReadBack(ReadBackCopy::of(tenant, operation, v2))), writes: 0 })
+        }
         Parsed::ProvisionCredentials(items) => {
             if settings.require_phs_feature && tenant.info.dirsync_features & 1 == 0 {
                 return Err(Fault::service(
@@ -249,14 +269,14 @@ pub(super) fn run(
                 ));
             }
             let (results, writes) = tenant.provision_credentials(&items, &settings.provision).map_err(store_fault)?;
-            Ok(Outcome { result: Some(credentials_result(&results)), writes })
+            Ok(Outcome { result: built(credentials_result(&results)), writes })
         }
         Parsed::FinalizeExport { total, successful } => {
             tenant.finalize_export(settings.provision.now_ms, total, successful).map_err(store_fault)?;
             nothing(0)
         }
         Parsed::Capabilities => Ok(Outcome {
-            result: Some(Element::new("", "CapabilitiesResult").text(capabilities_document(&settings.min_build))),
+            result: built(Element::new("", "CapabilitiesResult").text(capabilities_document(&settings.min_build))),
             writes: 0,
         }),
         Parsed::NotEmulated(op) => Err(Fault::service(
@@ -396,33 +416,72 @@ fn key_value(key: &str, value: &Value) -> Element {
     Element::new("c", "KeyValueOfstringanyType").child(Element::new("c", "Key").text(key)).child(typed_value(value))
 }
 
-fn read_back(tenant: &Tenant, operation: &str, v2: bool) -> Element {
-    let objects = tenant.objects(None).into_iter().filter(|o| o.source_anchor.is_some()).map(|o| {
-        let mut values = Element::new("b", "PropertyValues").xmlns("c", ARRAYS_NS);
-        values.push_child(key_value("CloudAnchor", &Value::String(o.cloud_anchor())));
-        values.push_child(key_value("SourceAnchor", &Value::String(o.source_anchor.clone().unwrap_or_default())));
-        for attribute in o.attributes.values() {
-            // Cleared attributes have no type to report; v2 also leaves out empty ones.
-            if attribute.value == Value::Null || (v2 && attribute.value.is_empty()) {
-                continue;
+/// What a read-back answers, copied from the tenant (see [`Reply`]).
+pub(super) struct ReadBackCopy {
+    operation: String,
+    objects: Vec<ReadBackObject>,
+}
+
+struct ReadBackObject {
+    object_type: ObjectType,
+    cloud_anchor: String,
+    source_anchor: String,
+    /// (name as sent, value), without cleared attributes (and, in v2, empty ones).
+    attributes: Vec<(String, Value)>,
+    /// A group's members' SourceAnchors (`None` for other types, and in v2 when empty).
+    members: Option<Vec<String>>,
+}
+
+impl ReadBackCopy {
+    fn of(tenant: &Tenant, operation: &str, v2: bool) -> ReadBackCopy {
+        let objects = tenant
+            .objects(None)
+            .into_iter()
+            .filter_map(|o| {
+                let source_anchor = o.source_anchor.clone()?;
+                // Cleared attributes have no type to report; v2 also leaves out empty ones.
+                let attributes = o
+                    .attributes
+                    .values()
+                    .filter(|a| a.value != Value::Null && !(v2 && a.value.is_empty()))
+                    .map(|a| (a.key.clone(), a.value.clone()))
+                    .collect();
+                let members = (o.object_type == ObjectType::Group)
+                    .then(|| tenant.member_anchors(o))
+                    .filter(|m| !(v2 && m.is_empty()));
+                Some(ReadBackObject {
+                    object_type: o.object_type,
+                    cloud_anchor: o.cloud_anchor(),
+                    source_anchor,
+                    attributes,
+                    members,
+                })
+            })
+            .collect();
+        ReadBackCopy { operation: operation.to_owned(), objects }
+    }
+
+    fn build(self) -> Element {
+        let objects = self.objects.into_iter().map(|o| {
+            let mut values = Element::new("b", "PropertyValues").xmlns("c", ARRAYS_NS);
+            values.push_child(key_value("CloudAnchor", &Value::String(o.cloud_anchor)));
+            values.push_child(key_value("SourceAnchor", &Value::String(o.source_anchor)));
+            for (key, value) in &o.attributes {
+                values.push_child(key_value(&pascal(key), value));
             }
-            values.push_child(key_value(&pascal(&attribute.key), &attribute.value));
-        }
-        if o.object_type == ObjectType::Group {
-            let members = tenant.member_anchors(o);
-            if !(v2 && members.is_empty()) {
+            if let Some(members) = o.members {
                 values.push_child(key_value("Member", &Value::StringList(members)));
             }
-        }
-        Element::new("b", "AzureADSyncObject")
-            .child(values)
-            .child(Element::new("b", "SyncObjectType").text(o.object_type.as_str()))
-            .child(Element::new("b", "SyncOperation").text("Set"))
-    });
-    Element::new("", format!("{operation}Result"))
-        .xmlns("b", super::soap::OBJECTS_NS)
-        .xmlns("i", XSI)
-        .child(Element::new("b", "ResultObjects").children(objects))
+            Element::new("b", "AzureADSyncObject")
+                .child(values)
+                .child(Element::new("b", "SyncObjectType").text(o.object_type.as_str()))
+                .child(Element::new("b", "SyncOperation").text("Set"))
+        });
+        Element::new("", format!("{}Result", self.operation))
+            .xmlns("b", super::soap::OBJECTS_NS)
+            .xmlns("i", XSI)
+            .child(Element::new("b", "ResultObjects").children(objects))
+    }
 }
 
 /// `CapabilitiesResult`: an XML document in a string.

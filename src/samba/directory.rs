@@ -354,6 +354,43 @@ pub fn user_by_name_filter(account_name: &str, extra_filter: Option<&str>) -> St
     }
 }
 
+/// The filter for several users by sAMAccountName (and `extra_filter`). Only the names are left
+/// for libldb's index: with two or more candidates it would go on to intersect the next
+/// indexed term, and `objectClass=user` means loading the index of every user. The class and
+/// the administrator's filter are written as a double negation, which libldb does not index
+/// and matches on the few candidates the names found.
+pub fn users_by_names_filter(account_names: &[&str], extra_filter: Option<&str>) -> Option<String> {
+    let names: String = account_names.iter().map(|n| filter::equals("sAMAccountName", n)).collect();
+    let by_names = match account_names {
+        [] => return None,
+        [_] => names,
+        _ => format!("(|{names})"),
+    };
+    let unindexed = |f: &str| format!("(!(!{f}))");
+    Some(match extra_filter {
+        Some(x) => filter::and(&[&by_names, &unindexed(USER_FILTER), &unindexed(x)]),
+        None => filter::and(&[&by_names, &unindexed(USER_FILTER)]),
+    })
+}
+
+/// Several users by sAMAccountName in one search (those that exist and match `extra_filter`),
+/// in no particular order: the password path's batched read.
+pub fn find_users_matching(
+    conn: &LdbConnection,
+    account_names: &[&str],
+    extra_filter: Option<&str>,
+    with_nt_hash: bool,
+) -> Result<Vec<User>, LdbError> {
+    let Some(f) = users_by_names_filter(account_names, extra_filter) else { return Ok(Vec::new()) };
+    let mut users = Vec::with_capacity(account_names.len());
+    conn.search_each(&Base::Domain, Scope::Subtree, &f, &user_attrs(with_nt_hash), |e| {
+        if let Some(u) = skip_malformed(&e, user_from_entry(&e)) {
+            users.push(u);
+        }
+    })?;
+    Ok(users)
+}
+
 /// One user by sAMAccountName that also matches `extra_filter` (the administrator's scope).
 pub fn find_user_matching(
     conn: &LdbConnection,

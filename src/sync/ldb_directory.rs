@@ -226,6 +226,18 @@ impl Directory for LdbDirectory {
         Ok(self.ldb.call(move |c| directory::find_user_matching(c, &name, filter.as_deref(), lookup.with_hash)).await?)
     }
 
+    async fn find_users(&self, accounts: &[String], lookup: Lookup) -> Result<Vec<User>, DirectoryError> {
+        let names = accounts.to_vec();
+        let filter = if lookup.in_filter { self.scope.user_filter().map(String::from) } else { None };
+        Ok(self
+            .ldb
+            .call(move |c| {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                directory::find_users_matching(c, &names, filter.as_deref(), lookup.with_hash)
+            })
+            .await?)
+    }
+
     async fn previous_nt_hash(&self, account: &str, current: &NtHash) -> Result<Option<NtHash>, DirectoryError> {
         let (name, current) = (account.to_owned(), NtHash::from_bytes(current.as_bytes()));
         let Some(current) = current else { return Ok(None) };

@@ -12,7 +12,7 @@
 //!    that never ran the hook (NT-hash-only sets, replication from another DC, the daemon or the
 //!    hook being down) still arrive.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,7 +26,7 @@ use super::anchor::{Anchor, AnchorAttribute, source_anchor};
 use super::blocked::BlockKind;
 use super::cluster::Cluster;
 use super::control::{Command, Control, EngineEvent, PasswordNotice};
-use super::directory::{Directory, Lookup};
+use super::directory::{Directory, DirectoryError, Lookup};
 use super::gate::TenantGate;
 use super::password_status::REFUSED_NOTE;
 use super::scope::Scope;
@@ -117,6 +117,18 @@ impl Default for PasswordSettings {
 }
 
 const META_LAST_USN: &str = "password_path.last_usn";
+
+/// A push Entra acknowledged as a normal password.
+struct Acknowledged {
+    anchor: Anchor,
+    account: String,
+}
+
+/// Backfill pushes (a reconcile's, a full password sync's) are read from sam.ldb this many in
+/// one search, then pushed one after another as one of the `parallel` calls in flight. Measured
+/// by `benches/directory.rs` on 50,000 users: 0.36 ms a user read alone, 0.17 in searches of 16
+/// (0.16 in searches of 32 or 64, for a longer wait between a user's read and its push).
+const BACKFILL_BATCH: usize = 16;
 
 pub struct PasswordPath<D, P> {
     directory: Arc<D>,
@@ -501,44 +513,57 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
             _ = self.gate.wait_open() => {}
         }
         let mut in_flight: HashSet<Anchor> = HashSet::new();
-        let mut backfill: HashSet<Anchor> = HashSet::new();
-        let mut running: JoinSet<Anchor> = JoinSet::new();
+        // Each running task: whether it pushes a backfill batch, and the anchors it holds.
+        let mut tasks: HashMap<tokio::task::Id, (bool, Vec<Anchor>)> = HashMap::new();
+        let mut running: JoinSet<()> = JoinSet::new();
+        let parallel = self.settings.parallel.max(1);
         loop {
             // While password hash sync is off in the tenant, pushes wait in the outbox: nothing
             // is sent (it would only be refused) and nothing is dropped.
             let phs_on = self.gate.password_sync_on();
             // Only what can start now: the in-flight ones (skipped below) plus a slot's worth of
-            // live and backfill pushes.
-            let limit = in_flight.len() + 2 * self.settings.parallel.max(1);
+            // live pushes and of backfill batches.
+            let limit = in_flight.len() + parallel * (BACKFILL_BATCH + 1);
             let mut next_due: Option<i64> = None;
             let due = if phs_on { self.store.outbox_due(now_ms(), limit) } else { Ok((Vec::new(), None)) };
             match due {
                 Ok((items, next)) => {
                     next_due = next;
-                    let mut backfill_running = in_flight.iter().filter(|a| backfill.contains(*a)).count();
+                    let mut backfill_tasks = tasks.values().filter(|(backfill, _)| *backfill).count();
+                    let mut live_running = tasks.len() - backfill_tasks;
+                    let mut batch: Vec<OutboxItem> = Vec::new();
                     for item in items {
                         if in_flight.contains(&item.anchor) {
                             continue;
                         }
                         // Backfill items may wait long for bulk budget: they get their own
                         // slots, so a live change never queues behind them.
-                        let live = in_flight.len() - backfill_running;
-                        if (item.backfill && backfill_running >= self.settings.parallel)
-                            || (!item.backfill && live >= self.settings.parallel)
-                        {
+                        if item.backfill {
+                            if batch.is_empty() {
+                                if backfill_tasks >= parallel {
+                                    continue;
+                                }
+                                backfill_tasks += 1;
+                            }
+                            in_flight.insert(item.anchor.clone());
+                            batch.push(item);
+                            if batch.len() == BACKFILL_BATCH {
+                                self.spawn_batch(&mut running, &mut tasks, std::mem::take(&mut batch));
+                            }
                             continue;
                         }
-                        if item.backfill {
-                            backfill.insert(item.anchor.clone());
-                            backfill_running += 1;
+                        if live_running >= parallel {
+                            continue;
                         }
+                        live_running += 1;
                         in_flight.insert(item.anchor.clone());
                         let me = self.clone();
-                        running.spawn(async move {
-                            let anchor = item.anchor.clone();
-                            me.push_one(item).await;
-                            anchor
-                        });
+                        let anchor = item.anchor.clone();
+                        let task = running.spawn(async move { me.push_one(item).await });
+                        tasks.insert(task.id(), (false, vec![anchor]));
+                    }
+                    if !batch.is_empty() {
+                        self.spawn_batch(&mut running, &mut tasks, batch);
                     }
                 }
                 Err(e) => self.control.report_error("state", &e.to_string()),
@@ -549,10 +574,11 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
                 _ = shutdown.cancelled() => break,
                 _ = self.wake.notified() => {}
                 _ = self.gate.wait_password_sync(), if !phs_on => {}
-                Some(done) = running.join_next(), if !running.is_empty() => {
-                    if let Ok(anchor) = done {
+                Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                    // A task that failed (panicked) frees its slot and anchors all the same.
+                    let id = done.map_or_else(|e| e.id(), |(id, ())| id);
+                    for anchor in tasks.remove(&id).map(|(_, anchors)| anchors).unwrap_or_default() {
                         in_flight.remove(&anchor);
-                        backfill.remove(&anchor);
                     }
                 }
                 _ = tokio::time::sleep(wait) => {}
@@ -570,62 +596,108 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         running.abort_all();
     }
 
+    fn spawn_batch(
+        &self,
+        running: &mut JoinSet<()>,
+        tasks: &mut HashMap<tokio::task::Id, (bool, Vec<Anchor>)>,
+        batch: Vec<OutboxItem>,
+    ) {
+        let me = self.clone();
+        let anchors = batch.iter().map(|i| i.anchor.clone()).collect();
+        let task = running.spawn(async move { me.push_batch(batch).await });
+        tasks.insert(task.id(), (true, anchors));
+    }
+
     async fn push_one(&self, item: OutboxItem) {
-        let store = &self.store;
         // The domain's USN as the user is read: unmoved at the acknowledgement, nothing changed
         // meanwhile (pwdLastSet=0 included), and the user need not be read again.
         let usn_at_read = self.directory.highest_usn().await.ok();
         let read = self.directory.find_user(&item.account, Lookup::SCOPED_WITH_HASH).await;
+        let acknowledged: Vec<Acknowledged> = self.push_read(item, read).await.into_iter().collect();
+        self.recheck_acknowledged(&acknowledged, usn_at_read).await;
+    }
+
+    /// Backfill: the batch's users are read in one search, then pushed one after another (the
+    /// batch is one of the `parallel` calls in flight). A name the search did not return is
+    /// looked up alone, so a user who left or was renamed is handled as in [`Self::push_one`].
+    async fn push_batch(&self, batch: Vec<OutboxItem>) {
+        let usn_at_read = self.directory.highest_usn().await.ok();
+        let names: Vec<String> = batch.iter().map(|i| i.account.clone()).collect();
+        let mut found = match self.directory.find_users(&names, Lookup::SCOPED_WITH_HASH).await {
+            Ok(users) => users,
+            Err(e) => {
+                for item in batch {
+                    self.push_read(item, Err(e.clone())).await;
+                }
+                return;
+            }
+        };
+        let mut acknowledged = Vec::new();
+        for item in batch {
+            let read = match found.iter().position(|u| u.id.sam_account_name.eq_ignore_ascii_case(&item.account)) {
+                Some(i) => Ok(Some(found.swap_remove(i))),
+                None => self.directory.find_user(&item.account, Lookup::SCOPED_WITH_HASH).await,
+            };
+            acknowledged.extend(self.push_read(item, read).await);
+        }
+        self.recheck_acknowledged(&acknowledged, usn_at_read).await;
+    }
+
+    /// The push of `item` once its user was read (`usn_at_read`: the domain's USN just before).
+    /// Returns the push when Entra acknowledged it as a normal password (see
+    /// [`Self::recheck_acknowledged`]).
+    async fn push_read(&self, item: OutboxItem, read: Result<Option<User>, DirectoryError>) -> Option<Acknowledged> {
+        let store = &self.store;
         let user = match read {
             Ok(Some(u)) => u,
             Ok(None) => {
                 let _ = store.drop_push(&item.anchor, "the user no longer exists or left the sync scope");
                 self.tally(&item, ResyncTally::OutOfScope);
-                return;
+                return None;
             }
             Err(e) => {
                 self.control.report_error("sam.ldb", &e.to_string());
                 let _ = store.mark_push_failed(&item.anchor, &e.to_string(), now_ms() + 2_000);
-                return;
+                return None;
             }
         };
         if source_anchor(&user.id, self.settings.anchor) != item.anchor {
             // The name now belongs to another object; the safety net queues the right one.
             let _ = store.drop_push(&item.anchor, "the account name now belongs to another object");
             self.tally(&item, ResyncTally::OutOfScope);
-            return;
+            return None;
         }
         let kvno = user.key_version.max(item.kvno);
         if let Err(why) = self.scope.user(&user) {
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, why.reason());
             self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, why.reason());
             self.tally(&item, ResyncTally::OutOfScope);
-            return;
+            return None;
         }
         if let Ok(Some(block)) = store.block("User", &item.anchor) {
             // Refused by the tenant (cloud-managed: for good): its password stays here too.
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, &format!("blocked: {}", block.short()));
             self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, &block.sentence());
             self.tally(&item, ResyncTally::Refused);
-            return;
+            return None;
         }
         let temporary = user.must_change_password();
         if temporary && !self.settings.push_temporary {
             if store.acknowledged_as(&item.anchor).ok().flatten().is_some_and(|(acked, temp)| acked >= kvno && !temp) {
                 self.take_back_temporary(&item, user, kvno).await;
-                return;
+                return None;
             }
             let why = "a temporary password (must change at next logon) stays on-premises";
             let _ = store.mark_temporary_skipped(&item.anchor, &item.account, kvno, why);
             self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, why);
             self.tally(&item, ResyncTally::Temporary);
-            return;
+            return None;
         }
         let Some(hash) = user.nt_hash.as_ref() else {
             let _ = store.mark_skipped(&item.anchor, &item.account, kvno, "the account has no password");
             self.note(&item.anchor, &item.account, PasswordEvent::Skipped, kvno, "the account has no password");
             self.tally(&item, ResyncTally::OutOfScope);
-            return;
+            return None;
         };
         let push = CredentialPush {
             anchor: item.anchor.clone(),
@@ -650,18 +722,33 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
                 tracing::info!(account = %item.account, anchor = %item.anchor, kvno, latency_ms = latency as f64 / 1000.0, "password synced");
                 self.control
                     .emit(EngineEvent::PasswordSynced { account: item.account.clone(), latency_us: latency as u64 });
-                if !temporary && self.changed_since(usn_at_read).await {
-                    // pwdLastSet=0 may have landed while the push was in flight: the safety
-                    // net saw it before this acknowledgement and found nothing to act on.
-                    if let Some((anchor, k, 0)) = self.key_version(&item.account).await
-                        && anchor == item.anchor
-                    {
-                        self.requeue_if_turned_temporary(&anchor, &item.account, k);
-                    }
-                }
                 self.tally(&item, ResyncTally::Pushed);
+                if !temporary {
+                    return Some(Acknowledged { anchor: item.anchor, account: item.account });
+                }
             }
             other => self.push_failed(&item, other, kvno),
+        }
+        None
+    }
+
+    /// pwdLastSet=0 may have landed while these pushes were in flight (after their users were
+    /// read at `usn_at_read`): the safety net saw it before the acknowledgement and found
+    /// nothing to act on. Their users are read again only if the domain changed meanwhile.
+    async fn recheck_acknowledged(&self, acknowledged: &[Acknowledged], usn_at_read: Option<u64>) {
+        if acknowledged.is_empty() || !self.changed_since(usn_at_read).await {
+            return;
+        }
+        let names: Vec<String> = acknowledged.iter().map(|a| a.account.clone()).collect();
+        let users = match self.directory.find_users(&names, Lookup::SCOPED).await {
+            Ok(users) => users,
+            Err(e) => return tracing::warn!("cannot read sam.ldb: {e}"),
+        };
+        for user in users.iter().filter(|u| u.pwd_last_set == 0 && self.scope.user(u).is_ok()) {
+            let anchor = source_anchor(&user.id, self.settings.anchor);
+            if let Some(pushed) = acknowledged.iter().find(|a| a.anchor == anchor) {
+                self.requeue_if_turned_temporary(&anchor, &pushed.account, user.key_version);
+            }
         }
     }
 
@@ -972,7 +1059,11 @@ mod tests {
         rig.directory.add_user("alice");
         rig.reconciler.run_full().await.unwrap();
         let anchor = rig.anchor("alice");
-        let reads = || rig.directory.calls.find_user.load(std::sync::atomic::Ordering::Relaxed);
+        let calls = &rig.directory.calls;
+        let reads = || {
+            use std::sync::atomic::Ordering::Relaxed;
+            calls.find_user.load(Relaxed) + calls.find_users.load(Relaxed)
+        };
         // A safety net too slow to matter: only the push itself can notice the change.
         let before = reads();
         let (stop, mut tasks) = start(&rig, Duration::from_secs(60)).await;
@@ -986,6 +1077,51 @@ mod tests {
         rig.directory.set_password("alice", [5; 16]);
         rig.control.password_changed("alice").unwrap();
         until("the take-back", || rig.tenant.password_pushes(&anchor) == Some(3)).await;
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn a_backfill_reads_its_users_in_batches_and_alone_only_a_name_the_batch_did_not_find() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let rig = Rig::new().await;
+        let dns: Vec<String> = (0..40).map(|i| rig.directory.add_user(&format!("user{i:02}"))).collect();
+        rig.reconciler.run_full().await.unwrap();
+        assert_eq!(rig.store.outbox_len().unwrap(), 40, "the run queued every password");
+        // A user deleted after its push was queued: the batch's search does not find it.
+        rig.directory.remove(&dns[7]);
+        // pwdLastSet=0 lands on user03 while the batch's pushes are in flight (once).
+        let directory = rig.directory.clone();
+        let landed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let once = landed.clone();
+        rig.tenant.while_pushing(move || {
+            if !once.swap(true, Relaxed) {
+                directory.update_user("user03", |u| u.pwd_last_set = 0);
+            }
+        });
+        let calls = &rig.directory.calls;
+        let (single, batched) = (calls.find_user.load(Relaxed), calls.find_users.load(Relaxed));
+        let (stop, mut tasks) = start(&rig, Duration::from_secs(60)).await;
+        until("the backfill", || rig.store.outbox_len().unwrap() == 0 && rig.tenant.calls().pushes == 40).await;
+        assert_eq!(rig.tenant.password_pushes(&rig.anchor("user08")), Some(1));
+        assert_eq!(
+            rig.tenant.password_pushes(&rig.anchor("user03")),
+            Some(2),
+            "the user that turned temporary in flight is read again at the batch's end, and taken back"
+        );
+        // The batch whose domain changed in flight is read again in one search (a fourth), and
+        // user03's take-back reads it alone; so does the missing name. Nobody else is read
+        // alone.
+        assert_eq!(
+            calls.find_users.load(Relaxed) - batched,
+            4,
+            "40 users read in searches of 16, 16 and 8, and once again"
+        );
+        assert_eq!(
+            calls.find_user.load(Relaxed) - single,
+            2,
+            "only the missing name and user03's take-back are read alone"
+        );
         stop.cancel();
         while tasks.join_next().await.is_some() {}
     }

@@ -1033,36 +1033,35 @@ fn enqueue_in(
     backfill: bool,
 ) -> rusqlite::Result<bool> {
     let handled: Option<u32> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT MAX(COALESCE(acked_kvno, 0), COALESCE(skipped_kvno, 0)) FROM passwords WHERE anchor = ?1",
-            [anchor],
-            |r| r.get(0),
-        )
+        )?
+        .query_row([anchor], |r| r.get(0))
         .optional()?;
     if handled.is_some_and(|h| h >= kvno) {
         return Ok(false);
     }
     // A live change turns a queued backfill item into a live one.
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox(anchor, account, kvno, noticed_at, attempts, next_attempt_at, backfill)
              VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)
              ON CONFLICT(anchor) DO UPDATE SET account = ?2, kvno = MAX(kvno, ?3), next_attempt_at = 0,
                  backfill = MIN(backfill, ?5)",
-        params![anchor, account, kvno, noticed_at_us, backfill],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![anchor, account, kvno, noticed_at_us, backfill])?;
+    tx.prepare_cached(
         "INSERT INTO passwords(anchor, account, seen_kvno, seen_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(anchor) DO UPDATE SET account = ?2, seen_kvno = MAX(COALESCE(seen_kvno, 0), ?3), seen_at = ?4",
-        params![anchor, account, kvno, noticed_at_us / 1000],
-    )?;
+    )?
+    .execute(params![anchor, account, kvno, noticed_at_us / 1000])?;
     Ok(true)
 }
 
 fn release_temporary_skip_in(conn: &Connection, anchor: &Anchor) -> rusqlite::Result<bool> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE passwords SET skipped_kvno = NULL, skipped_temporary = 0 WHERE anchor = ?1 AND skipped_temporary = 1",
-        [anchor],
-    )
+    )?
+    .execute([anchor])
     .map(|n| n > 0)
 }
 

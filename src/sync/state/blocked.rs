@@ -56,13 +56,10 @@ impl State {
     }
 
     pub fn block(&self, object_type: &str, anchor: &Anchor) -> Result<Option<Blocked>, StateError> {
-        self.lock()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM blocked WHERE object_type = ?1 AND anchor = ?2"),
-                params![object_type, anchor],
-                row,
-            )
-            .optional()
+        // Asked before every password push: the statement is prepared once.
+        let conn = self.lock();
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM blocked WHERE object_type = ?1 AND anchor = ?2"))
+            .and_then(|mut st| st.query_row(params![object_type, anchor], row).optional())
             .map_err(|e| self.err(e))
     }
 

@@ -65,6 +65,7 @@ pub struct DirectoryCalls {
     pub read_users: AtomicU64,
     pub read_by_guid: AtomicU64,
     pub find_user: AtomicU64,
+    pub find_users: AtomicU64,
     pub previous_nt_hash: AtomicU64,
     pub write_consistency_guid: AtomicU64,
 }
@@ -360,6 +361,16 @@ impl Directory for FakeDirectory {
             .values()
             .find(|u| u.id.sam_account_name.eq_ignore_ascii_case(account))
             .map(|u| u.user(lookup.with_hash)))
+    }
+
+    async fn find_users(&self, accounts: &[String], lookup: Lookup) -> Result<Vec<User>, DirectoryError> {
+        self.calls.find_users.fetch_add(1, Ordering::Relaxed);
+        let i = self.lock();
+        Ok(i.users
+            .values()
+            .filter(|u| accounts.iter().any(|a| u.id.sam_account_name.eq_ignore_ascii_case(a)))
+            .map(|u| u.user(lookup.with_hash))
+            .collect())
     }
 
     async fn previous_nt_hash(&self, account: &str, current: &NtHash) -> Result<Option<NtHash>, DirectoryError> {
