@@ -138,12 +138,14 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             return Ok(ResyncRun { reason: reason.to_owned(), ..Default::default() });
         }
         let store = &self.store;
-        let exported: HashSet<Anchor> = store
-            .exported()?
-            .into_iter()
-            .filter(|e| e.object_type == ObjectType::User && e.last_error.is_none())
-            .map(|e| e.anchor)
-            .collect();
+        // Only the anchors, read a row at a time (the whole rows of a 100,000-user state are
+        // tens of MB).
+        let mut exported: HashSet<Anchor> = HashSet::new();
+        store.each_exported(|e| {
+            if e.object_type == ObjectType::User && !e.failed {
+                exported.insert(Anchor::from(e.anchor));
+            }
+        })?;
         let (mut out_of_scope, mut not_exported) = (0u64, 0u64);
         let mut items = Vec::new();
         self.directory
