@@ -643,8 +643,7 @@ impl<D: Directory, P: CredentialPusher> PasswordPath<D, P> {
         self.recheck_acknowledged(&acknowledged, usn_at_read).await;
     }
 
-    /// The push of `item` once its user was read (`usn_at_read`: the domain's USN just before).
-    /// Returns the push when Entra acknowledged it as a normal password (see
+    /// The push of `item` once its user was read. Returns the push when Entra acknowledged it as a normal password (see
     /// [`Self::recheck_acknowledged`]).
     async fn push_read(&self, item: OutboxItem, read: Result<Option<User>, DirectoryError>) -> Option<Acknowledged> {
         let store = &self.store;
