@@ -370,13 +370,24 @@ fn the_tenant_equals_the_directory_and_a_second_reconcile_writes_nothing() {
 fn renames_disables_expiry_memberships_and_deletes_propagate() {
     let s = stack("");
     let u = |i: usize| fixture::user_dn(i);
-    // A rename (new CN and display name), a disable, an expiry in the past, a membership change, a delete.
+    // User 5 is deleted in the portal first, then in the directory: the emulator refuses its
+    // delete ("object not found"), and the daemon must find it gone by the tenant's listing.
+    let cloud5 = user_by_name(&s, &fixture::user_name(5)).expect("user 5")["cloudAnchor"].as_str().unwrap().to_owned();
+    assert_eq!(s.emu.delete(&format!("/admin/objects/{cloud5}")), 204);
+    let read_backs = || {
+        let calls = &s.emu.stats()["calls"];
+        calls["ReadBackAzureADSyncObjects"].as_u64().unwrap_or(0)
+            + calls["ReadBackAzureADSyncObjects2"].as_u64().unwrap_or(0)
+    };
+    let read_backs_before = read_backs();
+    // A rename (new CN and display name), a disable, an expiry in the past, a membership change, deletes.
     s.dc.ldbmodify(&format!(
         "dn: {}\nchangetype: modrdn\nnewrdn: CN=renamed00001\ndeleteoldrdn: 1\n\n\
          dn: CN=renamed00001,CN=Users,{DOMAIN_DN}\nchangetype: modify\nreplace: displayName\ndisplayName: Renamed One\n\n\
          dn: {}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n\n\
          dn: {}\nchangetype: modify\nreplace: accountExpires\naccountExpires: {}\n\n\
          dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n-\nadd: member\nmember: {}\n\n\
+         dn: {}\nchangetype: delete\n\n\
          dn: {}\nchangetype: delete\n",
         u(1),
         u(2),
@@ -386,8 +397,22 @@ fn renames_disables_expiry_memberships_and_deletes_propagate() {
         u(0),
         u(999),
         u(4),
+        u(5),
     ));
     settle_and_reconcile(&s);
+    let logs = s.daemon.logs();
+    assert!(!logs.contains("delete refused"), "{}", tail(&logs));
+    let gone = format!("object={} ", fixture::user_name(5));
+    assert!(
+        logs.lines().any(|l| l.contains("already gone") && l.contains(&gone)),
+        "user 5 not settled by the listing: {}",
+        tail(&logs)
+    );
+    assert_eq!(read_backs() - read_backs_before, 1, "one read-back settles the refused delete");
+    // Forgotten, not retried: the next reconcile sends nothing and reads nothing back.
+    let (calls, read_backs_after) = (s.emu.provision_calls(), read_backs());
+    s.reconcile(RUN_TIMEOUT);
+    assert_eq!((s.emu.provision_calls(), read_backs()), (calls, read_backs_after), "{}", tail(&s.daemon.logs()));
     let renamed = user_by_name(&s, &fixture::user_name(1)).expect("renamed user");
     assert_eq!(renamed["attributes"]["displayName"], "Renamed One");
     assert_eq!(renamed["attributes"]["onPremisesDistinguishedName"], format!("CN=renamed00001,CN=Users,{DOMAIN_DN}"));

@@ -170,11 +170,7 @@ fn results(anchors: &[Anchor], wire: Vec<ops::SyncObjectResult>) -> Vec<ExportRe
                     anchor: anchor.clone(),
                     cloud_anchor: r.cloud_anchor.clone(),
                     warning: None,
-                    error: Some(if r.object_not_found() {
-                        ObjectFault::NotFound(text)
-                    } else {
-                        ObjectFault::Refused(text)
-                    }),
+                    error: Some(ObjectFault::Refused(text)),
                 }
             }
             None => ExportResult {
@@ -280,7 +276,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_refusal_for_an_object_not_in_the_tenant_is_told_from_other_refusals() {
+    fn every_failure_is_a_refusal_with_the_services_words_and_a_warning_is_no_failure() {
         let wire = |code, text: &str| ops::SyncObjectResult {
             source_anchor: None,
             cloud_anchor: None,
@@ -296,8 +292,12 @@ mod tests {
                 wire(ops::ResultCode::Success, "with some modified properties"),
             ],
         );
-        assert!(matches!(got[0].error, Some(ObjectFault::NotFound(_))));
-        assert!(matches!(got[1].error, Some(ObjectFault::Refused(_))));
+        // Not even a text that says "not found" is read: the tenant's listing decides that.
+        assert_eq!(
+            got[0].error,
+            Some(ObjectFault::Refused("User 'a' does not exist in the tenant (object not found).".into()))
+        );
+        assert_eq!(got[1].error, Some(ObjectFault::Refused("InvalidSoftMatch".into())));
         assert_eq!((got[2].error.as_ref(), got[2].warning.as_deref()), (None, Some("with some modified properties")));
         assert!(matches!(got[3].error, Some(ObjectFault::Refused(_))), "no result for an object is a refusal");
     }

@@ -21,13 +21,12 @@ pub struct ExportResult {
     pub error: Option<ObjectFault>,
 }
 
-/// Why Entra refused one object, by what the engine does next.
+/// Why Entra refused one object. The service answers only `Failure` and its words (no code
+/// says why), so the engine never decides on the words: it reports them and tries again at the
+/// next run, and a refused delete is settled by the tenant's own listing (`reconcile/apply.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ObjectFault {
-    /// The object does not exist in the tenant: a delete of it has nothing left to do.
-    #[error("{0}")]
-    NotFound(String),
-    /// Refused for another reason (the text says which): report it, try again at the next run.
+    /// Refused (the text says why): report it, try again at the next run.
     #[error("{0}")]
     Refused(String),
 }
@@ -36,7 +35,7 @@ impl ObjectFault {
     /// The service's words.
     pub fn message(&self) -> &str {
         match self {
-            ObjectFault::NotFound(m) | ObjectFault::Refused(m) => m,
+            ObjectFault::Refused(m) => m,
         }
     }
 }

@@ -58,14 +58,6 @@ impl SyncObjectResult {
             ResultCode::Failure => Some(self.error_description.as_deref().unwrap_or("no description given")),
         }
     }
-
-    /// Refused because the object does not exist in the tenant (a delete of an object already
-    /// gone). The response carries no per-object code beyond `ResultCode` (protocol doc §4.3.5),
-    /// so this is the one place that reads the description for it.
-    pub fn object_not_found(&self) -> bool {
-        self.code == ResultCode::Failure
-            && self.error_description.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("not found"))
-    }
 }
 
 /// Splits `objects` into consecutive batches of at most `max_objects` objects and at most

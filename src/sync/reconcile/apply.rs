@@ -236,6 +236,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             .filter(|o| o.action == Action::Delete)
             .map(|o| (o.object_type, o.anchor.clone(), o.name.clone()))
             .collect();
+        let mut refused: Vec<((ObjectType, Anchor), String, ObjectFault)> = Vec::new();
         for chunk in deletes.chunks(self.settings.objects_per_call.max(1)) {
             // Two DCs must never both delete: the role is read again right before each batch.
             if !self.cluster.confirm_leader(&*self.directory).await {
@@ -250,12 +251,8 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                     self.control.clear_problem("reconcile");
                     for ((t, anchor, name), r) in chunk.iter().zip(results) {
                         match r.error {
-                            Some(ObjectFault::Refused(e)) => {
-                                errors += 1;
-                                self.control.report_error(name, &format!("delete refused: {e}"));
-                            }
-                            // Already gone in Entra: the goal is reached.
-                            Some(ObjectFault::NotFound(_)) | None => {
+                            Some(fault) => refused.push(((*t, anchor.clone()), name.clone(), fault)),
+                            None => {
                                 let _ = store.forget_export(*t, anchor);
                             }
                         }
@@ -265,6 +262,42 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
                     errors += chunk.len() as u64;
                     self.control.report_error("delete", &e.to_string());
                 }
+            }
+        }
+        errors + self.settle_refused_deletes(refused).await
+    }
+
+    /// A refused delete may be one of an object already gone from the tenant (deleted in the
+    /// portal, or by an earlier run whose answer was lost). The service publishes no code for
+    /// that, and its words are no contract, so the tenant's own listing decides: one read-back for all of a run's refusals. What it does not hold is
+    /// gone, and the goal is reached; the rest are errors, tried again at the next run. Returns
+    /// the number of errors.
+    async fn settle_refused_deletes(&self, refused: Vec<((ObjectType, Anchor), String, ObjectFault)>) -> u64 {
+        if refused.is_empty() {
+            return 0;
+        }
+        let asked: HashSet<(ObjectType, Anchor)> = refused.iter().map(|(k, _, _)| k.clone()).collect();
+        let mut held: HashSet<(ObjectType, Anchor)> = HashSet::new();
+        let listed = self
+            .tenant
+            .read_back(&mut |o| {
+                let key = (o.object_type, o.anchor);
+                if asked.contains(&key) {
+                    held.insert(key);
+                }
+            })
+            .await;
+        if let Err(e) = &listed {
+            self.control.report_error("read-back", &format!("could not check refused deletes against the tenant: {e}"));
+        }
+        let mut errors = 0;
+        for (key, name, fault) in refused {
+            if listed.is_ok() && !held.contains(&key) {
+                tracing::info!(object = %name, anchor = %key.1, "already gone from the tenant (its read-back does not list it): the delete is done");
+                let _ = self.store.forget_export(key.0, &key.1);
+            } else {
+                errors += 1;
+                self.control.report_error(&name, &format!("delete refused: {fault}"));
             }
         }
         errors

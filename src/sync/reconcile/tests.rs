@@ -122,6 +122,71 @@ async fn a_delete_of_an_object_already_gone_in_entra_counts_as_done() {
     assert_eq!(exported_types(&rig), vec![(ObjectType::User, "stayer".into())], "the export is forgotten");
 }
 
+/// Drift repair off, so every read-back counted is the one that settles refused deletes.
+async fn rig_without_drift_repair() -> Rig {
+    let settings = crate::sync::reconcile::ReconcileSettings { drift_repair: false, ..settings() };
+    Rig::with(settings, password_settings()).await
+}
+
+#[tokio::test]
+async fn refused_deletes_are_settled_by_one_read_back_of_the_tenant_never_by_the_services_words() {
+    let rig = rig_without_drift_repair().await;
+    let names = ["gone1", "gone2", "gone3", "kept", "stayer"];
+    let dns: Vec<String> = names.iter().map(|n| rig.directory.add_user(n)).collect();
+    rig.reconciler.run_full().await.unwrap();
+    // Three deleted in the portal first; one the tenant refuses to delete (its words alone
+    // would not say whether it is gone).
+    for n in &names[..3] {
+        rig.tenant.delete_in_cloud(ObjectType::User, &rig.anchor(n));
+    }
+    let kept = rig.anchor("kept");
+    rig.tenant.refuse(&kept);
+    for dn in &dns[..4] {
+        rig.directory.remove(dn);
+    }
+    let before = rig.tenant.calls();
+    let s = rig.reconciler.run_full().await.unwrap();
+    let calls = rig.tenant.calls();
+    assert_eq!(s.deletes, 4);
+    assert_eq!(s.errors, 1, "only the delete of the object the tenant still holds is an error");
+    assert_eq!(calls.read_backs - before.read_backs, 1, "one read-back settles every refusal of the run");
+    assert_eq!(
+        exported_types(&rig),
+        vec![(ObjectType::User, "kept".into()), (ObjectType::User, "stayer".into())],
+        "the gone ones are forgotten; the refused one is kept to try again"
+    );
+    assert_eq!(rig.tenant.anchors(ObjectType::User).len(), 2, "the refused one is still in the tenant");
+
+    // Next run: the refusal stands (an error again, one more read-back); once the tenant
+    // takes the delete, it is done and nothing is read back.
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.deletes, s.errors), (1, 1));
+    assert_eq!(rig.tenant.calls().read_backs - calls.read_backs, 1);
+    rig.tenant.accept(&kept);
+    let calls = rig.tenant.calls();
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.deletes, s.errors), (1, 0));
+    assert_eq!(rig.tenant.calls().read_backs, calls.read_backs, "a run without refusals reads nothing back");
+    assert_eq!(exported_types(&rig), vec![(ObjectType::User, "stayer".into())]);
+}
+
+#[tokio::test]
+async fn a_refused_delete_whose_check_cannot_read_the_tenant_stays_an_error_and_loses_nothing() {
+    let rig = rig_without_drift_repair().await;
+    let dn = rig.directory.add_user("leaver");
+    rig.directory.add_user("stayer");
+    rig.reconciler.run_full().await.unwrap();
+    rig.tenant.delete_in_cloud(ObjectType::User, &rig.anchor("leaver"));
+    rig.directory.remove(&dn);
+    rig.tenant.fail_read_backs(1);
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.deletes, s.errors), (1, 1), "not known to be gone: an error, not a success");
+    assert_eq!(exported_types(&rig).len(), 2, "the export is kept until the tenant is read");
+    let s = rig.reconciler.run_full().await.unwrap();
+    assert_eq!((s.deletes, s.errors), (1, 0));
+    assert_eq!(exported_types(&rig), vec![(ObjectType::User, "stayer".into())]);
+}
+
 #[tokio::test]
 async fn a_missing_base_dn_never_turns_into_deletes() {
     let rig = Rig::new().await;

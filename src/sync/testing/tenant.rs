@@ -223,12 +223,17 @@ impl Tenant for FakeTenant {
         Ok(objects
             .iter()
             .map(|(t, a)| {
+                if i.refused.contains(a) {
+                    let error = ObjectFault::Refused("Updates are blocked for this object (scripted)".into());
+                    return ExportResult { anchor: a.clone(), cloud_anchor: None, warning: None, error: Some(error) };
+                }
                 let gone = i.objects.remove(&(*t, a.clone())).is_none();
                 ExportResult {
                     anchor: a.clone(),
                     cloud_anchor: None,
                     warning: None,
-                    error: gone.then(|| ObjectFault::NotFound("gone (scripted)".into())),
+                    // As the emulator answers: `Failure`, and words the engine must not read.
+                    error: gone.then(|| ObjectFault::Refused(format!("'{a}' does not exist in the tenant (scripted)"))),
                 }
             })
             .collect())
