@@ -94,6 +94,10 @@ pub struct EmulatorArgs {
     /// What to do with group members whose anchor does not resolve: report (ResultErrorDescription) or drop.
     #[arg(long, value_name = "MODE", default_value = "report", value_parser = ["report", "drop"])]
     pub unresolved_members: String,
+    /// The answer to a Delete of an object the tenant does not hold: `failure` ("object not
+    /// found") or `success`. The service's answer is not published; clients must cope with both.
+    #[arg(long, value_name = "ANSWER", default_value = "failure", value_parser = ["failure", "success"])]
+    pub unknown_delete: String,
     /// Accept ProvisionCredentials while the PasswordHashSync feature bit is off.
     #[arg(long)]
     pub allow_credentials_without_phs: bool,
@@ -177,6 +181,7 @@ fn config(args: EmulatorArgs) -> Result<EmulatorConfig, Failure> {
         throttle_window: args.throttle_window,
         replication_delay: args.replication_delay,
         report_unresolved_members: args.unresolved_members == "report",
+        unknown_delete_fails: args.unknown_delete == "failure",
         require_phs_feature: !args.allow_credentials_without_phs,
         dirsync_enabled: !args.dirsync_disabled,
         dirsync_features: EmulatorConfig::default().dirsync_features | i64::from(args.password_hash_sync),

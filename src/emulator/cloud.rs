@@ -410,6 +410,7 @@ mod tests {
             now_ms: 1,
             replication_delay_ms: 0,
             report_unresolved_members: true,
+            unknown_delete_fails: true,
             delta_members_allowed: false,
             max_links: None,
             service_date: ServiceDate::ymd(2026, 12, 5),

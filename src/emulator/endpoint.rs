@@ -104,6 +104,7 @@ async fn handle(
                 .replication_delay_ms
                 .max(i64::try_from(effects.replication_delay_ms).unwrap_or(i64::MAX)),
             report_unresolved_members: app.settings.report_unresolved_members,
+            unknown_delete_fails: app.settings.unknown_delete_fails,
             delta_members_allowed: false,
             max_links: None,
             service_date: app.settings.service_date,

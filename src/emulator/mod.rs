@@ -100,6 +100,9 @@ pub struct EmulatorConfig {
     pub replication_delay: Duration,
     /// Report unresolved group members in ResultErrorDescription (else drop them silently).
     pub report_unresolved_members: bool,
+    /// A Delete of an object the tenant does not hold answers `Failure` ("object not found");
+    /// `false`: `Success`. The service's answer is not published (`--unknown-delete`).
+    pub unknown_delete_fails: bool,
     /// Refuse ProvisionCredentials while the PasswordHashSync feature bit is off.
     pub require_phs_feature: bool,
     /// Directory synchronisation is enabled for a new tenant.
@@ -149,6 +152,7 @@ impl Default for EmulatorConfig {
             throttle_window: Duration::from_secs(300),
             replication_delay: Duration::ZERO,
             report_unresolved_members: true,
+            unknown_delete_fails: true,
             require_phs_feature: true,
             dirsync_enabled: true,
             // The AADInternals example tenant: resiliency and soft-match bits on, PHS off.
@@ -202,6 +206,7 @@ pub(crate) struct Settings {
     pub min_build_text: String,
     pub replication_delay_ms: i64,
     pub report_unresolved_members: bool,
+    pub unknown_delete_fails: bool,
     pub require_phs_feature: bool,
     pub machine_name: String,
     pub client_roles: Vec<String>,

@@ -113,6 +113,15 @@ fn failure(source_anchor: Option<String>, text: String) -> ObjectResult {
     ObjectResult { cloud_anchor: None, success: false, description: Some(text), source_anchor }
 }
 
+/// The answer to a Delete of an object the tenant does not hold (`--unknown-delete`).
+fn nothing_to_delete(source_anchor: Option<String>, text: String, ctx: &ProvisionContext) -> ObjectResult {
+    if ctx.unknown_delete_fails {
+        failure(source_anchor, text)
+    } else {
+        ObjectResult { cloud_anchor: None, success: true, description: None, source_anchor }
+    }
+}
+
 fn string_property(map: &HashMap<String, &Property>, key: &str) -> Result<Option<String>, String> {
     match map.get(key).map(|p| &p.value) {
         None | Some(PropertyValue::Value(Value::Null)) => Ok(None),
@@ -230,10 +239,11 @@ impl Tenant {
                 Some((t, id)) if t == kind => match self.objects.get(&id) {
                     Some(o) if o.object_type == kind => Some(id),
                     _ => {
-                        return failure(
-                            echoed,
-                            format!("{kind} '{cloud}' does not exist in the tenant (object not found)."),
-                        );
+                        let text = format!("{kind} '{cloud}' does not exist in the tenant (object not found).");
+                        if change.operation == SyncOperation::Delete {
+                            return nothing_to_delete(echoed, text, ctx);
+                        }
+                        return failure(echoed, text);
                     }
                 },
                 _ => {
@@ -263,7 +273,8 @@ impl Tenant {
         if change.operation == SyncOperation::Delete {
             let Some(id) = target else {
                 let anchor = source_anchor.unwrap_or_default();
-                return failure(echoed, format!("{kind} '{anchor}' does not exist in the tenant (object not found)."));
+                let text = format!("{kind} '{anchor}' does not exist in the tenant (object not found).");
+                return nothing_to_delete(echoed, text, ctx);
             };
             return self.delete(id, echoed, pending);
         }

@@ -92,6 +92,7 @@ pub(super) fn build_app(
         min_build_text,
         replication_delay_ms: i64::try_from(config.replication_delay.as_millis()).unwrap_or(i64::MAX),
         report_unresolved_members: config.report_unresolved_members,
+        unknown_delete_fails: config.unknown_delete_fails,
         require_phs_feature: config.require_phs_feature,
         machine_name: config.machine_name.clone(),
         client_roles,

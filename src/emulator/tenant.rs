@@ -21,6 +21,8 @@ pub(crate) struct ProvisionContext {
     pub replication_delay_ms: i64,
     /// Report member anchors that do not resolve in ResultErrorDescription (else drop silently).
     pub report_unresolved_members: bool,
+    /// A Delete of an object not held answers `Failure`; else `Success` with nothing changed.
+    pub unknown_delete_fails: bool,
     /// The delta member form is accepted (ProvisionAzureADSyncObjects2 only).
     pub delta_members_allowed: bool,
     /// Most member links one call may carry (MaxLinksSupportedAcrossBatchInProvision2).

@@ -328,6 +328,21 @@ async fn unresolved_members_can_be_dropped_silently() {
 }
 
 #[tokio::test]
+async fn a_delete_of_an_object_not_held_can_answer_success_and_changes_nothing() {
+    let env = start(samba_entra_sync::emulator::EmulatorConfig { unknown_delete_fails: false, ..config() }).await;
+    let (_, before) = env.admin_get("/admin/stats").await;
+    for key in
+        [kv_string("SourceAnchor", "never-synced"), kv_string("CloudAnchor", &format!("User_{}", uuid::Uuid::new_v4()))]
+    {
+        let body = provision_body("ProvisionAzureADSyncObjects", &[object("User", "Delete", &[key])]);
+        let results = provision_results(&env.call("ProvisionAzureADSyncObjects", &body).await);
+        assert_eq!((results[0].code.as_str(), results[0].description.as_deref()), ("Success", None));
+    }
+    let (_, stats) = env.admin_get("/admin/stats").await;
+    assert_eq!(stats["writes"], before["writes"], "nothing was deleted: {stats}");
+}
+
+#[tokio::test]
 async fn read_back_returns_typed_values_and_v2_omits_empty_ones() {
     let env = start(config()).await;
     let body = provision_body(
