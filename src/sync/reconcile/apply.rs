@@ -269,9 +269,9 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
 
     /// A refused delete may be one of an object already gone from the tenant (deleted in the
     /// portal, or by an earlier run whose answer was lost). The service publishes no code for
-    /// that, and its words are no contract, so the tenant's own listing decides: one read-back for all of a run's refusals. What it does not hold is
-    /// gone, and the goal is reached; the rest are errors, tried again at the next run. Returns
-    /// the number of errors.
+    /// that, and its words are no contract, so the tenant's own listing decides: one read-back
+    /// for all of a run's refusals. What it does not list is gone, and the goal is reached; the
+    /// rest are errors, tried again at the next run. Returns the number of errors.
     async fn settle_refused_deletes(&self, refused: Vec<((ObjectType, Anchor), String, ObjectFault)>) -> u64 {
         if refused.is_empty() {
             return 0;
