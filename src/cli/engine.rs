@@ -123,7 +123,7 @@ pub struct SyncArgs {
 }
 
 /// A reconcile's outcome for people: counts in words and what to do next.
-fn print_summary(s: &crate::sync::control::ReconcileSummary, pushed: usize, left: i64) {
+fn print_summary(s: &crate::sync::report::ReconcileSummary, pushed: usize, left: i64) {
     let took = (s.finished_at - s.started_at).max(0) as f64 / 1000.0;
     let verb = if s.dry_run { "would have sent" } else { "sent" };
     println!(

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::control::{CertificateStatus, Control};
+use super::control::Control;
+use super::report::CertificateStatus;
 use super::state::State;
 use crate::config::{AuthMethodConfig, Config};
 use crate::entra::auth::rotation::{

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::control::{ClusterStatus, Control};
-use super::directory::{Directory, DirectoryError};
+use super::directory::{ClusterView, Directory, DirectoryError};
 use super::state::State;
 use crate::config::{ClusterConfig, LeaderPolicy};
 use crate::samba::replication::{DomainController, Guid, PasswordOrigin};
@@ -78,16 +78,6 @@ pub fn pusher_of(origin: &Guid, me: &Guid, dcs: &[DomainController], peers: &[St
     }
 }
 
-/// What the last poll of the directory found.
-#[derive(Clone, Debug, Default)]
-pub struct View {
-    pub me: Option<DomainController>,
-    pub dcs: Vec<DomainController>,
-    /// The PDC emulator's server name.
-    pub pdc_owner: Option<String>,
-    pub holds_pdc: bool,
-}
-
 /// What a poll changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoleChange {
@@ -100,7 +90,7 @@ pub enum RoleChange {
 pub struct Cluster {
     peers: Vec<String>,
     policy: LeaderPolicy,
-    view: Mutex<View>,
+    view: Mutex<ClusterView>,
     role: watch::Sender<Role>,
     /// Where `status` reads the role from.
     report: Mutex<Option<Control>>,
@@ -117,7 +107,7 @@ impl Cluster {
         Arc::new(Cluster {
             peers: config.peers.clone(),
             policy: config.leader,
-            view: Mutex::new(View::default()),
+            view: Mutex::new(ClusterView::default()),
             role,
             report: Mutex::new(None),
             term: std::sync::atomic::AtomicU64::new(0),
@@ -172,7 +162,7 @@ impl Cluster {
         self.role.subscribe()
     }
 
-    fn view(&self) -> View {
+    fn view(&self) -> ClusterView {
         self.view.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -192,7 +182,7 @@ impl Cluster {
     }
 
     /// Takes a new view of the directory and decides the role from it.
-    pub fn apply(&self, view: View) -> RoleChange {
+    pub fn apply(&self, view: ClusterView) -> RoleChange {
         let new = decide_role(self.policy, self.is_single(), view.holds_pdc);
         *self.view.lock().unwrap_or_else(|p| p.into_inner()) = view;
         let mut old = new;
@@ -351,10 +341,10 @@ mod tests {
         }
     }
 
-    fn view(me: u8, pdc: &str) -> View {
+    fn view(me: u8, pdc: &str) -> ClusterView {
         let dcs = vec![dc("DC1", 1), dc("DC2", 2), dc("DC3", 3)];
         let me = dcs[usize::from(me) - 1].clone();
-        View { holds_pdc: me.name == pdc, me: Some(me), dcs, pdc_owner: Some(pdc.into()) }
+        ClusterView { holds_pdc: me.name == pdc, me: Some(me), dcs, pdc_owner: Some(pdc.into()) }
     }
 
     fn cluster(peers: &[&str], leader: LeaderPolicy) -> Arc<Cluster> {
@@ -469,10 +459,10 @@ mod engine_tests {
     }
 
     /// DC1 (this DC, invocation id [1; 16]), DC2 and DC3; `pdc` holds the role.
-    fn view(pdc: &str) -> View {
+    fn view(pdc: &str) -> ClusterView {
         let me = dc("DC1", 1);
         assert_eq!(me.invocation_id, FAKE_THIS_DC);
-        View {
+        ClusterView {
             holds_pdc: pdc == "DC1",
             me: Some(me.clone()),
             dcs: vec![me, dc("DC2", 2), dc("DC3", 3)],

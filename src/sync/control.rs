@@ -12,9 +12,9 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::approval::Approved;
-use super::queries::{Query, QueryError, UserReport};
+use super::queries::{ApproveDeletesError, Query, QueryError, UserReport};
+use super::report::{CertificateStatus, ReconcileSummary, StatusReport};
 use super::state::{HistoryEntry, now_us};
-use super::status::StatusReport;
 
 /// The longest account name accepted from the hook (sAMAccountName allows 20 characters; 256 leaves
 /// room for anything a future Samba might send while refusing garbage).
@@ -43,22 +43,6 @@ pub enum Command {
 pub enum EngineEvent {
     PasswordSynced { account: String, latency_us: u64 },
     ReconcileFinished(ReconcileSummary),
-}
-
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct ReconcileSummary {
-    pub started_at: i64,
-    pub finished_at: i64,
-    pub creates: u64,
-    pub updates: u64,
-    pub deletes: u64,
-    pub deletes_held: u64,
-    pub passwords: u64,
-    /// Objects found deleted or changed in Entra outside this sync (drift repair).
-    pub drift: u64,
-    pub errors: u64,
-    pub dry_run: bool,
 }
 
 /// The engine's overall condition, as `status` shows it.
@@ -162,18 +146,6 @@ pub enum NoticeError {
     ControlCharacters,
     #[error("the engine is not running")]
     Stopped,
-}
-
-/// Why `approve-deletes` released nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum ApproveDeletesError {
-    /// Nothing (or not that set) can be approved: the message says what to do instead.
-    #[error("{0}")]
-    Refused(#[from] super::approval::ApproveError),
-    /// The engine is not running (or stopped before the approval was sent): start it, then
-    /// approve again.
-    #[error("{0}")]
-    Stopped(#[from] NoticeError),
 }
 
 /// Shared handle to a running engine.
@@ -318,8 +290,8 @@ impl Control {
         let approved = self
             .ask(|reply| Query::ApproveDeletes { digest, reply })
             .await
-            .unwrap_or(Err(ApproveDeletesError::Stopped(NoticeError::Stopped)))?;
-        self.command(Command::SyncNow)?;
+            .unwrap_or(Err(ApproveDeletesError::Stopped))?;
+        self.command(Command::SyncNow).map_err(|_| ApproveDeletesError::Stopped)?;
         Ok(approved)
     }
 
@@ -506,26 +478,6 @@ impl Control {
         let _ = self.errors.send(ReportedError { subject: subject.to_owned(), message: message.to_owned() });
     }
 }
-
-/// The certificate's expiry and its renewal, as `status` shows them (the renewal task in `cert_rotation` sets it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CertificateStatus {
-    /// notAfter of the certificate in use, ms since the epoch.
-    pub expires_at: i64,
-    /// From when the daemon renews it (expiry less `renew_before`), ms since the epoch.
-    pub renew_from: i64,
-    /// `idle`, the step of a renewal in progress, or `blocked: …`.
-    pub rotation: String,
-    /// Failed renewal attempts in a row.
-    pub failures: u32,
-    pub last_error: Option<String>,
-    /// When the last renewal finished (ms since the epoch), since the daemon started.
-    pub last_renewed_at: Option<i64>,
-}
-
-/// How many refused objects `status` spells out (`plan --json` lists them all).
-pub const BLOCKED_SHOWN: usize = 20;
 
 #[cfg(test)]
 mod tests {

@@ -8,12 +8,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::cluster::View;
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
 use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::{Computer, Contact, Group, NtHash, User};
-use crate::samba::replication::PasswordOrigin;
+use crate::samba::replication::{DomainController, PasswordOrigin};
 
 /// The most objects in one chunk of a read.
 pub const CHUNK: usize = 1_000;
@@ -84,6 +83,17 @@ impl Lookup {
     pub const ANY: Lookup = Lookup { in_filter: false, with_hash: false };
 }
 
+/// The domain controllers as sam.ldb lists them: this DC, every DC of the domain and the
+/// PDC emulator (for `cluster.rs`, which decides who leads).
+#[derive(Clone, Debug, Default)]
+pub struct ClusterView {
+    pub me: Option<DomainController>,
+    pub dcs: Vec<DomainController>,
+    /// The PDC emulator's server name.
+    pub pdc_owner: Option<String>,
+    pub holds_pdc: bool,
+}
+
 /// The engine's view of the directory. Reads apply the scope's LDAP filters (the engine checks
 /// the rest of the scope itself); nothing but [`Directory::write_consistency_guid`] writes.
 pub trait Directory: Send + Sync + 'static {
@@ -145,7 +155,7 @@ pub trait Directory: Send + Sync + 'static {
 
     /// Several DCs: this DC (its invocation id), every DC of the forest, and who holds the PDC
     /// emulator role.
-    fn cluster_view(&self) -> impl Future<Output = Result<View, DirectoryError>> + Send;
+    fn cluster_view(&self) -> impl Future<Output = Result<ClusterView, DirectoryError>> + Send;
 
     /// Which DC made the user's current password (the originating DSA of unicodePwd), `None`
     /// when the user has never had one or does not exist.

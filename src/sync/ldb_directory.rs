@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::cluster::View;
+use super::directory::ClusterView;
 use super::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
 use super::mapping::DomainInfo;
 use super::model::ObjectType;
@@ -244,14 +244,14 @@ impl Directory for LdbDirectory {
         Ok(self.ldb.call(move |c| directory::previous_nt_hash(c, &name, &current)).await?)
     }
 
-    async fn cluster_view(&self) -> Result<View, DirectoryError> {
+    async fn cluster_view(&self) -> Result<ClusterView, DirectoryError> {
         Ok(self
             .ldb
             .call(|c| {
                 let me = replication::this_dc(c)?;
                 let dcs = replication::domain_controllers(c)?;
                 let role = replication::pdc_role(c, &me)?;
-                Ok(View {
+                Ok(ClusterView {
                     pdc_owner: role.as_ref().map(|r| r.owner.clone()),
                     holds_pdc: role.is_some_and(|r| r.is_this_dc),
                     me: Some(me),

@@ -10,9 +10,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::control::{Control, LATENCY_BUCKETS_MS, LatencyHistogram};
+use super::report::StatusReport;
 use super::scheduler::WriteBudget;
 use super::state::State;
-use super::status::{self, StatusReport};
+use super::status;
 
 /// How often the file is rewritten.
 pub const PERIOD: Duration = Duration::from_secs(5);

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod progress;
 pub mod queries;
 pub mod reconcile;
+pub mod report;
 pub mod scheduler;
 pub mod scope;
 pub mod settings;
@@ -29,4 +30,3 @@ pub mod tenant;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod usn_watch;
-pub mod writeback;

@@ -65,7 +65,7 @@ pub struct Plan {
     pub approval_used: bool,
     pub warnings: Vec<String>,
     /// Objects held back because the tenant refused them (`"blocked": "<reason>"`): not sent
-    /// until they change on-premises or `sync --retry-blocked` (sync/blocked.rs).
+    /// until they change on-premises or `sync --retry-blocked` (`reconcile/hold_back.rs`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocked: Vec<BlockedOperation>,
 }

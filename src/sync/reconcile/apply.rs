@@ -9,11 +9,11 @@ use futures_util::stream::FuturesUnordered;
 
 use super::{PendingPassword, ReconcileError, Reconciler};
 use crate::sync::anchor::Anchor;
-use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{Directory, Lookup};
 use crate::sync::mapping::Desired;
 use crate::sync::model::{AttrValue, ExportObject, ObjectType};
 use crate::sync::plan::{Action, Plan};
+use crate::sync::report::ReconcileSummary;
 use crate::sync::scheduler::Lane;
 use crate::sync::state::{Backfill, ExportedObject, now_ms, now_us};
 use crate::sync::tenant::{ObjectFault, Tenant, TenantError, with_sign_in_fix};

@@ -5,13 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::hold_back::hold_back;
 use super::{ReconcileError, Reconciler};
 use crate::sync::anchor::Anchor;
-use crate::sync::blocked;
-use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{self, Directory};
 use crate::sync::model::ObjectType;
 use crate::sync::plan::{PlanInput, plan};
+use crate::sync::report::ReconcileSummary;
 use crate::sync::state::{ExportedObject, now_ms};
 use crate::sync::tenant::Tenant;
 
@@ -76,7 +76,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             cloud: None,
             untrusted: &HashMap::new(),
         });
-        blocked::hold_back(&mut plan, &desired, &self.store.blocked()?);
+        hold_back(&mut plan, &desired, &self.store.blocked()?);
         *self.last_usn.lock().unwrap_or_else(|p| p.into_inner()) = end.usn;
         if plan.operations.is_empty() {
             return Ok(None);

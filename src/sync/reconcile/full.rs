@@ -6,19 +6,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::full_scan::DnIndex;
+use super::hold_back::hold_back;
+use super::writeback;
 use super::{PendingPassword, ReconcileError, Reconciler};
 use crate::samba::directory::User;
 use crate::sync::anchor::{Anchor, source_anchor};
 use crate::sync::approval;
-use crate::sync::blocked;
-use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{self, Directory, ReadEnd};
 use crate::sync::mapping::{Desired, Mapper};
 use crate::sync::model::ObjectType;
 use crate::sync::plan::{Plan, PlanInput, plan};
+use crate::sync::report::ReconcileSummary;
 use crate::sync::state::{HeldDelete, StateError, now_ms, now_us};
 use crate::sync::tenant::Tenant;
-use crate::sync::writeback;
 
 impl<D: Directory, T: Tenant> Reconciler<D, T> {
     pub(super) fn mapper(&self) -> Mapper<'_> {
@@ -100,7 +100,7 @@ impl<D: Directory, T: Tenant> Reconciler<D, T> {
             untrusted,
         });
         plan.read_back = cloud.is_some();
-        blocked::hold_back(&mut plan, desired, &store.blocked()?);
+        hold_back(&mut plan, desired, &store.blocked()?);
         self.control.progress().planned(&plan);
         Ok(plan)
     }

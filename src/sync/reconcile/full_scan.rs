@@ -138,7 +138,7 @@ impl StateView {
     }
 
     /// What a reconcile does about `o` (as the plan decides it, with the blocked objects held
-    /// back as `blocked::hold_back` does): nothing for an object the tenant refused that has not
+    /// back as `hold_back::hold_back` does): nothing for an object the tenant refused that has not
     /// changed since, or one the tenant holds as another type (an anchor names one object).
     fn upsert(&self, o: &ExportObject, digest: &str) -> Option<Action> {
         let key = object_key(o.object_type, &o.anchor);

@@ -12,14 +12,18 @@
 //! so a run that crashes half-way is finished by the next one (exports are upserts: re-sending
 //! is harmless). This file holds the loop and the command handling.
 
+mod answers;
 mod apply;
 mod delta;
 mod drift;
 mod event_log;
 mod full;
 pub(crate) mod full_scan;
+mod hold_back;
+mod password_status;
 mod password_sync;
 mod streamed;
+mod writeback;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -10,19 +10,19 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::full_scan::{Change, DnIndex, DriftFindings, Scan, StateView, exported_keys, log_phase};
+use super::writeback;
 use super::{ReconcileError, Reconciler};
 use crate::samba::values::filetime_to_unix;
 use crate::sync::anchor::{Anchor, source_anchor};
 use crate::sync::approval;
-use crate::sync::control::ReconcileSummary;
 use crate::sync::directory::{Directory, DirectoryChunk};
 use crate::sync::drift;
 use crate::sync::model::{ExportObject, ObjectType};
 use crate::sync::plan::{Action, DeleteGuards, Plan, guard_deletes, order_groups};
+use crate::sync::report::ReconcileSummary;
 use crate::sync::scheduler::Lane;
 use crate::sync::state::{Backfill, now_ms, now_us};
 use crate::sync::tenant::Tenant;
-use crate::sync::writeback;
 
 /// Objects read again at a time when they are sent (the directory adapter splits the read into
 /// searches of 100): a chunk's objects are a few hundred KB.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::{Contact, Group, Identity, NtHash, UAC_NORMAL_ACCOUNT, User};
 use crate::samba::replication::{DomainController, Guid, PasswordOrigin};
-use crate::sync::cluster::View;
+use crate::sync::directory::ClusterView;
 use crate::sync::directory::{CHUNK, Directory, DirectoryChunk, DirectoryError, Lookup, ReadEnd};
 use crate::sync::mapping::DomainInfo;
 
@@ -82,7 +82,7 @@ struct Inner {
     /// The next this many reads (of objects or users) fail as unavailable.
     failing_reads: u32,
     /// Several DCs: what `cluster_view` answers (a lone DC1 holding the role by default).
-    view: Option<View>,
+    view: Option<ClusterView>,
     /// The DC that made each user's current password (lower-cased account name); this DC's
     /// invocation id ([`FAKE_THIS_DC`]) when not set.
     origins: HashMap<String, Guid>,
@@ -194,7 +194,7 @@ impl FakeDirectory {
     }
 
     /// What `cluster_view` answers from now on.
-    pub fn set_cluster_view(&self, view: View) {
+    pub fn set_cluster_view(&self, view: ClusterView) {
         self.lock().view = Some(view);
     }
 
@@ -385,7 +385,7 @@ impl Directory for FakeDirectory {
         }
     }
 
-    async fn cluster_view(&self) -> Result<View, DirectoryError> {
+    async fn cluster_view(&self) -> Result<ClusterView, DirectoryError> {
         let v = self.lock().view.clone();
         Ok(v.unwrap_or_else(|| {
             let me = DomainController {
@@ -395,7 +395,7 @@ impl Directory for FakeDirectory {
                 name: "DC1".into(),
                 invocation_id: FAKE_THIS_DC,
             };
-            View { me: Some(me.clone()), dcs: vec![me], pdc_owner: Some("DC1".into()), holds_pdc: true }
+            ClusterView { me: Some(me.clone()), dcs: vec![me], pdc_owner: Some("DC1".into()), holds_pdc: true }
         }))
     }
 

@@ -15,10 +15,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::anchor::{Anchor, AnchorAttribute};
-use super::control::{Control, ControlInbox, EngineEvent, ReconcileSummary};
+use super::control::{Control, ControlInbox, EngineEvent};
 use super::gate::TenantGate;
 use super::passwords::{PasswordPath, PasswordSettings};
 use super::reconcile::{ReconcileSettings, Reconciler};
+use super::report::ReconcileSummary;
 use super::scope::Scope;
 use super::state::State;
 
@@ -70,7 +71,7 @@ impl Rig {
 
     /// An engine of a domain with several DCs (`cluster`), over a fake directory that answers
     /// `view`; the role is read once before it is returned.
-    pub async fn clustered(cluster: &crate::config::ClusterConfig, view: super::cluster::View) -> Rig {
+    pub async fn clustered(cluster: &crate::config::ClusterConfig, view: super::directory::ClusterView) -> Rig {
         let c = super::cluster::Cluster::new(cluster);
         let rig = Rig::build(settings(), password_settings(), Some(c.clone())).await;
         rig.directory.set_cluster_view(view);

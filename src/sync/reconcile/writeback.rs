@@ -12,13 +12,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::anchor::{AnchorAttribute, source_anchor};
-use super::control::Control;
-use super::directory::{Directory, DirectoryError};
-use super::model::ObjectType;
-use super::state::{ExportedObject, State};
+use super::full_scan::{exported_keys, object_key};
 use crate::samba::ConsistencyGuidWrite;
 use crate::samba::directory::User;
+use crate::sync::anchor::{AnchorAttribute, source_anchor};
+use crate::sync::control::Control;
+use crate::sync::directory::{Directory, DirectoryError};
+use crate::sync::model::ObjectType;
+use crate::sync::state::{ExportedObject, State};
 
 /// A user whose mS-DS-ConsistencyGuid is to be set to its objectGUID.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +87,7 @@ pub async fn write_back_streamed<D: Directory>(
     if anchor != AnchorAttribute::ConsistencyGuid {
         return 0;
     }
-    let synced = match super::reconcile::full_scan::exported_keys(store) {
+    let synced = match exported_keys(store) {
         Ok(e) => e,
         Err(e) => {
             control.report_error("write-back", &format!("cannot read the exported objects: {e}"));
@@ -100,7 +101,7 @@ pub async fn write_back_streamed<D: Directory>(
                 let a = source_anchor(&u.id, anchor);
                 if u.id.consistency_guid.is_none()
                     && a == STANDARD.encode(u.id.object_guid)
-                    && synced.contains(&super::reconcile::full_scan::object_key(ObjectType::User, &a))
+                    && synced.contains(&object_key(ObjectType::User, &a))
                 {
                     out.push(Candidate { dn: u.id.dn, name: u.id.sam_account_name, object_guid: u.id.object_guid });
                 }
