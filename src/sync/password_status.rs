@@ -1,7 +1,6 @@
 //! One user's password status in Entra Connect's vocabulary (its troubleshooting page's codes),
-//! with a sentence in our words: what `user NAME` shows.
-
-//! The engine works it out in `reconcile/password_status.rs`.
+//! with a sentence in our words: what `user NAME` shows. The engine works it out in
+//! `reconcile/password_status.rs`.
 
 use serde::Serialize;
 

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+/// What one reconcile did (`status`'s `lastReconcile`, the `ReconcileFinished` signal).
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileSummary {
