@@ -283,3 +283,24 @@ fn the_reader_finds_what_a_file_names() {
         ]
     );
 }
+
+#[test]
+fn the_source_names_no_section_of_a_document_outside_the_repository() {
+    // A section sign points into a document; only public standards (RFC, [MS-…]) are fine: a
+    // newcomer cannot open the notes this project was planned from.
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"), &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            let public = line.contains("RFC") || line.contains("MS-");
+            if line.contains('\u{a7}') && !public {
+                found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(files.len() > 100, "too few files read: {}", files.len());
+    assert!(found.is_empty(), "{found:#?}");
+}

@@ -1,6 +1,6 @@
 //! `samba-entra-sync login --enable-password-hash-sync`: an administrator turns password hash
 //! sync on in the tenant. Since May 2026 only an interactive administrator changes the tenant's
-//! sync features (entra-2026.md §1), and the daemon never does: a Global Administrator or Hybrid
+//! sync features (Learn, "what's new in Entra Connect", May 2026), and the daemon never does: a Global Administrator or Hybrid
 //! Identity Administrator signs in once by device code (Microsoft's sync client, the sync app's
 //! scope), and that token makes the one `SetCompanyDirsyncFeatures` call; it is never stored.
 

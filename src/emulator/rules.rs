@@ -1,5 +1,6 @@
-//! The tenant's protections a sync client meets since 2026 (entra-2026.md §1 and §4): who may
-//! change the sync features, soft and hard match onto cloud-only objects and their blocks, the
+//! The tenant's protections a sync client meets since 2026 (Microsoft's hardening guidance, the
+//! message-centre posts MC1262584 and MC1263280, Graph's `onPremisesSyncBehavior`, Learn's
+//! "what's new" of May 2026): who may change the sync features, soft and hard match onto cloud-only objects and their blocks, the
 //! protection of role holders, the hard-match hardening of synced users, and objects whose
 //! source of authority moved to the cloud. Each rule and its source is listed in
 //! docs/emulator.md ("Cloud-only objects and the tenant's protections").
@@ -11,9 +12,9 @@
 use super::timeline::ServiceDate;
 use super::tokens::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR, Subject};
 
-/// `DirSyncFeatures` bit 19 (protocol doc §4.2).
+/// `DirSyncFeatures` bit 19, `BlockSoftMatch` (AADInternals' feature list).
 pub const BLOCK_SOFT_MATCH: i64 = 524_288;
-/// `DirSyncFeatures` bit 20 (protocol doc §4.2).
+/// `DirSyncFeatures` bit 20, `BlockCloudObjectTakeoverThroughHardMatch` (AADInternals' feature list).
 pub const BLOCK_HARD_MATCH_TAKEOVER: i64 = 1_048_576;
 
 /// Turning sync features on or off needs an interactive administrator (Learn, what's new May 2026).

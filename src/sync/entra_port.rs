@@ -122,7 +122,7 @@ fn engine_value(v: PropertyValue) -> Option<AttrValue> {
 }
 
 /// 2027-04-07T00:00:00Z: the service stops taking user tokens from sync clients (Learn
-/// `security-updates-pks`, entra-2026.md §1).
+/// `security-updates-pks`: "configure application-based authentication by April 7, 2027").
 pub const USER_SIGN_IN_END_UNIX: i64 = 1_807_056_000;
 
 fn unix_now() -> i64 {

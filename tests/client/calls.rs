@@ -45,7 +45,7 @@ async fn headers_and_envelope_of_every_request() {
     }
     assert_eq!(seen[1].operation(), "ProvisionAzureADSyncObjects2");
     assert_ne!(seen[0].tracking_id(), seen[1].tracking_id());
-    // What Microsoft's client sends besides (entra-2026.md §3), with values of ours: a machine id
+    // What Microsoft's client sends besides (a capture in dirkjanm/roadtools_hybrid), with values of ours: a machine id
     // that stays the same across clients, one session per client, the scenario of a capture.
     let machine = seen[0].header("x-ms-aadmsods-machineid");
     assert!(uuid::Uuid::parse_str(&machine).is_ok(), "{machine}");

@@ -79,8 +79,8 @@ pub(crate) async fn post(
         .header("x-ms-aadmsods-dirsyncbuildnumber", identity.build_number.as_str())
         .header("x-ms-aadmsods-fimbuildnumber", identity.build_number.as_str())
         .header("x-ms-aadmsods-tenantid", settings.tenant_id.as_str())
-        // What Microsoft's client sends besides (a 2.1.19.0 capture, entra-2026.md §3), with
-        // values of ours.
+        // What Microsoft's client sends besides (a capture of its 2.1.19.0 in
+        // dirkjanm/roadtools_hybrid), with values of ours.
         .header("x-ms-aadmsods-machineid", settings.machine_id.as_str())
         .header("x-ms-aadmsods-provisioningsessiondesc", format!("Connector-{}", settings.session_id.hyphenated()))
         .header("x-ms-aadmsods-scenario", settings.scenario.as_str())
