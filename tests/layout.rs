@@ -1,6 +1,7 @@
 //! The layout docs/architecture.md promises, checked on the source itself:
 //! - `samba/` and `entra/` import nothing of ours above them, nor each other;
-//! - the emulator imports no part of the engine, the bus, the daemon or sam.ldb;
+//! - the emulator imports nothing of ours but `entra` (its codecs): not the engine, the bus,
+//!   the daemon, the config or sam.ldb;
 //! - the modules inside `sync/` and inside `emulator/` import each other without a cycle, so
 //!   each can be read knowing only the ones below it.
 //!
@@ -246,7 +247,7 @@ fn the_parts_and_the_stand_in_import_nothing_above_them() {
     let rules: [(&str, &[&str]); 3] = [
         ("samba", &["sync", "bus", "emulator", "entra", "daemon", "cli"]),
         ("entra", &["sync", "bus", "emulator", "samba", "daemon", "cli"]),
-        ("emulator", &["sync", "bus", "samba", "daemon", "cli"]),
+        ("emulator", &["sync", "bus", "samba", "daemon", "cli", "config"]),
     ];
     let mut broken = Vec::new();
     let mut seen = 0;
