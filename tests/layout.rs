@@ -46,11 +46,12 @@ fn module_of(file: &Path) -> Vec<String> {
 /// The code a file compiles outside its unit tests, without comments and string contents.
 fn code(text: &str) -> String {
     let mut out = String::new();
-    for line in text.lines() {
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
         let trimmed = line.trim_start();
         if trimmed.starts_with("#[cfg(test)]") {
             // What follows is the test module (the house style puts it last) or a test-only item.
-            if text[text.find(line).unwrap_or(0)..].lines().nth(1).is_some_and(|l| l.contains("mod tests")) {
+            if lines.peek().is_some_and(|l| l.contains("mod tests")) {
                 break;
             }
             continue;

@@ -148,20 +148,26 @@ impl Blocked {
     }
 }
 
+/// A block of user "alice" (anchor "a", digest "d1"), for unit tests here and in the engine.
+#[cfg(test)]
+pub(crate) fn sample(kind: BlockKind) -> Blocked {
+    Blocked {
+        object_type: "User".into(),
+        anchor: "a".into(),
+        name: "alice".into(),
+        digest: "d1".into(),
+        kind,
+        reason: "x".into(),
+        since: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn blocked(kind: BlockKind) -> Blocked {
-        Blocked {
-            object_type: "User".into(),
-            anchor: "a".into(),
-            name: "alice".into(),
-            digest: "d1".into(),
-            kind,
-            reason: "x".into(),
-            since: 0,
-        }
+        sample(kind)
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub fn hold_back<'b>(plan: &mut Plan, desired: &Desired, blocks: &'b [Blocked]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::blocked::BlockKind;
+    use crate::sync::blocked::{BlockKind, sample as blocked};
     use crate::sync::model::{AttrValue, Attributes, ExportObject, ObjectType};
     use crate::sync::plan::Operation;
 
@@ -122,17 +122,5 @@ mod tests {
         assert_eq!(lifted[0].anchor, "b");
         assert_eq!(plan.blocked.len(), 2);
         assert!(plan.blocked.iter().all(|o| o.anchor == "a" && o.blocked.starts_with("soft-match: ")));
-    }
-
-    fn blocked(kind: BlockKind) -> Blocked {
-        Blocked {
-            object_type: "User".into(),
-            anchor: "a".into(),
-            name: "alice".into(),
-            digest: "d1".into(),
-            kind,
-            reason: "x".into(),
-            since: 0,
-        }
     }
 }
